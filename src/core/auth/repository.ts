@@ -1,0 +1,167 @@
+import type { Executor } from '../db/database.js';
+import type { OrgKind } from '../db/types.js';
+
+export interface Organisation {
+  id: string;
+  name: string;
+  kind: OrgKind;
+  createdAt: Date;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  orgId: string;
+  name: string;
+  prefix: string;
+  keyHash: string;
+  scopes: string[];
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  orgId: string | null;
+  role: string;
+  passwordHash: string;
+  mustChangePassword: boolean;
+  failedLogins: number;
+  lockedUntil: Date | null;
+}
+
+const toOrg = (r: { id: string; name: string; kind: OrgKind; created_at: Date }): Organisation => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind,
+  createdAt: r.created_at,
+});
+
+export function authRepository(db: Executor) {
+  return {
+    async insertOrg(org: Organisation): Promise<boolean> {
+      const row = await db
+        .insertInto('auth_organisations')
+        .values({ id: org.id, name: org.name, kind: org.kind, created_at: org.createdAt })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async findOrg(idOrName: string): Promise<Organisation | null> {
+      const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrName);
+      const row = await db
+        .selectFrom('auth_organisations')
+        .selectAll()
+        .where(isUuid ? 'id' : 'name', '=', idOrName)
+        .executeTakeFirst();
+      return row ? toOrg(row) : null;
+    },
+    async listOrgs(): Promise<Organisation[]> {
+      return (await db.selectFrom('auth_organisations').selectAll().orderBy('name').execute()).map(toOrg);
+    },
+    async insertKey(k: ApiKeyRecord): Promise<void> {
+      await db
+        .insertInto('auth_api_keys')
+        .values({ id: k.id, org_id: k.orgId, name: k.name, prefix: k.prefix, key_hash: k.keyHash, scopes: k.scopes, created_at: k.createdAt })
+        .execute();
+    },
+    async findKeyByPrefix(prefix: string): Promise<ApiKeyRecord | null> {
+      const r = await db.selectFrom('auth_api_keys').selectAll().where('prefix', '=', prefix).executeTakeFirst();
+      return r
+        ? { id: r.id, orgId: r.org_id, name: r.name, prefix: r.prefix, keyHash: r.key_hash, scopes: r.scopes, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }
+        : null;
+    },
+    async listKeys(orgId: string): Promise<Omit<ApiKeyRecord, 'keyHash'>[]> {
+      const rows = await db.selectFrom('auth_api_keys').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute();
+      return rows.map((r) => ({ id: r.id, orgId: r.org_id, name: r.name, prefix: r.prefix, scopes: r.scopes, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }));
+    },
+    async revokeKey(id: string, at: Date): Promise<{ orgId: string; prefix: string } | null> {
+      const r = await db
+        .updateTable('auth_api_keys')
+        .set({ revoked_at: at })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .returning(['org_id', 'prefix'])
+        .executeTakeFirst();
+      return r ? { orgId: r.org_id, prefix: r.prefix } : null;
+    },
+    async findKeyById(id: string): Promise<{ orgId: string; revokedAt: Date | null } | null> {
+      const r = await db.selectFrom('auth_api_keys').select(['org_id', 'revoked_at']).where('id', '=', id).executeTakeFirst();
+      return r ? { orgId: r.org_id, revokedAt: r.revoked_at } : null;
+    },
+    async touchKey(id: string, at: Date): Promise<void> {
+      await db.updateTable('auth_api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+    },
+    async insertUser(u: Omit<UserRecord, 'failedLogins' | 'lockedUntil'> & { createdAt: Date }): Promise<boolean> {
+      const row = await db
+        .insertInto('auth_users')
+        .values({ id: u.id, email: u.email, org_id: u.orgId, role: u.role, password_hash: u.passwordHash, must_change_password: u.mustChangePassword, created_at: u.createdAt })
+        .onConflict((oc) => oc.column('email').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async findUserByEmail(email: string): Promise<UserRecord | null> {
+      const r = await db.selectFrom('auth_users').selectAll().where('email', '=', email).executeTakeFirst();
+      return r ? toUser(r) : null;
+    },
+    async findUserById(id: string): Promise<UserRecord | null> {
+      const r = await db.selectFrom('auth_users').selectAll().where('id', '=', id).executeTakeFirst();
+      return r ? toUser(r) : null;
+    },
+    async countUsers(): Promise<number> {
+      const r = await db.selectFrom('auth_users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    async recordLoginFailure(id: string, lockAfter: number, lockUntil: Date): Promise<void> {
+      await db
+        .updateTable('auth_users')
+        .set((eb) => ({
+          failed_logins: eb('failed_logins', '+', 1),
+          locked_until: eb.case().when('failed_logins', '>=', lockAfter - 1).then(lockUntil).else(eb.ref('locked_until')).end(),
+        }))
+        .where('id', '=', id)
+        .execute();
+    },
+    async resetLoginFailures(id: string): Promise<void> {
+      await db.updateTable('auth_users').set({ failed_logins: 0, locked_until: null }).where('id', '=', id).execute();
+    },
+    async setPassword(id: string, hash: string): Promise<void> {
+      await db.updateTable('auth_users').set({ password_hash: hash, must_change_password: false }).where('id', '=', id).execute();
+    },
+    async insertSession(s: { idHash: string; userId: string; createdAt: Date; expiresAt: Date }): Promise<void> {
+      await db.insertInto('auth_sessions').values({ id_hash: s.idHash, user_id: s.userId, created_at: s.createdAt, expires_at: s.expiresAt }).execute();
+    },
+    async findSession(idHash: string, now: Date): Promise<{ userId: string } | null> {
+      const r = await db.selectFrom('auth_sessions').select('user_id').where('id_hash', '=', idHash).where('expires_at', '>', now).executeTakeFirst();
+      return r ? { userId: r.user_id } : null;
+    },
+    async deleteSession(idHash: string): Promise<void> {
+      await db.deleteFrom('auth_sessions').where('id_hash', '=', idHash).execute();
+    },
+  };
+}
+
+function toUser(r: {
+  id: string;
+  email: string;
+  org_id: string | null;
+  role: string;
+  password_hash: string;
+  must_change_password: boolean;
+  failed_logins: number;
+  locked_until: Date | null;
+}): UserRecord {
+  return {
+    id: r.id,
+    email: r.email,
+    orgId: r.org_id,
+    role: r.role,
+    passwordHash: r.password_hash,
+    mustChangePassword: r.must_change_password,
+    failedLogins: r.failed_logins,
+    lockedUntil: r.locked_until,
+  };
+}

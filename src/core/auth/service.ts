@@ -1,0 +1,215 @@
+import argon2 from 'argon2';
+import type { AuditService } from '../audit/service.js';
+import type { Executor } from '../db/database.js';
+import type { OrgKind } from '../db/types.js';
+import { DomainError } from '../errors.js';
+import type { Outbox } from '../events/outbox.js';
+import { generateApiKey, generatePassword, generateSessionToken, hashToken, keyPrefix, sameHash } from './keys.js';
+import type { Principal, RequestContext } from './principal.js';
+import { authRepository, type ApiKeyRecord, type Organisation } from './repository.js';
+import { ORG_KINDS, ROLES, isKnownScope } from './scopes.js';
+
+export interface AuthServiceDeps {
+  db: Executor;
+  audit: AuditService;
+  outbox: Outbox;
+  secret: string;
+  clock: () => Date;
+  ids: () => string;
+  /** How long a verified key is trusted without asking the database again (revocation on this instance is immediate). */
+  keyCacheMs?: number;
+  sessionHours?: number;
+  lockAfterFailures?: number;
+  lockMinutes?: number;
+}
+
+const LAST_USED_EVERY_MS = 60_000;
+const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export function createAuthService(deps: AuthServiceDeps) {
+  const keyCache = new Map<string, { record: ApiKeyRecord; until: number }>();
+  const lastTouched = new Map<string, number>();
+  const lockAfter = deps.lockAfterFailures ?? 5;
+  const lockMs = (deps.lockMinutes ?? 15) * 60_000;
+  const sessionMs = (deps.sessionHours ?? 8) * 3_600_000;
+  const dummyHash = argon2.hash('timing-equaliser', ARGON2);
+
+  async function requireOrg(idOrName: string): Promise<Organisation> {
+    const org = await authRepository(deps.db).findOrg(idOrName);
+    if (!org) throw new DomainError('not_found', `organisation "${idOrName}" does not exist`);
+    return org;
+  }
+
+  function principalOfKey(k: ApiKeyRecord): Principal {
+    return { kind: 'apikey', id: k.id, label: `${k.name} (qk_${k.prefix})`, orgId: k.orgId, scopes: k.scopes };
+  }
+
+  return {
+    async createOrg(ctx: RequestContext, input: { name: string; kind: OrgKind }): Promise<Organisation> {
+      if (!ORG_KINDS.includes(input.kind)) throw new DomainError('invalid', `kind must be one of ${ORG_KINDS.join(', ')}`);
+      const org: Organisation = { id: deps.ids(), name: input.name.trim(), kind: input.kind, createdAt: deps.clock() };
+      if (!org.name) throw new DomainError('invalid', 'name must not be empty');
+      const created = await deps.db.transaction().execute(async (trx) => {
+        if (!(await authRepository(trx).insertOrg(org))) return false;
+        await deps.audit.record(trx, ctx, { action: 'org.create', subjectType: 'organisation', subject: org.name, detail: { kind: org.kind } });
+        await deps.outbox.add(trx, 'auth.org.created', { orgId: org.id, name: org.name, kind: org.kind });
+        return true;
+      });
+      if (!created) throw new DomainError('conflict', `organisation "${org.name}" already exists`);
+      return org;
+    },
+
+    /** Creates an organisation unless one with that name exists; returns it either way. */
+    async ensureOrg(ctx: RequestContext, input: { name: string; kind: OrgKind }): Promise<Organisation> {
+      return (await authRepository(deps.db).findOrg(input.name)) ?? this.createOrg(ctx, input);
+    },
+
+    listOrgs: () => authRepository(deps.db).listOrgs(),
+    getOrg: requireOrg,
+
+    async createApiKey(ctx: RequestContext, input: { org: string; name?: string; scopes: string[] }) {
+      const unknown = input.scopes.filter((s) => !isKnownScope(s));
+      if (unknown.length) throw new DomainError('invalid', `unknown scope(s): ${unknown.join(', ')}`, { unknownScopes: unknown });
+      if (input.scopes.length === 0) throw new DomainError('invalid', 'at least one scope is required');
+      const org = await requireOrg(input.org);
+      const generated = generateApiKey(deps.secret);
+      const record: ApiKeyRecord = {
+        id: deps.ids(),
+        orgId: org.id,
+        name: input.name?.trim() || `${org.name} key`,
+        prefix: generated.prefix,
+        keyHash: generated.hash,
+        scopes: [...new Set(input.scopes)],
+        createdAt: deps.clock(),
+        lastUsedAt: null,
+        revokedAt: null,
+      };
+      await deps.db.transaction().execute(async (trx) => {
+        await authRepository(trx).insertKey(record);
+        await deps.audit.record(trx, ctx, { action: 'apikey.create', subjectType: 'apikey', subject: `qk_${record.prefix}`, detail: { org: org.name, scopes: record.scopes } });
+        await deps.outbox.add(trx, 'auth.apikey.created', { keyId: record.id, orgId: org.id, scopes: record.scopes });
+      });
+      return { id: record.id, key: generated.key, prefix: record.prefix, name: record.name, orgId: org.id, scopes: record.scopes, createdAt: record.createdAt };
+    },
+
+    async listApiKeys(org: string) {
+      return authRepository(deps.db).listKeys((await requireOrg(org)).id);
+    },
+
+    async revokeApiKey(ctx: RequestContext, id: string): Promise<void> {
+      const revoked = await deps.db.transaction().execute(async (trx) => {
+        const r = await authRepository(trx).revokeKey(id, deps.clock());
+        if (!r) return null;
+        await deps.audit.record(trx, ctx, { action: 'apikey.revoke', subjectType: 'apikey', subject: `qk_${r.prefix}` });
+        await deps.outbox.add(trx, 'auth.apikey.revoked', { keyId: id, orgId: r.orgId, prefix: r.prefix });
+        return r;
+      });
+      if (!revoked) {
+        const existing = await authRepository(deps.db).findKeyById(id);
+        if (!existing) throw new DomainError('not_found', `API key ${id} does not exist`);
+        return;
+      }
+      keyCache.delete(revoked.prefix);
+    },
+
+    /** Drops a key from this instance's cache (on the `auth.apikey.revoked` event from another instance). */
+    forgetKey(prefix: string): void {
+      keyCache.delete(prefix);
+    },
+
+    async authenticateApiKey(token: string): Promise<Principal | null> {
+      const prefix = keyPrefix(token);
+      if (!prefix) return null;
+      const now = deps.clock().getTime();
+      let cached = keyCache.get(prefix);
+      if (!cached || cached.until < now) {
+        const record = await authRepository(deps.db).findKeyByPrefix(prefix);
+        if (!record) return null;
+        cached = { record, until: now + (deps.keyCacheMs ?? 5_000) };
+        keyCache.set(prefix, cached);
+      }
+      const { record } = cached;
+      if (record.revokedAt || !sameHash(record.keyHash, hashToken(deps.secret, token))) return null;
+      if (now - (lastTouched.get(record.id) ?? 0) > LAST_USED_EVERY_MS) {
+        lastTouched.set(record.id, now);
+        await authRepository(deps.db).touchKey(record.id, new Date(now));
+      }
+      return principalOfKey(record);
+    },
+
+    async createUser(ctx: RequestContext, input: { email: string; role: string; org?: string; password?: string }) {
+      const email = input.email.trim().toLowerCase();
+      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new DomainError('invalid', 'email is not a valid address');
+      if (!ROLES[input.role]) throw new DomainError('invalid', `role must be one of ${Object.keys(ROLES).join(', ')}`);
+      const org = input.org ? await requireOrg(input.org) : null;
+      const password = input.password ?? generatePassword();
+      const id = deps.ids();
+      const passwordHash = await argon2.hash(password, ARGON2);
+      const created = await deps.db.transaction().execute(async (trx) => {
+        const ok = await authRepository(trx).insertUser({ id, email, orgId: org?.id ?? null, role: input.role, passwordHash, mustChangePassword: input.password === undefined, createdAt: deps.clock() });
+        if (!ok) return false;
+        await deps.audit.record(trx, ctx, { action: 'user.create', subjectType: 'user', subject: email, detail: { role: input.role } });
+        await deps.outbox.add(trx, 'auth.user.created', { userId: id, role: input.role });
+        return true;
+      });
+      if (!created) throw new DomainError('conflict', `user ${email} already exists`);
+      return { id, email, role: input.role, oneTimePassword: password };
+    },
+
+    countUsers: () => authRepository(deps.db).countUsers(),
+
+    async login(ctx: RequestContext, email: string, password: string) {
+      const repo = authRepository(deps.db);
+      const user = await repo.findUserByEmail(email.trim().toLowerCase());
+      const now = deps.clock();
+      if (!user) {
+        await argon2.verify(await dummyHash, password);
+        throw new DomainError('unauthenticated', 'wrong e-mail or password');
+      }
+      if (user.lockedUntil && user.lockedUntil > now) {
+        throw new DomainError('locked', 'too many failed sign-ins; the account is locked for a while', { retryAfter: Math.ceil((user.lockedUntil.getTime() - now.getTime()) / 1000) });
+      }
+      if (!(await argon2.verify(user.passwordHash, password))) {
+        await deps.db.transaction().execute(async (trx) => {
+          await authRepository(trx).recordLoginFailure(user.id, lockAfter, new Date(now.getTime() + lockMs));
+          await deps.audit.record(trx, ctx, { action: 'auth.login.failed', subjectType: 'user', subject: user.email });
+        });
+        throw new DomainError('unauthenticated', 'wrong e-mail or password');
+      }
+      const token = generateSessionToken();
+      const expiresAt = new Date(now.getTime() + sessionMs);
+      await deps.db.transaction().execute(async (trx) => {
+        await authRepository(trx).resetLoginFailures(user.id);
+        await authRepository(trx).insertSession({ idHash: hashToken(deps.secret, token), userId: user.id, createdAt: now, expiresAt });
+        await deps.audit.record(trx, { ...ctx, principal: { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, scopes: [] } }, { action: 'auth.login', subjectType: 'user', subject: user.email });
+      });
+      return { token, expiresAt, user: { id: user.id, email: user.email, role: user.role, mustChangePassword: user.mustChangePassword } };
+    },
+
+    async authenticateSession(token: string): Promise<Principal | null> {
+      const repo = authRepository(deps.db);
+      const session = await repo.findSession(hashToken(deps.secret, token), deps.clock());
+      if (!session) return null;
+      const user = await repo.findUserById(session.userId);
+      if (!user) return null;
+      return { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, scopes: ROLES[user.role] ?? [] };
+    },
+
+    async logout(token: string): Promise<void> {
+      await authRepository(deps.db).deleteSession(hashToken(deps.secret, token));
+    },
+
+    async changePassword(ctx: RequestContext, userId: string, current: string, next: string): Promise<void> {
+      if (next.length < 12) throw new DomainError('invalid', 'the new password must have at least 12 characters');
+      const user = await authRepository(deps.db).findUserById(userId);
+      if (!user || !(await argon2.verify(user.passwordHash, current))) throw new DomainError('unauthenticated', 'the current password is wrong');
+      const hash = await argon2.hash(next, ARGON2);
+      await deps.db.transaction().execute(async (trx) => {
+        await authRepository(trx).setPassword(user.id, hash);
+        await deps.audit.record(trx, ctx, { action: 'user.password.change', subjectType: 'user', subject: user.email });
+      });
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  natsUrl: string | null;
+  secret: string;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MIN_SECRET_LENGTH = 32;
+
+type Env = Record<string, string | undefined>;
+
+function value(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v === '' ? undefined : v;
+}
+
+function parsePort(env: Env): number {
+  const raw = value(env, 'PORT');
+  if (raw === undefined) return 8080;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 65535) throw new ConfigError(`PORT must be an integer from 0 to 65535 (got "${raw}")`);
+  return n;
+}
+
+function parseUrl(env: Env, name: string, protocols: string[]): string | null {
+  const raw = value(env, name);
+  if (raw === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => p + '//').join(' or ')} (got "${url.protocol}//")`);
+  }
+  return raw;
+}
+
+function parseLogLevel(env: Env): LogLevel {
+  const raw = value(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(raw as LogLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${raw}")`);
+  return raw as LogLevel;
+}
+
+/** The embedded default keeps a generated secret in the data dir; PostgreSQL deployments must supply one. */
+function resolveSecret(env: Env, dataDir: string, databaseUrl: string | null): string {
+  const raw = value(env, 'QALQAN_SECRET');
+  if (raw !== undefined) {
+    if (raw.length < MIN_SECRET_LENGTH) throw new ConfigError(`QALQAN_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+    return raw;
+  }
+  if (databaseUrl !== null) throw new ConfigError('QALQAN_SECRET is required when DATABASE_URL is set (at least 32 characters)');
+  const file = join(dataDir, 'secret.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  return secret;
+}
+
+/** Reads and validates the environment. The only place in Qalqan that reads process.env. */
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = resolve(value(env, 'QALQAN_DATA_DIR') ?? './data');
+  const databaseUrl = parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  return {
+    port: parsePort(env),
+    host: value(env, 'HOST') ?? '0.0.0.0',
+    dataDir,
+    databaseUrl,
+    natsUrl: parseUrl(env, 'NATS_URL', ['nats:', 'tls:']),
+    secret: resolveSecret(env, dataDir, databaseUrl),
+    logLevel: parseLogLevel(env),
+  };
+}

@@ -1,0 +1,58 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { DB } from './types.js';
+
+const INT8_OID = 20;
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+export interface Database {
+  db: Kysely<DB>;
+  kind: DatabaseKind;
+  /** Throws when the database cannot answer a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions =
+  | { kind: 'postgres'; url: string; poolSize?: number; onPoolError?: (err: Error) => void }
+  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob | File };
+
+/** Bigint columns (ids, sequences) are typed as strings: `pg` returns int8 as text to keep precision. */
+function wrap(db: Kysely<DB>, kind: DatabaseKind, close: () => Promise<void>): Database {
+  return {
+    db,
+    kind,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close,
+  };
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.kind === 'postgres') {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // A dropped idle connection (database restart) must not crash the process; the pool replaces it.
+    pool.on('error', (err) => options.onPoolError?.(err));
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return wrap(db, 'postgres', () => db.destroy());
+  }
+  const pglite = await PGlite.create({
+    dataDir: options.dataDir,
+    loadDataDir: options.loadDataDir,
+    parsers: { [INT8_OID]: (value: string) => value },
+  });
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
+  return wrap(db, 'pglite', () => db.destroy());
+}
+
+/** A database handle or an open transaction: repositories accept either, so a service can group writes. */
+export type Executor = Kysely<DB>;

@@ -1,0 +1,82 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export type OrgKind = 'regulator' | 'operator' | 'bank' | 'marketplace' | 'isp' | 'police';
+
+export interface AuthOrganisationsTable {
+  id: string;
+  name: string;
+  kind: OrgKind;
+  created_at: Timestamp;
+}
+
+export interface AuthApiKeysTable {
+  id: string;
+  org_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  scopes: string[];
+  created_at: Timestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface AuthUsersTable {
+  id: string;
+  email: string;
+  org_id: string | null;
+  role: string;
+  password_hash: string;
+  must_change_password: boolean;
+  failed_logins: Generated<number>;
+  locked_until: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export interface AuthSessionsTable {
+  id_hash: string;
+  user_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: Timestamp;
+  actor: string;
+  org_id: string | null;
+  action: string;
+  subject_type: string | null;
+  subject: string | null;
+  request_id: string | null;
+  ip: string | null;
+  detail: ColumnType<Record<string, unknown> | null, string | null | undefined, never>;
+}
+
+export interface CoreOutboxTable {
+  seq: Generated<string>;
+  id: string;
+  topic: string;
+  payload: ColumnType<Record<string, unknown>, string, never>;
+  created_at: Timestamp;
+  published_at: NullableTimestamp;
+}
+
+export interface CoreHandledEventsTable {
+  consumer: string;
+  event_id: string;
+  handled_at: Timestamp;
+}
+
+export interface DB {
+  auth_organisations: AuthOrganisationsTable;
+  auth_api_keys: AuthApiKeysTable;
+  auth_users: AuthUsersTable;
+  auth_sessions: AuthSessionsTable;
+  audit_log: AuditLogTable;
+  core_outbox: CoreOutboxTable;
+  core_handled_events: CoreHandledEventsTable;
+}

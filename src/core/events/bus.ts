@@ -1,0 +1,38 @@
+/** A state change that other modules (and other instances) react to. */
+export interface QalqanEvent {
+  /** Unique id: consumers use it to handle each event once. */
+  id: string;
+  /** Dotted name, `<module>.<entity>.<verb>`, e.g. `devices.imei.blocked`. */
+  topic: string;
+  payload: Record<string, unknown>;
+  occurredAt: string;
+  /** Outbox sequence: the position of this event in the database's history of changes. */
+  seq: string;
+}
+
+export type EventHandler = (event: QalqanEvent) => Promise<void>;
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface EventBus {
+  readonly kind: 'memory' | 'nats';
+  publish(event: QalqanEvent): Promise<void>;
+  /**
+   * Delivers every event whose topic matches `pattern` (NATS syntax: `*` one token, `>` the rest) to `handler`,
+   * at least once. `consumer` names a durable position: instances sharing a name share the work.
+   */
+  subscribe(consumer: string, pattern: string, handler: EventHandler): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+export function topicMatches(pattern: string, topic: string): boolean {
+  const p = pattern.split('.');
+  const t = topic.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return t.length > i;
+    if (i >= t.length || (p[i] !== '*' && p[i] !== t[i])) return false;
+  }
+  return p.length === t.length;
+}

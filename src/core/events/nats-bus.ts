@@ -1,0 +1,85 @@
+import { AckPolicy, DeliverPolicy, JSONCodec, connect, type ConsumerMessages, type NatsConnection } from 'nats';
+import type { Logger } from '../logger.js';
+import type { EventBus, EventHandler, QalqanEvent } from './bus.js';
+
+export interface NatsBusOptions {
+  url: string;
+  logger: Logger;
+  /** JetStream stream holding every Qalqan event; tests use their own. */
+  stream?: string;
+  subjectPrefix?: string;
+}
+
+const codec = JSONCodec<QalqanEvent>();
+
+/**
+ * JetStream bus: events are stored in one stream (deduplicated by event id), each consumer name is a durable
+ * consumer with explicit acks, so delivery is at-least-once and survives restarts of this process or of NATS.
+ */
+export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> {
+  const stream = options.stream ?? 'QALQAN';
+  const prefix = options.subjectPrefix ?? 'qalqan';
+  const log = options.logger;
+  const nc: NatsConnection = await connect({
+    servers: options.url,
+    name: `qalqan-${process.pid}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  });
+  void (async () => {
+    for await (const status of nc.status()) log.info({ nats: status.type }, 'nats status');
+  })();
+  const jsm = await nc.jetstreamManager();
+  const js = nc.jetstream();
+  try {
+    await jsm.streams.info(stream);
+  } catch {
+    await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], duplicate_window: 2 * 60 * 1_000_000_000 });
+  }
+  const running = new Set<ConsumerMessages>();
+
+  async function consume(messages: ConsumerMessages, consumer: string, handler: EventHandler): Promise<void> {
+    for await (const m of messages) {
+      const event = codec.decode(m.data);
+      try {
+        await handler(event);
+        m.ack();
+      } catch (err) {
+        log.warn({ err, consumer, topic: event.topic, eventId: event.id, redelivery: m.info.deliveryCount }, 'event handler failed; will redeliver');
+        m.nak(Math.min(30_000, 200 * 2 ** m.info.deliveryCount));
+      }
+    }
+  }
+
+  return {
+    kind: 'nats',
+    async publish(event) {
+      await js.publish(`${prefix}.${event.topic}`, codec.encode(event), { msgID: event.id, timeout: 5_000 });
+    },
+    async subscribe(consumer, pattern, handler) {
+      const durable = consumer.replace(/[^A-Za-z0-9_-]/g, '_');
+      await jsm.consumers.add(stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: `${prefix}.${pattern}`,
+        ack_wait: 30_000_000_000,
+      });
+      const messages = await (await js.consumers.get(stream, durable)).consume();
+      running.add(messages);
+      const done = consume(messages, consumer, handler);
+      return {
+        close: async () => {
+          running.delete(messages);
+          messages.stop();
+          await done;
+        },
+      };
+    },
+    async close() {
+      for (const m of running) m.stop();
+      running.clear();
+      await nc.drain();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { sql } from 'kysely';
+import type { Executor } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { EventBus } from './bus.js';
+
+/** Arbitrary, fixed key of the advisory lock that makes one instance at a time the relay. */
+const RELAY_LOCK_KEY = 7_214_004_001;
+const BATCH = 500;
+
+export interface OutboxRelay {
+  start(): void;
+  /** Asks for a pass soon (after a commit that added events). */
+  kick(): void;
+  /** Publishes everything pending now; resolves to the number published. */
+  drain(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Moves committed outbox rows to the bus in sequence order and marks them published. Runs in every instance but
+ * only the one holding the advisory lock works at a time; a publish failure leaves the rest pending for the next pass.
+ */
+export function createOutboxRelay(deps: { db: Executor; bus: EventBus; logger: Logger; metrics: Metrics; intervalMs?: number }): OutboxRelay {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<number> | null = null;
+  let stopped = true;
+
+  async function pass(): Promise<number> {
+    return deps.db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked`.execute(trx);
+      if (!rows[0]?.locked) return 0;
+      const pending = await trx
+        .selectFrom('core_outbox')
+        .select(['seq', 'id', 'topic', 'payload', 'created_at'])
+        .where('published_at', 'is', null)
+        .orderBy('seq')
+        .limit(BATCH)
+        .execute();
+      const sent: string[] = [];
+      try {
+        for (const row of pending) {
+          await deps.bus.publish({ id: row.id, topic: row.topic, payload: row.payload, occurredAt: row.created_at.toISOString(), seq: String(row.seq) });
+          deps.metrics.eventsPublished.inc({ topic: row.topic });
+          sent.push(String(row.seq));
+        }
+      } catch (err) {
+        deps.logger.warn({ err, pending: pending.length - sent.length }, 'outbox relay: publish failed; will retry');
+      }
+      if (sent.length > 0) await trx.updateTable('core_outbox').set({ published_at: new Date() }).where('seq', 'in', sent).execute();
+      return sent.length;
+    });
+  }
+
+  function run(): Promise<number> {
+    running ??= pass()
+      .catch((err) => {
+        deps.logger.warn({ err }, 'outbox relay pass failed; will retry');
+        return 0;
+      })
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  }
+
+  function schedule(delay: number): void {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const n = await run();
+      schedule(n === BATCH ? 0 : (deps.intervalMs ?? 250));
+    }, delay);
+  }
+
+  return {
+    start() {
+      stopped = false;
+      schedule(0);
+    },
+    kick() {
+      schedule(0);
+    },
+    async drain() {
+      let total = 0;
+      for (;;) {
+        if (running) await running;
+        const n = await run();
+        total += n;
+        if (n < BATCH) return total;
+      }
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      if (running) await running;
+    },
+  };
+}

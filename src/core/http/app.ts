@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { maskDigits } from '../../identifiers/hashing.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { installErrorHandling } from './errors.js';
+import { problems } from './problem.js';
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Scope the caller's credential must carry. */
+    scope?: string;
+    /** Reachable without credentials (always rate-limited). */
+    public?: boolean;
+  }
+}
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics: Metrics;
+  bodyLimit?: number;
+}
+
+const PUBLIC_RATE_LIMIT = { max: 600, timeWindow: '1 minute' };
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+export async function createHttpApp(options: HttpAppOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(app);
+  // Runs before the plugins' own onRoute hooks: documentation is public, and every public route is rate-limited.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
+    if (route.config?.public) route.config = { rateLimit: PUBLIC_RATE_LIMIT, ...route.config };
+    const scope = route.config?.scope;
+    if (scope && route.schema) route.schema.security = [{ apiKey: [scope] }, { session: [scope] }];
+  });
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) =>
+      problems.tooManyRequests(`rate limit of ${ctx.max} requests per ${ctx.after} exceeded`, Math.ceil(ctx.ttl / 1000)),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Qalqan API', version: '1', description: 'National anti-fraud platform. Errors are RFC 9457 problem details.' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'Organisation API key: `Authorization: Bearer qk_…`' },
+          session: { type: 'apiKey', in: 'cookie', name: 'qalqan_session', description: 'Console session from POST /api/v1/auth/login' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    options.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, seconds);
+    request.log.info(
+      { method: request.method, url: maskDigits(request.url), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip },
+      'request',
+    );
+  });
+  return app;
+}

@@ -1,0 +1,10 @@
+export * from './luhn.js';
+export * from './imei.js';
+export * from './imsi.js';
+export * from './numbering-plan.js';
+export * from './msisdn.js';
+export * from './iin.js';
+export * from './iban.js';
+export * from './card.js';
+export * from './hashing.js';
+export { maskMiddle } from './mask.js';
