@@ -4,6 +4,7 @@ import { maskMiddle } from './mask.js';
 /**
  * HMAC-SHA256 (hex) of `domain + '\0' + value`. The domain separates identifier kinds,
  * so an IIN and a card number with the same digits hash differently.
+ * As with any HMAC, keys that differ only by trailing NUL bytes are equivalent.
  * Throws RangeError for an empty key, an empty domain or a domain containing '\0'.
  */
 export function keyedHash(key: Buffer | string, domain: string, value: string): string {

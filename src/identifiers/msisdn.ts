@@ -77,8 +77,9 @@ function fromNsn(nsn: string): MsisdnResult {
 }
 
 /**
- * Mask a phone number for display or logs: '+7 701 123 4567' → '+7701***4567' (E.164 with the
- * country code + 3 digits and the last 4 kept). Unparseable input is masked completely.
+ * Mask a phone number for display or logs: '+7 701 123 4567' → '+7701***4567' (E.164 keeping
+ * +7 and 3 digits, or the first 4 digits for other countries, plus the last 4; short foreign
+ * numbers keep fewer leading digits so at least 3 are hidden). Unparseable input is fully masked.
  */
 export function maskMsisdn(value: string): string {
   const parsed = parseMsisdn(value);

@@ -1,0 +1,75 @@
+import { ConfigError, loadConfig, type Config } from '../core/config.js';
+import { DataDirLockedError, readLock } from '../core/db/lock.js';
+import { MigrationError } from '../core/db/migrate.js';
+import { createLogger } from '../core/logger.js';
+import { openRuntime } from '../core/runtime.js';
+import { forwardToServer } from './admin-channel.js';
+import { terminalIO } from './io.js';
+import { runCommand } from './run.js';
+import { serve } from './serve.js';
+
+const HELP = `Usage: qalqan <command> [options]
+
+Commands:
+  serve                                   start the API server (PORT, HOST, DATABASE_URL, NATS_URL …)
+  migrate                                 apply pending database migrations
+  demo                                    load demo data (idempotent)
+  org create --name N --kind K            create an organisation (regulator, operator, bank, marketplace, isp, police)
+  org list                                list organisations
+  apikey create --org N --scope S [...]   create an API key (printed once, last line); --scope * = all scopes
+  apikey revoke ID                        revoke an API key
+  user create --email E --role R          create a console user (admin, analyst, auditor, viewer)
+
+Run 'qalqan <command> --help' for a command's options.`;
+
+function fail(message: string): never {
+  process.stderr.write(`qalqan: ${message}\n`);
+  process.exit(1);
+}
+
+async function runLocal(config: Config, argv: string[]): Promise<number> {
+  // CLI commands log only warnings; the server logs every request.
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  return runCommand(argv, terminalIO, async (fn) => {
+    const runtime = await openRuntime(config, logger);
+    try {
+      return await fn(runtime.services);
+    } finally {
+      await runtime.close();
+    }
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(HELP + '\n');
+    return argv.length === 0 ? 1 : 0;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  try {
+    if (argv[0] === 'serve') {
+      await serve(config, createLogger(config.logLevel), terminalIO);
+      return -1;
+    }
+    const holder = config.databaseUrl ? null : readLock(config.dataDir);
+    if (holder?.adminSocket) return await forwardToServer(holder.adminSocket, argv, terminalIO);
+    return await runLocal(config, argv);
+  } catch (err) {
+    if (err instanceof DataDirLockedError || err instanceof MigrationError) fail(err.message);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${config.port} is already in use (set PORT to another)`);
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => fail(err instanceof Error ? err.message : String(err)),
+);

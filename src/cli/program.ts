@@ -1,0 +1,99 @@
+import { Command, Option } from 'commander';
+import { ORG_KINDS } from '../core/auth/scopes.js';
+import { systemContext } from '../core/auth/principal.js';
+import type { OrgKind } from '../core/db/types.js';
+import { DEMO_ADMIN_EMAIL, loadDemo } from '../demo.js';
+import type { Services } from '../server.js';
+import type { CliIO } from './io.js';
+
+/** Runs a command's work with the services: opened locally, or the running server's own. */
+export type WithServices = <T>(fn: (services: Services) => Promise<T>) => Promise<T>;
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Every command but `serve`; shared by the CLI process and the server's admin channel. */
+export function buildProgram(io: CliIO, withServices: WithServices): Command {
+  const cli = (label: string) => systemContext(`cli ${label}`);
+  const program = new Command('qalqan')
+    .description('Qalqan national anti-fraud platform')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .action(() => withServices(async () => io.out('database schema is current')));
+
+  program
+    .command('demo')
+    .description('load demo data (idempotent): organisations of every kind and the console admin')
+    .action(() =>
+      withServices(async (services) => {
+        const password = await loadDemo(services, io);
+        io.out(password ? `console admin ${DEMO_ADMIN_EMAIL}, one-time password: ${password}` : 'demo data is loaded');
+      }),
+    );
+
+  const org = program.command('org').description('organisations');
+  org
+    .command('create')
+    .description('create an organisation')
+    .requiredOption('--name <name>', 'organisation name')
+    .addOption(new Option('--kind <kind>', 'organisation kind').choices(ORG_KINDS).makeOptionMandatory())
+    .action((opts: { name: string; kind: OrgKind }) =>
+      withServices(async (services) => {
+        const created = await services.auth.createOrg(cli('org create'), opts);
+        io.out(`organisation ${created.name} (${created.kind}) created: ${created.id}`);
+      }),
+    );
+  org
+    .command('list')
+    .description('list organisations')
+    .action(() =>
+      withServices(async (services) => {
+        for (const o of await services.auth.listOrgs()) io.out(`${o.id}  ${o.kind.padEnd(11)}  ${o.name}`);
+      }),
+    );
+
+  const apikey = program.command('apikey').description('API keys of organisations');
+  apikey
+    .command('create')
+    .description('create an API key; the key is printed once, as the last line')
+    .requiredOption('--org <org>', 'organisation name or id')
+    .requiredOption('--scope <scope>', 'scope to grant (repeat for several; * = all)', collect, [])
+    .option('--name <name>', 'a name to recognise the key by')
+    .action((opts: { org: string; scope: string[]; name?: string }) =>
+      withServices(async (services) => {
+        const key = await services.auth.createApiKey(cli('apikey create'), { org: opts.org, scopes: opts.scope, name: opts.name });
+        io.out(`API key ${key.id} for ${opts.org}, scopes ${key.scopes.join(' ')}`);
+        io.out(key.key);
+      }),
+    );
+  apikey
+    .command('revoke')
+    .description('revoke an API key at once')
+    .argument('<id>', 'key id')
+    .action((id: string) =>
+      withServices(async (services) => {
+        await services.auth.revokeApiKey(cli('apikey revoke'), id);
+        io.out(`API key ${id} revoked`);
+      }),
+    );
+
+  program
+    .command('user')
+    .description('console users')
+    .command('create')
+    .description('create a console user; prints a one-time password')
+    .requiredOption('--email <email>', 'e-mail address (the sign-in name)')
+    .requiredOption('--role <role>', 'admin, analyst, auditor or viewer')
+    .option('--org <org>', 'organisation name or id')
+    .action((opts: { email: string; role: string; org?: string }) =>
+      withServices(async (services) => {
+        const user = await services.auth.createUser(cli('user create'), opts);
+        io.out(`user ${user.email} (${user.role}) created; one-time password:`);
+        io.out(user.oneTimePassword);
+      }),
+    );
+  return program;
+}

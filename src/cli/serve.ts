@@ -1,0 +1,51 @@
+import type { Server } from 'node:http';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { adminSocketPath, openRuntime } from '../core/runtime.js';
+import { DEMO_ADMIN_EMAIL, loadDemo } from '../demo.js';
+import { createHttpServer } from '../server.js';
+import { startAdminChannel } from './admin-channel.js';
+import type { CliIO } from './io.js';
+
+/**
+ * `qalqan serve`: migrate, load demo data on first start, listen, and on SIGTERM/SIGINT drain: stop accepting,
+ * finish in-flight requests, flush the outbox, close the database and release the data dir.
+ */
+export async function serve(config: Config, logger: Logger, io: CliIO): Promise<void> {
+  const runtime = await openRuntime(config, logger);
+  const { services } = runtime;
+  if (runtime.applied.length) logger.info({ migrations: runtime.applied }, 'migrations applied');
+  if ((await services.auth.countUsers()) === 0) {
+    const password = await loadDemo(services, io);
+    if (password) {
+      io.out(`Demo data loaded. Console admin: ${DEMO_ADMIN_EMAIL}`);
+      io.out(`One-time password (shown once, change it at first sign-in): ${password}`);
+    }
+  }
+  const { app, setDraining } = await createHttpServer(services);
+  let admin: Server | null = null;
+  if (!config.databaseUrl) admin = await startAdminChannel(adminSocketPath(config), services, logger);
+  services.relay.start();
+  await app.listen({ port: config.port, host: config.host });
+  io.out(`Qalqan listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port} (API docs at /docs)`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining requests');
+    setDraining();
+    try {
+      await app.close();
+      admin?.close();
+      await runtime.close();
+      logger.info('shutdown complete');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,39 @@
+import type { CliIO } from './cli/io.js';
+import { systemContext } from './core/auth/principal.js';
+import type { OrgKind } from './core/db/types.js';
+import type { Services } from './server.js';
+
+export const DEMO_ADMIN_EMAIL = 'admin@qalqan.local';
+
+const DEMO_ORGS: { name: string; kind: OrgKind }[] = [
+  { name: 'Qalqan Regulator', kind: 'regulator' },
+  { name: 'Kcell', kind: 'operator' },
+  { name: 'Beeline Kazakhstan', kind: 'operator' },
+  { name: 'Tele2 Kazakhstan', kind: 'operator' },
+  { name: 'Kaspi Bank', kind: 'bank' },
+  { name: 'Halyk Bank', kind: 'bank' },
+  { name: 'OLX Kazakhstan', kind: 'marketplace' },
+  { name: 'Kazakhtelecom ISP', kind: 'isp' },
+  { name: 'Police Cyber Unit', kind: 'police' },
+];
+
+/**
+ * Idempotent demo data: organisations of every kind and the console admin. Returns the admin's one-time password
+ * when this run created the admin (it is never shown again), otherwise null.
+ */
+export async function loadDemo(services: Services, io: CliIO): Promise<string | null> {
+  const ctx = systemContext('demo');
+  const steps = DEMO_ORGS.length + 1;
+  const bar = io.progress('demo', steps);
+  for (const [i, org] of DEMO_ORGS.entries()) {
+    await services.auth.ensureOrg(ctx, org);
+    bar.update(i + 1);
+  }
+  let password: string | null = null;
+  if ((await services.auth.countUsers()) === 0) {
+    password = (await services.auth.createUser(ctx, { email: DEMO_ADMIN_EMAIL, role: 'admin', org: 'Qalqan Regulator' })).oneTimePassword;
+  }
+  bar.update(steps);
+  bar.stop();
+  return password;
+}
