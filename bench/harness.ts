@@ -1,0 +1,190 @@
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+
+/** How hard and how long every load run pushes. All from the environment so a benchmark needs no arguments. */
+export interface LoadOptions {
+  /** Measured seconds per run (BENCH_SECONDS, default 10). */
+  seconds: number;
+  /** Unmeasured seconds before each run (BENCH_WARMUP_SECONDS, default 2; 0 skips the warm-up). */
+  warmupSeconds: number;
+  /** Concurrent keep-alive connections (BENCH_CONNECTIONS, default 50). */
+  connections: number;
+  /** Requests in flight per connection (always 1: a client waits for each answer). */
+  pipelining: number;
+  /**
+   * autocannon worker threads (BENCH_WORKERS, default 1). With 1 the load generator runs on its own thread, so the
+   * server under test has the main event loop to itself; 0 runs it on the main thread, sharing the loop with the
+   * server (lower, noisier numbers).
+   */
+  workers: number;
+}
+
+export interface LoadTarget {
+  label: string;
+  /** A loopback URL (127.0.0.1, ::1 or localhost). */
+  url: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface LoadResult {
+  label: string;
+  url: string;
+  /** Completed responses (any status) per second over the measured run. */
+  requestsPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMeanMs: number;
+  latencyMaxMs: number;
+  /** Completed responses in the measured run. */
+  completed: number;
+  /** Connection errors, timeouts included. */
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  durationSeconds: number;
+  /** autocannon's full result, for a benchmark that wants more. */
+  raw: autocannon.Result;
+}
+
+export interface Comparison {
+  options: LoadOptions;
+  baseline: LoadResult;
+  target: LoadResult;
+  /** target req/s ÷ baseline req/s: the share of the bare framework's throughput the target keeps. */
+  ratio: number;
+}
+
+function envNumber(name: string, fallback: number, { min, integer }: { min: number; integer: boolean }): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadOptions(): LoadOptions {
+  return {
+    seconds: envNumber('BENCH_SECONDS', 10, { min: 1, integer: false }),
+    warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 2, { min: 0, integer: false }),
+    connections: envNumber('BENCH_CONNECTIONS', 50, { min: 1, integer: true }),
+    pipelining: 1,
+    workers: envNumber('BENCH_WORKERS', 1, { min: 0, integer: true }),
+  };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function assertLoopback(url: string): void {
+  const host = new URL(url).hostname;
+  if (!LOOPBACK.has(host)) throw new Error(`benchmarks only load loopback addresses; refusing ${url}`);
+}
+
+async function cannon(target: LoadTarget, options: LoadOptions, seconds: number): Promise<autocannon.Result> {
+  return autocannon({
+    url: target.url,
+    method: target.method ?? 'GET',
+    headers: target.headers,
+    body: target.body,
+    connections: options.connections,
+    pipelining: options.pipelining,
+    duration: seconds,
+    ...(options.workers > 0 ? { workers: options.workers } : {}),
+  });
+}
+
+/** Warms the target up (result discarded), then loads it for the measured run. */
+export async function load(target: LoadTarget, options: LoadOptions = loadOptions()): Promise<LoadResult> {
+  assertLoopback(target.url);
+  if (options.warmupSeconds > 0) await cannon(target, options, options.warmupSeconds);
+  const raw = await cannon(target, options, options.seconds);
+  const completed = raw.requests.total;
+  return {
+    label: target.label,
+    url: target.url,
+    requestsPerSecond: completed / raw.duration,
+    latencyP50Ms: raw.latency.p50,
+    latencyP99Ms: raw.latency.p99,
+    latencyMeanMs: raw.latency.average,
+    latencyMaxMs: raw.latency.max,
+    completed,
+    errors: raw.errors,
+    timeouts: raw.timeouts,
+    non2xx: raw.non2xx,
+    durationSeconds: raw.duration,
+    raw,
+  };
+}
+
+/** The baseline: Fastify with default settings and no logger, one route answering `{}`. */
+export async function startBaseline(): Promise<{ url: string; close: () => Promise<void> }> {
+  const app = Fastify();
+  app.get('/empty', async () => ({}));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('baseline server has no TCP address');
+  return { url: `http://127.0.0.1:${address.port}/empty`, close: () => app.close() };
+}
+
+/** The port an app (or any `node:http` server) is listening on, as a loopback base URL. */
+export function loopbackBase(server: import('node:net').Server): string {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('server is not listening on TCP');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+/**
+ * Loads the empty baseline route, then the target, the same way in this process, prints the comparison table and
+ * returns the numbers. The baseline is closed before the target is loaded.
+ */
+export async function compareWithBaseline(target: LoadTarget, options: LoadOptions = loadOptions()): Promise<Comparison> {
+  assertLoopback(target.url);
+  const where = options.workers > 0 ? `${options.workers} worker thread(s)` : 'the main thread';
+  console.log(
+    `load: ${options.connections} connections, pipelining ${options.pipelining}, ${options.warmupSeconds}s warm-up + ` +
+      `${options.seconds}s measured per run; autocannon on ${where}`,
+  );
+  const baselineServer = await startBaseline();
+  let baseline: LoadResult;
+  try {
+    console.log(`baseline: GET ${baselineServer.url} …`);
+    baseline = await load({ label: 'baseline: empty Fastify route', url: baselineServer.url }, options);
+  } finally {
+    await baselineServer.close();
+  }
+  console.log(`target: ${target.method ?? 'GET'} ${target.url} …`);
+  const measured = await load(target, options);
+  const comparison: Comparison = { options, baseline, target: measured, ratio: measured.requestsPerSecond / baseline.requestsPerSecond };
+  printComparison(comparison);
+  return comparison;
+}
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+}
+
+export function printComparison({ baseline, target, ratio }: Comparison): void {
+  const header = ['', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'vs baseline'];
+  const row = (r: LoadResult, rel: string) => [
+    r.label,
+    Math.round(r.requestsPerSecond).toLocaleString('en-US'),
+    r.latencyP50Ms.toFixed(1),
+    r.latencyP99Ms.toFixed(1),
+    String(r.errors),
+    String(r.non2xx),
+    rel,
+  ];
+  const rows = [header, row(baseline, '1.00'), row(target, ratio.toFixed(2))];
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  console.log('');
+  for (const r of rows) console.log(pad(r, widths));
+  console.log('');
+  for (const r of [baseline, target]) {
+    if (r.errors > 0 || r.non2xx > 0) {
+      console.log(`warning: ${r.label} had ${r.errors} connection errors and ${r.non2xx} non-2xx responses; its numbers are not a clean measurement`);
+    }
+  }
+}

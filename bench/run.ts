@@ -1,0 +1,61 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark from the registry below. Each is a module `bench/<name>.ts`
+ * exporting `run()`; modules are imported only when chosen, so listing them starts nothing.
+ */
+
+interface Benchmark {
+  description: string;
+  load: () => Promise<{ run: () => Promise<unknown> }>;
+}
+
+const benchmarks: Record<string, Benchmark> = {
+  'http-auth': {
+    description: 'authenticated GET /api/v1/auth/me through the full stack vs an empty Fastify route',
+    load: () => import('./http-auth.js'),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(benchmarks).map((n) => n.length));
+  const lines = Object.entries(benchmarks).map(([name, b]) => `  ${name.padEnd(width)}  ${b.description}`);
+  return [
+    'usage: npm run bench -- <name>',
+    '',
+    'benchmarks:',
+    ...lines,
+    '',
+    'environment: BENCH_SECONDS (measured seconds per run, default 10), BENCH_WARMUP_SECONDS (default 2),',
+    '             BENCH_CONNECTIONS (default 50), BENCH_WORKERS (autocannon threads, default 1; 0 = main thread),',
+    '             DATABASE_URL (PostgreSQL instead of in-memory PGlite, where a benchmark uses a database)',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv[0];
+  if (name === undefined || name === '') {
+    console.error(`no benchmark named\n\n${usage()}`);
+    return 1;
+  }
+  if (name === '--help' || name === '-h' || name === 'list') {
+    console.log(usage());
+    return 0;
+  }
+  const benchmark = Object.hasOwn(benchmarks, name) ? benchmarks[name] : undefined;
+  if (!benchmark) {
+    console.error(`unknown benchmark "${name}"\n\n${usage()}`);
+    return 1;
+  }
+  const module = await benchmark.load();
+  await module.run();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error('benchmark failed:', err);
+    process.exitCode = 1;
+  },
+);

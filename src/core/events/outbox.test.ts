@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { createMetrics } from '../metrics.js';
+import type { EventBus, QalqanEvent } from './bus.js';
+import { handleOnce } from './once.js';
+import { createOutbox } from './outbox.js';
+import { createOutboxRelay } from './relay.js';
+
+const logger = pino({ level: 'silent' });
+
+/** A bus that records what it is given; `failAfter` makes it throw once that many events have gone through. */
+function recordingBus(options: { failAfter?: number } = {}): EventBus & { published: QalqanEvent[] } {
+  const published: QalqanEvent[] = [];
+  return {
+    kind: 'memory',
+    published,
+    async publish(event) {
+      if (options.failAfter !== undefined && published.length >= options.failAfter) throw new Error('broker unavailable');
+      published.push(event);
+    },
+    async subscribe() {
+      return { close: async () => {} };
+    },
+    async close() {},
+  };
+}
+
+let database: TestDatabase;
+const outbox = createOutbox({ ids: randomUUID, clock: () => new Date() });
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+beforeEach(async () => {
+  await database.db.deleteFrom('core_outbox').execute();
+  await database.db.deleteFrom('core_handled_events').execute();
+});
+
+function relayOn(bus: EventBus) {
+  return createOutboxRelay({ db: database.db, bus, logger, metrics: createMetrics() });
+}
+
+async function rows() {
+  return database.db.selectFrom('core_outbox').select(['seq', 'id', 'topic', 'payload', 'published_at']).orderBy('seq').execute();
+}
+
+describe('outbox and relay', () => {
+  it('never publishes events added in a transaction that rolls back', async () => {
+    await expect(
+      database.db.transaction().execute(async (trx) => {
+        await outbox.add(trx, 'test.thing.created', { n: 1 });
+        await outbox.add(trx, 'test.thing.created', { n: 2 });
+        throw new Error('business rule failed');
+      }),
+    ).rejects.toThrow('business rule failed');
+    await database.db.transaction().execute(async (trx) => {
+      await outbox.add(trx, 'test.thing.created', { n: 3 });
+    });
+
+    const bus = recordingBus();
+    const relay = relayOn(bus);
+    expect(await relay.drain()).toBe(1);
+    expect(bus.published.map((e) => e.payload)).toEqual([{ n: 3 }]);
+    expect((await rows()).map((r) => r.payload)).toEqual([{ n: 3 }]);
+  });
+
+  it('publishes committed events exactly once, in sequence order, and marks them published', async () => {
+    // Several transactions, some with several events; random ids so id order differs from sequence order.
+    for (let t = 0; t < 5; t++) {
+      await database.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < 3; i++) await outbox.add(trx, `test.batch${t}.created`, { t, i });
+      });
+    }
+    const before = await rows();
+    expect(before).toHaveLength(15);
+    expect(before.every((r) => r.published_at === null)).toBe(true);
+
+    const bus = recordingBus();
+    const relay = relayOn(bus);
+    expect(await relay.drain()).toBe(15);
+
+    expect(bus.published.map((e) => e.id)).toEqual(before.map((r) => r.id));
+    expect(bus.published.map((e) => e.seq)).toEqual(before.map((r) => String(r.seq)));
+    const seqs = bus.published.map((e) => BigInt(e.seq));
+    expect(seqs).toEqual([...seqs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    expect(bus.published.map((e) => e.payload)).toEqual(before.map((r) => r.payload));
+    expect(bus.published[0]).toMatchObject({ topic: 'test.batch0.created', payload: { t: 0, i: 0 } });
+    expect(Number.isNaN(Date.parse(bus.published[0]!.occurredAt))).toBe(false);
+
+    const after = await rows();
+    expect(after.every((r) => r.published_at !== null)).toBe(true);
+
+    // Nothing left: a second pass publishes nothing again.
+    expect(await relay.drain()).toBe(0);
+    expect(bus.published).toHaveLength(15);
+  });
+
+  it('keeps events pending when the bus fails, and a later pass publishes them: nothing is lost', async () => {
+    for (let n = 0; n < 6; n++) {
+      await database.db.transaction().execute(async (trx) => {
+        await outbox.add(trx, 'test.thing.created', { n });
+      });
+    }
+    const all = await rows();
+
+    const broken = recordingBus({ failAfter: 2 });
+    expect(await relayOn(broken).drain()).toBe(2);
+    expect(broken.published.map((e) => e.id)).toEqual(all.slice(0, 2).map((r) => r.id));
+    const mid = await rows();
+    expect(mid.filter((r) => r.published_at !== null).map((r) => r.id)).toEqual(all.slice(0, 2).map((r) => r.id));
+    expect(mid.filter((r) => r.published_at === null).map((r) => r.id)).toEqual(all.slice(2).map((r) => r.id));
+
+    const dead = recordingBus({ failAfter: 0 });
+    expect(await relayOn(dead).drain()).toBe(0);
+    expect((await rows()).filter((r) => r.published_at === null)).toHaveLength(4);
+
+    const healthy = recordingBus();
+    expect(await relayOn(healthy).drain()).toBe(4);
+    expect(healthy.published.map((e) => e.id)).toEqual(all.slice(2).map((r) => r.id));
+    expect([...broken.published, ...healthy.published].map((e) => e.id)).toEqual(all.map((r) => r.id));
+    expect((await rows()).every((r) => r.published_at !== null)).toBe(true);
+  });
+
+  it('start() publishes events committed later without being asked, until stop()', async () => {
+    const bus = recordingBus();
+    const relay = createOutboxRelay({ db: database.db, bus, logger, metrics: createMetrics(), intervalMs: 20 });
+    relay.start();
+    try {
+      await database.db.transaction().execute(async (trx) => {
+        await outbox.add(trx, 'test.thing.created', { n: 1 });
+      });
+      const deadline = Date.now() + 10_000;
+      while (bus.published.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(bus.published.map((e) => e.payload)).toEqual([{ n: 1 }]);
+    } finally {
+      await relay.stop();
+    }
+    await database.db.transaction().execute(async (trx) => {
+      await outbox.add(trx, 'test.thing.created', { n: 2 });
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bus.published).toHaveLength(1);
+  });
+});
+
+describe('handleOnce', () => {
+  const ev = (): QalqanEvent => ({ id: randomUUID(), topic: 'test.thing.created', payload: {}, occurredAt: new Date().toISOString(), seq: '1' });
+
+  it('runs the side effect once for a redelivered event id', async () => {
+    const event = ev();
+    let effects = 0;
+    const effect = async () => {
+      effects++;
+    };
+    expect(await handleOnce(database.db, 'consumer-a', event, effect)).toBe(true);
+    expect(await handleOnce(database.db, 'consumer-a', { ...event }, effect)).toBe(false);
+    expect(await handleOnce(database.db, 'consumer-a', { ...event, seq: '2' }, effect)).toBe(false);
+    expect(effects).toBe(1);
+
+    // Another consumer handles the same event on its own; another event is handled too.
+    expect(await handleOnce(database.db, 'consumer-b', event, effect)).toBe(true);
+    expect(await handleOnce(database.db, 'consumer-a', ev(), effect)).toBe(true);
+    expect(effects).toBe(3);
+  });
+
+  it('commits the side effect and the record together: a failed handler leaves the event to be handled again', async () => {
+    const event = ev();
+    await expect(
+      handleOnce(database.db, 'consumer-a', event, async (trx) => {
+        await outbox.add(trx, 'test.effect.done', { attempt: 1 });
+        throw new Error('handler failed');
+      }),
+    ).rejects.toThrow('handler failed');
+    expect(await rows()).toHaveLength(0);
+
+    expect(
+      await handleOnce(database.db, 'consumer-a', event, async (trx) => {
+        await outbox.add(trx, 'test.effect.done', { attempt: 2 });
+      }),
+    ).toBe(true);
+    expect(
+      await handleOnce(database.db, 'consumer-a', event, async (trx) => {
+        await outbox.add(trx, 'test.effect.done', { attempt: 3 });
+      }),
+    ).toBe(false);
+    expect((await rows()).map((r) => r.payload)).toEqual([{ attempt: 2 }]);
+  });
+});

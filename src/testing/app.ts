@@ -1,0 +1,44 @@
+import { pino } from 'pino';
+import { systemContext } from '../core/auth/principal.js';
+import type { EventBus } from '../core/events/bus.js';
+import { createMemoryBus } from '../core/events/memory-bus.js';
+import type { App } from '../core/http/app.js';
+import { createHttpServer, createServices, type Services } from '../server.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
+
+export interface TestApp {
+  app: App;
+  services: Services;
+  database: TestDatabase;
+  /** Creates an organisation (once per name) and an API key with these scopes; returns the bearer header. */
+  keyWith(scopes: string[], org?: string): Promise<{ authorization: string; keyId: string }>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(options: { bus?: EventBus; clock?: () => Date } = {}): Promise<TestApp> {
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const database = await createTestDatabase();
+  const bus = options.bus ?? createMemoryBus(logger, 5);
+  const services = createServices({ database, bus, logger, secret: TEST_SECRET, clock: options.clock });
+  const { app } = await createHttpServer(services);
+  await app.ready();
+  const ctx = systemContext('test');
+  return {
+    app,
+    services,
+    database,
+    async keyWith(scopes, org = 'Test Regulator') {
+      await services.auth.ensureOrg(ctx, { name: org, kind: 'regulator' });
+      const key = await services.auth.createApiKey(ctx, { org, scopes });
+      return { authorization: `Bearer ${key.key}`, keyId: key.id };
+    },
+    async close() {
+      await app.close();
+      await services.relay.stop();
+      await bus.close();
+      await database.close();
+    },
+  };
+}
