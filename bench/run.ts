@@ -33,7 +33,7 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const name = argv[0];
   if (name === undefined || name === '') {
-    console.error(`no benchmark named\n\n${usage()}`);
+    console.error(`no benchmark name given\n\n${usage()}`);
     return 1;
   }
   if (name === '--help' || name === '-h' || name === 'list') {

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { adminSocketPath, openRuntime } from '../core/runtime.js';
@@ -27,7 +28,8 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   if (!config.databaseUrl) admin = await startAdminChannel(adminSocketPath(config), services, logger);
   services.relay.start();
   await app.listen({ port: config.port, host: config.host });
-  io.out(`Qalqan listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port} (API docs at /docs)`);
+  const { port } = app.server.address() as AddressInfo;
+  io.out(`Qalqan listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port} (API docs at /docs)`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -17,12 +17,20 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { bus?: EventBus; clock?: () => Date } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  bus?: EventBus;
+  clock?: () => Date;
+  /** Extra routes a test needs (registered before the app is ready). */
+  routes?: (app: App) => void;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const database = await createTestDatabase();
   const bus = options.bus ?? createMemoryBus(logger, 5);
   const services = createServices({ database, bus, logger, secret: TEST_SECRET, clock: options.clock });
   const { app } = await createHttpServer(services);
+  options.routes?.(app);
   await app.ready();
   const ctx = systemContext('test');
   return {

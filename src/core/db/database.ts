@@ -42,6 +42,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     // A dropped idle connection (database restart) must not crash the process; the pool replaces it.
     pool.on('error', (err) => options.onPoolError?.(err));
+    // Neither may one lost while checked out (mid-request): its query already fails with the error, but the client's
+    // own 'error' event has no listener then (the pool only listens on idle clients) and would be thrown uncaught.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return wrap(db, 'postgres', () => db.destroy());
   }

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
 import { migrationNames, migrationProvider } from './migrations/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
@@ -12,8 +12,8 @@ export class MigrationError extends Error {
  * Applies every pending migration in one transaction (PostgreSQL DDL is transactional), so a failure leaves the
  * database exactly as it was. Kysely's migrator also takes an advisory lock, so several instances can start at once.
  */
-export async function migrateToLatest(db: AnyDb): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+export async function migrateToLatest(db: AnyDb, provider: MigrationProvider = migrationProvider): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

@@ -148,6 +148,29 @@ describe('outbox and relay', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(bus.published).toHaveLength(1);
   });
+
+  it('two relays draining at once publish each event once (the advisory lock makes one of them the relay)', async () => {
+    for (let n = 0; n < 20; n++) {
+      await database.db.transaction().execute(async (trx) => {
+        await outbox.add(trx, 'test.thing.created', { n });
+      });
+    }
+    const published: string[] = [];
+    const slowBus: EventBus = {
+      kind: 'memory',
+      async publish(event) {
+        await new Promise((r) => setTimeout(r, 5));
+        published.push(event.id);
+      },
+      subscribe: async () => ({ close: async () => {} }),
+      close: async () => {},
+    };
+    const [a, b] = await Promise.all([relayOn(slowBus).drain(), relayOn(slowBus).drain()]);
+    expect(a + b).toBe(20);
+    expect(new Set(published).size).toBe(20);
+    expect(published).toHaveLength(20);
+    expect((await rows()).every((r) => r.published_at !== null)).toBe(true);
+  });
 });
 
 describe('handleOnce', () => {

@@ -1,0 +1,47 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'qalqan-config-'));
+
+describe('loadConfig', () => {
+  it('has the documented defaults and generates a secret kept in the data dir', () => {
+    const dataDir = dir();
+    const config = loadConfig({ QALQAN_DATA_DIR: dataDir });
+    expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir, databaseUrl: null, natsUrl: null, logLevel: 'info' });
+    expect(config.secret.length).toBeGreaterThanOrEqual(32);
+    expect(readFileSync(join(dataDir, 'secret.key'), 'utf8').trim()).toBe(config.secret);
+    expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
+    expect(loadConfig({ QALQAN_DATA_DIR: dataDir }).secret).toBe(config.secret);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      QALQAN_DATA_DIR: dir(),
+      DATABASE_URL: 'postgres://u@db:5432/qalqan',
+      NATS_URL: 'nats://nats:4222',
+      QALQAN_SECRET: 's'.repeat(40),
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', databaseUrl: 'postgres://u@db:5432/qalqan', natsUrl: 'nats://nats:4222', secret: 's'.repeat(40), logLevel: 'debug' });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT must be an integer/],
+    [{ PORT: '70000' }, /^PORT/],
+    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must start with postgres/],
+    [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a valid URL/],
+    [{ NATS_URL: 'http://x' }, /^NATS_URL/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    [{ QALQAN_SECRET: 'short' }, /^QALQAN_SECRET must be at least 32/],
+    [{ DATABASE_URL: 'postgres://x/y' }, /^QALQAN_SECRET is required when DATABASE_URL is set/],
+  ])('refuses %o with a one-line message naming the variable', (env, message) => {
+    const run = () => loadConfig({ QALQAN_DATA_DIR: dir(), ...env });
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(message);
+  });
+});
