@@ -66,7 +66,7 @@ describe('qalqan CLI on the embedded database', { timeout: 120_000 }, () => {
       const password = /One-time password[^:]*: (\S+)/.exec(server.output)![1]!;
       const login = await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@qalqan.local', password }) });
       expect(login.status).toBe(200);
-      expect((await login.json()).mustChangePassword).toBe(true);
+      expect(((await login.json()) as { mustChangePassword: boolean }).mustChangePassword).toBe(true);
       const demo = await qalqan(['demo']);
       expect(demo.stdout).toContain('demo data is loaded');
       expect(demo.stdout).not.toContain('one-time password');
