@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 
@@ -44,6 +45,14 @@ export interface LoadResult {
   timeouts: number;
   non2xx: number;
   durationSeconds: number;
+  /**
+   * CPU time the main thread (the servers' event loop) spent per completed response, in microseconds: everything it
+   * did in the measured window (request handling, GC on the main thread, the app's background timers) divided by the
+   * responses. Far steadier than req/s on a shared machine. Null off Linux, or when autocannon shares the main thread.
+   */
+  cpuMicrosPerRequest: number | null;
+  /** Share of the measured window the main thread was runnable but waiting for a CPU (other load on the machine). */
+  runQueueWaitShare: number | null;
   /** autocannon's full result, for a benchmark that wants more. */
   raw: autocannon.Result;
 }
@@ -96,12 +105,25 @@ async function cannon(target: LoadTarget, options: LoadOptions, seconds: number)
   });
 }
 
+/** The main thread's time on a CPU and time waiting for one, in nanoseconds (Linux schedstat), or null. */
+function mainThreadSchedstat(): { runNs: number; waitNs: number } | null {
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait) ? { runNs: run, waitNs: wait } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Warms the target up (result discarded), then loads it for the measured run. */
 export async function load(target: LoadTarget, options: LoadOptions = loadOptions()): Promise<LoadResult> {
   assertLoopback(target.url);
   if (options.warmupSeconds > 0) await cannon(target, options, options.warmupSeconds);
+  const before = options.workers > 0 ? mainThreadSchedstat() : null;
   const raw = await cannon(target, options, options.seconds);
+  const after = before ? mainThreadSchedstat() : null;
   const completed = raw.requests.total;
+  const sched = before && after ? { runNs: after.runNs - before.runNs, waitNs: after.waitNs - before.waitNs } : null;
   return {
     label: target.label,
     url: target.url,
@@ -115,6 +137,8 @@ export async function load(target: LoadTarget, options: LoadOptions = loadOption
     timeouts: raw.timeouts,
     non2xx: raw.non2xx,
     durationSeconds: raw.duration,
+    cpuMicrosPerRequest: sched && completed > 0 ? sched.runNs / 1000 / completed : null,
+    runQueueWaitShare: sched ? sched.waitNs / 1e9 / raw.duration : null,
     raw,
   };
 }
@@ -167,7 +191,7 @@ function pad(cells: string[], widths: number[]): string {
 }
 
 export function printComparison({ baseline, target, ratio }: Comparison): void {
-  const header = ['', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'vs baseline'];
+  const header = ['', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'vs baseline', 'cpu µs/req', 'cpu wait'];
   const row = (r: LoadResult, rel: string) => [
     r.label,
     Math.round(r.requestsPerSecond).toLocaleString('en-US'),
@@ -176,12 +200,16 @@ export function printComparison({ baseline, target, ratio }: Comparison): void {
     String(r.errors),
     String(r.non2xx),
     rel,
+    r.cpuMicrosPerRequest === null ? 'n/a' : r.cpuMicrosPerRequest.toFixed(0),
+    r.runQueueWaitShare === null ? 'n/a' : `${(100 * r.runQueueWaitShare).toFixed(0)}%`,
   ];
   const rows = [header, row(baseline, '1.00'), row(target, ratio.toFixed(2))];
   const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log('');
   for (const r of rows) console.log(pad(r, widths));
   console.log('');
+  console.log('vs baseline: target req/s ÷ baseline req/s. cpu µs/req: main-thread (server) CPU time per response.');
+  console.log('cpu wait: share of the run the server thread was ready but waiting for a CPU (other load on this machine).');
   for (const r of [baseline, target]) {
     if (r.errors > 0 || r.non2xx > 0) {
       console.log(`warning: ${r.label} had ${r.errors} connection errors and ${r.non2xx} non-2xx responses; its numbers are not a clean measurement`);

@@ -10,6 +10,7 @@ import { createOutboxRelay } from './core/events/relay.js';
 import { createHttpApp, type App } from './core/http/app.js';
 import { installAuth } from './core/http/auth-hook.js';
 import { opsRoutes } from './core/http/ops-routes.js';
+import { databaseRateLimitStore } from './core/http/rate-limit-store.js';
 import type { Logger } from './core/logger.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 
@@ -47,7 +48,12 @@ async function subscribeCaches(services: Services): Promise<void> {
 
 export async function createHttpServer(services: Services, options: { bodyLimit?: number } = {}): Promise<{ app: App; setDraining: () => void }> {
   let draining = false;
-  const app = await createHttpApp({ logger: services.logger, metrics: services.metrics, bodyLimit: options.bodyLimit });
+  const app = await createHttpApp({
+    logger: services.logger,
+    metrics: services.metrics,
+    bodyLimit: options.bodyLimit,
+    rateLimitStore: services.database.kind === 'postgres' ? databaseRateLimitStore(services.database.db) : undefined,
+  });
   installAuth(app, services.auth);
   await app.register(opsRoutes({ database: services.database, metrics: services.metrics, isDraining: () => draining }));
   await app.register(authRoutes(services.auth));

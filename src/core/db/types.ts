@@ -71,6 +71,12 @@ export interface CoreHandledEventsTable {
   handled_at: Timestamp;
 }
 
+export interface CoreRateLimitsTable {
+  key: string;
+  count: number;
+  window_end: Timestamp;
+}
+
 export interface DB {
   auth_organisations: AuthOrganisationsTable;
   auth_api_keys: AuthApiKeysTable;
@@ -79,4 +85,5 @@ export interface DB {
   audit_log: AuditLogTable;
   core_outbox: CoreOutboxTable;
   core_handled_events: CoreHandledEventsTable;
+  core_rate_limits: CoreRateLimitsTable;
 }

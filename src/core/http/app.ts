@@ -32,6 +32,8 @@ export interface HttpAppOptions {
   logger: Logger;
   metrics: Metrics;
   bodyLimit?: number;
+  /** Shared rate-limit store (several instances); the plugin's in-memory store when absent. */
+  rateLimitStore?: unknown;
 }
 
 const PUBLIC_RATE_LIMIT = { max: 600, timeWindow: '1 minute' };
@@ -63,6 +65,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
+    skipOnError: true,
+    ...(options.rateLimitStore ? { store: options.rateLimitStore as never } : {}),
     errorResponseBuilder: (_req, ctx) =>
       problems.tooManyRequests(`rate limit of ${ctx.max} requests per ${ctx.after} exceeded`, Math.ceil(ctx.ttl / 1000)),
   });
