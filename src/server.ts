@@ -41,9 +41,12 @@ export type Services = ReturnType<typeof createServices>;
 
 /** Subscriptions that keep this instance's caches in step with changes made by other instances. */
 async function subscribeCaches(services: Services): Promise<void> {
-  await services.bus.subscribe(`auth-cache-${randomUUID()}`, 'auth.apikey.revoked', async (event) => {
-    services.auth.forgetKey(String(event.payload.prefix));
-  });
+  await services.bus.subscribe(
+    'auth-key-cache',
+    'auth.apikey.revoked',
+    async (event) => services.auth.forgetKey(String(event.payload.prefix)),
+    { fanout: true },
+  );
 }
 
 export async function createHttpServer(services: Services, options: { bodyLimit?: number } = {}): Promise<{ app: App; setDraining: () => void }> {

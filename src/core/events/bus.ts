@@ -12,6 +12,14 @@ export interface QalqanEvent {
 
 export type EventHandler = (event: QalqanEvent) => Promise<void>;
 
+export interface SubscribeOptions {
+  /**
+   * Every instance receives every event from now on (to keep an in-memory cache in step), instead of instances
+   * sharing one durable position. Nothing is kept for an instance that is down: it reloads its cache on start.
+   */
+  fanout?: boolean;
+}
+
 export interface Subscription {
   close(): Promise<void>;
 }
@@ -23,7 +31,7 @@ export interface EventBus {
    * Delivers every event whose topic matches `pattern` (NATS syntax: `*` one token, `>` the rest) to `handler`,
    * at least once. `consumer` names a durable position: instances sharing a name share the work.
    */
-  subscribe(consumer: string, pattern: string, handler: EventHandler): Promise<Subscription>;
+  subscribe(consumer: string, pattern: string, handler: EventHandler, options?: SubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;
 }
 

@@ -167,4 +167,17 @@ describe.skipIf(!natsUp)(natsUp ? `NATS JetStream bus (${NATS_URL})` : `NATS Jet
     await waitFor('e2 and e3 after re-subscribing', () => after.includes(e2.id) && after.includes(e3.id));
     expect(after).toEqual([e2.id, e3.id]);
   });
+  it('a fan-out subscription reaches every instance, and leaves no durable consumer behind', async () => {
+    const [a, b, publisher] = [await bus(), await bus(), await bus()];
+    const got: Record<string, string[]> = { a: [], b: [] };
+    await a.subscribe('cache', 'fan.>', async (e) => void got.a!.push(e.id), { fanout: true });
+    await b.subscribe('cache', 'fan.>', async (e) => void got.b!.push(e.id), { fanout: true });
+    const e1 = event('fan.key.revoked');
+    await publisher.publish(e1);
+    await waitFor('both instances receive the event', () => got.a!.length === 1 && got.b!.length === 1, 10_000);
+    expect(got).toEqual({ a: [e1.id], b: [e1.id] });
+    const jsm = await admin.jetstreamManager();
+    const durables = (await jsm.consumers.list(STREAM).next()).filter((c) => c.config.durable_name === 'cache');
+    expect(durables).toEqual([]);
+  });
 });

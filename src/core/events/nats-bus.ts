@@ -56,16 +56,23 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
     async publish(event) {
       await js.publish(`${prefix}.${event.topic}`, codec.encode(event), { msgID: event.id, timeout: 5_000 });
     },
-    async subscribe(consumer, pattern, handler) {
-      const durable = consumer.replace(/[^A-Za-z0-9_-]/g, '_');
-      await jsm.consumers.add(stream, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: `${prefix}.${pattern}`,
-        ack_wait: 30_000_000_000,
-      });
-      const messages = await (await js.consumers.get(stream, durable)).consume();
+    async subscribe(consumer, pattern, handler, subscribeOptions) {
+      const subject = `${prefix}.${pattern}`;
+      let messages: ConsumerMessages;
+      if (subscribeOptions?.fanout) {
+        // An ordered consumer: ephemeral, per instance, recreated by the client after a reconnect.
+        messages = await (await js.consumers.get(stream, { filterSubjects: subject, deliver_policy: DeliverPolicy.New })).consume();
+      } else {
+        const durable = consumer.replace(/[^A-Za-z0-9_-]/g, '_');
+        await jsm.consumers.add(stream, {
+          durable_name: durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: subject,
+          ack_wait: 30_000_000_000,
+        });
+        messages = await (await js.consumers.get(stream, durable)).consume();
+      }
       running.add(messages);
       const done = consume(messages, consumer, handler);
       return {
