@@ -63,6 +63,7 @@ export interface CoreOutboxTable {
   payload: ColumnType<Record<string, unknown>, string, never>;
   created_at: Timestamp;
   published_at: NullableTimestamp;
+  published_seq: string | null;
 }
 
 export interface CoreHandledEventsTable {

@@ -6,7 +6,11 @@ export interface QalqanEvent {
   topic: string;
   payload: Record<string, unknown>;
   occurredAt: string;
-  /** Outbox sequence: the position of this event in the database's history of changes. */
+  /**
+   * Publication sequence, assigned by the relay as it publishes (increasing, with gaps). A cache that loads a
+   * snapshot together with the highest published sequence it reflects can apply every event above it and miss
+   * none: an event committed after the snapshot is published, and numbered, after it too.
+   */
   seq: string;
 }
 

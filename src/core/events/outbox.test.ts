@@ -48,7 +48,7 @@ function relayOn(bus: EventBus) {
 }
 
 async function rows() {
-  return database.db.selectFrom('core_outbox').select(['seq', 'id', 'topic', 'payload', 'published_at']).orderBy('seq').execute();
+  return database.db.selectFrom('core_outbox').select(['seq', 'id', 'topic', 'payload', 'published_at', 'published_seq']).orderBy('seq').execute();
 }
 
 describe('outbox and relay', () => {
@@ -87,15 +87,15 @@ describe('outbox and relay', () => {
     expect(await relay.drain()).toBe(15);
 
     expect(bus.published.map((e) => e.id)).toEqual(before.map((r) => r.id));
-    expect(bus.published.map((e) => e.seq)).toEqual(before.map((r) => String(r.seq)));
+    const after0 = await rows();
+    expect(bus.published.map((e) => e.seq)).toEqual(after0.map((r) => String(r.published_seq)));
     const seqs = bus.published.map((e) => BigInt(e.seq));
     expect(seqs).toEqual([...seqs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(bus.published.map((e) => e.payload)).toEqual(before.map((r) => r.payload));
     expect(bus.published[0]).toMatchObject({ topic: 'test.batch0.created', payload: { t: 0, i: 0 } });
     expect(Number.isNaN(Date.parse(bus.published[0]!.occurredAt))).toBe(false);
 
-    const after = await rows();
-    expect(after.every((r) => r.published_at !== null)).toBe(true);
+    expect(after0.every((r) => r.published_at !== null)).toBe(true);
 
     // Nothing left: a second pass publishes nothing again.
     expect(await relay.drain()).toBe(0);
@@ -214,5 +214,37 @@ describe('handleOnce', () => {
       }),
     ).toBe(false);
     expect((await rows()).map((r) => r.payload)).toEqual([{ attempt: 2 }]);
+  });
+});
+
+describe('publication sequence', () => {
+  it('numbers events in the order they are published, so a later commit of an earlier insert gets a higher seq', async () => {
+    const bus = recordingBus();
+    const relay = relayOn(bus);
+    await relay.drain();
+    bus.published.length = 0;
+    // Insert A first but commit it after B: B is published first and must carry the lower seq.
+    let releaseA!: () => void;
+    const gate = new Promise<void>((r) => (releaseA = r));
+    const a = database.db.transaction().execute(async (trx) => {
+      await outbox.add(trx, 'test.order.a', {});
+      await gate;
+    });
+    if (database.kind === 'postgres') {
+      await database.db.transaction().execute((trx) => outbox.add(trx, 'test.order.b', {}));
+      await relay.drain();
+      releaseA();
+      await a;
+      await relay.drain();
+      expect(bus.published.map((e) => e.topic)).toEqual(['test.order.b', 'test.order.a']);
+    } else {
+      // PGlite has one connection: transactions run one after the other, so commit order is insert order.
+      releaseA();
+      await a;
+      await relay.drain();
+      expect(bus.published.map((e) => e.topic)).toEqual(['test.order.a']);
+    }
+    const seqs = bus.published.map((e) => BigInt(e.seq));
+    expect(seqs).toEqual([...seqs].sort((x, y) => (x < y ? -1 : 1)));
   });
 });

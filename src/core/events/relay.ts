@@ -18,7 +18,7 @@ export interface OutboxRelay {
 }
 
 /**
- * Moves committed outbox rows to the bus in sequence order and marks them published. Runs in every instance but
+ * Moves committed outbox rows to the bus in insertion order, numbering them as it publishes, and marks them published. Runs in every instance but
  * only the one holding the advisory lock works at a time; a publish failure leaves the rest pending for the next pass.
  */
 export function createOutboxRelay(deps: { db: Executor; bus: EventBus; logger: Logger; metrics: Metrics; intervalMs?: number }): OutboxRelay {
@@ -37,17 +37,24 @@ export function createOutboxRelay(deps: { db: Executor; bus: EventBus; logger: L
         .orderBy('seq')
         .limit(BATCH)
         .execute();
-      const sent: string[] = [];
+      if (pending.length === 0) return 0;
+      const numbers = await sql<{ n: string }>`select nextval('core_outbox_published_seq')::text as n from generate_series(1, ${pending.length})`.execute(trx);
+      const publishedSeqs = numbers.rows.map((r) => BigInt(r.n)).sort((a, b) => (a < b ? -1 : 1));
+      const sent: { seq: string; publishedSeq: string }[] = [];
       try {
-        for (const row of pending) {
-          await deps.bus.publish({ id: row.id, topic: row.topic, payload: row.payload, occurredAt: row.created_at.toISOString(), seq: String(row.seq) });
+        for (const [i, row] of pending.entries()) {
+          const publishedSeq = String(publishedSeqs[i]);
+          await deps.bus.publish({ id: row.id, topic: row.topic, payload: row.payload, occurredAt: row.created_at.toISOString(), seq: publishedSeq });
           deps.metrics.eventsPublished.inc({ topic: row.topic });
-          sent.push(String(row.seq));
+          sent.push({ seq: String(row.seq), publishedSeq });
         }
       } catch (err) {
         deps.logger.warn({ err, pending: pending.length - sent.length }, 'outbox relay: publish failed; will retry');
       }
-      if (sent.length > 0) await trx.updateTable('core_outbox').set({ published_at: new Date() }).where('seq', 'in', sent).execute();
+      if (sent.length > 0) {
+        const values = sql.join(sent.map((s) => sql`(${s.seq}::bigint, ${s.publishedSeq}::bigint)`));
+        await sql`update core_outbox o set published_at = now(), published_seq = v.ps from (values ${values}) as v(seq, ps) where o.seq = v.seq`.execute(trx);
+      }
       return sent.length;
     });
   }

@@ -94,8 +94,12 @@ const statements = [
       topic text NOT NULL,
       payload jsonb NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now(),
-      published_at timestamptz
+      published_at timestamptz,
+      published_seq bigint UNIQUE
     )
+  `,
+  `
+    CREATE SEQUENCE core_outbox_published_seq
   `,
   `
     CREATE INDEX core_outbox_pending ON core_outbox (seq) WHERE published_at IS NULL
