@@ -13,17 +13,7 @@ export interface AuditRow {
   detail: Record<string, unknown> | null;
 }
 
-export interface NewAuditRow {
-  actor: string;
-  orgId: string | null;
-  action: string;
-  subjectType: string | null;
-  subject: string | null;
-  requestId: string | null;
-  ip: string | null;
-  detail: Record<string, unknown> | null;
-  at: Date;
-}
+export type NewAuditRow = Omit<AuditRow, 'id'>;
 
 export interface AuditFilter {
   actor?: string;

@@ -1,5 +1,6 @@
 import type { Executor } from '../db/database.js';
-import type { OrgKind } from '../db/types.js';
+import type { Selectable } from 'kysely';
+import type { AuthUsersTable, OrgKind } from '../db/types.js';
 
 export interface Organisation {
   id: string;
@@ -144,16 +145,7 @@ export function authRepository(db: Executor) {
   };
 }
 
-function toUser(r: {
-  id: string;
-  email: string;
-  org_id: string | null;
-  role: string;
-  password_hash: string;
-  must_change_password: boolean;
-  failed_logins: number;
-  locked_until: Date | null;
-}): UserRecord {
+function toUser(r: Selectable<AuthUsersTable>): UserRecord {
   return {
     id: r.id,
     email: r.email,
