@@ -27,6 +27,16 @@ describe('API keys', () => {
     expect(res.json().orgId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('a forged key that shares a cached key’s prefix is refused', async () => {
+    const { authorization } = await t.keyWith(['devices:read']);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization } })).statusCode).toBe(200);
+    const last = authorization.at(-1) === 'A' ? 'B' : 'A';
+    const forged = authorization.slice(0, -1) + last;
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: forged } })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: authorization + 'x' } })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization } })).statusCode).toBe(200);
+  });
+
   it('403 problem naming the scope a key lacks', async () => {
     const { authorization } = await t.keyWith(['devices:read']);
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/audit', headers: { authorization } });

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 import type { AuditService } from '../audit/service.js';
 import type { Executor } from '../db/database.js';
@@ -27,7 +28,8 @@ const LAST_USED_EVERY_MS = 60_000;
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const keyCache = new Map<string, { record: ApiKeyRecord; until: number }>();
+  /** Per key prefix: the record, until when to trust it, the principal, and the token that last matched its hash. */
+  const keyCache = new Map<string, { record: ApiKeyRecord; until: number; principal: Principal; verified: Buffer | null }>();
   const lastTouched = new Map<string, number>();
   const lockAfter = deps.lockAfterFailures ?? 5;
   const lockMs = (deps.lockMinutes ?? 15) * 60_000;
@@ -125,16 +127,23 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!cached || cached.until < now) {
         const record = await authRepository(deps.db).findKeyByPrefix(prefix);
         if (!record) return null;
-        cached = { record, until: now + (deps.keyCacheMs ?? 5_000) };
+        cached = { record, until: now + (deps.keyCacheMs ?? 5_000), principal: principalOfKey(record), verified: null };
         keyCache.set(prefix, cached);
       }
       const { record } = cached;
-      if (record.revokedAt || !sameHash(record.keyHash, hashToken(deps.secret, token))) return null;
+      if (record.revokedAt) return null;
+      // A token equal (in constant time) to the one that already matched skips the HMAC: the hot path is a compare.
+      const presented = Buffer.from(token);
+      const known = cached.verified !== null && cached.verified.length === presented.length && timingSafeEqual(cached.verified, presented);
+      if (!known) {
+        if (!sameHash(record.keyHash, hashToken(deps.secret, token))) return null;
+        cached.verified = presented;
+      }
       if (now - (lastTouched.get(record.id) ?? 0) > LAST_USED_EVERY_MS) {
         lastTouched.set(record.id, now);
         await authRepository(deps.db).touchKey(record.id, new Date(now));
       }
-      return principalOfKey(record);
+      return cached.principal;
     },
 
     async createUser(ctx: RequestContext, input: { email: string; role: string; org?: string; password?: string }) {

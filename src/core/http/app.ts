@@ -92,6 +92,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     options.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, seconds);
+    if (!options.logger.isLevelEnabled('info')) return;
     request.log.info(
       { method: request.method, url: maskDigits(request.url), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip },
       'request',
