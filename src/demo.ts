@@ -1,6 +1,7 @@
 import type { CliIO } from './cli/io.js';
 import { systemContext } from './core/auth/principal.js';
 import type { OrgKind } from './core/db/types.js';
+import { DomainError } from './core/errors.js';
 import type { Services } from './server.js';
 
 export const DEMO_ADMIN_EMAIL = 'admin@qalqan.local';
@@ -31,7 +32,12 @@ export async function loadDemo(services: Services, io: CliIO): Promise<string | 
   }
   let password: string | null = null;
   if ((await services.auth.countUsers()) === 0) {
-    password = (await services.auth.createUser(ctx, { email: DEMO_ADMIN_EMAIL, role: 'admin', org: 'Qalqan Regulator' })).oneTimePassword;
+    try {
+      password = (await services.auth.createUser(ctx, { email: DEMO_ADMIN_EMAIL, role: 'admin', org: 'Qalqan Regulator' })).oneTimePassword;
+    } catch (err) {
+      // Several instances starting at once on one database: another one created the admin.
+      if (!(err instanceof DomainError && err.kind === 'conflict')) throw err;
+    }
   }
   bar.update(steps);
   bar.stop();

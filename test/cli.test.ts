@@ -37,6 +37,19 @@ function startServer(): Promise<{ child: ChildProcess; url: string; output: stri
   });
 }
 
+describe('the installed command', () => {
+  it('bin/qalqan.js (what `npx qalqan` runs) starts the built CLI and lists the commands', async () => {
+    const help = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/qalqan.js', '--help'], { cwd: root, env });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(help.code).toBe(0);
+    for (const command of ['serve', 'migrate', 'demo', 'org create', 'apikey create', 'user create']) expect(help.out).toContain(command);
+  });
+});
+
 describe('qalqan CLI on the embedded database', { timeout: 120_000 }, () => {
   it('works without a server: migrate, org create, bad input', async () => {
     const migrate = await qalqan(['migrate']);

@@ -135,6 +135,23 @@ describe('console users', () => {
     expect(codes.at(-1)).toBe(429);
   });
 
+  it('a one-time password only lets the user change it; afterwards the role’s scopes apply', async () => {
+    const created = await t.services.auth.createUser(systemContext('test'), { email: 'new.admin@example.kz', role: 'admin' });
+    const first = await login('new.admin@example.kz', created.oneTimePassword, '10.3.0.1');
+    expect(first.json().mustChangePassword).toBe(true);
+    const cookie = String(first.headers['set-cookie']).split(';')[0]!;
+    const denied = await t.app.inject({ method: 'GET', url: '/api/v1/audit', headers: { cookie } });
+    expect(denied.statusCode).toBe(403);
+    const short = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie }, payload: { currentPassword: created.oneTimePassword, newPassword: 'short' } });
+    expect(short.statusCode).toBe(400);
+    const wrong = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie }, payload: { currentPassword: 'not-it', newPassword: 'a much longer passphrase' } });
+    expect(wrong.statusCode).toBe(401);
+    const changed = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie }, payload: { currentPassword: created.oneTimePassword, newPassword: 'a much longer passphrase' } });
+    expect(changed.statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/audit', headers: { cookie } })).statusCode).toBe(200);
+    expect((await login('new.admin@example.kz', created.oneTimePassword, '10.3.0.2')).statusCode).toBe(401);
+  });
+
   it('an unknown e-mail and a wrong password look the same', async () => {
     const a = await login('ghost@example.kz', password, '10.2.0.1');
     const b = await login('analyst@example.kz', 'wrong', '10.2.0.2');

@@ -63,7 +63,15 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Creates an organisation unless one with that name exists; returns it either way. */
     async ensureOrg(ctx: RequestContext, input: { name: string; kind: OrgKind }): Promise<Organisation> {
-      return (await authRepository(deps.db).findOrg(input.name)) ?? this.createOrg(ctx, input);
+      const existing = await authRepository(deps.db).findOrg(input.name);
+      if (existing) return existing;
+      try {
+        return await this.createOrg(ctx, input);
+      } catch (err) {
+        // Another instance created it meanwhile.
+        if (err instanceof DomainError && err.kind === 'conflict') return requireOrg(input.name);
+        throw err;
+      }
     },
 
     listOrgs: () => authRepository(deps.db).listOrgs(),
@@ -201,7 +209,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!session) return null;
       const user = await repo.findUserById(session.userId);
       if (!user) return null;
-      return { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, scopes: ROLES[user.role] ?? [] };
+      // Until a one-time password is replaced, the session may only change it (and see itself, and sign out).
+      const scopes = user.mustChangePassword ? [] : (ROLES[user.role] ?? []);
+      return { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, scopes };
     },
 
     async logout(token: string): Promise<void> {

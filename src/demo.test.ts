@@ -1,0 +1,27 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lineIO } from './cli/io.js';
+import { DEMO_ADMIN_EMAIL, loadDemo } from './demo.js';
+import { startTestApp, type TestApp } from './testing/app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+describe('demo data', () => {
+  it('is idempotent, safe when two instances load it at once, and yields the admin password once', async () => {
+    const lines: string[] = [];
+    const io = lineIO((_kind, line) => lines.push(line));
+    const results = await Promise.all([loadDemo(t.services, io), loadDemo(t.services, io)]);
+    expect(results.filter((p) => p !== null)).toHaveLength(1);
+    expect(await loadDemo(t.services, io)).toBeNull();
+    const orgs = await t.services.auth.listOrgs();
+    expect(orgs.map((o) => o.kind).sort()).toEqual(expect.arrayContaining(['bank', 'isp', 'marketplace', 'operator', 'police', 'regulator']));
+    expect(new Set(orgs.map((o) => o.name)).size).toBe(orgs.length);
+    expect(await t.services.auth.countUsers()).toBe(1);
+    expect(lines.some((l) => l.startsWith('demo: '))).toBe(true);
+    const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: DEMO_ADMIN_EMAIL, password: results.find((p) => p)! } });
+    expect(login.statusCode).toBe(200);
+  });
+});
