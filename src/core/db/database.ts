@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { DB } from './types.js';
 
 const INT8_OID = 20;
+const DATE_OID = 1082;
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -39,6 +40,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
+      // Calendar dates stay 'YYYY-MM-DD' strings: a Date would shift them by the process time zone.
+      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
     });
     // A dropped idle connection (database restart) must not crash the process; the pool replaces it.
     pool.on('error', (err) => options.onPoolError?.(err));
@@ -51,7 +54,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const pglite = await PGlite.create({
     dataDir: options.dataDir,
     loadDataDir: options.loadDataDir,
-    parsers: { [INT8_OID]: (value: string) => value },
+    parsers: { [INT8_OID]: (value: string) => value, [DATE_OID]: (value: string) => value },
   });
   const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
   return wrap(db, 'pglite', () => db.destroy());

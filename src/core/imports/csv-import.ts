@@ -1,0 +1,117 @@
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import type { Executor } from '../db/database.js';
+import { DomainError } from '../errors.js';
+
+export interface RowError {
+  line: number;
+  message: string;
+}
+
+export interface ImportReport {
+  rows: number;
+  accepted: number;
+  rejected: number;
+  /** The first errors, by line number (the header is line 1). */
+  errors: RowError[];
+  committed: boolean;
+  /** Why the whole import was refused, when it was. */
+  refusal?: string;
+  seconds: number;
+}
+
+export type RowResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export interface ImportOptions<T> {
+  input: Readable;
+  delimiter?: string;
+  /** Columns that must be in the header (others are ignored). */
+  columns: string[];
+  parseRow(row: Record<string, string>, line: number): RowResult<T>;
+  db: Executor;
+  /** Runs first inside the import's transaction (e.g. to empty a table for a full replace). */
+  begin?(trx: Executor): Promise<void>;
+  writeBatch(trx: Executor, batch: T[]): Promise<void>;
+  /** Runs last inside the transaction, after every batch. */
+  finish?(trx: Executor, report: ImportReport): Promise<void>;
+  /** Refuse the whole import when more than this share of rows is malformed (0.01 = 1 %). Default 0: any bad row refuses it. */
+  maxMalformedShare?: number;
+  batchSize?: number;
+  onProgress?(rows: number): void;
+  clock?: () => number;
+}
+
+const MAX_REPORTED_ERRORS = 100;
+
+class Refused extends Error {}
+
+/**
+ * Streams a delimited file into the database in one transaction, in batches, in constant memory. Bad rows are
+ * reported by line number; when too many are bad, or the file is cut short or not UTF-8, nothing is written.
+ */
+export async function runImport<T>(options: ImportOptions<T>): Promise<ImportReport> {
+  const now = options.clock ?? (() => performance.now());
+  const started = now();
+  const report: ImportReport = { rows: 0, accepted: 0, rejected: 0, errors: [], committed: false, seconds: 0 };
+  const batchSize = options.batchSize ?? 2_000;
+  const parser = options.input.pipe(
+    parse({ delimiter: options.delimiter ?? ',', bom: true, columns: (header: string[]) => checkHeader(header, options.columns), relax_column_count: true, trim: true, skip_empty_lines: true, info: true }),
+  );
+  options.input.on('error', (err) => parser.destroy(err));
+  const reject = (line: number, message: string) => {
+    report.rejected++;
+    if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push({ line, message });
+  };
+  try {
+    await options.db.transaction().execute(async (trx) => {
+      await options.begin?.(trx);
+      let batch: T[] = [];
+      for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+        report.rows++;
+        const line = info.lines;
+        if (Object.values(record).some((v) => v.includes('\uFFFD'))) reject(line, 'not valid UTF-8');
+        else {
+          const result = options.parseRow(record, line);
+          if (result.ok) {
+            batch.push(result.value);
+            report.accepted++;
+          } else reject(line, result.error);
+        }
+        if (batch.length >= batchSize) {
+          await options.writeBatch(trx, batch);
+          batch = [];
+          options.onProgress?.(report.rows);
+        }
+      }
+      if (batch.length) await options.writeBatch(trx, batch);
+      options.onProgress?.(report.rows);
+      const share = report.rows === 0 ? 0 : report.rejected / report.rows;
+      if (report.rows === 0) throw new Refused('the file has no data rows');
+      if (share > (options.maxMalformedShare ?? 0)) {
+        throw new Refused(`${report.rejected} of ${report.rows} rows are malformed (${(share * 100).toFixed(2)} %), over the allowed ${((options.maxMalformedShare ?? 0) * 100).toFixed(2)} %`);
+      }
+      await options.finish?.(trx, report);
+    });
+    report.committed = true;
+  } catch (err) {
+    if (err instanceof Refused) report.refusal = err.message;
+    else if (isParseError(err)) report.refusal = `line ${(err as { lines?: number }).lines ?? '?'}: ${(err as Error).message.replace(/^Invalid [^:]*: /, '')}`;
+    else if (err instanceof DomainError) throw err;
+    else throw err;
+  }
+  report.seconds = (now() - started) / 1000;
+  return report;
+}
+
+function checkHeader(header: string[], required: string[]): string[] {
+  const names = header.map((h) => h.trim().toLowerCase());
+  const missing = required.filter((c) => !names.includes(c));
+  if (missing.length) {
+    throw new DomainError('invalid', `line 1: the header lacks column(s) ${missing.join(', ')}; found: ${names.join(', ') || '(empty)'}`, { line: 1 });
+  }
+  return names;
+}
+
+function isParseError(err: unknown): boolean {
+  return typeof (err as { code?: unknown }).code === 'string' && String((err as { code: string }).code).startsWith('CSV_');
+}
