@@ -13,6 +13,11 @@ import { opsRoutes } from './core/http/ops-routes.js';
 import { databaseRateLimitStore } from './core/http/rate-limit-store.js';
 import type { Logger } from './core/logger.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
+import { createEir } from './modules/devices/eir.js';
+import { eirRoutes } from './modules/devices/eir-routes.js';
+import { devicesRepository } from './modules/devices/repository.js';
+import { devicesRoutes } from './modules/devices/routes.js';
+import { createDevicesService } from './modules/devices/service.js';
 
 export interface CoreDeps {
   database: Database;
@@ -34,7 +39,10 @@ export function createServices(deps: CoreDeps) {
   const outbox = createOutbox({ ids, clock });
   const relay = createOutboxRelay({ db, bus: deps.bus, logger: deps.logger, metrics });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids });
-  return { ...deps, clock, ids, metrics, audit, outbox, relay, auth };
+  const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
+  const orgName = async (id: string) => (await auth.listOrgs()).find((o) => o.id === id)?.name ?? null;
+  const devices = createDevicesService({ db, audit, outbox, eir, orgName });
+  return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -61,6 +69,9 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
   await app.register(opsRoutes({ database: services.database, metrics: services.metrics, isDraining: () => draining }));
   await app.register(authRoutes(services.auth));
   await app.register(auditRoutes(services.audit));
+  await app.register(devicesRoutes(services.devices));
+  await app.register(eirRoutes(services.devices));
   await subscribeCaches(services);
+  await services.eir.start();
   return { app, setDraining: () => (draining = true) };
 }

@@ -40,6 +40,7 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
       services,
       applied,
       async close() {
+        services.eir.stop();
         await services.relay.stop();
         await services.relay.drain().catch((err) => logger.warn({ err }, 'outbox not fully flushed; it will be on next start'));
         await opened.bus.close();

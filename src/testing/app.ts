@@ -12,6 +12,8 @@ export interface TestApp {
   app: App;
   services: Services;
   database: TestDatabase;
+  /** Publishes pending outbox events and waits until in-process subscribers have handled them. */
+  relayed(): Promise<void>;
   /** Creates an organisation (once per name) and an API key with these scopes; returns the bearer header. */
   keyWith(scopes: string[], org?: string): Promise<{ authorization: string; keyId: string }>;
   close(): Promise<void>;
@@ -27,7 +29,8 @@ export interface TestAppOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const database = await createTestDatabase();
-  const bus = options.bus ?? createMemoryBus(logger, 5);
+  const memoryBus = options.bus ? null : createMemoryBus(logger, 5);
+  const bus = options.bus ?? memoryBus!;
   const services = createServices({ database, bus, logger, secret: TEST_SECRET, clock: options.clock });
   const { app } = await createHttpServer(services);
   options.routes?.(app);
@@ -37,12 +40,17 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     app,
     services,
     database,
+    async relayed() {
+      await services.relay.drain();
+      await memoryBus?.settled();
+    },
     async keyWith(scopes, org = 'Test Regulator') {
       await services.auth.ensureOrg(ctx, { name: org, kind: 'regulator' });
       const key = await services.auth.createApiKey(ctx, { org, scopes });
       return { authorization: `Bearer ${key.key}`, keyId: key.id };
     },
     async close() {
+      services.eir.stop();
       await app.close();
       await services.relay.stop();
       await bus.close();

@@ -14,7 +14,7 @@ const RETRIES = 5;
  * In-process bus for the single-process default. Each subscription handles its events in order; a failing handler
  * is retried with back-off, and what still fails is logged (the outbox keeps the event for replay).
  */
-export function createMemoryBus(logger: Logger, retryDelayMs = 100): EventBus {
+export function createMemoryBus(logger: Logger, retryDelayMs = 100): EventBus & { settled(): Promise<void> } {
   const entries = new Set<Entry>();
 
   async function deliver(entry: Entry, event: QalqanEvent): Promise<void> {
@@ -49,6 +49,10 @@ export function createMemoryBus(logger: Logger, retryDelayMs = 100): EventBus {
           await entry.queue;
         },
       };
+    },
+    /** Resolves when every delivery queued so far has been handled. */
+    async settled() {
+      await Promise.all([...entries].map((e) => e.queue));
     },
     async close() {
       await Promise.all([...entries].map((e) => e.queue));

@@ -20,11 +20,12 @@ const DOMAIN_STATUS: Record<DomainErrorKind, [number, string, string]> = {
   forbidden: [403, 'forbidden', 'Forbidden'],
   locked: [429, 'locked', 'Temporarily locked'],
   unprocessable: [422, 'unprocessable', 'Unprocessable request'],
+  unavailable: [503, 'unavailable', 'Service unavailable'],
 };
 
 function fromDomain(err: DomainError): HttpProblem {
   const [status, slug, title] = DOMAIN_STATUS[err.kind];
-  const retry = err.details.retryAfter;
+  const retry = err.kind === 'unavailable' ? 5 : err.details.retryAfter;
   return new HttpProblem(status, slug, title, err.message, err.details, typeof retry === 'number' ? { 'retry-after': String(retry) } : {});
 }
 

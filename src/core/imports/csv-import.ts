@@ -20,6 +20,12 @@ export interface ImportReport {
   seconds: number;
 }
 
+/** A parsed row with the line it came from. */
+export interface Line<T> {
+  line: number;
+  value: T;
+}
+
 export type RowResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export interface ImportOptions<T> {
@@ -31,7 +37,8 @@ export interface ImportOptions<T> {
   db: Executor;
   /** Runs first inside the import's transaction (e.g. to empty a table for a full replace). */
   begin?(trx: Executor): Promise<void>;
-  writeBatch(trx: Executor, batch: T[]): Promise<void>;
+  /** Writes a batch; may return rows the database refuses (e.g. duplicates), which count as rejected. */
+  writeBatch(trx: Executor, batch: Line<T>[]): Promise<RowError[] | void>;
   /** Runs last inside the transaction, after every batch. */
   finish?(trx: Executor, report: ImportReport): Promise<void>;
   /** Refuse the whole import when more than this share of rows is malformed (0.01 = 1 %). Default 0: any bad row refuses it. */
@@ -65,7 +72,14 @@ export async function runImport<T>(options: ImportOptions<T>): Promise<ImportRep
   try {
     await options.db.transaction().execute(async (trx) => {
       await options.begin?.(trx);
-      let batch: T[] = [];
+      let batch: Line<T>[] = [];
+      const write = async () => {
+        for (const e of (await options.writeBatch(trx, batch)) ?? []) {
+          report.accepted--;
+          reject(e.line, e.message);
+        }
+        batch = [];
+      };
       for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
         report.rows++;
         const line = info.lines;
@@ -73,17 +87,16 @@ export async function runImport<T>(options: ImportOptions<T>): Promise<ImportRep
         else {
           const result = options.parseRow(record, line);
           if (result.ok) {
-            batch.push(result.value);
+            batch.push({ line, value: result.value });
             report.accepted++;
           } else reject(line, result.error);
         }
         if (batch.length >= batchSize) {
-          await options.writeBatch(trx, batch);
-          batch = [];
+          await write();
           options.onProgress?.(report.rows);
         }
       }
-      if (batch.length) await options.writeBatch(trx, batch);
+      if (batch.length) await write();
       options.onProgress?.(report.rows);
       const share = report.rows === 0 ? 0 : report.rejected / report.rows;
       if (report.rows === 0) throw new Refused('the file has no data rows');
@@ -99,6 +112,7 @@ export async function runImport<T>(options: ImportOptions<T>): Promise<ImportRep
     else if (err instanceof DomainError) throw err;
     else throw err;
   }
+  report.errors.sort((a, b) => a.line - b.line);
   report.seconds = (now() - started) / 1000;
   return report;
 }

@@ -133,10 +133,51 @@ export function devicesRepository(db: Executor) {
         }
       }
     },
-    async pairedImsis(imei14: string): Promise<string[]> {
-      return (await db.selectFrom('devices_pairings').select('imsi').where('imei14', '=', imei14).execute()).map((r) => r.imsi);
+    async allPairings(): Promise<{ imei14: string; imsi: string }[]> {
+      return db.selectFrom('devices_pairings').select(['imei14', 'imsi']).execute();
     },
   };
 }
 
 export type DevicesRepository = ReturnType<typeof devicesRepository>;
+
+/** Reasons and counts for checks and statistics (reads only). */
+export function devicesReadRepository(db: Executor) {
+  return {
+    async reasons(imei14s: string[]): Promise<Map<string, { registered: boolean; stolen: boolean; ordered: boolean; status: string | null; reasons: string[]; deadline: string | null }>> {
+      if (!imei14s.length) return new Map();
+      const { rows } = await sql<{ imei14: string; registered: boolean; stolen: boolean; ordered: boolean; status: string | null; reasons: string[] | null; deadline: string | null }>`
+        select i.imei14, r.imei14 is not null as registered, s.imei14 is not null as stolen, o.imei14 is not null as ordered,
+               c.status, c.reasons, c.deadline::text as deadline
+        from unnest(${imei14s}::text[]) as i(imei14)
+        left join devices_registrations r on r.imei14 = i.imei14
+        left join devices_stolen s on s.imei14 = i.imei14
+        left join devices_orders o on o.imei14 = i.imei14
+        left join devices_classification c on c.imei14 = i.imei14`.execute(db);
+      return new Map(rows.map((r) => [r.imei14, { ...r, reasons: r.reasons ?? [] }]));
+    },
+    async tacs(tacs: string[]): Promise<Map<string, { manufacturer: string; modelName: string }>> {
+      if (!tacs.length) return new Map();
+      const rows = await db.selectFrom('devices_tac').select(['tac', 'manufacturer', 'model_name']).where('tac', 'in', tacs).execute();
+      return new Map(rows.map((r) => [r.tac, { manufacturer: r.manufacturer, modelName: r.model_name }]));
+    },
+    async stats(sinceDays: number) {
+      const [lists, registrations, blocks, observations, totals] = await Promise.all([
+        sql<{ status: string; n: string }>`select status, count(*)::text as n from devices_classification group by status`.execute(db),
+        sql<{ day: string; source: string; n: string }>`
+          select registered_at::date::text as day, source, count(*)::text as n from devices_registrations
+          where registered_at >= now() - make_interval(days => ${sinceDays}) group by 1, 2 order by 1, 2`.execute(db),
+        sql<{ day: string; action: string; source: string; n: string }>`
+          select at::date::text as day, action, source, count(*)::text as n from devices_stolen_history
+          where at >= now() - make_interval(days => ${sinceDays}) group by 1, 2, 3 order by 1, 2, 3`.execute(db),
+        sql<{ operatorId: string; pairs: string; imeis: string }>`
+          select operator_id::text as "operatorId", count(*)::text as pairs, count(distinct imei14)::text as imeis
+          from devices_observations group by 1 order by 1`.execute(db),
+        sql<{ registered: string; stolen: string; tacs: string }>`
+          select (select count(*) from devices_registrations)::text as registered, (select count(*) from devices_stolen)::text as stolen,
+                 (select count(*) from devices_tac)::text as tacs`.execute(db),
+      ]);
+      return { lists: lists.rows, registrations: registrations.rows, blocks: blocks.rows, observations: observations.rows, totals: totals.rows[0]! };
+    },
+  };
+}

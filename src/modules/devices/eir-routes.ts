@@ -1,0 +1,47 @@
+import { Type } from '@sinclair/typebox';
+import type { App } from '../../core/http/app.js';
+import { sendProblem } from '../../core/http/errors.js';
+import { HttpProblem } from '../../core/http/problem.js';
+import { EirResponseData, ProblemDetails3gpp } from './schema.js';
+import type { DevicesService } from './service.js';
+
+const EquipmentStatusQuery = Type.Object({
+  pei: Type.String({ description: 'PEI: imei-<15 digits> or imeisv-<16 digits>; the first 14 digits decide' }),
+  supi: Type.Optional(Type.String({ description: 'SUPI, e.g. imsi-401011234567890' })),
+  gpsi: Type.Optional(Type.String({ description: 'GPSI, e.g. msisdn-77011234567' })),
+  'supported-features': Type.Optional(Type.String()),
+});
+
+function problem3gpp(status: number, cause: string, detail: string, invalidParams?: { param: string; reason: string }[]): HttpProblem {
+  const title = status === 404 ? 'Not found' : 'Bad request';
+  return new HttpProblem(status, cause.toLowerCase().replace(/_/g, '-'), title, detail, { cause, ...(invalidParams ? { invalidParams } : {}) });
+}
+
+/** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path. */
+export function eirRoutes(devices: DevicesService) {
+  return async function (app: App): Promise<void> {
+    app.get('/n5g-eir-eic/v1/equipment-status', {
+      attachValidation: true,
+      config: { scope: 'devices:check' },
+      schema: {
+        tags: ['N5g-eir'],
+        summary: 'Equipment status of a PEI (TS 29.511 GetEquipmentStatus)',
+        querystring: EquipmentStatusQuery,
+        response: { 200: EirResponseData, 400: ProblemDetails3gpp, 401: ProblemDetails3gpp, 403: ProblemDetails3gpp, 404: ProblemDetails3gpp, 503: ProblemDetails3gpp },
+      },
+    }, async (request, reply) => {
+      const pei = (request.query as { pei?: unknown }).pei;
+      if (pei === undefined || pei === '') {
+        return sendProblem(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]));
+      }
+      const answer = await devices.equipmentStatus(String(pei), request.query.supi);
+      if ('badPei' in answer) {
+        return sendProblem(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]));
+      }
+      if ('unknownTac' in answer) {
+        return sendProblem(reply, problem3gpp(404, 'ERROR_EQUIPMENT_UNKNOWN', `TAC ${answer.unknownTac} is not in the TAC database`));
+      }
+      return answer;
+    });
+  };
+}

@@ -1,0 +1,108 @@
+import type { Readable } from 'node:stream';
+import { Type } from '@sinclair/typebox';
+import type { App } from '../../core/http/app.js';
+import { requestContext } from '../../core/http/auth-hook.js';
+import { problems } from '../../core/http/problem.js';
+import { Problem, authErrors } from '../../core/http/schemas.js';
+import type { ImportReport as Report } from '../../core/imports/csv-import.js';
+import { BatchItem, BatchRequest, Imei, ImportReport, PublicImei, RegistrationOutcome, RegistrationRequest, StolenRequest, StolenResponse, Tac } from './schema.js';
+import type { DevicesService } from './service.js';
+
+export const UPLOAD_LIMIT = 4 * 1024 ** 3;
+const uploadErrors = { ...authErrors, 413: Problem, 415: Problem, 422: Problem };
+
+/** A refused import is a 422 that still carries the report (line-numbered errors). */
+function answerImport(report: Report): Report {
+  if (!report.committed) throw problems.unprocessable(report.refusal ?? 'the import was refused; nothing was changed', { report });
+  return report;
+}
+
+/** Streams CSV uploads to the route instead of buffering them. */
+export function acceptCsv(app: App): void {
+  app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
+}
+
+export function devicesRoutes(devices: DevicesService) {
+  return async function (app: App): Promise<void> {
+    acceptCsv(app);
+
+    app.post('/api/v1/devices/tac-imports', {
+      bodyLimit: UPLOAD_LIMIT,
+      config: { scope: 'devices:write' },
+      schema: {
+        tags: ['devices'],
+        summary: 'Imports the TAC database (GSMA pipe-delimited or CSV): full replace, or delta with ?mode=delta',
+        querystring: Type.Object({ mode: Type.Union([Type.Literal('full'), Type.Literal('delta')], { default: 'full' }) }),
+        response: { 200: ImportReport, ...uploadErrors },
+      },
+    }, async (request) =>
+      answerImport(await devices.importTacs(requestContext(request), { input: request.body as Readable, delta: request.query.mode === 'delta' })),
+    );
+
+    app.get('/api/v1/devices/tac/:tac', {
+      config: { scope: 'devices:read' },
+      schema: { tags: ['devices'], summary: 'Looks up a TAC', params: Type.Object({ tac: Type.String({ pattern: '^[0-9]{8}$' }) }), response: { 200: Tac, 404: Problem, ...authErrors } },
+    }, async (request) => devices.getTac(request.params.tac));
+
+    app.post('/api/v1/devices/registrations', {
+      bodyLimit: 2 * 1024 * 1024,
+      config: { scope: 'devices:write' },
+      schema: {
+        tags: ['devices'],
+        summary: 'Registers up to 10,000 IMEIs; the reply gives each one registered or rejected with a reason',
+        body: RegistrationRequest,
+        response: { 200: Type.Object({ registered: Type.Integer(), rejected: Type.Integer(), results: Type.Array(RegistrationOutcome) }), ...authErrors, 413: Problem },
+      },
+    }, async (request) => {
+      const results = await devices.register(requestContext(request), { imeis: request.body.imeis, source: request.body.source, reference: request.body.reference ?? null });
+      const registered = results.filter((r) => r.result === 'registered').length;
+      return { registered, rejected: results.length - registered, results };
+    });
+
+    app.post('/api/v1/devices/registrations/import', {
+      bodyLimit: UPLOAD_LIMIT,
+      config: { scope: 'devices:write' },
+      schema: { tags: ['devices'], summary: 'Bulk registration from CSV `imei,reference` (streamed)', response: { 200: ImportReport, ...uploadErrors } },
+    }, async (request) => {
+      const ctx = requestContext(request);
+      if (!ctx.principal.orgId) throw problems.badRequest('only an organisation’s API key can register devices');
+      return answerImport(await devices.importRegistrations(ctx, { input: request.body as Readable, orgId: ctx.principal.orgId }));
+    });
+
+    app.post('/api/v1/devices/stolen', {
+      config: { scope: 'devices:block' },
+      schema: { tags: ['devices'], summary: 'Blocks a lost or stolen IMEI on every network (idempotent)', body: StolenRequest, response: { 200: StolenResponse, 201: StolenResponse, ...authErrors } },
+    }, async (request, reply) => {
+      const r = await devices.block(requestContext(request), request.body);
+      return reply.code(r.alreadyBlocked ? 200 : 201).send({ ...r, blockedAt: r.blockedAt.toISOString() });
+    });
+
+    app.delete('/api/v1/devices/stolen/:imei', {
+      config: { scope: 'devices:block' },
+      schema: { tags: ['devices'], summary: 'Unblocks an IMEI', params: Type.Object({ imei: Imei }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+    }, async (request, reply) => {
+      await devices.unblock(requestContext(request), request.params.imei);
+      return reply.code(204).send(null);
+    });
+
+    app.post('/api/v1/devices/imei-batch', {
+      config: { scope: 'devices:check' },
+      schema: { tags: ['devices'], summary: 'Status and reasons for up to 1,000 IMEIs', body: BatchRequest, response: { 200: Type.Object({ items: Type.Array(BatchItem) }), ...authErrors } },
+    }, async (request) => ({ items: await devices.checkBatch(request.body.imeis) }));
+
+    app.get('/api/v1/public/imei/:imei', {
+      config: { public: true, rateLimit: { max: 60, timeWindow: '1 minute' } },
+      schema: { tags: ['public'], summary: 'Citizen check: is this IMEI valid, registered, blocked? Brand and model; nothing personal', params: Type.Object({ imei: Type.String({ maxLength: 32 }) }), response: { 200: PublicImei, 429: Problem } },
+    }, async (request) => devices.publicCheck(request.params.imei));
+
+    app.get('/api/v1/devices/stats', {
+      config: { scope: 'devices:read' },
+      schema: {
+        tags: ['devices'],
+        summary: 'List sizes, registrations and blocks per day, per source and operator',
+        querystring: Type.Object({ days: Type.Integer({ minimum: 1, maximum: 366, default: 30 }) }),
+        response: { 200: Type.Object({}, { additionalProperties: true }), ...authErrors },
+      },
+    }, async (request) => devices.stats(request.query.days));
+  };
+}

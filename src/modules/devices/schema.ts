@@ -1,0 +1,86 @@
+import { Type } from '@sinclair/typebox';
+
+export const Imei = Type.String({ minLength: 1, maxLength: 32, description: 'IMEI: 15 digits with the Luhn check digit (or IMEISV, 16 digits)' });
+
+export const RegistrationRequest = Type.Object(
+  {
+    imeis: Type.Array(Imei, { minItems: 1, maxItems: 10_000 }),
+    source: Type.Union([Type.Literal('importer'), Type.Literal('individual'), Type.Literal('service_centre'), Type.Literal('grandfathered')]),
+    reference: Type.Optional(Type.String({ maxLength: 200, description: 'customs declaration, fee receipt or parcel tracking number' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RegistrationOutcome = Type.Object({
+  imei: Type.String(),
+  result: Type.Union([Type.Literal('registered'), Type.Literal('rejected')]),
+  reason: Type.Optional(Type.String({ description: 'INVALID_FORMAT, INVALID_CHECK_DIGIT, TAC_UNKNOWN, ALREADY_REGISTERED, DUPLICATE_IN_REQUEST, REPORTED_STOLEN' })),
+  detail: Type.Optional(Type.String()),
+});
+
+export const Tac = Type.Object({
+  tac: Type.String(),
+  manufacturer: Type.String(),
+  modelName: Type.String(),
+  bands: Type.Union([Type.String(), Type.Null()]),
+  allocationDate: Type.Union([Type.String(), Type.Null()]),
+  deviceType: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const ImportReport = Type.Object({
+  rows: Type.Integer(),
+  accepted: Type.Integer(),
+  rejected: Type.Integer(),
+  errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() })),
+  committed: Type.Boolean(),
+  refusal: Type.Optional(Type.String()),
+  seconds: Type.Number(),
+});
+
+export const StolenRequest = Type.Object(
+  { imei: Imei, caseNumber: Type.String({ minLength: 1, maxLength: 100 }) },
+  { additionalProperties: false },
+);
+
+export const StolenResponse = Type.Object({
+  imei: Type.String(),
+  caseNumber: Type.String(),
+  blockedAt: Type.String({ format: 'date-time' }),
+  alreadyBlocked: Type.Boolean(),
+});
+
+export const BatchRequest = Type.Object({ imeis: Type.Array(Type.String({ maxLength: 32 }), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
+
+export const BatchItem = Type.Object({
+  imei: Type.String(),
+  valid: Type.Boolean(),
+  status: Type.Union([Type.Literal('WHITELISTED'), Type.Literal('GREYLISTED'), Type.Literal('BLACKLISTED'), Type.Null()]),
+  reasons: Type.Array(Type.String()),
+  deadline: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+});
+
+export const PublicImei = Type.Object({
+  imei: Type.String(),
+  valid: Type.Boolean(),
+  status: Type.Union([Type.Literal('registered'), Type.Literal('unregistered'), Type.Literal('blocked'), Type.Null()]),
+  brand: Type.Union([Type.String(), Type.Null()]),
+  model: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const EirResponseData = Type.Object({
+  status: Type.Union([Type.Literal('WHITELISTED'), Type.Literal('BLACKLISTED'), Type.Literal('GREYLISTED')]),
+});
+
+/** TS 29.571 ProblemDetails with `cause` and `invalidParams`. */
+export const ProblemDetails3gpp = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    cause: Type.Optional(Type.String()),
+    invalidParams: Type.Optional(Type.Array(Type.Object({ param: Type.String(), reason: Type.Optional(Type.String()) }))),
+  },
+  { additionalProperties: true },
+);

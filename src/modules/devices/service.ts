@@ -1,0 +1,143 @@
+import type { Readable } from 'node:stream';
+import type { AuditService } from '../../core/audit/service.js';
+import type { RequestContext } from '../../core/auth/principal.js';
+import type { Executor } from '../../core/db/database.js';
+import type { RegistrationSource } from '../../core/db/types.js';
+import { DomainError } from '../../core/errors.js';
+import type { Outbox } from '../../core/events/outbox.js';
+import { parseImei, toImei15 } from '../../identifiers/imei.js';
+import type { Eir, EquipmentStatus } from './eir.js';
+import { peiToImei14, supiToImsi } from './eir.js';
+import { importRegistrations, importStolen, importTacs } from './imports.js';
+import { registerBatch, REJECT_TEXT } from './registration.js';
+import { devicesReadRepository, devicesRepository } from './repository.js';
+
+export interface DevicesServiceDeps {
+  db: Executor;
+  audit: AuditService;
+  outbox: Outbox;
+  eir: Eir;
+  orgName: (id: string) => Promise<string | null>;
+}
+
+export type PublicStatus = 'registered' | 'unregistered' | 'blocked';
+
+/** The IMEI registry: TAC database, registrations, lost and stolen blocks, and the checks that answer from them. */
+export function createDevicesService(deps: DevicesServiceDeps) {
+  const importDeps = { db: deps.db, audit: deps.audit, outbox: deps.outbox };
+
+  function strictImei(imei: string): string {
+    const parsed = parseImei(imei.trim());
+    if (!parsed.ok || parsed.kind === 'imei14') throw new DomainError('invalid', `"${imei}" is not a valid IMEI (15 digits with its check digit, or an IMEISV of 16)`, { reason: parsed.ok ? 'bad_length' : parsed.reason });
+    return parsed.imei14;
+  }
+
+  return {
+    importTacs: (ctx: RequestContext, opts: { input: Readable; delta: boolean; onProgress?: (rows: number) => void }) => importTacs(importDeps, ctx, opts),
+    importRegistrations: (ctx: RequestContext, opts: { input: Readable; orgId: string; onProgress?: (rows: number) => void }) => importRegistrations(importDeps, ctx, opts),
+    importStolen: (ctx: RequestContext, opts: { input: Readable; source: string; onProgress?: (rows: number) => void }) => importStolen(importDeps, ctx, opts),
+
+    async getTac(tac: string) {
+      const found = await devicesRepository(deps.db).findTac(tac);
+      if (!found) throw new DomainError('not_found', `TAC ${tac} is not in the TAC database`);
+      return found;
+    },
+
+    async register(ctx: RequestContext, input: { imeis: string[]; source: RegistrationSource; reference: string | null }) {
+      const orgId = ctx.principal.orgId;
+      const outcomes = await deps.db.transaction().execute(async (trx) => {
+        const result = await registerBatch(trx, input.imeis.map((imei, at) => ({ at, imei, reference: input.reference })), input.source, orgId);
+        const registered = result.filter((o) => o.result === 'registered').map((o) => o.imei14!);
+        if (registered.length) {
+          await deps.audit.record(trx, ctx, { action: 'devices.register', subjectType: 'imei', detail: { source: input.source, registered: registered.length, rejected: result.length - registered.length } });
+          await deps.outbox.add(trx, 'devices.imei.registered', { imei14s: registered });
+        }
+        return result;
+      });
+      return outcomes.map((o) => (o.result === 'registered' ? { imei: o.imei, result: o.result } : { imei: o.imei, result: o.result, reason: o.reason, detail: REJECT_TEXT[o.reason] }));
+    },
+
+    /** Blocks an IMEI on every network (idempotent: blocking a blocked IMEI changes nothing). */
+    async block(ctx: RequestContext, input: { imei: string; caseNumber: string }) {
+      const imei14 = strictImei(input.imei);
+      const created = await deps.db.transaction().execute(async (trx) => {
+        const inserted = await devicesRepository(trx).insertStolen({ imei14, caseNumber: input.caseNumber, source: 'police', orgId: ctx.principal.orgId });
+        if (inserted) {
+          await deps.audit.record(trx, ctx, { action: 'devices.imei.block', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: input.caseNumber } });
+          await deps.outbox.add(trx, 'devices.imei.blocked', { imei14, caseNumber: input.caseNumber, orgId: ctx.principal.orgId });
+        }
+        return inserted;
+      });
+      const current = await devicesRepository(deps.db).findStolen(imei14);
+      return { imei: toImei15(imei14), caseNumber: current?.case_number ?? input.caseNumber, blockedAt: current?.blocked_at ?? new Date(), alreadyBlocked: !created };
+    },
+
+    async unblock(ctx: RequestContext, imei: string) {
+      const imei14 = strictImei(imei);
+      const removed = await deps.db.transaction().execute(async (trx) => {
+        const r = await devicesRepository(trx).deleteStolen(imei14, ctx.principal.orgId);
+        if (r) {
+          await deps.audit.record(trx, ctx, { action: 'devices.imei.unblock', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: r.caseNumber } });
+          await deps.outbox.add(trx, 'devices.imei.unblocked', { imei14 });
+        }
+        return r;
+      });
+      if (!removed) throw new DomainError('not_found', `IMEI ${imei} is not blocked`);
+    },
+
+    /** N5g-eir: from memory; only a black answer for a paired IMSI asks the database why. */
+    async equipmentStatus(pei: string, supi: string | undefined): Promise<{ status: EquipmentStatus } | { unknownTac: string } | { badPei: true }> {
+      const imei14 = peiToImei14(pei);
+      if (!imei14) return { badPei: true };
+      const answer = deps.eir.check(imei14, supiToImsi(supi));
+      if ('unknownTac' in answer) return answer;
+      if (answer.status === 'BLACKLISTED' && answer.paired) {
+        const why = (await devicesReadRepository(deps.db).reasons([imei14])).get(imei14);
+        const onlyUnregistered = why && !why.stolen && !why.ordered && why.reasons.every((r) => r === 'not_registered');
+        if (onlyUnregistered) return { status: 'WHITELISTED' };
+      }
+      return { status: answer.status };
+    },
+
+    /** Operators: up to 1,000 IMEIs with their status and reasons. */
+    async checkBatch(imeis: string[]) {
+      const parsed = imeis.map((imei) => ({ imei, p: parseImei(imei, { network: true }) }));
+      const imei14s = parsed.flatMap((x) => (x.p.ok ? [x.p.imei14] : []));
+      const why = await devicesReadRepository(deps.db).reasons(imei14s);
+      return parsed.map(({ imei, p }) => {
+        if (!p.ok) return { imei, valid: false, status: null, reasons: [`INVALID_${p.reason.toUpperCase()}`] };
+        const answer = deps.eir.check(p.imei14, null);
+        if ('unknownTac' in answer) return { imei, valid: true, status: null, reasons: ['TAC_UNKNOWN'] };
+        const w = why.get(p.imei14);
+        const reasons = [...(w?.stolen ? ['stolen'] : []), ...(w?.ordered ? ['blocked_by_order'] : []), ...(w?.reasons ?? []), ...(w?.registered ? ['registered'] : [])];
+        return { imei, valid: true, status: answer.status, reasons: [...new Set(reasons)], deadline: w?.deadline ?? null };
+      });
+    },
+
+    /** Citizens: validity, registry status, brand and model, nothing personal. */
+    async publicCheck(imei: string) {
+      const p = parseImei(imei);
+      if (!p.ok || p.kind !== 'imei') return { imei, valid: false, status: null, brand: null, model: null };
+      const answer = deps.eir.check(p.imei14, null);
+      const tac = (await devicesReadRepository(deps.db).tacs([p.tac])).get(p.tac);
+      const status: PublicStatus | null = 'unknownTac' in answer ? null : answer.status === 'BLACKLISTED' ? 'blocked' : answer.status === 'WHITELISTED' ? 'registered' : 'unregistered';
+      return { imei, valid: true, status, brand: tac?.manufacturer ?? null, model: tac?.modelName ?? null };
+    },
+
+    async stats(days: number) {
+      const s = await devicesReadRepository(deps.db).stats(days);
+      const observations = await Promise.all(s.observations.map(async (o) => ({ operator: (await deps.orgName(o.operatorId)) ?? o.operatorId, pairs: Number(o.pairs), imeis: Number(o.imeis) })));
+      const count = (status: string) => Number(s.lists.find((l) => l.status === status)?.n ?? 0);
+      return {
+        lists: { grey: count('grey'), black: count('black') + Number(s.totals.stolen) },
+        totals: { registered: Number(s.totals.registered), stolen: Number(s.totals.stolen), tacs: Number(s.totals.tacs) },
+        registrationsPerDay: s.registrations.map((r) => ({ day: r.day, source: r.source, count: Number(r.n) })),
+        blocksPerDay: s.blocks.map((b) => ({ day: b.day, action: b.action, source: b.source, count: Number(b.n) })),
+        observationsPerOperator: observations,
+        index: deps.eir.stats(),
+      };
+    },
+  };
+}
+
+export type DevicesService = ReturnType<typeof createDevicesService>;
