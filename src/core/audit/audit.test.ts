@@ -50,6 +50,9 @@ describe('audit log', () => {
   it('rejects a forged cursor and bad filters with 400 problem details', async () => {
     const forged = await get('?cursor=bm9wZQ');
     expect(forged.statusCode).toBe(400);
+    const huge = await get(`?cursor=${Buffer.from('a:9999999999999999999').toString('base64url')}`);
+    expect(huge.statusCode).toBe(400);
+    for (const from of ['0000-01-01T00:00:00Z', '2016-12-31T23:59:60Z']) expect((await get(`?from=${from}`)).statusCode).toBe(400);
     const bad = await get('?limit=0&from=yesterday');
     expect(bad.statusCode).toBe(400);
     const fields = bad.json().errors.map((e: { field: string }) => e.field);

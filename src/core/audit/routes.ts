@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../http/app.js';
+import { problems } from '../http/problem.js';
 import { authErrors } from '../http/schemas.js';
 import type { AuditService } from './service.js';
 
@@ -30,6 +31,15 @@ const AuditItem = Type.Object({
   detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
 });
 
+/** A date-time the database can store (years 1–9999), or a 400 naming the parameter. */
+function dateParam(name: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(date.getTime()) || year < 1 || year > 9999) throw problems.validation([{ field: `querystring.${name}`, message: 'must be a date-time between years 1 and 9999' }]);
+  return date;
+}
+
 export function auditRoutes(audit: AuditService) {
   return async function (app: App): Promise<void> {
     app.get('/api/v1/audit', {
@@ -42,7 +52,7 @@ export function auditRoutes(audit: AuditService) {
       },
     }, async (request) => {
       const q = request.query;
-      const page = await audit.list({ ...q, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined });
+      const page = await audit.list({ ...q, from: dateParam('from', q.from), to: dateParam('to', q.to) });
       return { items: page.items.map((i) => ({ ...i, at: i.at.toISOString() })), nextCursor: page.nextCursor };
     });
   };

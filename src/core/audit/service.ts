@@ -20,7 +20,7 @@ const encodeCursor = (id: string) => Buffer.from(`a:${id}`).toString('base64url'
 
 export function decodeCursor(cursor: string): string | null {
   const text = Buffer.from(cursor, 'base64url').toString();
-  const match = /^a:(\d{1,19})$/.exec(text);
+  const match = /^a:(\d{1,18})$/.exec(text);
   return match ? match[1]! : null;
 }
 

@@ -45,3 +45,9 @@ export function isKnownScope(scope: string): boolean {
 export function hasScope(granted: readonly string[], required: string): boolean {
   return granted.includes(ALL_SCOPES) || granted.includes(required);
 }
+
+/** A credential may hand out only scopes it holds itself; `*` only if it holds `*`. */
+export function canGrant(granted: readonly string[], requested: readonly string[]): boolean {
+  if (granted.includes(ALL_SCOPES)) return true;
+  return requested.every((scope) => scope !== ALL_SCOPES && granted.includes(scope));
+}

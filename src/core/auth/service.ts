@@ -8,7 +8,7 @@ import type { Outbox } from '../events/outbox.js';
 import { generateApiKey, generatePassword, generateSessionToken, hashToken, keyPrefix, sameHash } from './keys.js';
 import type { Principal, RequestContext } from './principal.js';
 import { authRepository, type ApiKeyRecord, type Organisation } from './repository.js';
-import { ORG_KINDS, ROLES, isKnownScope } from './scopes.js';
+import { ORG_KINDS, ROLES, canGrant, isKnownScope } from './scopes.js';
 
 export interface AuthServiceDeps {
   db: Executor;
@@ -81,6 +81,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const unknown = input.scopes.filter((s) => !isKnownScope(s));
       if (unknown.length) throw new DomainError('invalid', `unknown scope(s): ${unknown.join(', ')}`, { unknownScopes: unknown });
       if (input.scopes.length === 0) throw new DomainError('invalid', 'at least one scope is required');
+      if (!canGrant(ctx.principal.scopes, input.scopes)) throw new DomainError('forbidden', 'a key may be given only scopes the caller holds itself');
       const org = await requireOrg(input.org);
       const generated = generateApiKey(deps.secret);
       const record: ApiKeyRecord = {
@@ -157,7 +158,9 @@ export function createAuthService(deps: AuthServiceDeps) {
     async createUser(ctx: RequestContext, input: { email: string; role: string; org?: string; password?: string }) {
       const email = input.email.trim().toLowerCase();
       if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new DomainError('invalid', 'email is not a valid address');
-      if (!ROLES[input.role]) throw new DomainError('invalid', `role must be one of ${Object.keys(ROLES).join(', ')}`);
+      const roleScopes = ROLES[input.role];
+      if (!roleScopes) throw new DomainError('invalid', `role must be one of ${Object.keys(ROLES).join(', ')}`);
+      if (!canGrant(ctx.principal.scopes, roleScopes)) throw new DomainError('forbidden', `the caller may not create a user with role ${input.role}: it grants scopes the caller lacks`);
       const org = input.org ? await requireOrg(input.org) : null;
       const password = input.password ?? generatePassword();
       const id = deps.ids();

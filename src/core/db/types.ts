@@ -72,6 +72,12 @@ export interface CoreHandledEventsTable {
   handled_at: Timestamp;
 }
 
+export interface CoreLeasesTable {
+  name: string;
+  holder: string;
+  until: Timestamp;
+}
+
 export interface CoreRateLimitsTable {
   key: string;
   count: number;
@@ -207,6 +213,7 @@ export interface DB {
   core_outbox: CoreOutboxTable;
   core_handled_events: CoreHandledEventsTable;
   core_rate_limits: CoreRateLimitsTable;
+  core_leases: CoreLeasesTable;
   devices_tac: DevicesTacTable;
   devices_registrations: DevicesRegistrationsTable;
   devices_stolen: DevicesStolenTable;

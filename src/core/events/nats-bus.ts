@@ -40,7 +40,15 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
 
   async function consume(messages: ConsumerMessages, consumer: string, handler: EventHandler): Promise<void> {
     for await (const m of messages) {
-      const event = codec.decode(m.data);
+      let event: QalqanEvent;
+      try {
+        event = codec.decode(m.data);
+      } catch (err) {
+        // Not one of ours: drop it for good rather than redeliver it forever.
+        log.error({ err, consumer, subject: m.subject }, 'undecodable event dropped');
+        m.term();
+        continue;
+      }
       try {
         await handler(event);
         m.ack();
@@ -74,7 +82,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
         messages = await (await js.consumers.get(stream, durable)).consume();
       }
       running.add(messages);
-      const done = consume(messages, consumer, handler);
+      const done = consume(messages, consumer, handler).catch((err) => log.error({ err, consumer }, 'event consumer stopped'));
       return {
         close: async () => {
           running.delete(messages);

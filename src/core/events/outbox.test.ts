@@ -149,7 +149,7 @@ describe('outbox and relay', () => {
     expect(bus.published).toHaveLength(1);
   });
 
-  it('two relays draining at once publish each event once (the advisory lock makes one of them the relay)', async () => {
+  it('two relays draining at once publish each event once (one of them holds the relay lease)', async () => {
     for (let n = 0; n < 20; n++) {
       await database.db.transaction().execute(async (trx) => {
         await outbox.add(trx, 'test.thing.created', { n });

@@ -8,8 +8,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { maskDigits } from '../../identifiers/hashing.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { installErrorHandling } from './errors.js';
-import { problems } from './problem.js';
+import { frameworkErrors, installErrorHandling } from './errors.js';
+import { PROBLEM_BASE, problems } from './problem.js';
 
 export type App = FastifyInstance<
   import('node:http').Server,
@@ -51,10 +51,24 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     forceCloseConnections: 'idle',
+    // Requests that arrive on open connections while draining are served, not refused.
+    return503OnClosing: false,
+    maxParamLength: 200,
+    frameworkErrors,
+    clientErrorHandler: (err, socket) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const title = status === 431 ? 'Request header fields too large' : 'Bad request';
+      const body = JSON.stringify({ type: `${PROBLEM_BASE}${status === 431 ? 'headers-too-large' : 'bad-request'}`, title, status, detail: status === 431 ? 'the request headers exceed 16 KiB' : 'the request could not be parsed' });
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      else socket.destroy();
+    },
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  // JSON only, unless a module registers its own parser (CSV uploads): text/plain is a 415, not a guess.
+  app.removeContentTypeParser('text/plain');
   // Runs before the plugins' own onRoute hooks: documentation is public, and every public route is rate-limited.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
@@ -68,7 +82,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     skipOnError: true,
     ...(options.rateLimitStore ? { store: options.rateLimitStore as never } : {}),
     errorResponseBuilder: (_req, ctx) =>
-      problems.tooManyRequests(`rate limit of ${ctx.max} requests per ${ctx.after} exceeded`, Math.ceil(ctx.ttl / 1000)),
+      problems.tooManyRequests(`rate limit of ${ctx.max} requests exceeded; retry in ${ctx.after}`, Math.ceil(ctx.ttl / 1000)),
   });
   await app.register(swagger, {
     openapi: {

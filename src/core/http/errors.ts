@@ -56,6 +56,8 @@ function toProblem(err: FastifyError, request: FastifyRequest): HttpProblem {
   if (err.statusCode === 429) return problems.tooManyRequests(err.message, Number((err as { retryAfter?: number }).retryAfter ?? 60));
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new HttpProblem(err.statusCode, 'bad-request', 'Bad request', err.message);
   if (isUnavailable(err)) return problems.unavailable('a backing service is unavailable; retry shortly');
+  // PostgreSQL data exceptions (class 22: out-of-range numbers and dates, NUL bytes, bad encodings) come from input.
+  if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code)) return problems.badRequest('a value in the request is out of range or not representable');
   return new HttpProblem(500, 'internal', 'Internal server error', `an unexpected error occurred; quote request id ${request.id}`);
 }
 
@@ -65,6 +67,12 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyR
     .code(problem.status)
     .type('application/problem+json')
     .send({ ...problem.toBody(reply.request.url.split('?')[0]), requestId: reply.request.id });
+}
+
+/** Errors Fastify raises before routing (bad URL encoding, over-long path parameters) as problem details. */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  void sendProblem(reply, new HttpProblem(status, status === 414 ? 'uri-too-long' : 'bad-request', status === 414 ? 'URI too long' : 'Bad request', err.message));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

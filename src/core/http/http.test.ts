@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +56,32 @@ describe('problem details', () => {
   it('415 for a content type the route does not take', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin, 'content-type': 'application/xml' }, payload: '<org/>' });
     expectProblem(res, 415);
+  });
+
+  it('415 for text/plain too (no guessing)', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin, 'content-type': 'text/plain' }, payload: 'name=x' });
+    expectProblem(res, 415);
+  });
+
+  it('400 for a malformed URL, 414 for an over-long path parameter, 400 for a NUL byte the database cannot store', async () => {
+    expectProblem(await t.app.inject({ method: 'GET', url: '/api/v1/orgs/%E0%A4%A/api-keys', headers: { authorization: admin } }), 400);
+    expectProblem(await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${'x'.repeat(300)}/api-keys`, headers: { authorization: admin } }), 414);
+    expectProblem(await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin }, payload: { name: 'a\u0000b', kind: 'bank' } }), 400);
+  });
+
+  it('431 problem details for oversize headers, on a real socket', async () => {
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+      let data = '';
+      socket.on('data', (d) => (data += d));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1.1 431 /);
+    expect(raw).toContain('application/problem+json');
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 431 });
   });
 
   it('429 with Retry-After on a rate-limited public route', async () => {

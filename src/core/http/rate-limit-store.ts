@@ -25,7 +25,10 @@ export function databaseRateLimitStore(db: Executor) {
     incr(key: string, cb: IncrCallback, timeWindow?: number): void {
       const windowMs = timeWindow ?? this.options.timeWindow ?? 60_000;
       const id = `${this.route}|${key}`;
-      const sweep = ++calls % SWEEP_EVERY === 0 ? db.deleteFrom('core_rate_limits').where('window_end', '<', sql<Date>`now() - interval '1 hour'`).execute() : null;
+      // Now and then, drop long-expired counters; a failure here (database away) only postpones it.
+      if (++calls % SWEEP_EVERY === 0) {
+        db.deleteFrom('core_rate_limits').where('window_end', '<', sql<Date>`now() - interval '1 hour'`).execute().catch(() => undefined);
+      }
       sql<{ count: number; ttl: number }>`
         INSERT INTO core_rate_limits AS r (key, count, window_end)
         VALUES (${id}, 1, now() + make_interval(secs => ${windowMs / 1000}))
@@ -34,8 +37,7 @@ export function databaseRateLimitStore(db: Executor) {
           window_end = CASE WHEN r.window_end <= now() THEN now() + make_interval(secs => ${windowMs / 1000}) ELSE r.window_end END
         RETURNING count, (extract(epoch from (window_end - now())) * 1000)::float8 AS ttl`
         .execute(db)
-        .then(async (res) => {
-          await sweep;
+        .then((res) => {
           const row = res.rows[0]!;
           cb(null, { current: Number(row.count), ttl: Math.max(0, Math.round(Number(row.ttl))) });
         }, (err: Error) => cb(err));
