@@ -57,12 +57,13 @@ async function subscribeCaches(services: Services): Promise<void> {
   );
 }
 
-export async function createHttpServer(services: Services, options: { bodyLimit?: number } = {}): Promise<{ app: App; setDraining: () => void }> {
+export async function createHttpServer(services: Services, options: { bodyLimit?: number; trustProxy?: boolean | string } = {}): Promise<{ app: App; setDraining: () => void }> {
   let draining = false;
   const app = await createHttpApp({
     logger: services.logger,
     metrics: services.metrics,
     bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy,
     rateLimitStore: services.database.kind === 'postgres' ? databaseRateLimitStore(services.database.db) : undefined,
   });
   installAuth(app, services.auth);

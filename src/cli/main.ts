@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { DataDirLockedError, readLock } from '../core/db/lock.js';
 import { MigrationError } from '../core/db/migrate.js';
@@ -31,13 +32,31 @@ async function runLocal(config: Config, argv: string[]): Promise<number> {
   // CLI commands log only warnings; the server logs every request.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   return runCommand(argv, terminalIO, async (fn) => {
-    const runtime = await openRuntime(config, logger);
+    const runtime = await openRuntime(config, logger, { server: false });
     try {
       return await fn(runtime.services);
     } finally {
       await runtime.close();
     }
   });
+}
+
+/**
+ * The admin socket of a server holding the embedded database, or null when none does. A server that is still
+ * starting has not announced its socket yet: wait for it (up to a minute) rather than fail.
+ */
+async function serverSocket(config: Config): Promise<string | null> {
+  const deadline = Date.now() + 60_000;
+  let told = false;
+  for (;;) {
+    const holder = readLock(config.dataDir);
+    if (!holder) return null;
+    if (holder.adminSocket && existsSync(holder.adminSocket)) return holder.adminSocket;
+    if (Date.now() > deadline) fail(`the server holding ${config.dataDir} (pid ${holder.pid}) did not open its admin channel`);
+    if (!told) process.stderr.write(`qalqan: waiting for the server (pid ${holder.pid}) to finish starting…\n`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -57,8 +76,8 @@ async function main(argv: string[]): Promise<number> {
       await serve(config, createLogger(config.logLevel), terminalIO);
       return -1;
     }
-    const holder = config.databaseUrl ? null : readLock(config.dataDir);
-    if (holder?.adminSocket) return await forwardToServer(holder.adminSocket, argv, terminalIO);
+    const socket = config.databaseUrl ? null : await serverSocket(config);
+    if (socket) return await forwardToServer(socket, argv, terminalIO);
     return await runLocal(config, argv);
   } catch (err) {
     if (err instanceof DataDirLockedError || err instanceof MigrationError) fail(err.message);

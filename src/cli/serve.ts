@@ -13,9 +13,25 @@ import type { CliIO } from './io.js';
  * finish in-flight requests, flush the outbox, close the database and release the data dir.
  */
 export async function serve(config: Config, logger: Logger, io: CliIO): Promise<void> {
-  const runtime = await openRuntime(config, logger);
+  const runtime = await openRuntime(config, logger, { server: true });
   const { services } = runtime;
   if (runtime.applied.length) logger.info({ migrations: runtime.applied }, 'migrations applied');
+  const { app, setDraining } = await createHttpServer(services, { trustProxy: config.trustProxy });
+  services.relay.start();
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await app.close();
+    await runtime.close();
+    throw err;
+  }
+  let admin: Server | null = null;
+  if (!config.databaseUrl) {
+    const socketPath = adminSocketPath(config);
+    admin = await startAdminChannel(socketPath, services, logger);
+    runtime.announceAdmin(socketPath);
+  }
+  // Only once the server is reachable, so the one-time password is never printed for a start that then fails.
   if ((await services.auth.countUsers()) === 0) {
     const password = await loadDemo(services, io);
     if (password) {
@@ -23,11 +39,6 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
       io.out(`One-time password (shown once, change it at first sign-in): ${password}`);
     }
   }
-  const { app, setDraining } = await createHttpServer(services);
-  let admin: Server | null = null;
-  if (!config.databaseUrl) admin = await startAdminChannel(adminSocketPath(config), services, logger);
-  services.relay.start();
-  await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as AddressInfo;
   io.out(`Qalqan listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port} (API docs at /docs)`);
 
@@ -38,8 +49,8 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
     logger.info({ signal }, 'shutting down: draining requests');
     setDraining();
     try {
+      if (admin) await new Promise((resolve) => admin!.close(resolve));
       await app.close();
-      admin?.close();
       await runtime.close();
       logger.info('shutdown complete');
       process.exit(0);

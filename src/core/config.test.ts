@@ -10,7 +10,7 @@ describe('loadConfig', () => {
   it('has the documented defaults and generates a secret kept in the data dir', () => {
     const dataDir = dir();
     const config = loadConfig({ QALQAN_DATA_DIR: dataDir });
-    expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir, databaseUrl: null, natsUrl: null, logLevel: 'info' });
+    expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir, databaseUrl: null, natsUrl: null, logLevel: 'info', trustProxy: false });
     expect(config.secret.length).toBeGreaterThanOrEqual(32);
     expect(readFileSync(join(dataDir, 'secret.key'), 'utf8').trim()).toBe(config.secret);
     expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
@@ -26,8 +26,9 @@ describe('loadConfig', () => {
       NATS_URL: 'nats://nats:4222',
       QALQAN_SECRET: 's'.repeat(40),
       LOG_LEVEL: 'debug',
+      TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
     });
-    expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', databaseUrl: 'postgres://u@db:5432/qalqan', natsUrl: 'nats://nats:4222', secret: 's'.repeat(40), logLevel: 'debug' });
+    expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', databaseUrl: 'postgres://u@db:5432/qalqan', natsUrl: 'nats://nats:4222', secret: 's'.repeat(40), logLevel: 'debug', trustProxy: '10.0.0.0/8,127.0.0.1' });
   });
 
   it.each([
@@ -37,6 +38,7 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a valid URL/],
     [{ NATS_URL: 'http://x' }, /^NATS_URL/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    [{ TRUST_PROXY: 'everyone' }, /^TRUST_PROXY must be/],
     [{ QALQAN_SECRET: 'short' }, /^QALQAN_SECRET must be at least 32/],
     [{ DATABASE_URL: 'postgres://x/y' }, /^QALQAN_SECRET is required when DATABASE_URL is set/],
   ])('refuses %o with a one-line message naming the variable', (env, message) => {

@@ -12,6 +12,8 @@ export interface Config {
   natsUrl: string | null;
   secret: string;
   logLevel: LogLevel;
+  /** Fastify's trustProxy: false, true, or comma-separated addresses/CIDRs of the load balancers. */
+  trustProxy: boolean | string;
 }
 
 export class ConfigError extends Error {
@@ -67,10 +69,19 @@ function resolveSecret(env: Env, dataDir: string, databaseUrl: string | null): s
   if (databaseUrl !== null) throw new ConfigError('QALQAN_SECRET is required when DATABASE_URL is set (at least 32 characters)');
   const file = join(dataDir, 'secret.key');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
   return secret;
+}
+
+function parseTrustProxy(env: Env): boolean | string {
+  const raw = value(env, 'TRUST_PROXY');
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  const list = raw.split(',').map((a) => a.trim());
+  if (list.every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a))) return list.join(',');
+  throw new ConfigError(`TRUST_PROXY must be true, false, or a comma-separated list of addresses/CIDRs (got "${raw}")`);
 }
 
 /** Reads and validates the environment. The only place in Qalqan that reads process.env. */
@@ -85,5 +96,6 @@ export function loadConfig(env: Env = process.env): Config {
     natsUrl: parseUrl(env, 'NATS_URL', ['nats:', 'tls:']),
     secret: resolveSecret(env, dataDir, databaseUrl),
     logLevel: parseLogLevel(env),
+    trustProxy: parseTrustProxy(env),
   };
 }

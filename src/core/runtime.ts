@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
-import { acquireLock } from './db/lock.js';
+import { acquireLock, type HeldLock } from './db/lock.js';
 import { migrateToLatest } from './db/migrate.js';
 import type { EventBus } from './events/bus.js';
 import { createMemoryBus } from './events/memory-bus.js';
@@ -13,19 +15,25 @@ export interface Runtime {
   services: Services;
   /** Migrations applied by this start. */
   applied: string[];
+  /** Tells CLI processes where this server's admin channel listens (embedded database only). */
+  announceAdmin(socketPath: string): void;
   close(): Promise<void>;
 }
 
+/** Unix socket paths are limited to about 100 bytes: a long data dir gets a short socket path in the temp dir. */
 export function adminSocketPath(config: Config): string {
-  return join(config.dataDir, 'admin.sock');
+  const inDataDir = join(config.dataDir, 'admin.sock');
+  if (Buffer.byteLength(inDataDir) <= 100) return inDataDir;
+  return join(tmpdir(), `qalqan-${createHash('sha256').update(config.dataDir).digest('hex').slice(0, 16)}.sock`);
 }
 
 /**
  * Opens the database (taking the data dir's lock for the embedded one), applies pending migrations, connects the
  * event bus and wires the services. A failure on the way closes what was opened.
  */
-export async function openRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  const release = config.databaseUrl ? () => undefined : acquireLock(config.dataDir, adminSocketPath(config));
+export async function openRuntime(config: Config, logger: Logger, options: { server: boolean }): Promise<Runtime> {
+  const lock: HeldLock | null = config.databaseUrl ? null : acquireLock(config.dataDir);
+  const release = () => lock?.release();
   let database: Database | null = null;
   let bus: EventBus | null = null;
   try {
@@ -39,10 +47,12 @@ export async function openRuntime(config: Config, logger: Logger): Promise<Runti
     return {
       services,
       applied,
+      announceAdmin: (socketPath) => lock?.announce(socketPath),
       async close() {
         services.eir.stop();
         await services.relay.stop();
-        await services.relay.drain().catch((err) => logger.warn({ err }, 'outbox not fully flushed; it will be on next start'));
+        // A CLI process has no subscribers: its events stay in the outbox for the server's relay.
+        if (options.server) await services.relay.drain().catch((err) => logger.warn({ err }, 'outbox not fully flushed; it will be on next start'));
         await opened.bus.close();
         await opened.database.close();
         release();

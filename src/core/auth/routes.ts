@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { maskEmail } from '../../identifiers/email.js';
 import type { App } from '../http/app.js';
 import { SESSION_COOKIE, requestContext } from '../http/auth-hook.js';
 import { problems } from '../http/problem.js';
@@ -22,7 +23,7 @@ export function authRoutes(auth: AuthService) {
         response: { 200: Type.Object({ email: Type.String(), role: Type.String(), mustChangePassword: Type.Boolean(), expiresAt: Type.String() }), 401: Problem, 429: Problem },
       },
     }, async (request, reply) => {
-      const ctx = { principal: { kind: 'user' as const, id: 'anonymous', label: request.body.email.slice(0, 200), orgId: null, scopes: [] }, requestId: request.id, ip: request.ip };
+      const ctx = { principal: { kind: 'user' as const, id: 'anonymous', label: maskEmail(request.body.email), orgId: null, scopes: [] }, requestId: request.id, ip: request.ip };
       const session = await auth.login(ctx, request.body.email, request.body.password);
       reply.setCookie(SESSION_COOKIE, session.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', expires: session.expiresAt });
       return { email: session.user.email, role: session.user.role, mustChangePassword: session.user.mustChangePassword, expiresAt: session.expiresAt.toISOString() };

@@ -4,6 +4,7 @@ import type { AuditService } from '../audit/service.js';
 import type { Executor } from '../db/database.js';
 import type { OrgKind } from '../db/types.js';
 import { DomainError } from '../errors.js';
+import { maskEmail } from '../../identifiers/email.js';
 import type { Outbox } from '../events/outbox.js';
 import { generateApiKey, generatePassword, generateSessionToken, hashToken, keyPrefix, sameHash } from './keys.js';
 import type { Principal, RequestContext } from './principal.js';
@@ -168,7 +169,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const created = await deps.db.transaction().execute(async (trx) => {
         const ok = await authRepository(trx).insertUser({ id, email, orgId: org?.id ?? null, role: input.role, passwordHash, mustChangePassword: input.password === undefined, createdAt: deps.clock() });
         if (!ok) return false;
-        await deps.audit.record(trx, ctx, { action: 'user.create', subjectType: 'user', subject: email, detail: { role: input.role } });
+        await deps.audit.record(trx, ctx, { action: 'user.create', subjectType: 'user', subject: maskEmail(email), detail: { role: input.role } });
         await deps.outbox.add(trx, 'auth.user.created', { userId: id, role: input.role });
         return true;
       });
@@ -192,7 +193,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!(await argon2.verify(user.passwordHash, password))) {
         await deps.db.transaction().execute(async (trx) => {
           await authRepository(trx).recordLoginFailure(user.id, lockAfter, new Date(now.getTime() + lockMs));
-          await deps.audit.record(trx, ctx, { action: 'auth.login.failed', subjectType: 'user', subject: user.email });
+          await deps.audit.record(trx, ctx, { action: 'auth.login.failed', subjectType: 'user', subject: maskEmail(user.email) });
         });
         throw new DomainError('unauthenticated', 'wrong e-mail or password');
       }
@@ -201,7 +202,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       await deps.db.transaction().execute(async (trx) => {
         await authRepository(trx).resetLoginFailures(user.id);
         await authRepository(trx).insertSession({ idHash: hashToken(deps.secret, token), userId: user.id, createdAt: now, expiresAt });
-        await deps.audit.record(trx, { ...ctx, principal: { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, scopes: [] } }, { action: 'auth.login', subjectType: 'user', subject: user.email });
+        await deps.audit.record(trx, { ...ctx, principal: { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, scopes: [] } }, { action: 'auth.login', subjectType: 'user', subject: maskEmail(user.email) });
       });
       return { token, expiresAt, user: { id: user.id, email: user.email, role: user.role, mustChangePassword: user.mustChangePassword } };
     },
@@ -228,7 +229,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const hash = await argon2.hash(next, ARGON2);
       await deps.db.transaction().execute(async (trx) => {
         await authRepository(trx).setPassword(user.id, hash);
-        await deps.audit.record(trx, ctx, { action: 'user.password.change', subjectType: 'user', subject: user.email });
+        await deps.audit.record(trx, ctx, { action: 'user.password.change', subjectType: 'user', subject: maskEmail(user.email) });
       });
     },
   };

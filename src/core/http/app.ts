@@ -32,6 +32,7 @@ export interface HttpAppOptions {
   logger: Logger;
   metrics: Metrics;
   bodyLimit?: number;
+  trustProxy?: boolean | string;
   /** Shared rate-limit store (several instances); the plugin's in-memory store when absent. */
   rateLimitStore?: unknown;
 }
@@ -53,6 +54,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     forceCloseConnections: 'idle',
     // Requests that arrive on open connections while draining are served, not refused.
     return503OnClosing: false,
+    trustProxy: options.trustProxy ?? false,
     maxParamLength: 200,
     frameworkErrors,
     clientErrorHandler: (err, socket) => {
