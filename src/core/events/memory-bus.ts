@@ -12,7 +12,7 @@ const RETRIES = 5;
 
 /**
  * In-process bus for the single-process default. Each subscription handles its events in order; a failing handler
- * is retried with back-off, and what still fails is logged (the outbox keeps the event for replay).
+ * is retried with back-off; what still fails is logged and dropped (use NATS for durable delivery).
  */
 export function createMemoryBus(logger: Logger, retryDelayMs = 100): EventBus & { settled(): Promise<void> } {
   const entries = new Set<Entry>();

@@ -1,16 +1,14 @@
 // In-memory index the EIR answers from. A cache of the devices tables: the database stays the source of truth,
 // the service loads a snapshot into `PackedStatusIndex.build` and then applies change events with `set`.
 //
-// Layout (8 bytes per IMEI in the base, plus 0.5–1 for the bucket table):
+// Layout (8 bytes per IMEI in the base, plus 0.25–0.5 for the bucket table):
 // - base: one Float64Array, sorted ascending, each value `imei14 * 4 + code`. 10^14 < 2^47, so the value is
-//   below 2^49 and exact in a double; sorting by value sorts by IMEI, and every IMEI appears once.
-// - buckets: equal-width key ranges, 32–64 IMEIs each on average, each described by 4 doubles (32 bytes, one
-//   read): its start and end in base and its first and last value. Real IMEIs cluster by TAC, so one bucket
-//   may hold a popular model's thousands of serials and its neighbours none; the bucket's own first and last
-//   value let the search interpolate inside the cluster (serials within a TAC spread fairly evenly), check a
-//   cache line beside the guess, repeat at most twice from the values it has read, then bisect what is left.
-//   A lookup touches the bucket and one or two places in base; misses outside a bucket's range touch only the
-//   bucket; the worst case stays logarithmic.
+//   below 2^49 and exact in a double; sorting by value sorts by IMEI, and every IMEI appears once. A lookup
+//   compares values directly: the IMEI is present iff the first value ≥ imei14 * 4 is below imei14 * 4 + 4.
+// - buckets: a Uint32Array of start offsets into base for equal-width key ranges (a power of two wide, 8–16
+//   IMEIs per bucket on average), then a binary search inside the bucket. Real IMEIs cluster by TAC, so a
+//   popular model's bucket holds thousands and the search there takes more steps, but its upper steps are the
+//   same for every lookup into it and stay in cache. (Interpolating inside buckets was tried: no faster here.)
 // - overlay: an open-addressing hash table (linear probing) on a Float64Array holding `imei14 * 4 + code`
 //   for every IMEI changed since the last compaction (code 0 = removed). Merged into a new base by
 //   `compact()`, automatically once it holds more than max(1024, min(65536, 1% of base)) IMEIs.
@@ -28,37 +26,34 @@ type Entry = readonly [number, StatusCode];
 
 const KEY_LIMIT = 1e14; // 14 digits
 const EMPTY_SLOT = -1; // overlay slots hold values ≥ 0
-const ENTRIES_PER_BUCKET = 32; // at most; 32–64 on average
-const BUCKET_STRIDE = 4; // doubles per bucket: start, end, first value, last value
+const ENTRIES_PER_BUCKET = 8; // at most 1 bucket per 8 IMEIs: 8–16 per bucket on average
 const OVERLAY_MIN_SLOTS = 1024;
 const COMPACT_MIN = 1024;
 const COMPACT_MAX = 65_536;
-/** Build takes the input in chunks (at least this many, or a quarter of the base so far), each sorted and merged. */
+/** Build takes the input in chunks (at least this many, or as many as the base so far), each sorted and merged. */
 const BUILD_CHUNK_MIN = 1 << 20;
-/** Ranges at most this long are bisected straight away. */
-const SEARCH_SMALL = 16;
-/** Interpolation rounds before bisecting, and the step to the entry checked beside each guess (a cache line). */
-const INTERPOLATION_ROUNDS = 3;
-const INTERPOLATION_WINDOW = 8;
-
-function isKey(key: number): boolean {
-  // NaN fails the comparisons; non-integers would alias a neighbour's code.
-  return key >= 0 && key < KEY_LIMIT && Math.floor(key) === key;
-}
+const BUILD_CHUNK_FIRST = 1024; // the chunk buffer starts this small and doubles, unless expectedSize says more
+const EMPTY_CHUNK = new Float64Array(0);
 
 function requireKey(key: number): void {
-  if (!isKey(key)) throw new RangeError(`expected a packed 14-digit IMEI (an integer in 0 … 10^14 - 1), got ${key}`);
+  // NaN fails the comparisons; a fraction would read as a neighbour's code.
+  if (!(key >= 0 && key < KEY_LIMIT) || Math.floor(key) !== key) {
+    throw new RangeError(`expected a packed 14-digit IMEI (an integer in 0 … 10^14 - 1), got ${key}`);
+  }
 }
 
 function requireCode(code: number): void {
   if (code !== 0 && code !== 1 && code !== 2 && code !== 3) throw new RangeError(`expected a status code 0 … 3, got ${code}`);
 }
 
-/** Slot of a key in a power-of-two table (murmur3-style mix of the key's low 32 and high 15 bits). */
+/**
+ * Slot of a key in a power-of-two table: a murmur3-style mix of the key's low 24 and high 23 bits. (Both halves
+ * stay inside int32, where V8 truncates inline; `key >>> 0` on a double above 2^31 would take a slow path.)
+ */
 function slotOf(key: number, mask: number): number {
-  const lo = key >>> 0; // key mod 2^32
-  const hi = (key / 4294967296) | 0; // key < 2^47, so hi < 2^15
-  let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2f), 0x9e3779b1);
+  const hi = Math.floor(key / 16777216); // key < 2^47, so hi < 2^23
+  const lo = key - hi * 16777216;
+  let h = Math.imul(lo | 0, 0x9e3779b1) ^ Math.imul(hi | 0, 0x27d4eb2f);
   h ^= h >>> 15;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -73,57 +68,6 @@ function powerOfTwoAtLeast(n: number): number {
 
 function isSyncIterable(x: Iterable<Entry> | AsyncIterable<Entry>): x is Iterable<Entry> {
   return typeof (x as Partial<Iterable<Entry>>)[Symbol.iterator] === 'function';
-}
-
-/**
- * First index in (l, r] of the sorted `base` whose value is ≥ `target`, given base[l] = vl < target ≤ vr = base[r].
- * Each round guesses the position by linear interpolation between the two known values, reads it, then reads the
- * entry `INTERPOLATION_WINDOW` further in the direction of the target: a good guess brackets the answer within a
- * cache line, a poor one still narrows the range with known values at both ends. Then bisects what is left.
- */
-function searchBetween(base: Float64Array, l: number, vl: number, r: number, vr: number, target: number): number {
-  for (let round = 0; round < INTERPOLATION_ROUNDS && r - l > SEARCH_SMALL; round++) {
-    // (target - vl) / (vr - vl) is in (0, 1], so l < guess ≤ r; r - 1 at most, so every round narrows.
-    const guess = Math.min(r - 1, l + 1 + Math.floor(((target - vl) / (vr - vl)) * (r - l - 1)));
-    const v = base[guess]!;
-    if (v < target) {
-      l = guess;
-      vl = v;
-      const probe = guess + INTERPOLATION_WINDOW;
-      if (probe < r) {
-        const w = base[probe]!;
-        if (w < target) {
-          l = probe;
-          vl = w;
-        } else {
-          r = probe;
-          vr = w;
-        }
-      }
-    } else {
-      r = guess;
-      vr = v;
-      const probe = guess - INTERPOLATION_WINDOW;
-      if (probe > l) {
-        const w = base[probe]!;
-        if (w < target) {
-          l = probe;
-          vl = w;
-        } else {
-          r = probe;
-          vr = w;
-        }
-      }
-    }
-  }
-  let lo = l + 1;
-  let hi = r;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (base[mid]! < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**
@@ -220,9 +164,9 @@ function merge(base: Float64Array, changes: Float64Array, out: Float64Array | nu
 }
 
 export class PackedStatusIndex {
-  // Base: sorted `imei14 * 4 + code`, one per IMEI, and its buckets (BUCKET_STRIDE doubles each).
+  // Base: sorted `imei14 * 4 + code`, one per IMEI, and where each bucket starts in it (plus the end).
   private base: Float64Array = new Float64Array(0);
-  private buckets: Float64Array = new Float64Array(0);
+  private offsets: Uint32Array = new Uint32Array(0);
   private minKey = 1; // min > max: the empty base answers nothing
   private maxKey = 0;
   private bucketScale = 0; // 1 / bucket width (a power of two): bucket = (key - minKey) * bucketScale | 0
@@ -238,10 +182,11 @@ export class PackedStatusIndex {
   /**
    * Builds from entries in any order (duplicates: last one wins; code 0 removes an earlier duplicate). Streams:
    * accepts an iterable or async iterable of [imei14 packed number, code]. The input is taken in chunks of 2^20
-   * entries, or a quarter of the base built so far once that is larger; each chunk is sorted in place and merged
-   * into a new base, so the transient memory stays near twice the final size. Between chunks the build yields to
-   * the event loop. `expectedSize` is only a hint that sizes the first chunk. Throws RangeError on an invalid key
-   * or code.
+   * entries, or as many as the base built so far once that is larger (so about log2(n / 2^20) merges); each chunk
+   * is sorted (a copy: the arrival order decides between duplicates) and merged into a new base. What is live at
+   * once peaks at the old base, the sorted chunk and the new base: at most twice the final size, plus dead
+   * buffers until the GC frees them. Between chunks the build yields to the event loop. `expectedSize` is only a
+   * hint that sizes the chunk buffers. Throws RangeError on an invalid key or code.
    */
   static async build(
     entries: Iterable<Entry> | AsyncIterable<Entry>,
@@ -250,7 +195,7 @@ export class PackedStatusIndex {
     const index = new PackedStatusIndex();
     const hint = expectedSize !== undefined && Number.isFinite(expectedSize) && expectedSize > 0 ? expectedSize : 0;
     let limit = BUILD_CHUNK_MIN; // entries per chunk
-    let chunk = new Float64Array(Math.max(OVERLAY_MIN_SLOTS, Math.min(hint, limit)));
+    let chunk = new Float64Array(Math.max(BUILD_CHUNK_FIRST, Math.min(hint, limit)));
     let used = 0;
     const add = (entry: Entry): boolean => {
       const key = entry[0];
@@ -263,10 +208,12 @@ export class PackedStatusIndex {
           bigger.set(chunk);
           chunk = bigger;
         } else {
-          index.mergeSorted(sortedUnique(chunk));
+          const changes = sortedUnique(chunk);
+          chunk = EMPTY_CHUNK; // not held while the merge allocates the new base
+          index.mergeSorted(changes);
+          limit = Math.max(BUILD_CHUNK_MIN, index.base.length); used = 1;
+          chunk = new Float64Array(Math.min(limit, Math.max(BUILD_CHUNK_MIN, hint - index.base.length)));
           used = 0;
-          limit = Math.max(BUILD_CHUNK_MIN, Math.floor(index.base.length / 4));
-          if (limit > chunk.length) chunk = new Float64Array(limit);
           chunk[used++] = key * 4 + code;
           return true;
         }
@@ -281,7 +228,9 @@ export class PackedStatusIndex {
     } else {
       for await (const entry of entries) add(entry);
     }
-    index.mergeSorted(sortedUnique(chunk.subarray(0, used)));
+    const changes = sortedUnique(chunk.subarray(0, used));
+    chunk = EMPTY_CHUNK;
+    index.mergeSorted(changes);
     return index;
   }
 
@@ -295,19 +244,19 @@ export class PackedStatusIndex {
       if (found >= 0) return found as StatusCode;
     }
     if (key < this.minKey || key > this.maxKey) return STATUS_NONE;
-    const buckets = this.buckets;
-    const at = (((key - this.minKey) * this.bucketScale) | 0) * BUCKET_STRIDE;
-    // An empty bucket has first = +Infinity and last = -Infinity, and answers here.
-    const first = buckets[at + 2]!;
-    if (target <= first) return (first < target + 4 ? first - target : STATUS_NONE) as StatusCode;
-    const last = buckets[at + 3]!;
-    if (target + 4 <= last) {
-      // first < target < last: in between, if anywhere.
-      const base = this.base;
-      const value = base[searchBetween(base, buckets[at]!, first, buckets[at + 1]! - 1, last, target)]!;
-      return (value < target + 4 ? value - target : STATUS_NONE) as StatusCode;
+    const base = this.base;
+    const offsets = this.offsets;
+    const bucket = ((key - this.minKey) * this.bucketScale) | 0;
+    let lo = offsets[bucket]!;
+    let hi = offsets[bucket + 1]!;
+    // The first value ≥ target. As key ≤ maxKey one exists, in this bucket or first in a later one.
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (base[mid]! < target) lo = mid + 1;
+      else hi = mid;
     }
-    return (target <= last ? last - target : STATUS_NONE) as StatusCode;
+    const value = base[lo]!;
+    return (value < target + 4 ? value - target : STATUS_NONE) as StatusCode;
   }
 
   /** Convenience: packs 14 digits (TAC + SNR) then `get()`. Throws RangeError if it is not 14 digits. */
@@ -348,7 +297,7 @@ export class PackedStatusIndex {
   bytesPerEntry(): number {
     const size = this.size;
     if (size === 0) return 0;
-    return (this.base.byteLength + this.buckets.byteLength + this.overlay.byteLength) / size;
+    return (this.base.byteLength + this.offsets.byteLength + this.overlay.byteLength) / size;
   }
 
   counts(): { white: number; grey: number; black: number } {
@@ -441,7 +390,7 @@ export class PackedStatusIndex {
     this.compactAt = Math.max(COMPACT_MIN, Math.min(COMPACT_MAX, Math.ceil(n / 100)));
     if (n === 0) {
       this.base = base;
-      this.buckets = new Float64Array(0);
+      this.offsets = new Uint32Array(0);
       this.minKey = 1;
       this.maxKey = 0;
       this.bucketScale = 0;
@@ -454,21 +403,17 @@ export class PackedStatusIndex {
     // Equal-width buckets of 2^k keys: the smallest power of two giving at most `wanted` buckets.
     let width = 1;
     while (span / width >= wanted) width *= 2;
-    const scale = 1 / width; // exact: width is a power of two
-    const count = Math.floor(span * scale) + 1;
-    const buckets = new Float64Array(count * BUCKET_STRIDE);
-    let i = 0;
-    for (let b = 0; b < count; b++) {
-      const start = i;
-      while (i < n && (((Math.floor(base[i]! * 0.25) - minKey) * scale) | 0) === b) i++;
-      const at = b * BUCKET_STRIDE;
-      buckets[at] = start;
-      buckets[at + 1] = i;
-      buckets[at + 2] = i > start ? base[start]! : Infinity;
-      buckets[at + 3] = i > start ? base[i - 1]! : -Infinity;
+    const scale = 1 / width; // exact: width is a power of two, so (key - minKey) * scale | 0 is a floor
+    const buckets = Math.floor(span * scale) + 1;
+    const offsets = new Uint32Array(buckets + 1); // offsets[b] = first index whose bucket is ≥ b
+    let bucket = 0;
+    for (let i = 0; i < n; i++) {
+      const b = ((Math.floor(base[i]! * 0.25) - minKey) * scale) | 0;
+      while (bucket < b) offsets[++bucket] = i;
     }
+    while (bucket < buckets) offsets[++bucket] = n;
     this.base = base;
-    this.buckets = buckets;
+    this.offsets = offsets;
     this.minKey = minKey;
     this.maxKey = maxKey;
     this.bucketScale = scale;
