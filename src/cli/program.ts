@@ -4,6 +4,7 @@ import { systemContext } from '../core/auth/principal.js';
 import type { OrgKind } from '../core/db/types.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from '../demo.js';
 import type { Services } from '../server.js';
+import { addDevicesCommands } from './devices-commands.js';
 import type { CliIO } from './io.js';
 
 /** Runs a command's work with the services: opened locally, or the running server's own. */
@@ -95,5 +96,6 @@ export function buildProgram(io: CliIO, withServices: WithServices): Command {
         io.out(user.oneTimePassword);
       }),
     );
+  addDevicesCommands(program, io, withServices);
   return program;
 }
