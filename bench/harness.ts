@@ -27,6 +27,8 @@ export interface LoadTarget {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
   body?: string;
+  /** Paths (with query) to cycle through instead of the URL's own, e.g. a mix of IMEIs. */
+  paths?: string[];
 }
 
 export interface LoadResult {
@@ -98,6 +100,7 @@ async function cannon(target: LoadTarget, options: LoadOptions, seconds: number)
     method: target.method ?? 'GET',
     headers: target.headers,
     body: target.body,
+    ...(target.paths ? { requests: target.paths.map((path) => ({ path })) } : {}),
     connections: options.connections,
     pipelining: options.pipelining,
     duration: seconds,

@@ -13,6 +13,14 @@ const benchmarks: Record<string, Benchmark> = {
     description: 'authenticated GET /api/v1/auth/me through the full stack vs an empty Fastify route',
     load: () => import('./http-auth.js'),
   },
+  eir: {
+    description: 'N5g-eir equipment-status over 1 M registered IMEIs (mixed white/grey/black/unknown) vs an empty route; memory per IMEI',
+    load: () => import('./eir.js'),
+  },
+  'eir-index': {
+    description: 'the packed EIR index alone: build time, bytes per IMEI at 1 M and 10 M, lookups/s',
+    load: () => import('./eir-index.js'),
+  },
 };
 
 function usage(): string {
