@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineIO } from './cli/io.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from './demo.js';
+import { DEMO_REGISTERED, DEMO_STOLEN_IMEI } from './modules/devices/demo.js';
 import { startTestApp, type TestApp } from './testing/app.js';
 
 let t: TestApp;
@@ -23,5 +24,12 @@ describe('demo data', () => {
     expect(lines.some((l) => l.startsWith('demo: '))).toBe(true);
     const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: DEMO_ADMIN_EMAIL, password: results.find((p) => p)! } });
     expect(login.statusCode).toBe(200);
+  });
+
+  it('includes devices: a TAC sample, registered phones and one stolen phone', async () => {
+    await t.relayed();
+    const check = async (imei: string) => (await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${imei}` })).json();
+    expect(await check(DEMO_REGISTERED[0]!)).toMatchObject({ status: 'registered', brand: 'Apple' });
+    expect(await check(DEMO_STOLEN_IMEI)).toMatchObject({ status: 'blocked' });
   });
 });

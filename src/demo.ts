@@ -1,7 +1,8 @@
 import type { CliIO } from './cli/io.js';
-import { systemContext } from './core/auth/principal.js';
+import { systemContext, type RequestContext } from './core/auth/principal.js';
 import type { OrgKind } from './core/db/types.js';
 import { DomainError } from './core/errors.js';
+import { loadDevicesDemo } from './modules/devices/demo.js';
 import type { Services } from './server.js';
 
 export const DEMO_ADMIN_EMAIL = 'admin@qalqan.local';
@@ -19,7 +20,7 @@ const DEMO_ORGS: { name: string; kind: OrgKind }[] = [
 ];
 
 /**
- * Idempotent demo data: organisations of every kind and the console admin. Returns the admin's one-time password
+ * Idempotent demo data: organisations of every kind, the console admin, and each module's demo records. Returns the admin's one-time password
  * when this run created the admin (it is never shown again), otherwise null.
  */
 export async function loadDemo(services: Services, io: CliIO): Promise<string | null> {
@@ -39,6 +40,8 @@ export async function loadDemo(services: Services, io: CliIO): Promise<string | 
       if (!(err instanceof DomainError && err.kind === 'conflict')) throw err;
     }
   }
+  const orgCtx = async (name: string): Promise<RequestContext> => ({ ...ctx, principal: { ...ctx.principal, orgId: (await services.auth.getOrg(name)).id } });
+  await loadDevicesDemo(services.devices, { importer: await orgCtx('Qalqan Regulator'), police: await orgCtx('Police Cyber Unit') });
   bar.update(steps);
   bar.stop();
   return password;
