@@ -39,8 +39,10 @@ export function createOutboxRelay(deps: { db: Executor; bus: EventBus; logger: L
   }
 
   async function passNow(): Promise<number> {
-    // Short statements only: no transaction or connection is held while the bus is slow or away.
-    if (!(await takeLease(deps.db, LEASE, HOLDER, LEASE_SECONDS))) return 0;
+    // Short statements only: no transaction or connection is held while the bus is slow or away. An idle pass
+    // only reads (taking the lease is a write), so polling costs little.
+    const any = await deps.db.selectFrom('core_outbox').select('seq').where('published_at', 'is', null).limit(1).executeTakeFirst();
+    if (!any || !(await takeLease(deps.db, LEASE, HOLDER, LEASE_SECONDS))) return 0;
     const pending = await deps.db
       .selectFrom('core_outbox')
       .select(['seq', 'id', 'topic', 'payload', 'created_at'])
