@@ -211,7 +211,7 @@ export class PackedStatusIndex {
           const changes = sortedUnique(chunk);
           chunk = EMPTY_CHUNK; // not held while the merge allocates the new base
           index.mergeSorted(changes);
-          limit = Math.max(BUILD_CHUNK_MIN, index.base.length); used = 1;
+          limit = Math.max(BUILD_CHUNK_MIN, index.base.length);
           chunk = new Float64Array(Math.min(limit, Math.max(BUILD_CHUNK_MIN, hint - index.base.length)));
           used = 0;
           chunk[used++] = key * 4 + code;

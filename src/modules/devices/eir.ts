@@ -50,16 +50,19 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
   async function reload(): Promise<void> {
     const started = performance.now();
     const repo = deps.repo();
-    const [nextIndex, nextTacs, nextPairings] = await Promise.all([
+    const [nextIndex, nextTacs] = await Promise.all([
       PackedStatusIndex.build(entries()),
       repo.allTacs().then((t) => TacSet.build(t)),
-      repo.allPairings().then((p) => new Set(p.map((x) => `${x.imei14}:${x.imsi}`))),
+      reloadPairings(),
     ]);
     index = nextIndex;
     tacs = nextTacs;
-    pairings = nextPairings;
     loaded = true;
     deps.logger.info({ imeis: nextIndex.size, tacs: tacs.size, ms: Math.round(performance.now() - started) }, 'EIR index loaded');
+  }
+
+  async function reloadPairings(): Promise<void> {
+    pairings = new Set((await deps.repo().allPairings()).map((x) => `${x.imei14}:${x.imsi}`));
   }
 
   async function refresh(imei14s: string[]): Promise<void> {
@@ -74,7 +77,8 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
       await deps.bus.subscribe('devices-eir', 'devices.>', async (event) => {
         const p = event.payload;
         const work = (async () => {
-          if (p.reload === true || event.topic === 'devices.tac.imported' || event.topic.startsWith('devices.pairing.')) await reload();
+          if (event.topic.startsWith('devices.pairing.')) await reloadPairings();
+          else if (p.reload === true || event.topic === 'devices.tac.imported') await reload();
           else if (Array.isArray(p.imei14s)) await refresh(p.imei14s.map(String));
           else if (typeof p.imei14 === 'string') await refresh([p.imei14]);
         })();
