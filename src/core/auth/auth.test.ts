@@ -150,6 +150,8 @@ describe('console users', () => {
 
   it('a one-time password only lets the user change it; afterwards the role’s scopes apply', async () => {
     const created = await t.services.auth.createUser(systemContext('test'), { email: 'new.admin@example.kz', role: 'admin' });
+    const other = await login('new.admin@example.kz', created.oneTimePassword, '10.3.0.9');
+    const otherCookie = String(other.headers['set-cookie']).split(';')[0]!;
     const first = await login('new.admin@example.kz', created.oneTimePassword, '10.3.0.1');
     expect(first.json().mustChangePassword).toBe(true);
     const cookie = String(first.headers['set-cookie']).split(';')[0]!;
@@ -162,6 +164,7 @@ describe('console users', () => {
     const changed = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie }, payload: { currentPassword: created.oneTimePassword, newPassword: 'a much longer passphrase' } });
     expect(changed.statusCode).toBe(204);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/audit', headers: { cookie } })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: otherCookie } })).statusCode).toBe(401);
     expect((await login('new.admin@example.kz', created.oneTimePassword, '10.3.0.2')).statusCode).toBe(401);
   });
 

@@ -139,6 +139,11 @@ export function authRepository(db: Executor) {
       const r = await db.selectFrom('auth_sessions').select('user_id').where('id_hash', '=', idHash).where('expires_at', '>', now).executeTakeFirst();
       return r ? { userId: r.user_id } : null;
     },
+    async deleteOtherSessions(userId: string, keepIdHash: string | null): Promise<void> {
+      let q = db.deleteFrom('auth_sessions').where('user_id', '=', userId);
+      if (keepIdHash) q = q.where('id_hash', '!=', keepIdHash);
+      await q.execute();
+    },
     async deleteSession(idHash: string): Promise<void> {
       await db.deleteFrom('auth_sessions').where('id_hash', '=', idHash).execute();
     },

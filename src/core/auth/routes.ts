@@ -50,7 +50,7 @@ export function authRoutes(auth: AuthService) {
     }, async (request, reply) => {
       const ctx = requestContext(request);
       if (ctx.principal.kind !== 'user') throw problems.badRequest('only a console user can change a password');
-      await auth.changePassword(ctx, ctx.principal.id, request.body.currentPassword, request.body.newPassword);
+      await auth.changePassword(ctx, ctx.principal.id, request.body.currentPassword, request.body.newPassword, request.cookies[SESSION_COOKIE] ?? null);
       return reply.code(204).send(null);
     });
 

@@ -222,13 +222,15 @@ export function createAuthService(deps: AuthServiceDeps) {
       await authRepository(deps.db).deleteSession(hashToken(deps.secret, token));
     },
 
-    async changePassword(ctx: RequestContext, userId: string, current: string, next: string): Promise<void> {
+    /** Changes a password and ends the user's other sessions (the one that asked, `keepSession`, stays). */
+    async changePassword(ctx: RequestContext, userId: string, current: string, next: string, keepSession: string | null = null): Promise<void> {
       if (next.length < 12) throw new DomainError('invalid', 'the new password must have at least 12 characters');
       const user = await authRepository(deps.db).findUserById(userId);
       if (!user || !(await argon2.verify(user.passwordHash, current))) throw new DomainError('unauthenticated', 'the current password is wrong');
       const hash = await argon2.hash(next, ARGON2);
       await deps.db.transaction().execute(async (trx) => {
         await authRepository(trx).setPassword(user.id, hash);
+        await authRepository(trx).deleteOtherSessions(user.id, keepSession ? hashToken(deps.secret, keepSession) : null);
         await deps.audit.record(trx, ctx, { action: 'user.password.change', subjectType: 'user', subject: maskEmail(user.email) });
       });
     },
