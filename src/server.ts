@@ -17,6 +17,8 @@ import { createEir } from './modules/devices/eir.js';
 import { eirRoutes } from './modules/devices/eir-routes.js';
 import { devicesRepository } from './modules/devices/repository.js';
 import { devicesRoutes } from './modules/devices/routes.js';
+import { createDevicesNetworkService } from './modules/devices/network-service.js';
+import { networkRoutes } from './modules/devices/network-routes.js';
 import { createDevicesService } from './modules/devices/service.js';
 
 export interface CoreDeps {
@@ -42,7 +44,8 @@ export function createServices(deps: CoreDeps) {
   const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
   const orgName = async (id: string) => (await auth.listOrgs()).find((o) => o.id === id)?.name ?? null;
   const devices = createDevicesService({ db, audit, outbox, eir, orgName });
-  return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices };
+  const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger });
+  return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices, devicesNetwork };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -55,6 +58,15 @@ async function subscribeCaches(services: Services): Promise<void> {
     async (event) => services.auth.forgetKey(String(event.payload.prefix)),
     { fanout: true },
   );
+}
+
+/** Registrations and blocks change a device's class: re-classify it (shared work: one instance handles each event). */
+async function subscribeDevices(services: Services): Promise<void> {
+  await services.bus.subscribe('devices-reclassify', 'devices.imei.>', async (event) => {
+    const p = event.payload;
+    const imei14s = Array.isArray(p.imei14s) ? p.imei14s.map(String) : typeof p.imei14 === 'string' ? [p.imei14] : null;
+    if (imei14s?.length) await services.devicesNetwork.reclassify(imei14s);
+  });
 }
 
 export async function createHttpServer(services: Services, options: { bodyLimit?: number; trustProxy?: boolean | string } = {}): Promise<{ app: App; setDraining: () => void }> {
@@ -72,7 +84,9 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
   await app.register(auditRoutes(services.audit));
   await app.register(devicesRoutes(services.devices));
   await app.register(eirRoutes(services.devices));
+  await app.register(networkRoutes(services.devicesNetwork));
   await subscribeCaches(services);
+  await subscribeDevices(services);
   await services.eir.start();
   return { app, setDraining: () => (draining = true) };
 }

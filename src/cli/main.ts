@@ -20,6 +20,12 @@ Commands:
   apikey create --org N --scope S [...]   create an API key (printed once, last line); --scope * = all scopes
   apikey revoke ID                        revoke an API key
   user create --email E --role R          create a console user (admin, analyst, auditor, viewer)
+  import tac FILE [--delta]               import the TAC database (GSMA pipe-delimited or CSV)
+  import registrations FILE --org N       register IMEIs in bulk (CSV imei,reference)
+  import stolen FILE --source S           import a lost/stolen list (CSV imei[,reference])
+  import observations FILE --operator N   import an operator's network observations (CSV date,imei,imsi,msisdn,rat)
+  classify                                re-classify every device seen on the networks
+  lists export --operator N --kind K      export a black, notification or exception list (--since V for a delta)
 
 Run 'qalqan <command> --help' for a command's options.`;
 

@@ -18,6 +18,8 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   if (runtime.applied.length) logger.info({ migrations: runtime.applied }, 'migrations applied');
   const { app, setDraining } = await createHttpServer(services, { trustProxy: config.trustProxy });
   services.relay.start();
+  // Grace periods end with time alone: re-classify every hour (one instance at a time).
+  const stopClassification = services.devicesNetwork.startClassificationSchedule(60 * 60_000);
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -51,6 +53,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
     try {
       if (admin) await new Promise((resolve) => admin!.close(resolve));
       await app.close();
+      await stopClassification();
       await runtime.close();
       logger.info('shutdown complete');
       process.exit(0);

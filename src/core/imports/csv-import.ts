@@ -65,6 +65,9 @@ export async function runImport<T>(options: ImportOptions<T>): Promise<ImportRep
     parse({ delimiter: options.delimiter ?? ',', bom: true, columns: (header: string[]) => checkHeader(header, options.columns), relax_column_count: true, trim: true, skip_empty_lines: true, info: true }),
   );
   options.input.on('error', (err) => parser.destroy(err));
+  // The loop below rethrows the parser's errors; this keeps one raised before the loop starts (a bad header read
+  // while BEGIN is still on its way to PostgreSQL) from becoming an uncaught exception.
+  parser.on('error', () => undefined);
   const reject = (line: number, message: string) => {
     report.rejected++;
     if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push({ line, message });

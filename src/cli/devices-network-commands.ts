@@ -1,0 +1,95 @@
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { systemContext } from '../core/auth/principal.js';
+import type { ListKind } from '../core/db/types.js';
+import { DomainError } from '../core/errors.js';
+import type { ClassifyResult } from '../modules/devices/classification.js';
+import { LIST_KINDS } from '../modules/devices/lists.js';
+import { DEFAULT_MAX_MALFORMED_SHARE } from '../modules/devices/observations.js';
+import type { CliIO } from './io.js';
+import type { WithServices } from './program.js';
+
+const cli = (label: string) => systemContext(`cli ${label}`);
+
+function share(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a share between 0 and 1, e.g. 0.005 for 0.5 %');
+  return n;
+}
+
+function version(value: string): number {
+  if (!/^[0-9]{1,15}$/.test(value)) throw new InvalidArgumentError('expected a list version (a whole number)');
+  return Number(value);
+}
+
+const classified = (c: ClassifyResult) =>
+  `classified ${c.examined} devices: ${c.white} white, ${c.grey} grey, ${c.black} black, ${c.changed} changed; lists +${c.lists.added} −${c.lists.removed}`;
+
+/** A command group other command files add to as well. */
+const group = (program: Command, name: string, description: string) => program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+
+/** `import observations`, `classify` and `lists export`. */
+export function addDevicesNetworkCommands(program: Command, io: CliIO, withServices: WithServices): void {
+  group(program, 'import', 'bulk imports')
+    .command('observations')
+    .description('import an operator’s network observations (CSV date,imei,imsi,msisdn,rat), then re-classify the devices seen')
+    .argument('<file>', 'CSV file')
+    .requiredOption('--operator <operator>', 'operator organisation name or id')
+    .option('--max-malformed <share>', 'refuse the whole file when more than this share of rows is malformed', share, DEFAULT_MAX_MALFORMED_SHARE)
+    .action((file: string, opts: { operator: string; maxMalformed: number }) =>
+      withServices(async (services) => {
+        const bar = io.progress('observations (bytes)', statSync(file).size);
+        let read = 0;
+        const counted = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            read += chunk.length;
+            bar.update(read);
+            done(null, chunk);
+          },
+        });
+        const source = createReadStream(file);
+        source.on('error', (err) => counted.destroy(err));
+        source.pipe(counted);
+        const report = await services.devicesNetwork
+          .importObservations(cli('import observations'), { operator: opts.operator, input: counted, maxMalformedShare: opts.maxMalformed })
+          .finally(() => bar.stop());
+        for (const e of report.errors) io.err(`line ${e.line}: ${e.message}`);
+        if (!report.committed) throw new DomainError('unprocessable', `nothing imported: ${report.refusal ?? 'the file was refused'}`);
+        io.out(`${report.accepted} of ${report.rows} rows imported in ${report.seconds.toFixed(1)} s (${report.rejected} rejected); ${report.newPairs} new IMEI–IMSI pairs, ${report.traceAlerts} trace alerts`);
+        const c = report.classification;
+        if (c) io.out(classified(c));
+      }),
+    );
+
+  program
+    .command('classify')
+    .description('re-classify every device now and regenerate the operators’ lists')
+    .action(() =>
+      withServices(async (services) => {
+        const c = await services.devicesNetwork.classify(cli('classify'));
+        io.out(classified(c));
+      }),
+    );
+
+  group(program, 'lists', 'operators’ black, notification and exception lists')
+    .command('export')
+    .description('write an operator’s list as CSV: full, or the delta since a version')
+    .requiredOption('--operator <operator>', 'operator organisation name or id')
+    .addOption(new Option('--kind <kind>', 'which list').choices(LIST_KINDS).makeOptionMandatory())
+    .option('--since <version>', 'only the changes after this version', version)
+    .option('--out <file>', 'write to this file instead of standard output')
+    .action((opts: { operator: string; kind: ListKind; since?: number; out?: string }) =>
+      withServices(async (services) => {
+        const list = await services.devicesNetwork.listCsv(cli('lists export'), { operator: opts.operator, kind: opts.kind, since: opts.since });
+        if (opts.out) {
+          await pipeline(Readable.from(list.lines), createWriteStream(opts.out));
+          io.out(`${opts.kind} list version ${list.version} written to ${opts.out}`);
+        } else {
+          for await (const line of list.lines) io.out(line.slice(0, -1));
+          io.err(`${opts.kind} list version ${list.version}`);
+        }
+      }),
+    );
+}

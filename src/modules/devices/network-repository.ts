@@ -1,0 +1,228 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../core/db/database.js';
+import type { ConditionName, DeviceStatus } from '../../core/db/types.js';
+import { KZ_MCC } from '../../identifiers/imsi.js';
+
+/** One (IMEI, IMSI) pair as an import saw it: the first and last day in the file, and the latest MSISDN and RAT. */
+export interface ObservedPair {
+  imei14: string;
+  imsi: string;
+  msisdn: string | null;
+  rat: string | null;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface NewTraceAlert {
+  id: string;
+  imei14: string;
+  policeOrgId: string;
+  operatorId: string;
+  imsi: string;
+  msisdn: string | null;
+  seenOn: string;
+}
+
+export interface TraceAlertRow extends NewTraceAlert {
+  operatorName: string | null;
+  createdAt: Date;
+}
+
+export interface Condition {
+  name: ConditionName;
+  blocking: boolean;
+  graceDays: number;
+  sticky: boolean;
+  enabled: boolean;
+  params: Record<string, unknown>;
+}
+
+export interface Classification {
+  status: DeviceStatus;
+  reasons: string[];
+  firstFlagged: string | null;
+  deadline: string | null;
+}
+
+/** What classification needs to know about one IMEI. `imsis` counts every IMSI seen with it, `recentImsis` those seen since the window start. */
+export interface DeviceFacts {
+  imei14: string;
+  seen: boolean;
+  registered: boolean;
+  tacKnown: boolean;
+  stolen: boolean;
+  ordered: boolean;
+  /** Seen with a Kazakh IMSI that is not paired with it (roamers and paired SIMs are exempt from registration). */
+  homeUnpaired: boolean;
+  imsis: number;
+  recentImsis: number;
+  previous: Classification | null;
+}
+
+export function networkRepository(db: Executor) {
+  return {
+    /**
+     * Turns JIT compilation off for the rest of the transaction: classification and list queries are many cheap
+     * index lookups, and right after a bulk import stale statistics make the planner JIT-compile them for seconds.
+     */
+    async withoutJit(): Promise<void> {
+      await sql`set local jit = off`.execute(db);
+    },
+
+    /**
+     * Upserts pairs of one operator (first seen = earliest, last seen = latest, MSISDN and RAT of the latest day) in
+     * one statement over column arrays; returns how many pairs were new.
+     */
+    async upsertObservations(operatorId: string, pairs: ObservedPair[]): Promise<number> {
+      if (!pairs.length) return 0;
+      const column = <T>(pick: (p: ObservedPair) => T) => pairs.map(pick);
+      const { rows } = await sql<{ inserted: boolean }>`
+        insert into devices_observations as o (imei14, imsi, operator_id, msisdn, rat, first_seen, last_seen)
+        select u.imei14, u.imsi, ${operatorId}::uuid, u.msisdn, u.rat, u.first_seen, u.last_seen
+        from unnest(${column((p) => p.imei14)}::char(14)[], ${column((p) => p.imsi)}::text[], ${column((p) => p.msisdn)}::text[],
+                    ${column((p) => p.rat)}::text[], ${column((p) => p.firstSeen)}::date[], ${column((p) => p.lastSeen)}::date[])
+          as u(imei14, imsi, msisdn, rat, first_seen, last_seen)
+        on conflict (imei14, imsi, operator_id) do update set
+          first_seen = least(o.first_seen, excluded.first_seen),
+          last_seen = greatest(o.last_seen, excluded.last_seen),
+          msisdn = case when excluded.last_seen >= o.last_seen then coalesce(excluded.msisdn, o.msisdn) else o.msisdn end,
+          rat = case when excluded.last_seen >= o.last_seen then coalesce(excluded.rat, o.rat) else o.rat end
+        -- A row this statement inserted has no locker; an updated one carries this transaction's id in xmax.
+        returning (o.xmax = 0) as inserted`.execute(db);
+      return rows.filter((r) => r.inserted).length;
+    },
+
+    async stolenAmong(imei14s: string[]): Promise<{ imei14: string; orgId: string | null; blockedAt: Date }[]> {
+      if (!imei14s.length) return [];
+      const rows = await db.selectFrom('devices_stolen').select(['imei14', 'org_id', 'blocked_at']).where('imei14', 'in', imei14s).execute();
+      return rows.map((r) => ({ imei14: r.imei14, orgId: r.org_id, blockedAt: r.blocked_at }));
+    },
+
+    /** Inserts alerts not raised before (one per IMEI, operator and IMSI); returns those inserted. */
+    async insertTraceAlerts(alerts: NewTraceAlert[], at: Date): Promise<NewTraceAlert[]> {
+      if (!alerts.length) return [];
+      const ids = await db
+        .insertInto('devices_trace_alerts')
+        .values(alerts.map((a) => ({ id: a.id, imei14: a.imei14, police_org_id: a.policeOrgId, operator_id: a.operatorId, imsi: a.imsi, msisdn: a.msisdn, seen_on: a.seenOn, created_at: at })))
+        .onConflict((oc) => oc.columns(['imei14', 'operator_id', 'imsi']).doNothing())
+        .returning('id')
+        .execute();
+      const inserted = new Set(ids.map((r) => r.id));
+      return alerts.filter((a) => inserted.has(a.id));
+    },
+
+    /** A police organisation's alerts, newest first, after the (createdAt, id) cursor when given. */
+    async traceAlertsFor(policeOrgId: string, limit: number, before?: { createdAt: Date; id: string }): Promise<TraceAlertRow[]> {
+      let query = db
+        .selectFrom('devices_trace_alerts as a')
+        .leftJoin('auth_organisations as o', 'o.id', 'a.operator_id')
+        .select(['a.id', 'a.imei14', 'a.police_org_id', 'a.operator_id', 'o.name', 'a.imsi', 'a.msisdn', 'a.seen_on', 'a.created_at'])
+        .where('a.police_org_id', '=', policeOrgId);
+      if (before) query = query.where((eb) => eb(eb.refTuple('a.created_at', 'a.id'), '<', eb.tuple(before.createdAt, before.id)));
+      const rows = await query.orderBy('a.created_at', 'desc').orderBy('a.id', 'desc').limit(limit).execute();
+      return rows.map((r) => ({ id: r.id, imei14: r.imei14, policeOrgId, operatorId: r.operator_id, operatorName: r.name, imsi: r.imsi, msisdn: r.msisdn, seenOn: r.seen_on, createdAt: r.created_at }));
+    },
+
+    async conditions(): Promise<Condition[]> {
+      const rows = await db.selectFrom('devices_conditions').selectAll().orderBy('name').execute();
+      return rows.map((r) => ({ name: r.name, blocking: r.blocking, graceDays: r.grace_days, sticky: r.sticky, enabled: r.enabled, params: r.params }));
+    },
+
+    async updateCondition(c: Condition): Promise<boolean> {
+      const r = await db
+        .updateTable('devices_conditions')
+        .set({ blocking: c.blocking, grace_days: c.graceDays, sticky: c.sticky, enabled: c.enabled, params: JSON.stringify(c.params) })
+        .where('name', '=', c.name)
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    /**
+     * The next IMEIs after `after` that classification looks at: seen, stolen, ordered or already classified. The
+     * distinct observed IMEIs are found by one index probe each (a loose index scan), whatever the statistics.
+     */
+    async imeisToClassify(after: string, limit: number): Promise<string[]> {
+      const { rows } = await sql<{ imei14: string }>`
+        with recursive seen(imei14, n) as (
+          (select imei14, 1 from devices_observations where imei14 > ${after} order by imei14 limit 1)
+          union all
+          select (select o.imei14 from devices_observations o where o.imei14 > seen.imei14 order by o.imei14 limit 1), n + 1
+            from seen where seen.imei14 is not null and n < ${limit}
+        )
+        select imei14 from (
+          (select imei14 from seen where imei14 is not null)
+          union (select imei14 from devices_stolen where imei14 > ${after} order by imei14 limit ${limit})
+          union (select imei14 from devices_orders where imei14 > ${after} order by imei14 limit ${limit})
+          union (select imei14 from devices_classification where imei14 > ${after} order by imei14 limit ${limit})
+        ) as u order by imei14 limit ${limit}`.execute(db);
+      return rows.map((r) => r.imei14);
+    },
+
+    /** Facts of these IMEIs, looked up one IMEI at a time through the indexes (lateral joins), whatever the statistics. */
+    async facts(imei14s: string[], windowStart: string): Promise<DeviceFacts[]> {
+      if (!imei14s.length) return [];
+      const { rows } = await sql<{ imei14: string; seen: boolean; registered: boolean; tac_known: boolean; stolen: boolean; ordered: boolean; home_unpaired: boolean; imsis: number; recent_imsis: number; status: DeviceStatus | null; reasons: string[] | null; first_flagged: string | null; deadline: string | null }>`
+        select i.imei14, obs.imsis > 0 as seen, r.hit is not null as registered, t.hit is not null as tac_known,
+          s.hit is not null as stolen, d.hit is not null as ordered, obs.home_unpaired, obs.imsis, obs.recent_imsis,
+          c.status, c.reasons, c.first_flagged, c.deadline
+        from unnest(${imei14s}::char(14)[]) as i(imei14)
+        cross join lateral (
+          select count(distinct o.imsi)::int as imsis,
+                 (count(distinct o.imsi) filter (where o.last_seen >= ${windowStart}::date))::int as recent_imsis,
+                 coalesce(bool_or(left(o.imsi, 3) = ${KZ_MCC} and p.imsi is null), false) as home_unpaired
+          from devices_observations o
+          left join devices_pairings p on p.imei14 = o.imei14 and p.imsi = o.imsi
+          where o.imei14 = i.imei14) as obs
+        left join lateral (select true as hit from devices_registrations x where x.imei14 = i.imei14 limit 1) as r on true
+        left join lateral (select true as hit from devices_tac x where x.tac = left(i.imei14, 8)::char(8) limit 1) as t on true
+        left join lateral (select true as hit from devices_stolen x where x.imei14 = i.imei14 limit 1) as s on true
+        left join lateral (select true as hit from devices_orders x where x.imei14 = i.imei14 limit 1) as d on true
+        left join lateral (select * from devices_classification x where x.imei14 = i.imei14 limit 1) as c on true`.execute(db);
+      return rows.map((r) => ({
+        imei14: r.imei14,
+        seen: r.seen,
+        registered: r.registered,
+        tacKnown: r.tac_known,
+        stolen: r.stolen,
+        ordered: r.ordered,
+        homeUnpaired: r.home_unpaired,
+        imsis: r.imsis,
+        recentImsis: r.recent_imsis,
+        previous: r.status ? { status: r.status, reasons: r.reasons ?? [], firstFlagged: r.first_flagged, deadline: r.deadline } : null,
+      }));
+    },
+
+    async saveClassifications(rows: (Classification & { imei14: string })[], at: Date): Promise<void> {
+      if (!rows.length) return;
+      await db
+        .insertInto('devices_classification')
+        .values(rows.map((r) => ({ imei14: r.imei14, status: r.status, reasons: r.reasons, first_flagged: r.firstFlagged, deadline: r.deadline, updated_at: at })))
+        .onConflict((oc) =>
+          oc.column('imei14').doUpdateSet((eb) => ({
+            status: eb.ref('excluded.status'),
+            reasons: eb.ref('excluded.reasons'),
+            first_flagged: eb.ref('excluded.first_flagged'),
+            deadline: eb.ref('excluded.deadline'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute();
+    },
+
+    async deleteClassifications(imei14s: string[]): Promise<void> {
+      if (imei14s.length) await db.deleteFrom('devices_classification').where('imei14', 'in', imei14s).execute();
+    },
+
+    async addPairing(imei14: string, imsi: string): Promise<boolean> {
+      const r = await db.insertInto('devices_pairings').values({ imei14, imsi }).onConflict((oc) => oc.columns(['imei14', 'imsi']).doNothing()).returning('imei14').executeTakeFirst();
+      return r !== undefined;
+    },
+
+    async removePairing(imei14: string, imsi: string): Promise<boolean> {
+      const r = await db.deleteFrom('devices_pairings').where('imei14', '=', imei14).where('imsi', '=', imsi).executeTakeFirst();
+      return r.numDeletedRows > 0n;
+    },
+  };
+}
+
+export type NetworkRepository = ReturnType<typeof networkRepository>;

@@ -1,0 +1,173 @@
+import type { Readable } from 'node:stream';
+import type { AuditService } from '../../core/audit/service.js';
+import type { RequestContext } from '../../core/auth/principal.js';
+import { authRepository, type Organisation } from '../../core/auth/repository.js';
+import type { Executor } from '../../core/db/database.js';
+import type { ConditionName, ListKind } from '../../core/db/types.js';
+import { DomainError } from '../../core/errors.js';
+import type { Outbox } from '../../core/events/outbox.js';
+import type { Logger } from '../../core/logger.js';
+import { parseImei } from '../../identifiers/imei.js';
+import { parseImsi } from '../../identifiers/imsi.js';
+import { maskMiddle } from '../../identifiers/mask.js';
+import { maskMsisdn } from '../../identifiers/msisdn.js';
+import { classify, startClassificationSchedule } from './classification.js';
+import { listCsv, listVersion, regenerateLists } from './lists.js';
+import { importObservations } from './observations.js';
+import { networkRepository, type Condition } from './network-repository.js';
+
+export interface DevicesNetworkDeps {
+  db: Executor;
+  audit: AuditService;
+  outbox: Outbox;
+  clock: () => Date;
+  ids: () => string;
+  logger: Logger;
+}
+
+export type ConditionSettings = Omit<Condition, 'name'>;
+
+const MAX_TRACE_PAGE = 100;
+const maskImsi = (imsi: string) => maskMiddle(imsi, 5, 2);
+
+const encodeCursor = (a: { createdAt: Date; id: string }) => Buffer.from(`${a.createdAt.toISOString()}|${a.id}`).toString('base64url');
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\|([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw new DomainError('invalid', 'cursor is not one this API issued');
+  return { createdAt: new Date(m[1]!), id: m[2]! };
+}
+
+function imei14Of(imei: string): string {
+  const parsed = parseImei(imei);
+  if (!parsed.ok) throw new DomainError('invalid', `imei is not valid (${parsed.reason.replaceAll('_', ' ')})`);
+  return parsed.imei14;
+}
+
+function imsiOf(imsi: string): string {
+  const parsed = parseImsi(imsi);
+  if (!parsed.ok) throw new DomainError('invalid', `imsi is not valid (${parsed.reason.replaceAll('_', ' ')})`);
+  return parsed.imsi;
+}
+
+function checkSettings(name: ConditionName, s: ConditionSettings): void {
+  if (!Number.isInteger(s.graceDays) || s.graceDays < 0) throw new DomainError('invalid', 'graceDays must be a whole number ≥ 0');
+  if (name !== 'duplicate') return;
+  for (const key of ['maxImsis', 'windowDays']) {
+    const v = s.params[key];
+    if (!Number.isInteger(v) || (v as number) < 1) throw new DomainError('invalid', `params.${key} must be a whole number ≥ 1`);
+  }
+}
+
+export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
+  async function orgOf(ctx: RequestContext): Promise<Organisation | null> {
+    return ctx.principal.orgId ? authRepository(deps.db).findOrg(ctx.principal.orgId) : null;
+  }
+
+  /** The regulator, and platform staff or the system (no organisation), act for any operator. */
+  const regulates = (ctx: RequestContext, org: Organisation | null) => (org ? org.kind === 'regulator' : ctx.principal.orgId === null);
+
+  async function requireRegulator(ctx: RequestContext): Promise<void> {
+    if (!regulates(ctx, await orgOf(ctx))) throw new DomainError('forbidden', 'only the regulator may do this');
+  }
+
+  /** The operator a request acts for: the caller's own operator organisation, or the one a regulator names. */
+  async function resolveOperator(ctx: RequestContext, requested: string | undefined): Promise<string> {
+    const own = await orgOf(ctx);
+    if (own?.kind === 'operator') {
+      if (requested !== undefined && requested !== own.id && requested !== own.name) throw new DomainError('forbidden', 'an operator acts only for itself');
+      return own.id;
+    }
+    if (!regulates(ctx, own)) throw new DomainError('forbidden', 'only an operator or the regulator may do this');
+    if (requested === undefined) throw new DomainError('invalid', 'name the operator (operator=<organisation id or name>)');
+    const org = await authRepository(deps.db).findOrg(requested);
+    if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${requested}" does not exist`);
+    return org.id;
+  }
+
+  async function changePairing(ctx: RequestContext, input: { imei: string; imsi: string }, add: boolean): Promise<{ imei14: string; imsi: string; changed: boolean }> {
+    const imei14 = imei14Of(input.imei);
+    const imsi = imsiOf(input.imsi);
+    const changed = await deps.db.transaction().execute(async (trx) => {
+      const repo = networkRepository(trx);
+      if (!(add ? await repo.addPairing(imei14, imsi) : await repo.removePairing(imei14, imsi))) return false;
+      await deps.audit.record(trx, ctx, { action: add ? 'devices.pairing.add' : 'devices.pairing.remove', subjectType: 'imsi', subject: maskImsi(imsi), detail: { imei: maskMiddle(imei14, 8, 2) } });
+      await deps.outbox.add(trx, add ? 'devices.pairing.added' : 'devices.pairing.removed', { imei14 });
+      return true;
+    });
+    if (!changed && !add) throw new DomainError('not_found', 'no such pairing');
+    if (changed) await classify(deps, { imei14s: [imei14] });
+    return { imei14, imsi, changed };
+  }
+
+  return {
+    async importObservations(ctx: RequestContext, input: { operator?: string; input: Readable; maxMalformedShare?: number; onProgress?: (rows: number) => void }) {
+      const operatorId = await resolveOperator(ctx, input.operator);
+      return importObservations(deps, ctx, { operatorId, input: input.input, maxMalformedShare: input.maxMalformedShare, onProgress: input.onProgress });
+    },
+
+    async classify(ctx: RequestContext) {
+      await requireRegulator(ctx);
+      const result = await classify(deps);
+      await deps.audit.record(deps.db, ctx, { action: 'devices.classify', detail: { ...result } });
+      return result;
+    },
+
+    /** Re-classifies these IMEIs and regenerates the lists: for changes made elsewhere (registration, stolen, orders). */
+    reclassify: (imei14s: string[]) => classify(deps, { imei14s }),
+
+    regenerateLists: () => regenerateLists(deps),
+
+    /** One operator's list as CSV; every read is audited (the lists carry subscribers' numbers). */
+    async listCsv(ctx: RequestContext, input: { operator?: string; kind: ListKind; since?: number }) {
+      const operatorId = await resolveOperator(ctx, input.operator);
+      const list = await listCsv(deps, { operatorId, kind: input.kind, since: input.since });
+      await deps.audit.record(deps.db, ctx, { action: 'devices.lists.read', subjectType: 'organisation', subject: operatorId, detail: { kind: input.kind, since: input.since ?? null, version: list.version } });
+      return list;
+    },
+
+    async listVersion(ctx: RequestContext, input: { operator?: string; kind: ListKind }) {
+      return listVersion(deps, { operatorId: await resolveOperator(ctx, input.operator), kind: input.kind });
+    },
+
+    /** The calling police organisation's trace alerts, newest first, MSISDN included; each alert read is audited. */
+    async traceAlerts(ctx: RequestContext, input: { limit?: number; cursor?: string } = {}) {
+      const org = await orgOf(ctx);
+      if (org?.kind !== 'police') throw new DomainError('forbidden', 'trace alerts go only to the police organisation that blocked the device');
+      const limit = Math.min(input.limit ?? MAX_TRACE_PAGE, MAX_TRACE_PAGE);
+      const rows = await networkRepository(deps.db).traceAlertsFor(org.id, limit + 1, input.cursor ? decodeCursor(input.cursor) : undefined);
+      const items = rows.slice(0, limit);
+      await deps.db.transaction().execute(async (trx) => {
+        for (const a of items) {
+          await deps.audit.record(trx, ctx, { action: 'devices.trace.read', subjectType: a.msisdn ? 'msisdn' : 'imsi', subject: a.msisdn ? maskMsisdn(a.msisdn) : maskImsi(a.imsi), detail: { alertId: a.id } });
+        }
+        if (!items.length) await deps.audit.record(trx, ctx, { action: 'devices.trace.read', detail: { alerts: 0 } });
+      });
+      return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
+    },
+
+    /** Exempts a device from the registration rule while it is used with this IMSI (never from a stolen or ordered block). */
+    addPairing: (ctx: RequestContext, input: { imei: string; imsi: string }) => changePairing(ctx, input, true),
+    removePairing: (ctx: RequestContext, input: { imei: string; imsi: string }) => changePairing(ctx, input, false),
+
+    getConditions: () => networkRepository(deps.db).conditions(),
+
+    /** Changes a condition at run time; it applies from the next classification (scheduled or by hand). */
+    async updateCondition(ctx: RequestContext, name: string, settings: ConditionSettings): Promise<Condition> {
+      await requireRegulator(ctx);
+      const condition: Condition = { name: name as ConditionName, blocking: settings.blocking, graceDays: settings.graceDays, sticky: settings.sticky, enabled: settings.enabled, params: settings.params };
+      checkSettings(condition.name, settings);
+      const updated = await deps.db.transaction().execute(async (trx) => {
+        if (!(await networkRepository(trx).updateCondition(condition))) return false;
+        await deps.audit.record(trx, ctx, { action: 'devices.condition.update', subjectType: 'condition', subject: name, detail: { ...condition } });
+        return true;
+      });
+      if (!updated) throw new DomainError('not_found', `condition "${name}" does not exist`);
+      return condition;
+    },
+
+    startClassificationSchedule: (everyMs: number) => startClassificationSchedule(deps, everyMs),
+  };
+}
+
+export type DevicesNetworkService = ReturnType<typeof createDevicesNetworkService>;

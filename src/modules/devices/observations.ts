@@ -1,0 +1,162 @@
+import type { Readable } from 'node:stream';
+import type { AuditService } from '../../core/audit/service.js';
+import type { RequestContext } from '../../core/auth/principal.js';
+import type { Executor } from '../../core/db/database.js';
+import type { Outbox } from '../../core/events/outbox.js';
+import { runImport, type ImportReport, type Line, type RowResult } from '../../core/imports/csv-import.js';
+import type { Logger } from '../../core/logger.js';
+import { parseImei } from '../../identifiers/imei.js';
+import { parseImsi } from '../../identifiers/imsi.js';
+import { parseMsisdn } from '../../identifiers/msisdn.js';
+import { classify, type ClassifyResult } from './classification.js';
+import { isIsoDay, kzDay } from './network-days.js';
+import { networkRepository, type NewTraceAlert, type ObservedPair } from './network-repository.js';
+
+export interface ObservationDeps {
+  db: Executor;
+  audit: AuditService;
+  outbox: Outbox;
+  clock: () => Date;
+  ids: () => string;
+  logger: Logger;
+}
+
+export interface ObservationImportReport extends ImportReport {
+  /** (IMEI, IMSI) pairs this operator had never reported before. */
+  newPairs: number;
+  traceAlerts: number;
+  /** The classification run after the import committed (null when it was refused). */
+  classification: ClassifyResult | null;
+}
+
+/** Default share of malformed rows above which an import is refused whole (0.5 %). */
+export const DEFAULT_MAX_MALFORMED_SHARE = 0.005;
+/** Above this many distinct IMEIs an import is followed by a full classification instead of tracking them. */
+const TRACKED_IMEI_LIMIT = 200_000;
+const RAT_MAX = 32;
+
+interface Observation {
+  day: string;
+  imei14: string;
+  imsi: string;
+  msisdn: string | null;
+  rat: string | null;
+}
+
+/**
+ * A parser of rows of `date,imei,imsi,msisdn,rat` dated up to `today`. An empty MSISDN or RAT is allowed; a
+ * malformed one is not. (Files hold few distinct dates, so the last one checked is remembered.)
+ */
+export function observationParser(today: string): (row: Record<string, string>) => RowResult<Observation> {
+  let lastDay = '';
+  return (row) => {
+    const day = row.date ?? '';
+    if (day !== lastDay) {
+      if (!isIsoDay(day)) return { ok: false, error: `date "${day}" is not a calendar day YYYY-MM-DD` };
+      if (day > today) return { ok: false, error: `date ${day} is in the future` };
+      lastDay = day;
+    }
+    return parseIdentifiers(row, day);
+  };
+}
+
+function parseIdentifiers(row: Record<string, string>, day: string): RowResult<Observation> {
+  // Networks send a spare 0 in place of the check digit, so the 15th digit is not checked.
+  const imei = parseImei(row.imei ?? '', { network: true });
+  if (!imei.ok) return { ok: false, error: imei.reason === 'not_digits' ? 'imei has characters other than digits' : 'imei must have 14 to 16 digits' };
+  const imsi = parseImsi(row.imsi ?? '');
+  if (!imsi.ok) return { ok: false, error: imsi.reason === 'not_digits' ? 'imsi has characters other than digits' : 'imsi must have 14 or 15 digits' };
+  const rawMsisdn = row.msisdn ?? '';
+  let msisdn: string | null = null;
+  if (rawMsisdn !== '') {
+    // Networks write international numbers without the '+'.
+    let parsed = parseMsisdn(rawMsisdn);
+    if (!parsed.ok && /^[1-9][0-9]{7,14}$/.test(rawMsisdn)) parsed = parseMsisdn(`+${rawMsisdn}`);
+    if (!parsed.ok) return { ok: false, error: `msisdn is not a valid phone number (${parsed.reason.replace('_', ' ')})` };
+    msisdn = parsed.e164;
+  }
+  const rat = row.rat ?? '';
+  if (rat.length > RAT_MAX) return { ok: false, error: `rat is longer than ${RAT_MAX} characters` };
+  return { ok: true, value: { day, imei14: imei.imei14, imsi: imsi.imsi, msisdn, rat: rat || null } };
+}
+
+/** Folds a batch into one entry per (IMEI, IMSI): a statement may not touch one key twice. */
+function pairsOf(batch: Line<Observation>[]): ObservedPair[] {
+  const pairs = new Map<string, ObservedPair>();
+  for (const { value: o } of batch) {
+    const key = `${o.imei14}:${o.imsi}`;
+    const p = pairs.get(key);
+    if (!p) pairs.set(key, { imei14: o.imei14, imsi: o.imsi, msisdn: o.msisdn, rat: o.rat, firstSeen: o.day, lastSeen: o.day });
+    else {
+      if (o.day < p.firstSeen) p.firstSeen = o.day;
+      if (o.day >= p.lastSeen) {
+        p.lastSeen = o.day;
+        p.msisdn = o.msisdn ?? p.msisdn;
+        p.rat = o.rat ?? p.rat;
+      }
+    }
+  }
+  return [...pairs.values()];
+}
+
+/**
+ * Imports one operator's observations in one transaction: malformed rows are reported by line, and the whole file
+ * is refused when more than `maxMalformedShare` of its rows are malformed. Pairs are kept as first/last seen. A
+ * stolen IMEI seen on or after the day it was blocked raises a trace alert for the police organisation that blocked
+ * it. After the commit, the IMEIs seen are re-classified (all IMEIs when the file had very many).
+ */
+export async function importObservations(
+  deps: ObservationDeps,
+  ctx: RequestContext,
+  options: { operatorId: string; input: Readable; maxMalformedShare?: number; onProgress?: (rows: number) => void },
+): Promise<ObservationImportReport> {
+  const today = kzDay(deps.clock());
+  let touched: Set<string> | null = new Set();
+  let newPairs = 0;
+  let traceAlerts = 0;
+
+  async function raiseTraceAlerts(trx: Executor, pairs: ObservedPair[]): Promise<void> {
+    const repo = networkRepository(trx);
+    const stolen = await repo.stolenAmong([...new Set(pairs.map((p) => p.imei14))]);
+    if (!stolen.length) return;
+    const byImei = new Map(stolen.map((s) => [s.imei14, s]));
+    const alerts: NewTraceAlert[] = [];
+    for (const p of pairs) {
+      const s = byImei.get(p.imei14);
+      if (!s?.orgId || p.lastSeen < kzDay(s.blockedAt)) continue;
+      alerts.push({ id: deps.ids(), imei14: p.imei14, policeOrgId: s.orgId, operatorId: options.operatorId, imsi: p.imsi, msisdn: p.msisdn, seenOn: p.lastSeen });
+    }
+    for (const a of await repo.insertTraceAlerts(alerts, deps.clock())) {
+      traceAlerts++;
+      await deps.outbox.add(trx, 'devices.trace.alert', { alertId: a.id, imei14: a.imei14, policeOrgId: a.policeOrgId, operatorId: a.operatorId });
+    }
+  }
+
+  const report = await runImport<Observation>({
+    input: options.input,
+    db: deps.db,
+    columns: ['date', 'imei', 'imsi', 'msisdn', 'rat'],
+    parseRow: observationParser(today),
+    maxMalformedShare: options.maxMalformedShare ?? DEFAULT_MAX_MALFORMED_SHARE,
+    onProgress: options.onProgress,
+    async writeBatch(trx, batch) {
+      const pairs = pairsOf(batch);
+      newPairs += await networkRepository(trx).upsertObservations(options.operatorId, pairs);
+      await raiseTraceAlerts(trx, pairs);
+      if (touched) for (const p of pairs) touched.add(p.imei14);
+      if (touched && touched.size > TRACKED_IMEI_LIMIT) touched = null;
+    },
+    async finish(trx, r) {
+      await deps.audit.record(trx, ctx, {
+        action: 'devices.observations.import',
+        subjectType: 'organisation',
+        subject: options.operatorId,
+        detail: { rows: r.rows, accepted: r.accepted, rejected: r.rejected, newPairs, traceAlerts },
+      });
+    },
+  });
+  if (!report.committed) return { ...report, newPairs: 0, traceAlerts: 0, classification: null };
+  const classification = await classify(deps, touched ? { imei14s: [...touched] } : {});
+  deps.logger.info({ operatorId: options.operatorId, rows: report.rows, rejected: report.rejected, newPairs, traceAlerts, changed: classification.changed }, 'observations imported');
+  return { ...report, newPairs, traceAlerts, classification };
+}
