@@ -1,5 +1,5 @@
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { systemContext } from '../core/auth/principal.js';
@@ -8,6 +8,7 @@ import { DomainError } from '../core/errors.js';
 import type { ClassifyResult } from '../modules/devices/classification.js';
 import { LIST_KINDS } from '../modules/devices/lists.js';
 import { DEFAULT_MAX_MALFORMED_SHARE } from '../modules/devices/observations.js';
+import { commandGroup, fileWithProgress } from './file-input.js';
 import type { CliIO } from './io.js';
 import type { WithServices } from './program.js';
 
@@ -27,12 +28,9 @@ function version(value: string): number {
 const classified = (c: ClassifyResult) =>
   `classified ${c.examined} devices: ${c.white} white, ${c.grey} grey, ${c.black} black, ${c.changed} changed; lists +${c.lists.added} −${c.lists.removed}`;
 
-/** A command group other command files add to as well. */
-const group = (program: Command, name: string, description: string) => program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
-
 /** `import observations`, `classify` and `lists export`. */
 export function addDevicesNetworkCommands(program: Command, io: CliIO, withServices: WithServices): void {
-  group(program, 'import', 'bulk imports')
+  commandGroup(program, 'import', 'bulk imports')
     .command('observations')
     .description('import an operator’s network observations (CSV date,imei,imsi,msisdn,rat), then re-classify the devices seen')
     .argument('<file>', 'CSV file')
@@ -40,21 +38,10 @@ export function addDevicesNetworkCommands(program: Command, io: CliIO, withServi
     .option('--max-malformed <share>', 'refuse the whole file when more than this share of rows is malformed', share, DEFAULT_MAX_MALFORMED_SHARE)
     .action((file: string, opts: { operator: string; maxMalformed: number }) =>
       withServices(async (services) => {
-        const bar = io.progress('observations (bytes)', statSync(file).size);
-        let read = 0;
-        const counted = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            read += chunk.length;
-            bar.update(read);
-            done(null, chunk);
-          },
-        });
-        const source = createReadStream(file);
-        source.on('error', (err) => counted.destroy(err));
-        source.pipe(counted);
+        const { input, done } = fileWithProgress(io, 'observations', file);
         const report = await services.devicesNetwork
-          .importObservations(cli('import observations'), { operator: opts.operator, input: counted, maxMalformedShare: opts.maxMalformed })
-          .finally(() => bar.stop());
+          .importObservations(cli('import observations'), { operator: opts.operator, input, maxMalformedShare: opts.maxMalformed })
+          .finally(done);
         for (const e of report.errors) io.err(`line ${e.line}: ${e.message}`);
         if (!report.committed) throw new DomainError('unprocessable', `nothing imported: ${report.refusal ?? 'the file was refused'}`);
         io.out(`${report.accepted} of ${report.rows} rows imported in ${report.seconds.toFixed(1)} s (${report.rejected} rejected); ${report.newPairs} new IMEI–IMSI pairs, ${report.traceAlerts} trace alerts`);
@@ -73,7 +60,7 @@ export function addDevicesNetworkCommands(program: Command, io: CliIO, withServi
       }),
     );
 
-  group(program, 'lists', 'operators’ black, notification and exception lists')
+  commandGroup(program, 'lists', 'operators’ black, notification and exception lists')
     .command('export')
     .description('write an operator’s list as CSV: full, or the delta since a version')
     .requiredOption('--operator <operator>', 'operator organisation name or id')
