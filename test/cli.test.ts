@@ -113,6 +113,7 @@ describe('qalqan CLI on the embedded database', { timeout: 120_000 }, () => {
       expect(await exited).toBe(0);
       expect(existsSync(join(dataDir, 'qalqan.lock'))).toBe(false);
       const after = await qalqan(['org', 'list']);
+      expect(after.stderr).toBe('');
       expect(after.stdout).toContain('Kcell CLI');
     });
   });

@@ -12,7 +12,7 @@ export interface TestApp {
   app: App;
   services: Services;
   database: TestDatabase;
-  /** Publishes pending outbox events and waits until in-process subscribers have handled them. */
+  /** Publishes pending outbox events and waits until in-process subscribers have handled them, until none is left. */
   relayed(): Promise<void>;
   /** Creates an organisation (once per name) and an API key with these scopes; returns the bearer header. */
   keyWith(scopes: string[], org?: string): Promise<{ authorization: string; keyId: string }>;
@@ -41,8 +41,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     services,
     database,
     async relayed() {
-      await services.relay.drain();
-      await memoryBus?.settled();
+      // Handlers may write events of their own (a block re-classifies, which announces new statuses): repeat until quiet.
+      for (let round = 0; round < 10; round++) {
+        const published = await services.relay.drain();
+        await memoryBus?.settled();
+        if (published === 0) return;
+      }
     },
     async keyWith(scopes, org = 'Test Regulator') {
       await services.auth.ensureOrg(ctx, { name: org, kind: 'regulator' });

@@ -55,7 +55,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     // Requests that arrive on open connections while draining are served, not refused.
     return503OnClosing: false,
     trustProxy: options.trustProxy ?? false,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     frameworkErrors,
     clientErrorHandler: (err, socket) => {
       const code = (err as NodeJS.ErrnoException).code;
