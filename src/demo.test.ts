@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineIO } from './cli/io.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from './demo.js';
-import { DEMO_REGISTERED, DEMO_STOLEN_IMEI } from './modules/devices/demo.js';
+import { DEMO_BLACK_IMEI, DEMO_GREY_IMEI, DEMO_REGISTERED, DEMO_STOLEN_IMEI } from './modules/devices/demo.js';
 import { startTestApp, type TestApp } from './testing/app.js';
 
 let t: TestApp;
@@ -31,5 +31,11 @@ describe('demo data', () => {
     const check = async (imei: string) => (await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${imei}` })).json();
     expect(await check(DEMO_REGISTERED[0]!)).toMatchObject({ status: 'registered', brand: 'Apple' });
     expect(await check(DEMO_STOLEN_IMEI)).toMatchObject({ status: 'blocked' });
+    expect(await check(DEMO_GREY_IMEI)).toMatchObject({ status: 'unregistered' });
+    expect(await check(DEMO_BLACK_IMEI)).toMatchObject({ status: 'blocked' });
+    const alerts = await t.database.db.selectFrom('devices_trace_alerts').select(['imsi']).execute();
+    expect(alerts).toEqual([{ imsi: '401021000000004' }]);
+    const grey = await t.database.db.selectFrom('devices_classification').select(['status', 'deadline']).where('imei14', '=', DEMO_GREY_IMEI.slice(0, 14)).executeTakeFirstOrThrow();
+    expect(grey.status).toBe('grey');
   });
 });

@@ -41,7 +41,7 @@ export async function loadDemo(services: Services, io: CliIO): Promise<string | 
     }
   }
   const orgCtx = async (name: string): Promise<RequestContext> => ({ ...ctx, principal: { ...ctx.principal, orgId: (await services.auth.getOrg(name)).id } });
-  await loadDevicesDemo(services.devices, { importer: await orgCtx('Qalqan Regulator'), police: await orgCtx('Police Cyber Unit') });
+  await loadDevicesDemo(services, { importer: await orgCtx('Qalqan Regulator'), police: await orgCtx('Police Cyber Unit'), system: ctx });
   bar.update(steps);
   bar.stop();
   return password;

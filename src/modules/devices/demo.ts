@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { toImei15 } from '../../identifiers/imei.js';
+import type { DevicesNetworkService } from './network-service.js';
+import { kzDay } from './network-days.js';
 import type { DevicesService } from './service.js';
 
 /** A TAC sample for the demo (GSMA layout). */
@@ -18,9 +20,35 @@ export const DEMO_STOLEN_IMEI = demoImei('35332811', 900001);
 /** Registered by the demo importer. */
 export const DEMO_REGISTERED = [1, 2, 3, 4, 5].map((n) => demoImei('35332811', n)).concat([1, 2, 3].map((n) => demoImei('35290611', n)));
 
-/** Idempotent: TACs as a delta, registrations and the block skip what exists. */
-export async function loadDevicesDemo(devices: DevicesService, ctx: { importer: RequestContext; police: RequestContext }): Promise<void> {
-  await devices.importTacs(ctx.importer, { input: Readable.from([DEMO_TACS]), delta: true });
-  await devices.register(ctx.importer, { imeis: DEMO_REGISTERED, source: 'importer', reference: 'DT-DEMO-0001' });
-  await devices.block(ctx.police, { imei: DEMO_STOLEN_IMEI, caseNumber: 'KUI-2026-000123' });
+/** Seen on Kcell 10 days ago, never registered: grey, with a deadline. */
+export const DEMO_GREY_IMEI = demoImei('86753003', 500001);
+/** A cloned IMEI: seen with five SIMs in a month, black at once (grey devices turn black when the 30 days pass). */
+export const DEMO_BLACK_IMEI = demoImei('35875309', 500002);
+
+/** Kcell's network data: a registered phone, a grey and a cloned (black) case, and the stolen phone with a new SIM. */
+function demoObservations(today: Date): string {
+  const day = (daysAgo: number) => kzDay(new Date(today.getTime() - daysAgo * 86_400_000));
+  const network = (imei: string) => imei.slice(0, 14) + '0';
+  return [
+    'date,imei,imsi,msisdn,rat',
+    `${day(1)},${network(DEMO_REGISTERED[0]!)},401021000000001,+77011000001,LTE`,
+    `${day(10)},${network(DEMO_GREY_IMEI)},401021000000002,+77011000002,LTE`,
+    `${day(1)},${network(DEMO_GREY_IMEI)},401021000000002,+77011000002,LTE`,
+    ...[3, 5, 6, 7, 8].map((n) => `${day(n)},${network(DEMO_BLACK_IMEI)},40102100000000${n},+7701100000${n},GSM`),
+    `${day(0)},${network(DEMO_STOLEN_IMEI)},401021000000004,+77011000004,NR`,
+  ].join('\n') + '\n';
+}
+
+/**
+ * Idempotent: TACs as a delta, registrations and the block skip what exists, observations keep first/last seen.
+ * The stolen phone appears on Kcell with a new SIM, so the police get a trace alert.
+ */
+export async function loadDevicesDemo(
+  services: { devices: DevicesService; devicesNetwork: DevicesNetworkService; clock: () => Date },
+  ctx: { importer: RequestContext; police: RequestContext; system: RequestContext },
+): Promise<void> {
+  await services.devices.importTacs(ctx.importer, { input: Readable.from([DEMO_TACS]), delta: true });
+  await services.devices.register(ctx.importer, { imeis: DEMO_REGISTERED, source: 'importer', reference: 'DT-DEMO-0001' });
+  await services.devices.block(ctx.police, { imei: DEMO_STOLEN_IMEI, caseNumber: 'KUI-2026-000123' });
+  await services.devicesNetwork.importObservations(ctx.system, { operator: 'Kcell', input: Readable.from([demoObservations(services.clock())]) });
 }
