@@ -129,6 +129,23 @@ export function createAuthService(deps: AuthServiceDeps) {
       keyCache.delete(prefix);
     },
 
+    /**
+     * The hot path: answers from the cache without touching the database, or `undefined` when it cannot (not
+     * cached, expired, not yet verified, or `last_used_at` is due) and `authenticateApiKey` must be asked.
+     */
+    cachedApiKey(token: string): Principal | null | undefined {
+      const prefix = keyPrefix(token);
+      if (!prefix) return null;
+      const cached = keyCache.get(prefix);
+      const now = deps.clock().getTime();
+      if (!cached || cached.until < now || cached.verified === null) return undefined;
+      if (cached.record.revokedAt) return null;
+      const presented = Buffer.from(token);
+      if (cached.verified.length !== presented.length || !timingSafeEqual(cached.verified, presented)) return undefined;
+      if (now - (lastTouched.get(cached.record.id) ?? 0) > LAST_USED_EVERY_MS) return undefined;
+      return cached.principal;
+    },
+
     async authenticateApiKey(token: string): Promise<Principal | null> {
       const prefix = keyPrefix(token);
       if (!prefix) return null;

@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
 import type { App } from '../../core/http/app.js';
 import { sendProblem } from '../../core/http/errors.js';
 import { HttpProblem } from '../../core/http/problem.js';
 import { EirResponseData, ProblemDetails3gpp } from './schema.js';
-import type { DevicesService } from './service.js';
+import type { DevicesService, EirOutcome } from './service.js';
 
 const EquipmentStatusQuery = Type.Object({
   pei: Type.String({ description: 'PEI: imei-<15 digits> or imeisv-<16 digits>; the first 14 digits decide' }),
@@ -15,6 +16,14 @@ const EquipmentStatusQuery = Type.Object({
 function problem3gpp(status: number, cause: string, detail: string, invalidParams?: { param: string; reason: string }[]): HttpProblem {
   const title = status === 404 ? 'Not found' : 'Bad request';
   return new HttpProblem(status, cause.toLowerCase().replace(/_/g, '-'), title, detail, { cause, ...(invalidParams ? { invalidParams } : {}) });
+}
+
+function respond(reply: FastifyReply, answer: EirOutcome): void {
+  if ('badPei' in answer) {
+    sendProblem(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]));
+  } else if ('unknownTac' in answer) {
+    sendProblem(reply, problem3gpp(404, 'ERROR_EQUIPMENT_UNKNOWN', `TAC ${answer.unknownTac} is not in the TAC database`));
+  } else reply.send(answer);
 }
 
 /** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path. */
@@ -29,19 +38,16 @@ export function eirRoutes(devices: DevicesService) {
         querystring: EquipmentStatusQuery,
         response: { 200: EirResponseData, 400: ProblemDetails3gpp, 401: ProblemDetails3gpp, 403: ProblemDetails3gpp, 404: ProblemDetails3gpp, 503: ProblemDetails3gpp },
       },
-    }, async (request, reply) => {
+    }, (request, reply) => {
       const pei = (request.query as { pei?: unknown }).pei;
       if (pei === undefined || pei === '') {
-        return sendProblem(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]));
+        sendProblem(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]));
+        return;
       }
-      const answer = await devices.equipmentStatus(String(pei), request.query.supi);
-      if ('badPei' in answer) {
-        return sendProblem(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]));
-      }
-      if ('unknownTac' in answer) {
-        return sendProblem(reply, problem3gpp(404, 'ERROR_EQUIPMENT_UNKNOWN', `TAC ${answer.unknownTac} is not in the TAC database`));
-      }
-      return answer;
+      // Synchronous in the common case: the hot path allocates no promise.
+      const answer = devices.equipmentStatus(String(pei), request.query.supi);
+      if (answer instanceof Promise) return answer.then((a) => respond(reply, a));
+      respond(reply, answer);
     });
   };
 }

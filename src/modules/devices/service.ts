@@ -20,6 +20,8 @@ export interface DevicesServiceDeps {
   orgName: (id: string) => Promise<string | null>;
 }
 
+export type EirOutcome = { status: EquipmentStatus } | { unknownTac: string } | { badPei: true };
+
 export type PublicStatus = 'registered' | 'unregistered' | 'blocked';
 
 /** The IMEI registry: TAC database, registrations, lost and stolen blocks, and the checks that answer from them. */
@@ -85,18 +87,23 @@ export function createDevicesService(deps: DevicesServiceDeps) {
       if (!removed) throw new DomainError('not_found', `IMEI ${imei} is not blocked`);
     },
 
-    /** N5g-eir: from memory; only a black answer for a paired IMSI asks the database why. */
-    async equipmentStatus(pei: string, supi: string | undefined): Promise<{ status: EquipmentStatus } | { unknownTac: string } | { badPei: true }> {
+    /**
+     * N5g-eir, answered synchronously from memory; only a black answer for a paired IMSI asks the database whether
+     * the block is just non-registration (which a pairing lifts), and so returns a promise.
+     */
+    equipmentStatus(pei: string, supi: string | undefined): EirOutcome | Promise<EirOutcome> {
       const imei14 = peiToImei14(pei);
       if (!imei14) return { badPei: true };
       const answer = deps.eir.check(imei14, supiToImsi(supi));
       if ('unknownTac' in answer) return answer;
-      if (answer.status === 'BLACKLISTED' && answer.paired) {
-        const why = (await devicesReadRepository(deps.db).reasons([imei14])).get(imei14);
-        const onlyUnregistered = why && !why.stolen && !why.ordered && why.reasons.every((r) => r === 'not_registered');
-        if (onlyUnregistered) return { status: 'WHITELISTED' };
-      }
-      return { status: answer.status };
+      if (answer.status !== 'BLACKLISTED' || !answer.paired) return { status: answer.status };
+      return devicesReadRepository(deps.db)
+        .reasons([imei14])
+        .then((reasons) => {
+          const why = reasons.get(imei14);
+          const onlyUnregistered = why && !why.stolen && !why.ordered && why.reasons.every((r) => r === 'not_registered');
+          return { status: onlyUnregistered ? 'WHITELISTED' : 'BLACKLISTED' };
+        });
     },
 
     /** Operators: up to 1,000 IMEIs with their status and reasons. */
