@@ -82,7 +82,8 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
   await app.register(opsRoutes({ database: services.database, metrics: services.metrics, isDraining: () => draining }));
   await app.register(authRoutes(services.auth));
   await app.register(auditRoutes(services.audit));
-  await app.register(devicesRoutes(services.devices));
+  const isRegulator = async (orgId: string | null) => orgId === null || (await services.auth.getOrg(orgId)).kind === 'regulator';
+  await app.register(devicesRoutes(services.devices, isRegulator));
   await app.register(eirRoutes(services.devices));
   await app.register(networkRoutes(services.devicesNetwork));
   await subscribeCaches(services);

@@ -128,4 +128,19 @@ describe('N5g-eir equipment-status', () => {
     await t.relayed();
     expect((await check(`pei=imei-${WHITE}`)).json()).toEqual({ status: 'WHITELISTED' });
   });
+  it('a blocking order from the regulator blacklists at once, a pairing does not lift it, and lifting the order does', async () => {
+    const regulator = (await t.keyWith(['devices:block'])).authorization;
+    const order = await t.app.inject({ method: 'POST', url: '/api/v1/devices/orders', headers: { authorization: regulator }, payload: { imei: PAIRED, orderRef: 'COURT-2026-77' } });
+    expect(order.statusCode).toBe(201);
+    await t.relayed();
+    expect((await check(`pei=imei-${PAIRED}&supi=imsi-401021234567890`)).json()).toEqual({ status: 'BLACKLISTED' });
+    const again = await t.app.inject({ method: 'POST', url: '/api/v1/devices/orders', headers: { authorization: regulator }, payload: { imei: PAIRED, orderRef: 'COURT-2026-77' } });
+    expect(again.json()).toMatchObject({ alreadyOrdered: true });
+    await t.services.auth.ensureOrg({ principal: { kind: 'system', id: 's', label: 't', orgId: null, scopes: ['*'] }, requestId: null, ip: null }, { name: 'Police Unit', kind: 'police' });
+    const police = (await t.keyWith(['devices:block'], 'Police Unit')).authorization;
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/orders/${PAIRED}`, headers: { authorization: police } })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/orders/${PAIRED}`, headers: { authorization: regulator } })).statusCode).toBe(204);
+    await t.relayed();
+    expect((await check(`pei=imei-${PAIRED}&supi=imsi-401021234567890`)).json()).toEqual({ status: 'WHITELISTED' });
+  });
 });

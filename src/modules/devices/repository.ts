@@ -133,6 +133,14 @@ export function devicesRepository(db: Executor) {
         }
       }
     },
+    async insertOrder(imei14: string, orderRef: string): Promise<boolean> {
+      const r = await db.insertInto('devices_orders').values({ imei14, order_ref: orderRef }).onConflict((oc) => oc.column('imei14').doNothing()).returning('imei14').executeTakeFirst();
+      return r !== undefined;
+    },
+    async deleteOrder(imei14: string): Promise<string | null> {
+      const r = await db.deleteFrom('devices_orders').where('imei14', '=', imei14).returning('order_ref').executeTakeFirst();
+      return r?.order_ref ?? null;
+    },
     async allPairings(): Promise<{ imei14: string; imsi: string }[]> {
       return db.selectFrom('devices_pairings').select(['imei14', 'imsi']).execute();
     },

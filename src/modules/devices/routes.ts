@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { App } from '../../core/http/app.js';
 import { requestContext } from '../../core/http/auth-hook.js';
 import { problems } from '../../core/http/problem.js';
@@ -22,7 +23,17 @@ export function acceptCsv(app: App): void {
   app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
 }
 
-export function devicesRoutes(devices: DevicesService) {
+const OrderResponse = Type.Object({ imei: Type.String(), orderRef: Type.String(), alreadyOrdered: Type.Boolean() });
+
+export function devicesRoutes(devices: DevicesService, isRegulator: (orgId: string | null) => Promise<boolean>) {
+  /** Orders come from the regulator (or platform staff without an organisation). */
+  const requireRegulator = (request: FastifyRequest) => {
+    const ctx = requestContext(request);
+    return isRegulator(ctx.principal.orgId).then((ok) => {
+      if (!ok) throw problems.forbiddenBy('only the regulator may issue or lift blocking orders');
+      return ctx;
+    });
+  };
   return async function (app: App): Promise<void> {
     acceptCsv(app);
 
@@ -82,6 +93,27 @@ export function devicesRoutes(devices: DevicesService) {
       schema: { tags: ['devices'], summary: 'Unblocks an IMEI', params: Type.Object({ imei: Imei }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
     }, async (request, reply) => {
       await devices.unblock(requestContext(request), request.params.imei);
+      return reply.code(204).send(null);
+    });
+
+    app.post('/api/v1/devices/orders', {
+      config: { scope: 'devices:block' },
+      schema: {
+        tags: ['devices'],
+        summary: 'Blocks an IMEI by a court or regulator order (idempotent); the regulator only',
+        body: Type.Object({ imei: Imei, orderRef: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+        response: { 200: OrderResponse, 201: OrderResponse, ...authErrors },
+      },
+    }, async (request, reply) => {
+      const r = await devices.order(await requireRegulator(request), request.body);
+      return reply.code(r.alreadyOrdered ? 200 : 201).send(r);
+    });
+
+    app.delete('/api/v1/devices/orders/:imei', {
+      config: { scope: 'devices:block' },
+      schema: { tags: ['devices'], summary: 'Lifts a blocking order; the regulator only', params: Type.Object({ imei: Imei }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+    }, async (request, reply) => {
+      await devices.liftOrder(await requireRegulator(request), request.params.imei);
       return reply.code(204).send(null);
     });
 

@@ -87,6 +87,33 @@ export function createDevicesService(deps: DevicesServiceDeps) {
       if (!removed) throw new DomainError('not_found', `IMEI ${imei} is not blocked`);
     },
 
+    /** A court or regulator order blocks an IMEI on every network (idempotent). */
+    async order(ctx: RequestContext, input: { imei: string; orderRef: string }) {
+      const imei14 = strictImei(input.imei);
+      const created = await deps.db.transaction().execute(async (trx) => {
+        const inserted = await devicesRepository(trx).insertOrder(imei14, input.orderRef);
+        if (inserted) {
+          await deps.audit.record(trx, ctx, { action: 'devices.imei.order', subjectType: 'imei', subject: toImei15(imei14), detail: { orderRef: input.orderRef } });
+          await deps.outbox.add(trx, 'devices.imei.ordered', { imei14, orderRef: input.orderRef });
+        }
+        return inserted;
+      });
+      return { imei: toImei15(imei14), orderRef: input.orderRef, alreadyOrdered: !created };
+    },
+
+    async liftOrder(ctx: RequestContext, imei: string) {
+      const imei14 = strictImei(imei);
+      const lifted = await deps.db.transaction().execute(async (trx) => {
+        const ref = await devicesRepository(trx).deleteOrder(imei14);
+        if (ref) {
+          await deps.audit.record(trx, ctx, { action: 'devices.imei.order.lift', subjectType: 'imei', subject: toImei15(imei14), detail: { orderRef: ref } });
+          await deps.outbox.add(trx, 'devices.imei.order-lifted', { imei14 });
+        }
+        return ref;
+      });
+      if (!lifted) throw new DomainError('not_found', `IMEI ${imei} has no blocking order`);
+    },
+
     /**
      * N5g-eir, answered synchronously from memory; only a black answer for a paired IMSI asks the database whether
      * the block is just non-registration (which a pairing lifts), and so returns a promise.
