@@ -101,6 +101,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
+  // One labelled child per route and status: observing it skips hashing the label set on every request.
+  const durations = new Map<string, { observe(v: number): void }>();
+  const durationOf = (method: string, route: string, status: number) => {
+    const key = `${method} ${route} ${status}`;
+    let child = durations.get(key);
+    if (!child) durations.set(key, (child = options.metrics.httpDuration.labels(method, route, String(status))));
+    return child;
+  };
   // Callback-style hooks: they run on every request, and skip a promise each.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -108,7 +116,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    options.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    durationOf(request.method, route, reply.statusCode).observe(reply.elapsedTime / 1000);
     if (options.logger.isLevelEnabled('info')) {
       request.log.info(
         { method: request.method, url: maskDigits(request.url), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip },

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../errors.js';
-import { HttpProblem, problems, type FieldError } from './problem.js';
+import { HttpProblem, problems, type FieldError, type ProblemBody } from './problem.js';
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300']);
 
@@ -63,10 +63,12 @@ function toProblem(err: FastifyError, request: FastifyRequest): HttpProblem {
 
 export function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
-  return reply
-    .code(problem.status)
-    .type('application/problem+json')
-    .send({ ...problem.toBody(reply.request.url.split('?')[0]), requestId: reply.request.id });
+  return sendProblemBody(reply, problem.toBody(reply.request.url.split('?')[0]));
+}
+
+/** Sends a problem body as is (for answers that are not errors, such as an EIR's "unknown equipment"). */
+export function sendProblemBody(reply: FastifyReply, body: ProblemBody): FastifyReply {
+  return reply.code(body.status).type('application/problem+json').send({ ...body, requestId: reply.request.id });
 }
 
 /** Errors Fastify raises before routing (bad URL encoding, over-long path parameters) as problem details. */

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import type { App } from '../../core/http/app.js';
-import { sendProblem } from '../../core/http/errors.js';
-import { HttpProblem } from '../../core/http/problem.js';
+import { sendProblemBody } from '../../core/http/errors.js';
+import { PROBLEM_BASE, type ProblemBody } from '../../core/http/problem.js';
 import { EirResponseData, ProblemDetails3gpp } from './schema.js';
 import type { DevicesService, EirOutcome } from './service.js';
 
@@ -13,16 +13,24 @@ const EquipmentStatusQuery = Type.Object({
   'supported-features': Type.Optional(Type.String()),
 });
 
-function problem3gpp(status: number, cause: string, detail: string, invalidParams?: { param: string; reason: string }[]): HttpProblem {
-  const title = status === 404 ? 'Not found' : 'Bad request';
-  return new HttpProblem(status, cause.toLowerCase().replace(/_/g, '-'), title, detail, { cause, ...(invalidParams ? { invalidParams } : {}) });
+/** TS 29.571 problem details with `cause`. Built as a plain body: "unknown equipment" is an everyday answer here. */
+function problem3gpp(status: number, cause: string, detail: string, invalidParams?: { param: string; reason: string }[]): ProblemBody {
+  return {
+    type: PROBLEM_BASE + cause.toLowerCase().replace(/_/g, '-'),
+    title: status === 404 ? 'Not found' : 'Bad request',
+    status,
+    detail,
+    instance: '/n5g-eir-eic/v1/equipment-status',
+    cause,
+    ...(invalidParams ? { invalidParams } : {}),
+  };
 }
 
 function respond(reply: FastifyReply, answer: EirOutcome): void {
   if ('badPei' in answer) {
-    sendProblem(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]));
+    sendProblemBody(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]));
   } else if ('unknownTac' in answer) {
-    sendProblem(reply, problem3gpp(404, 'ERROR_EQUIPMENT_UNKNOWN', `TAC ${answer.unknownTac} is not in the TAC database`));
+    sendProblemBody(reply, problem3gpp(404, 'ERROR_EQUIPMENT_UNKNOWN', `TAC ${answer.unknownTac} is not in the TAC database`));
   } else reply.send(answer);
 }
 
@@ -41,7 +49,7 @@ export function eirRoutes(devices: DevicesService) {
     }, (request, reply) => {
       const pei = (request.query as { pei?: unknown }).pei;
       if (pei === undefined || pei === '') {
-        sendProblem(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]));
+        sendProblemBody(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]));
         return;
       }
       // Synchronous in the common case: the hot path allocates no promise.
