@@ -1,29 +1,19 @@
 import type { Readable } from 'node:stream';
-import type { AuditService } from '../../core/audit/service.js';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { authRepository, type Organisation } from '../../core/auth/repository.js';
-import type { Executor } from '../../core/db/database.js';
 import type { ConditionName, ListKind } from '../../core/db/types.js';
 import { DomainError } from '../../core/errors.js';
-import type { Outbox } from '../../core/events/outbox.js';
-import type { Logger } from '../../core/logger.js';
 import { parseImei } from '../../identifiers/imei.js';
 import { parseImsi } from '../../identifiers/imsi.js';
 import { maskMiddle } from '../../identifiers/mask.js';
 import { maskMsisdn } from '../../identifiers/msisdn.js';
 import { classify, startClassificationSchedule } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';
-import { importObservations } from './observations.js';
+import { importObservations, type ObservationDeps } from './observations.js';
 import { networkRepository, type Condition } from './network-repository.js';
 
-export interface DevicesNetworkDeps {
-  db: Executor;
-  audit: AuditService;
-  outbox: Outbox;
-  clock: () => Date;
-  ids: () => string;
-  logger: Logger;
-}
+/** The network side needs what an observation import needs. */
+export type DevicesNetworkDeps = ObservationDeps;
 
 export type ConditionSettings = Omit<Condition, 'name'>;
 
