@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PackedStatusIndex, type StatusCode } from '../src/modules/devices/eir-index.js';
+import { prng } from './prng.js';
 
 export const description =
   'EIR in-memory index: build time, bytes per IMEI and lookups/s at 1 M and 10 M IMEIs, vs a Map baseline at 1 M';
@@ -19,17 +20,6 @@ function collect(): void {
   gc();
 }
 
-/** Deterministic PRNG (mulberry32): every run measures the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TAC_COUNT = 30_000;
 const SAMPLE_EVERY = 8;

@@ -21,6 +21,10 @@ const benchmarks: Record<string, Benchmark> = {
     description: 'the packed EIR index alone: build time, bytes per IMEI at 1 M and 10 M, lookups/s',
     load: () => import('./eir-index.js'),
   },
+  imports: {
+    description: 'CSV imports through the services: 1 M registrations and 10 M observation rows (BENCH_REGISTRATIONS, BENCH_OBSERVATIONS); rows/s, memory',
+    load: () => import('./imports.js'),
+  },
 };
 
 function usage(): string {

@@ -10,20 +10,10 @@ import {
   TacSet,
   type StatusCode,
 } from './eir-index.js';
+import { prng } from '../../../bench/prng.js';
 
 const MAX_KEY = 1e14 - 1;
 
-/** Deterministic PRNG (mulberry32) so the large fixtures are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n IMEIs over a few hundred TACs (so keys cluster as real ones do), with codes 1–3. */
 function fixture(n: number, seed: number): [number, StatusCode][] {
