@@ -42,8 +42,7 @@ export function createServices(deps: CoreDeps) {
   const relay = createOutboxRelay({ db, bus: deps.bus, logger: deps.logger, metrics });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids });
   const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
-  const orgName = async (id: string) => (await auth.listOrgs()).find((o) => o.id === id)?.name ?? null;
-  const devices = createDevicesService({ db, audit, outbox, eir, orgName });
+  const devices = createDevicesService({ db, audit, outbox, eir });
   const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger });
   return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices, devicesNetwork };
 }
@@ -82,8 +81,7 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
   await app.register(opsRoutes({ database: services.database, metrics: services.metrics, isDraining: () => draining }));
   await app.register(authRoutes(services.auth));
   await app.register(auditRoutes(services.audit));
-  const isRegulator = async (orgId: string | null) => orgId === null || (await services.auth.getOrg(orgId)).kind === 'regulator';
-  await app.register(devicesRoutes(services.devices, isRegulator));
+  await app.register(devicesRoutes(services.devices));
   await app.register(eirRoutes(services.devices));
   await app.register(networkRoutes(services.devicesNetwork));
   await subscribeCaches(services);

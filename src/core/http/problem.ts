@@ -49,7 +49,6 @@ export const problems = {
     new HttpProblem(401, 'unauthorized', 'Unauthorized', detail, {}, { 'www-authenticate': 'Bearer realm="qalqan"' }),
   forbidden: (scope: string) =>
     new HttpProblem(403, 'forbidden', 'Forbidden', `this credential lacks the scope "${scope}"`, { requiredScope: scope }),
-  forbiddenBy: (detail: string) => new HttpProblem(403, 'forbidden', 'Forbidden', detail),
   notFound: (detail: string) => new HttpProblem(404, 'not-found', 'Not found', detail),
   conflict: (detail: string) => new HttpProblem(409, 'conflict', 'Conflict', detail),
   unprocessable: (detail: string, extensions?: Record<string, unknown>) =>

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
-import { authRepository, type Organisation } from '../../core/auth/repository.js';
+import { authRepository } from '../../core/auth/repository.js';
 import type { ConditionName, ListKind } from '../../core/db/types.js';
 import { DomainError } from '../../core/errors.js';
 import { parseImei } from '../../identifiers/imei.js';
@@ -9,6 +9,7 @@ import { maskMiddle } from '../../identifiers/mask.js';
 import { maskMsisdn } from '../../identifiers/msisdn.js';
 import { classify, startClassificationSchedule } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';
+import { callerOrg, regulates, requireRegulator as requireRegulatorOf } from './authority.js';
 import { importObservations, type ObservationDeps } from './observations.js';
 import { networkRepository, type Condition } from './network-repository.js';
 
@@ -50,16 +51,8 @@ function checkSettings(name: ConditionName, s: ConditionSettings): void {
 }
 
 export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
-  async function orgOf(ctx: RequestContext): Promise<Organisation | null> {
-    return ctx.principal.orgId ? authRepository(deps.db).findOrg(ctx.principal.orgId) : null;
-  }
-
-  /** The regulator, and platform staff or the system (no organisation), act for any operator. */
-  const regulates = (ctx: RequestContext, org: Organisation | null) => (org ? org.kind === 'regulator' : ctx.principal.orgId === null);
-
-  async function requireRegulator(ctx: RequestContext): Promise<void> {
-    if (!regulates(ctx, await orgOf(ctx))) throw new DomainError('forbidden', 'only the regulator may do this');
-  }
+  const orgOf = (ctx: RequestContext) => callerOrg(deps.db, ctx);
+  const requireRegulator = (ctx: RequestContext) => requireRegulatorOf(deps.db, ctx);
 
   /** The operator a request acts for: the caller's own operator organisation, or the one a regulator names. */
   async function resolveOperator(ctx: RequestContext, requested: string | undefined): Promise<string> {

@@ -3,11 +3,13 @@ import type { AuditService } from '../../core/audit/service.js';
 import type { RequestContext } from '../../core/auth/principal.js';
 import type { Executor } from '../../core/db/database.js';
 import type { RegistrationSource } from '../../core/db/types.js';
+import { authRepository } from '../../core/auth/repository.js';
 import { DomainError } from '../../core/errors.js';
 import type { Outbox } from '../../core/events/outbox.js';
 import { parseImei, toImei15 } from '../../identifiers/imei.js';
 import type { Eir, EquipmentStatus } from './eir.js';
 import { peiToImei14, supiToImsi } from './eir.js';
+import { requireRegulator } from './authority.js';
 import { importRegistrations, importStolen, importTacs } from './imports.js';
 import { registerBatch, REJECT_TEXT } from './registration.js';
 import { devicesReadRepository, devicesRepository } from './repository.js';
@@ -17,7 +19,6 @@ export interface DevicesServiceDeps {
   audit: AuditService;
   outbox: Outbox;
   eir: Eir;
-  orgName: (id: string) => Promise<string | null>;
 }
 
 export type EirOutcome = { status: EquipmentStatus } | { unknownTac: string } | { badPei: true };
@@ -89,6 +90,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
 
     /** A court or regulator order blocks an IMEI on every network (idempotent). */
     async order(ctx: RequestContext, input: { imei: string; orderRef: string }) {
+      await requireRegulator(deps.db, ctx, 'issue or lift blocking orders');
       const imei14 = strictImei(input.imei);
       const created = await deps.db.transaction().execute(async (trx) => {
         const inserted = await devicesRepository(trx).insertOrder(imei14, input.orderRef);
@@ -102,6 +104,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
     },
 
     async liftOrder(ctx: RequestContext, imei: string) {
+      await requireRegulator(deps.db, ctx, 'issue or lift blocking orders');
       const imei14 = strictImei(imei);
       const lifted = await deps.db.transaction().execute(async (trx) => {
         const ref = await devicesRepository(trx).deleteOrder(imei14);
@@ -160,7 +163,8 @@ export function createDevicesService(deps: DevicesServiceDeps) {
 
     async stats(days: number) {
       const s = await devicesReadRepository(deps.db).stats(days);
-      const observations = await Promise.all(s.observations.map(async (o) => ({ operator: (await deps.orgName(o.operatorId)) ?? o.operatorId, pairs: Number(o.pairs), imeis: Number(o.imeis) })));
+      const orgs = authRepository(deps.db);
+      const observations = await Promise.all(s.observations.map(async (o) => ({ operator: (await orgs.findOrg(o.operatorId))?.name ?? o.operatorId, pairs: Number(o.pairs), imeis: Number(o.imeis) })));
       const count = (status: string) => Number(s.lists.find((l) => l.status === status)?.n ?? 0);
       return {
         lists: { grey: count('grey'), black: count('black') + Number(s.totals.stolen) },
