@@ -26,6 +26,9 @@ export interface ImeiFacts {
   stolen: boolean;
   ordered: boolean;
   classified: 'white' | 'grey' | 'black' | null;
+  /** Classification reasons (empty when unclassified) and the grey-list deadline. */
+  reasons: string[];
+  deadline: string | null;
 }
 
 const PAGE = 50_000;
@@ -105,12 +108,14 @@ export function devicesRepository(db: Executor) {
     },
     async facts(imei14s: string[]): Promise<ImeiFacts[]> {
       if (!imei14s.length) return [];
-      const { rows } = await sql<{ imei14: string; registered: boolean; stolen: boolean; ordered: boolean; classified: ImeiFacts['classified'] }>`
+      const { rows } = await sql<ImeiFacts>`
         select i.imei14,
                r.imei14 is not null as registered,
                s.imei14 is not null as stolen,
                o.imei14 is not null as ordered,
-               c.status as classified
+               c.status as classified,
+               coalesce(c.reasons, '{}') as reasons,
+               c.deadline::text as deadline
         from unnest(${imei14s}::text[]) as i(imei14)
         left join devices_registrations r on r.imei14 = i.imei14
         left join devices_stolen s on s.imei14 = i.imei14
@@ -149,21 +154,9 @@ export function devicesRepository(db: Executor) {
 
 export type DevicesRepository = ReturnType<typeof devicesRepository>;
 
-/** Reasons and counts for checks and statistics (reads only). */
+/** TAC details and counts for checks and statistics (reads only). */
 export function devicesReadRepository(db: Executor) {
   return {
-    async reasons(imei14s: string[]): Promise<Map<string, { registered: boolean; stolen: boolean; ordered: boolean; status: string | null; reasons: string[]; deadline: string | null }>> {
-      if (!imei14s.length) return new Map();
-      const { rows } = await sql<{ imei14: string; registered: boolean; stolen: boolean; ordered: boolean; status: string | null; reasons: string[] | null; deadline: string | null }>`
-        select i.imei14, r.imei14 is not null as registered, s.imei14 is not null as stolen, o.imei14 is not null as ordered,
-               c.status, c.reasons, c.deadline::text as deadline
-        from unnest(${imei14s}::text[]) as i(imei14)
-        left join devices_registrations r on r.imei14 = i.imei14
-        left join devices_stolen s on s.imei14 = i.imei14
-        left join devices_orders o on o.imei14 = i.imei14
-        left join devices_classification c on c.imei14 = i.imei14`.execute(db);
-      return new Map(rows.map((r) => [r.imei14, { ...r, reasons: r.reasons ?? [] }]));
-    },
     async tacs(tacs: string[]): Promise<Map<string, { manufacturer: string; modelName: string }>> {
       if (!tacs.length) return new Map();
       const rows = await db.selectFrom('devices_tac').select(['tac', 'manufacturer', 'model_name']).where('tac', 'in', tacs).execute();

@@ -127,10 +127,9 @@ export function createDevicesService(deps: DevicesServiceDeps) {
       const answer = deps.eir.check(imei14, supiToImsi(supi));
       if ('unknownTac' in answer) return answer;
       if (answer.status !== 'BLACKLISTED' || !answer.paired) return { status: answer.status };
-      return devicesReadRepository(deps.db)
-        .reasons([imei14])
-        .then((reasons) => {
-          const why = reasons.get(imei14);
+      return devicesRepository(deps.db)
+        .facts([imei14])
+        .then(([why]) => {
           const onlyUnregistered = why && !why.stolen && !why.ordered && why.reasons.every((r) => r === 'not_registered');
           return { status: onlyUnregistered ? 'WHITELISTED' : 'BLACKLISTED' };
         });
@@ -140,7 +139,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
     async checkBatch(imeis: string[]) {
       const parsed = imeis.map((imei) => ({ imei, p: parseImei(imei, { network: true }) }));
       const imei14s = parsed.flatMap((x) => (x.p.ok ? [x.p.imei14] : []));
-      const why = await devicesReadRepository(deps.db).reasons(imei14s);
+      const why = new Map((await devicesRepository(deps.db).facts(imei14s)).map((f) => [f.imei14, f]));
       return parsed.map(({ imei, p }) => {
         if (!p.ok) return { imei, valid: false, status: null, reasons: [`INVALID_${p.reason.toUpperCase()}`] };
         const answer = deps.eir.check(p.imei14, null);
