@@ -102,18 +102,17 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
      * The N5g-eir decision for a PEI's first 14 digits, from memory. `paired` (this IMEI with this IMSI) turns grey
      * into white here; for a black answer the service asks the database whether the block is only non-registration.
      */
-    check(imei14: string, imsi: string | null): EirAnswer & { code?: StatusCode; paired?: boolean } {
+    check(imei14: string, imsi: string | null): EirAnswer & { paired?: boolean } {
       const tac = imei14.slice(0, 8);
       if (!tacs.has(tac)) return { unknownTac: tac };
       if (!index) throw new EirNotReadyError();
       const code = index.getImei(imei14);
       const paired = imsi !== null && pairings.has(`${imei14}:${imsi}`);
-      if (code === STATUS_BLACK) return { status: 'BLACKLISTED', tac, code, paired };
-      if (code === STATUS_WHITE || paired) return { status: 'WHITELISTED', tac, code, paired };
-      return { status: 'GREYLISTED', tac, code, paired };
+      if (code === STATUS_BLACK) return { status: 'BLACKLISTED', tac, paired };
+      if (code === STATUS_WHITE || paired) return { status: 'WHITELISTED', tac, paired };
+      return { status: 'GREYLISTED', tac, paired };
     },
 
-    knowsTac: (tac: string) => tacs.has(tac),
     stats: () => (index ? { ...index.counts(), imeis: index.size, tacs: tacs.size, bytesPerImei: index.bytesPerEntry() } : null),
   };
 }
