@@ -135,6 +135,8 @@ describe('checks', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.totals).toMatchObject({ registered: 4, tacs: 5 });
+    // The stolen phone is classified black once (blocks re-classify), not counted again from the stolen list.
+    expect(body.lists).toEqual({ grey: 0, black: body.totals.stolen });
     expect(body.registrationsPerDay.reduce((n: number, r: { count: number }) => n + r.count, 0)).toBe(4);
     expect(body.blocksPerDay.map((b: { action: string }) => b.action)).toEqual(expect.arrayContaining(['block', 'unblock']));
     expect(body.index.imeis).toBeGreaterThanOrEqual(5);

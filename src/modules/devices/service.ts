@@ -166,7 +166,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
       const observations = await Promise.all(s.observations.map(async (o) => ({ operator: (await orgs.findOrg(o.operatorId))?.name ?? o.operatorId, pairs: Number(o.pairs), imeis: Number(o.imeis) })));
       const count = (status: string) => Number(s.lists.find((l) => l.status === status)?.n ?? 0);
       return {
-        lists: { grey: count('grey'), black: count('black') + Number(s.totals.stolen) },
+        lists: { grey: count('grey'), black: count('black') },
         totals: { registered: Number(s.totals.registered), stolen: Number(s.totals.stolen), tacs: Number(s.totals.tacs) },
         registrationsPerDay: s.registrations.map((r) => ({ day: r.day, source: r.source, count: Number(r.n) })),
         blocksPerDay: s.blocks.map((b) => ({ day: b.day, action: b.action, source: b.source, count: Number(b.n) })),
