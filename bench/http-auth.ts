@@ -45,7 +45,7 @@ export async function run(): Promise<Comparison> {
     await check.body?.cancel();
 
     console.log(`database: ${database.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : 'PGlite in memory'}`);
-    // The outbox relay polls the database on the main thread, as in `qalqan serve`; it starts after the baseline run.
+    // The outbox relay polls the database on the main thread, as in `qalqan serve`; it runs through every round.
     return await compareWithBaseline(async () => {
       services.relay.start();
       return { label: 'target: GET /api/v1/auth/me', url, headers };

@@ -1,8 +1,9 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { RouteDurations } from './route-durations.js';
 
 export interface Metrics {
   registry: Registry;
-  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  httpDuration: RouteDurations;
   eventsPublished: Counter<'topic'>;
 }
 
@@ -12,13 +13,7 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    httpDuration: new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request duration by route template and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    }),
+    httpDuration: new RouteDurations(registry),
     eventsPublished: new Counter({
       name: 'qalqan_events_published_total',
       help: 'Events relayed from the outbox to the bus',

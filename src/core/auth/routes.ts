@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import { Type } from '@sinclair/typebox';
 import { maskEmail } from '../../identifiers/email.js';
 import type { App } from '../http/app.js';
@@ -14,6 +15,9 @@ const LOGIN_RATE_LIMIT = { max: 10, timeWindow: '1 minute' };
 
 export function authRoutes(auth: AuthService) {
   return async function (app: App): Promise<void> {
+    // Cookies are parsed and set only here, in this plugin's own context: the other routes (operators' hot paths
+    // among them) skip the plugin's hooks; the auth hook reads the session cookie itself.
+    await app.register(cookie);
     app.post('/api/v1/auth/login', {
       config: { public: true, rateLimit: LOGIN_RATE_LIMIT },
       schema: {

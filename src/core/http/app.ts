@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import cookie from '@fastify/cookie';
+import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -41,15 +40,21 @@ const PUBLIC_RATE_LIMIT = { max: 600, timeWindow: '1 minute' };
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 export async function createHttpApp(options: HttpAppOptions): Promise<App> {
+  // Request ids: a random prefix per instance and a counter (unique across instances, and cheaper than a UUID each).
+  const idPrefix = randomBytes(9).toString('base64url');
+  let idCounter = 0;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // Fastify's own two lines per request are replaced by one line in onResponse (with identifiers masked).
     logController: new LogController({ disableRequestLogging: true }),
+    // No pino child per request (a measurable share of a hot route's cost): request.log is the app's logger, and
+    // the lines this app writes carry the request id themselves.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `${idPrefix}-${(++idCounter).toString(36)}`;
     },
     forceCloseConnections: 'idle',
     // Requests that arrive on open connections while draining are served, not refused.
@@ -78,7 +83,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     const scope = route.config?.scope;
     if (scope && route.schema) route.schema.security = [{ apiKey: [scope] }, { session: [scope] }];
   });
-  await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
     skipOnError: true,
@@ -101,14 +105,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  // One labelled child per route and status: observing it skips hashing the label set on every request.
-  const durations = new Map<string, { observe(v: number): void }>();
-  const durationOf = (method: string, route: string, status: number) => {
-    const key = `${method} ${route} ${status}`;
-    let child = durations.get(key);
-    if (!child) durations.set(key, (child = options.metrics.httpDuration.labels(method, route, String(status))));
-    return child;
-  };
   // Callback-style hooks: they run on every request, and skip a promise each.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -116,10 +112,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    durationOf(request.method, route, reply.statusCode).observe(reply.elapsedTime / 1000);
+    options.metrics.httpDuration.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (options.logger.isLevelEnabled('info')) {
       request.log.info(
-        { method: request.method, url: maskDigits(request.url), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip },
+        { reqId: request.id, method: request.method, url: maskDigits(request.url), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip },
         'request',
       );
     }

@@ -1,3 +1,4 @@
+import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
@@ -21,7 +22,8 @@ async function identify(auth: AuthService, request: FastifyRequest): Promise<Pri
     const match = BEARER.exec(header);
     return match ? auth.authenticateApiKey(match[1]!) : null;
   }
-  const session = request.cookies[SESSION_COOKIE];
+  const cookies = request.headers.cookie;
+  const session = cookies ? fastifyCookie.parse(cookies)[SESSION_COOKIE] : undefined;
   return session ? auth.authenticateSession(session) : null;
 }
 

@@ -80,7 +80,7 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const problem = toProblem(err, request);
-    if (problem.status >= 500) request.log.error({ err, status: problem.status }, 'request failed');
+    if (problem.status >= 500) request.log.error({ reqId: request.id, err, status: problem.status }, 'request failed');
     return sendProblem(reply, problem);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -1,0 +1,24 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { RouteDurations } from './route-durations.js';
+
+describe('RouteDurations', () => {
+  it('exposes a cumulative Prometheus histogram per method, route and status', async () => {
+    const registry = new Registry();
+    const durations = new RouteDurations(registry);
+    durations.observe('GET', '/a', 200, 0.0005);
+    durations.observe('GET', '/a', 200, 0.003);
+    durations.observe('GET', '/a', 200, 7);
+    durations.observe('GET', '/a', 404, 0.001);
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE http_request_duration_seconds histogram');
+    expect(text).toContain('http_request_duration_seconds_bucket{method="GET",route="/a",status="200",le="0.001"} 1');
+    expect(text).toContain('http_request_duration_seconds_bucket{method="GET",route="/a",status="200",le="0.005"} 2');
+    expect(text).toContain('http_request_duration_seconds_bucket{method="GET",route="/a",status="200",le="5"} 2');
+    expect(text).toContain('http_request_duration_seconds_bucket{method="GET",route="/a",status="200",le="+Inf"} 3');
+    expect(text).toContain('http_request_duration_seconds_count{method="GET",route="/a",status="200"} 3');
+    expect(text).toContain('http_request_duration_seconds_sum{method="GET",route="/a",status="200"} 7.0035');
+    // An observation on a bound belongs to that bucket (le is "less than or equal").
+    expect(text).toContain('http_request_duration_seconds_bucket{method="GET",route="/a",status="404",le="0.001"} 1');
+  });
+});
