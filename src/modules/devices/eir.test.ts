@@ -111,6 +111,12 @@ describe('N5g-eir equipment-status', () => {
       expect(bad.json()).toMatchObject({ cause: 'MANDATORY_QUERY_PARAM_INCORRECT' });
       expect(problemDetails(bad.json())).toBe(true);
     }
+    // A repeated pei is not one PEI; a repeated supi is ignored rather than trusted.
+    const twice = await check(`pei=imei-${WHITE}&pei=imei-${WHITE}`);
+    expect(twice.statusCode).toBe(400);
+    expect(twice.json()).toMatchObject({ cause: 'MANDATORY_QUERY_PARAM_INCORRECT' });
+    const supis = await check(`pei=imei-${WHITE}&supi=imsi-401021234567890&supi=imsi-401021234567891`);
+    expect(supis.statusCode).toBe(200);
   });
 
   it('needs devices:check', async () => {
