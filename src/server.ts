@@ -20,6 +20,9 @@ import { devicesRoutes } from './modules/devices/routes.js';
 import { createDevicesNetworkService } from './modules/devices/network-service.js';
 import { networkRoutes } from './modules/devices/network-routes.js';
 import { createDevicesService } from './modules/devices/service.js';
+import { createVoiceCounters } from './modules/voice/counters.js';
+import { voiceRoutes } from './modules/voice/routes.js';
+import { createVoiceService } from './modules/voice/service.js';
 
 export interface CoreDeps {
   database: Database;
@@ -29,6 +32,14 @@ export interface CoreDeps {
   clock?: () => Date;
   ids?: () => string;
   metrics?: Metrics;
+  voice?: VoiceOptions;
+}
+
+export interface VoiceOptions {
+  /** How long a roaming report holds unless refreshed (default 24 h). */
+  roamingTtlMs?: number;
+  /** Base of the STIR/SHAKEN certificate URLs (x5u). */
+  publicBaseUrl?: string;
 }
 
 /** Every service, wired by plain factories. Used by the HTTP server and by CLI commands alike. */
@@ -44,7 +55,18 @@ export function createServices(deps: CoreDeps) {
   const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
   const devices = createDevicesService({ db, audit, outbox, eir });
   const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger });
-  return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices, devicesNetwork };
+  const roamingTtlMs = deps.voice?.roamingTtlMs ?? 24 * 3_600_000;
+  const voice = createVoiceService({
+    db,
+    audit,
+    outbox,
+    bus: deps.bus,
+    logger: deps.logger,
+    clock,
+    roamingTtlMs,
+    counters: createVoiceCounters({ registry: metrics.registry, clock }),
+  });
+  return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices, devicesNetwork, voice, roamingTtlMs };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -84,8 +106,10 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
   await app.register(devicesRoutes(services.devices));
   await app.register(eirRoutes(services.devices));
   await app.register(networkRoutes(services.devicesNetwork));
+  await app.register(voiceRoutes(services.voice, { roamingTtlSeconds: Math.round(services.roamingTtlMs / 1000) }));
   await subscribeCaches(services);
   await subscribeDevices(services);
   await services.eir.start();
+  await services.voice.start();
   return { app, setDraining: () => (draining = true) };
 }

@@ -14,6 +14,17 @@ export interface Config {
   logLevel: LogLevel;
   /** Fastify's trustProxy: false, true, or comma-separated addresses/CIDRs of the load balancers. */
   trustProxy: boolean | string;
+  /** SIP redirect server port, UDP and TCP (0 = no SIP server). */
+  sipPort: number;
+  sipHost: string;
+  /** Addresses/CIDRs allowed to set the ingress with X-Qalqan-Ingress. */
+  sipTrusted: string[];
+  /** Ingress of a call from a source that matches no trunk. */
+  voiceDefaultIngress: 'international' | 'domestic';
+  /** How long a roaming report holds unless refreshed. */
+  roamingTtlHours: number;
+  /** The address others reach this API at: STIR/SHAKEN certificate URLs (x5u) are built on it. */
+  publicBaseUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -30,11 +41,35 @@ function value(env: Env, name: string): string | undefined {
   return v === '' ? undefined : v;
 }
 
-function parsePort(env: Env): number {
-  const raw = value(env, 'PORT');
-  if (raw === undefined) return 8080;
+function parsePort(env: Env, name = 'PORT', fallback = 8080): number {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n > 65535) throw new ConfigError(`PORT must be an integer from 0 to 65535 (got "${raw}")`);
+  if (!/^\d+$/.test(raw) || n > 65535) throw new ConfigError(`${name} must be an integer from 0 to 65535 (got "${raw}")`);
+  return n;
+}
+
+const ADDRESS_OR_CIDR = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
+
+function parseAddressList(env: Env, name: string, fallback: string[]): string[] {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
+  const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
+  if (list.every((a) => ADDRESS_OR_CIDR.test(a))) return list;
+  throw new ConfigError(`${name} must be a comma-separated list of IP addresses or CIDRs (got "${raw}")`);
+}
+
+function parseIngress(env: Env): 'international' | 'domestic' {
+  const raw = value(env, 'VOICE_DEFAULT_INGRESS') ?? 'international';
+  if (raw !== 'international' && raw !== 'domestic') throw new ConfigError(`VOICE_DEFAULT_INGRESS must be international or domestic (got "${raw}")`);
+  return raw;
+}
+
+function parseHours(env: Env, name: string, fallback: number): number {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 24 * 365) throw new ConfigError(`${name} must be a number of hours above 0 (got "${raw}")`);
   return n;
 }
 
@@ -88,14 +123,22 @@ function parseTrustProxy(env: Env): boolean | string {
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(value(env, 'QALQAN_DATA_DIR') ?? './data');
   const databaseUrl = parseUrl(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const port = parsePort(env);
+  const host = value(env, 'HOST') ?? '0.0.0.0';
   return {
-    port: parsePort(env),
-    host: value(env, 'HOST') ?? '0.0.0.0',
+    port,
+    host,
     dataDir,
     databaseUrl,
     natsUrl: parseUrl(env, 'NATS_URL', ['nats:', 'tls:']),
     secret: resolveSecret(env, dataDir, databaseUrl),
     logLevel: parseLogLevel(env),
     trustProxy: parseTrustProxy(env),
+    sipPort: parsePort(env, 'SIP_PORT', 5060),
+    sipHost: value(env, 'SIP_HOST') ?? host,
+    sipTrusted: parseAddressList(env, 'SIP_TRUSTED', ['127.0.0.1', '::1']),
+    voiceDefaultIngress: parseIngress(env),
+    roamingTtlHours: parseHours(env, 'VOICE_ROAMING_TTL_HOURS', 24),
+    publicBaseUrl: (parseUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
   };
 }

@@ -42,7 +42,13 @@ export async function openRuntime(config: Config, logger: Logger, options: { ser
       : await openDatabase({ kind: 'pglite', dataDir: join(config.dataDir, 'pgdata') });
     const applied = await migrateToLatest(database.db);
     bus = config.natsUrl ? await createNatsBus({ url: config.natsUrl, logger }) : createMemoryBus(logger);
-    const services = createServices({ database, bus, logger, secret: config.secret });
+    const services = createServices({
+      database,
+      bus,
+      logger,
+      secret: config.secret,
+      voice: { roamingTtlMs: config.roamingTtlHours * 3_600_000, publicBaseUrl: config.publicBaseUrl },
+    });
     const opened = { database, bus };
     return {
       services,
@@ -50,6 +56,7 @@ export async function openRuntime(config: Config, logger: Logger, options: { ser
       announceAdmin: (socketPath) => lock?.announce(socketPath),
       async close() {
         services.eir.stop();
+        await services.voice.stop();
         await services.relay.stop();
         // A CLI process has no subscribers: its events stay in the outbox for the server's relay.
         if (options.server) await services.relay.drain().catch((err) => logger.warn({ err }, 'outbox not fully flushed; it will be on next start'));

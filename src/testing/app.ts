@@ -55,6 +55,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     async close() {
       services.eir.stop();
+      await services.voice.stop();
       await app.close();
       await services.relay.stop();
       await bus.close();

@@ -12,6 +12,8 @@ export const SCOPES = [
   'devices:block',
   'voice:screen',
   'voice:admin',
+  'voice:write',
+  'voice:sign',
   'traffic:write',
   'traffic:read',
   'intel:report',

@@ -204,6 +204,82 @@ export interface DevicesTraceAlertsTable {
   created_at: Timestamp;
 }
 
+export interface VoicePortedTable {
+  msisdn: string;
+  operator_id: string;
+  ported_at: Timestamp;
+  updated_at: Generated<Date>;
+}
+
+export interface VoiceDnoTable {
+  msisdn: string;
+  label: string;
+  added_by: string | null;
+  added_at: Generated<Date>;
+}
+
+export interface VoiceRoamingTable {
+  msisdn: string;
+  operator_id: string;
+  country: string | null;
+  expires_at: Timestamp;
+  updated_at: Generated<Date>;
+}
+
+export interface VoiceBlocklistTable {
+  msisdn: string;
+  source: string;
+  reference: string | null;
+  added_at: Generated<Date>;
+}
+
+export interface VoicePoliciesTable {
+  /** An operator organisation's id, or `*` for the default policy. */
+  operator_id: string;
+  block_reasons: ColumnType<string[], string, string>;
+  flag_reasons: ColumnType<string[], string, string>;
+  enabled: boolean;
+  updated_at: Generated<Date>;
+}
+
+export interface VoiceTrunksTable {
+  id: string;
+  name: string;
+  operator_id: string | null;
+  addresses: ColumnType<string[], string, string>;
+  ingress: 'international' | 'domestic';
+  updated_at: Generated<Date>;
+}
+
+export interface VoiceStatsDailyTable {
+  day: DateOnly;
+  operator_id: string;
+  verdict: string;
+  reason: string;
+  calls: ColumnType<string, number | string, number | string>;
+}
+
+export interface VoiceStirCertificatesTable {
+  id: string;
+  operator_id: string | null;
+  x5u: string;
+  pem: string;
+  fingerprint: string;
+  subject: string;
+  trust_anchor: boolean;
+  not_before: Timestamp;
+  not_after: Timestamp;
+  revoked_at: NullableTimestamp;
+  created_at: Generated<Date>;
+}
+
+export interface VoiceStirCredentialsTable {
+  operator_id: string;
+  certificate_id: string;
+  private_key_enc: string;
+  created_at: Generated<Date>;
+}
+
 export interface DB {
   auth_organisations: AuthOrganisationsTable;
   auth_api_keys: AuthApiKeysTable;
@@ -226,4 +302,13 @@ export interface DB {
   devices_list_changes: DevicesListChangesTable;
   devices_list_current: DevicesListCurrentTable;
   devices_trace_alerts: DevicesTraceAlertsTable;
+  voice_ported: VoicePortedTable;
+  voice_dno: VoiceDnoTable;
+  voice_roaming: VoiceRoamingTable;
+  voice_blocklist: VoiceBlocklistTable;
+  voice_policies: VoicePoliciesTable;
+  voice_trunks: VoiceTrunksTable;
+  voice_stats_daily: VoiceStatsDailyTable;
+  voice_stir_certificates: VoiceStirCertificatesTable;
+  voice_stir_credentials: VoiceStirCredentialsTable;
 }

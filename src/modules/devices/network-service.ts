@@ -9,7 +9,7 @@ import { maskMiddle } from '../../identifiers/mask.js';
 import { maskMsisdn } from '../../identifiers/msisdn.js';
 import { classify, startClassificationSchedule } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';
-import { callerOrg, regulates, requireRegulator as requireRegulatorOf } from './authority.js';
+import { callerOrg, regulates, requireRegulator as requireRegulatorOf } from '../../core/auth/authority.js';
 import { importObservations, type ObservationDeps } from './observations.js';
 import { networkRepository, type Condition } from './network-repository.js';
 

@@ -4,23 +4,9 @@ import type { App } from '../../core/http/app.js';
 import { requestContext } from '../../core/http/auth-hook.js';
 import { problems } from '../../core/http/problem.js';
 import { Problem, authErrors } from '../../core/http/schemas.js';
-import type { ImportReport as Report } from '../../core/imports/csv-import.js';
-import { BatchItem, BatchRequest, Imei, ImportReport, PublicImei, RegistrationOutcome, RegistrationRequest, StolenRequest, StolenResponse, Tac } from './schema.js';
+import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
+import { BatchItem, BatchRequest, Imei, PublicImei, RegistrationOutcome, RegistrationRequest, StolenRequest, StolenResponse, Tac } from './schema.js';
 import type { DevicesService } from './service.js';
-
-export const UPLOAD_LIMIT = 4 * 1024 ** 3;
-const uploadErrors = { ...authErrors, 413: Problem, 415: Problem, 422: Problem };
-
-/** A refused import is a 422 that still carries the report (line-numbered errors). */
-function answerImport(report: Report): Report {
-  if (!report.committed) throw problems.unprocessable(report.refusal ?? 'the import was refused; nothing was changed', { report });
-  return report;
-}
-
-/** Streams CSV uploads to the route instead of buffering them. */
-export function acceptCsv(app: App): void {
-  app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
-}
 
 const OrderResponse = Type.Object({ imei: Type.String(), orderRef: Type.String(), alreadyOrdered: Type.Boolean() });
 

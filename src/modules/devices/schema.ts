@@ -27,16 +27,6 @@ export const Tac = Type.Object({
   deviceType: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const ImportReport = Type.Object({
-  rows: Type.Integer(),
-  accepted: Type.Integer(),
-  rejected: Type.Integer(),
-  errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() })),
-  committed: Type.Boolean(),
-  refusal: Type.Optional(Type.String()),
-  seconds: Type.Number(),
-});
-
 export const StolenRequest = Type.Object(
   { imei: Imei, caseNumber: Type.String({ minLength: 1, maxLength: 100 }) },
   { additionalProperties: false },

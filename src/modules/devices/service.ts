@@ -9,7 +9,7 @@ import type { Outbox } from '../../core/events/outbox.js';
 import { parseImei, toImei15 } from '../../identifiers/imei.js';
 import type { Eir, EquipmentStatus } from './eir.js';
 import { peiToImei14, supiToImsi } from './eir.js';
-import { requireRegulator } from './authority.js';
+import { requireRegulator } from '../../core/auth/authority.js';
 import { importRegistrations, importStolen, importTacs } from './imports.js';
 import { registerBatch, REJECT_TEXT } from './registration.js';
 import { devicesReadRepository, devicesRepository } from './repository.js';

@@ -3,6 +3,7 @@ import * as core from './20261130_0001_core.js';
 import * as rateLimits from './20261130_0002_rate_limits.js';
 import * as leases from './20261130_0003_leases.js';
 import * as devices from './20261201_0001_devices.js';
+import * as voice from './20261202_0001_voice.js';
 
 /** Every migration, by its timestamped name. Forward-only: never edit one that has shipped; add a new one. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '20261130_0002_rate_limits': rateLimits,
   '20261130_0003_leases': leases,
   '20261201_0001_devices': devices,
+  '20261202_0001_voice': voice,
 };
 
 export const migrationProvider: MigrationProvider = {

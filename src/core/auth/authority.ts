@@ -1,7 +1,7 @@
-import type { RequestContext } from '../../core/auth/principal.js';
-import { authRepository, type Organisation } from '../../core/auth/repository.js';
-import type { Executor } from '../../core/db/database.js';
-import { DomainError } from '../../core/errors.js';
+import type { RequestContext } from './principal.js';
+import { authRepository, type Organisation } from './repository.js';
+import type { Executor } from '../db/database.js';
+import { DomainError } from '../errors.js';
 
 /** The caller's organisation, or null for platform staff and the system. */
 export function callerOrg(db: Executor, ctx: RequestContext): Promise<Organisation | null> {

@@ -1,0 +1,178 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../core/db/database.js';
+import type { Ingress, Reason } from './types.js';
+
+export interface RoamingRow {
+  msisdn: string;
+  operatorId: string;
+  country: string | null;
+  expiresAt: Date;
+}
+
+export interface PortedRow {
+  msisdn: string;
+  operatorId: string;
+  portedAt: Date;
+}
+
+export interface PolicyRecord {
+  operatorId: string;
+  block: Reason[];
+  flag: Reason[];
+  enabled: boolean;
+  updatedAt: Date;
+}
+
+export interface TrunkRecord {
+  id: string;
+  name: string;
+  operatorId: string | null;
+  addresses: string[];
+  ingress: Ingress;
+}
+
+export interface StatsIncrement {
+  day: string;
+  operatorId: string;
+  verdict: string;
+  reason: string;
+  calls: number;
+}
+
+const asArray = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? (JSON.parse(v) as string[]) : []);
+
+export function voiceRepository(db: Executor) {
+  return {
+    async upsertRoaming(rows: RoamingRow[]): Promise<void> {
+      if (!rows.length) return;
+      await db
+        .insertInto('voice_roaming')
+        .values(rows.map((r) => ({ msisdn: r.msisdn, operator_id: r.operatorId, country: r.country, expires_at: r.expiresAt })))
+        .onConflict((oc) => oc.column('msisdn').doUpdateSet({ operator_id: sql`excluded.operator_id`, country: sql`excluded.country`, expires_at: sql`excluded.expires_at`, updated_at: sql`now()` }))
+        .execute();
+    },
+
+    async deleteRoaming(msisdns: string[]): Promise<void> {
+      if (msisdns.length) await db.deleteFrom('voice_roaming').where('msisdn', 'in', msisdns).execute();
+    },
+
+    async liveRoaming(now: Date): Promise<{ msisdn: string; expiresAt: Date }[]> {
+      const rows = await db.selectFrom('voice_roaming').select(['msisdn', 'expires_at']).where('expires_at', '>', now).execute();
+      return rows.map((r) => ({ msisdn: r.msisdn, expiresAt: r.expires_at }));
+    },
+
+    async pruneRoaming(now: Date): Promise<number> {
+      const r = await db.deleteFrom('voice_roaming').where('expires_at', '<=', now).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
+
+    async upsertPorted(rows: PortedRow[]): Promise<void> {
+      if (!rows.length) return;
+      await db
+        .insertInto('voice_ported')
+        .values(rows.map((r) => ({ msisdn: r.msisdn, operator_id: r.operatorId, ported_at: r.portedAt })))
+        .onConflict((oc) => oc.column('msisdn').doUpdateSet({ operator_id: sql`excluded.operator_id`, ported_at: sql`excluded.ported_at`, updated_at: sql`now()` }))
+        .execute();
+    },
+
+    async portedCount(): Promise<number> {
+      const r = await db.selectFrom('voice_ported').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+
+    async portedOperator(msisdn: string): Promise<string | null> {
+      const r = await db.selectFrom('voice_ported').select('operator_id').where('msisdn', '=', msisdn).executeTakeFirst();
+      return r?.operator_id ?? null;
+    },
+
+    async addDno(entries: { msisdn: string; label: string }[], addedBy: string | null): Promise<void> {
+      if (!entries.length) return;
+      await db
+        .insertInto('voice_dno')
+        .values(entries.map((e) => ({ msisdn: e.msisdn, label: e.label, added_by: addedBy })))
+        .onConflict((oc) => oc.column('msisdn').doUpdateSet({ label: sql`excluded.label` }))
+        .execute();
+    },
+
+    async removeDno(msisdn: string): Promise<boolean> {
+      const r = await db.deleteFrom('voice_dno').where('msisdn', '=', msisdn).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+
+    async listDno(): Promise<{ msisdn: string; label: string; addedAt: Date }[]> {
+      const rows = await db.selectFrom('voice_dno').select(['msisdn', 'label', 'added_at']).orderBy('msisdn').execute();
+      return rows.map((r) => ({ msisdn: r.msisdn, label: r.label, addedAt: r.added_at }));
+    },
+
+    async upsertBlocklisted(msisdn: string, source: string, reference: string | null): Promise<void> {
+      await db
+        .insertInto('voice_blocklist')
+        .values({ msisdn, source, reference })
+        .onConflict((oc) => oc.column('msisdn').doUpdateSet({ source: sql`excluded.source`, reference: sql`excluded.reference` }))
+        .execute();
+    },
+
+    async removeBlocklisted(msisdn: string): Promise<void> {
+      await db.deleteFrom('voice_blocklist').where('msisdn', '=', msisdn).execute();
+    },
+
+    async blocklist(): Promise<string[]> {
+      return (await db.selectFrom('voice_blocklist').select('msisdn').execute()).map((r) => r.msisdn);
+    },
+
+    async policies(): Promise<PolicyRecord[]> {
+      const rows = await db.selectFrom('voice_policies').selectAll().execute();
+      return rows.map((r) => ({ operatorId: r.operator_id, block: asArray(r.block_reasons) as Reason[], flag: asArray(r.flag_reasons) as Reason[], enabled: r.enabled, updatedAt: r.updated_at }));
+    },
+
+    async putPolicy(p: { operatorId: string; block: Reason[]; flag: Reason[]; enabled: boolean }): Promise<void> {
+      const values = { operator_id: p.operatorId, block_reasons: JSON.stringify(p.block), flag_reasons: JSON.stringify(p.flag), enabled: p.enabled };
+      await db
+        .insertInto('voice_policies')
+        .values(values)
+        .onConflict((oc) => oc.column('operator_id').doUpdateSet({ block_reasons: values.block_reasons, flag_reasons: values.flag_reasons, enabled: values.enabled, updated_at: sql`now()` }))
+        .execute();
+    },
+
+    async trunks(): Promise<TrunkRecord[]> {
+      const rows = await db.selectFrom('voice_trunks').selectAll().orderBy('id').execute();
+      return rows.map((r) => ({ id: r.id, name: r.name, operatorId: r.operator_id, addresses: asArray(r.addresses), ingress: r.ingress }));
+    },
+
+    async putTrunk(t: TrunkRecord): Promise<void> {
+      const values = { id: t.id, name: t.name, operator_id: t.operatorId, addresses: JSON.stringify(t.addresses), ingress: t.ingress };
+      await db
+        .insertInto('voice_trunks')
+        .values(values)
+        .onConflict((oc) => oc.column('id').doUpdateSet({ name: values.name, operator_id: values.operator_id, addresses: values.addresses, ingress: values.ingress, updated_at: sql`now()` }))
+        .execute();
+    },
+
+    async deleteTrunk(id: string): Promise<boolean> {
+      const r = await db.deleteFrom('voice_trunks').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+
+    async addStats(rows: StatsIncrement[]): Promise<void> {
+      if (!rows.length) return;
+      await db
+        .insertInto('voice_stats_daily')
+        .values(rows.map((r) => ({ day: r.day, operator_id: r.operatorId, verdict: r.verdict, reason: r.reason, calls: r.calls })))
+        .onConflict((oc) => oc.columns(['day', 'operator_id', 'verdict', 'reason']).doUpdateSet({ calls: sql`voice_stats_daily.calls + excluded.calls` }))
+        .execute();
+    },
+
+    async stats(from: string, to: string, operatorId: string | null): Promise<StatsIncrement[]> {
+      let q = db
+        .selectFrom('voice_stats_daily')
+        .select(['day', 'verdict', 'reason', (eb) => eb.fn.sum<string>('calls').as('calls')])
+        .where('day', '>=', from)
+        .where('day', '<=', to);
+      if (operatorId) q = q.where('operator_id', '=', operatorId);
+      const rows = await q.groupBy(['day', 'verdict', 'reason']).orderBy('day').execute();
+      return rows.map((r) => ({ day: String(r.day), operatorId: operatorId ?? '*', verdict: r.verdict, reason: r.reason, calls: Number(r.calls) }));
+    },
+  };
+}
+
+export type VoiceRepository = ReturnType<typeof voiceRepository>;

@@ -1,0 +1,128 @@
+import type { Readable } from 'node:stream';
+import { Type } from '@sinclair/typebox';
+import type { App } from '../../core/http/app.js';
+import { requestContext } from '../../core/http/auth-hook.js';
+import { Problem, authErrors } from '../../core/http/schemas.js';
+import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
+import { DnoEntry, DnoRequest, PolicyBody, PolicyResponse, RoamingRequest, RoamingResponse, ScreenBatchRequest, ScreenRequest, ScreenResult, StatsResponse, Trunk, TrunkBody } from './schema.js';
+import type { VoiceService } from './service.js';
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const today = () => new Date().toISOString().slice(0, 10);
+
+export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: number }) {
+  return async function (app: App): Promise<void> {
+    acceptCsv(app);
+
+    app.post('/api/v1/voice/screen', {
+      config: { scope: 'voice:screen' },
+      schema: {
+        tags: ['voice'],
+        summary: 'Screens one call for the calling operator: allow, flag or block, with reasons',
+        body: ScreenRequest,
+        response: { 200: ScreenResult, ...authErrors },
+      },
+    }, (request, reply) => {
+      // Synchronous unless the call carries an Identity header: the hot path allocates no promise.
+      const result = voice.screen(request.body, request.principal?.orgId ?? null);
+      if (result instanceof Promise) {
+        return result.then((r) => {
+          reply.send(r);
+        });
+      }
+      reply.send(result);
+    });
+
+    app.post('/api/v1/voice/screen-batch', {
+      bodyLimit: 4 * 1024 * 1024,
+      config: { scope: 'voice:screen' },
+      schema: { tags: ['voice'], summary: 'Screens up to 1,000 calls; results in request order', body: ScreenBatchRequest, response: { 200: Type.Object({ results: Type.Array(ScreenResult) }), ...authErrors, 413: Problem } },
+    }, async (request) => ({ results: await voice.screenBatch(request.body.calls, request.principal?.orgId ?? null) }));
+
+    app.put('/api/v1/voice/roaming', {
+      bodyLimit: 4 * 1024 * 1024,
+      config: { scope: 'voice:write' },
+      schema: {
+        tags: ['voice'],
+        summary: 'Reports which subscribers are abroad (roaming: true) or back home (false); entries expire unless refreshed',
+        body: RoamingRequest,
+        response: { 200: RoamingResponse, ...authErrors, 413: Problem },
+      },
+    }, async (request) => {
+      const entries = Array.isArray(request.body) ? request.body : request.body.entries;
+      return { ...(await voice.putRoaming(requestContext(request), entries)), ttlSeconds: options.roamingTtlSeconds };
+    });
+
+    app.post('/api/v1/voice/ported', {
+      bodyLimit: UPLOAD_LIMIT,
+      config: { scope: 'voice:write' },
+      schema: { tags: ['voice'], summary: 'Uploads ported numbers, CSV `msisdn,operator,portedAt` (streamed, atomic)', response: { 200: ImportReport, ...uploadErrors } },
+    }, async (request) => answerImport(await voice.importPorted(requestContext(request), { input: request.body as Readable })));
+
+    app.get('/api/v1/voice/dno', {
+      config: { scope: 'voice:screen' },
+      schema: { tags: ['voice'], summary: 'The do-not-originate list (numbers that only receive calls)', response: { 200: Type.Object({ items: Type.Array(DnoEntry) }), ...authErrors } },
+    }, async () => ({ items: (await voice.listDoNotOriginate()).map((d) => ({ ...d, addedAt: d.addedAt.toISOString() })) }));
+
+    app.post('/api/v1/voice/dno', {
+      config: { scope: 'voice:admin' },
+      schema: { tags: ['voice'], summary: 'Adds numbers or short codes to the do-not-originate list (regulator)', body: DnoRequest, response: { 200: Type.Object({ added: Type.Array(Type.String()) }), ...authErrors } },
+    }, async (request) => voice.addDoNotOriginate(requestContext(request), request.body.numbers));
+
+    app.delete('/api/v1/voice/dno/:number', {
+      config: { scope: 'voice:admin' },
+      schema: { tags: ['voice'], summary: 'Removes a number from the do-not-originate list (regulator)', params: Type.Object({ number: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+    }, async (request, reply) => {
+      await voice.removeDoNotOriginate(requestContext(request), request.params.number);
+      return reply.code(204).send(null);
+    });
+
+    app.get('/api/v1/voice/policies/:operator', {
+      config: { scope: 'voice:admin' },
+      schema: { tags: ['voice'], summary: 'An operator’s screening policy (`*` = the default)', params: Type.Object({ operator: Type.String({ maxLength: 200 }) }), response: { 200: PolicyResponse, ...authErrors } },
+    }, async (request) => voice.policy(request.params.operator));
+
+    app.put('/api/v1/voice/policies/:operator', {
+      config: { scope: 'voice:admin' },
+      schema: {
+        tags: ['voice'],
+        summary: 'Sets which reasons block and which flag for an operator (`*` = default; enabled=false on `*` is the global kill switch)',
+        params: Type.Object({ operator: Type.String({ maxLength: 200 }) }),
+        body: PolicyBody,
+        response: { 200: PolicyResponse, 404: Problem, ...authErrors },
+      },
+    }, async (request) => voice.putPolicy(requestContext(request), request.params.operator, request.body));
+
+    app.get('/api/v1/voice/trunks', {
+      config: { scope: 'voice:admin' },
+      schema: { tags: ['voice'], summary: 'SIP trunks: source addresses → operator and ingress', response: { 200: Type.Object({ items: Type.Array(Trunk) }), ...authErrors } },
+    }, async () => ({ items: await voice.listTrunks() }));
+
+    app.put('/api/v1/voice/trunks/:id', {
+      config: { scope: 'voice:admin' },
+      schema: { tags: ['voice'], summary: 'Creates or replaces a trunk', params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }), body: TrunkBody, response: { 200: Trunk, 404: Problem, ...authErrors } },
+    }, async (request) => voice.putTrunk(requestContext(request), { id: request.params.id, ...request.body }));
+
+    app.delete('/api/v1/voice/trunks/:id', {
+      config: { scope: 'voice:admin' },
+      schema: { tags: ['voice'], summary: 'Deletes a trunk', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+    }, async (request, reply) => {
+      await voice.deleteTrunk(requestContext(request), request.params.id);
+      return reply.code(204).send(null);
+    });
+
+    app.get('/api/v1/voice/stats', {
+      config: { scope: 'voice:screen' },
+      schema: {
+        tags: ['voice'],
+        summary: 'Calls per day by verdict, and blocked/flagged calls by reason (own operator; all for the regulator)',
+        querystring: Type.Object({ from: Type.Optional(Type.String({ pattern: DAY.source })), to: Type.Optional(Type.String({ pattern: DAY.source })) }),
+        response: { 200: StatsResponse, ...authErrors },
+      },
+    }, async (request) => {
+      const to = request.query.to ?? today();
+      const from = request.query.from ?? new Date(Date.parse(to) - 29 * 86_400_000).toISOString().slice(0, 10);
+      return voice.stats(requestContext(request), from, to);
+    });
+  };
+}

@@ -1,0 +1,66 @@
+import { parseMsisdn } from '../../identifiers/msisdn.js';
+import type { CallToScreen, IdentityCheck, Reason, ScreeningResult, Verdict } from './types.js';
+
+/** What screening needs to know about numbers, answered from memory. Numbers are E.164 (`+7…`). */
+export interface NumberFacts {
+  isRoaming(e164: string): boolean;
+  isDoNotOriginate(numberOrShortCode: string): boolean;
+  isBlocklisted(e164: string): boolean;
+}
+
+export interface Policy {
+  block: ReadonlySet<Reason>;
+  flag: ReadonlySet<Reason>;
+  /** false: the kill switch is on, every call is allowed (reasons are still reported). */
+  enabled: boolean;
+}
+
+/** The reasons that apply to a call, in a fixed order, from the CLI and the identity check (when one was made). */
+export function reasonsFor(call: CallToScreen, facts: NumberFacts, identity: IdentityCheck | null): Reason[] {
+  const reasons: Reason[] = [];
+  const cli = parseMsisdn(call.callingNumber);
+  const international = call.ingress === 'international';
+  if (!cli.ok) {
+    reasons.push('INVALID_CLI');
+    const digits = call.callingNumber.replace(/[^0-9]/g, '');
+    if (digits !== '' && facts.isDoNotOriginate(digits)) reasons.push('DO_NOT_ORIGINATE');
+    return reasons;
+  }
+  // Russian ranges under +7 are foreign numbers: a Russian CLI on an international trunk is normal.
+  const kazakh = cli.country !== 'RU' && cli.country !== 'other';
+  if (kazakh && cli.type === 'unallocated') reasons.push('INVALID_CLI');
+  // A valid full attestation means a Kazakh operator vouches for the caller: its subscriber is calling from abroad.
+  const vouched = identity?.ok === true && identity.attestation === 'A';
+  if (international && kazakh && cli.type === 'mobile' && !vouched && !facts.isRoaming(cli.e164)) reasons.push('SPOOFED_KZ_MOBILE_FROM_ABROAD');
+  if (international && kazakh && cli.type === 'geographic') reasons.push('KZ_GEOGRAPHIC_FROM_ABROAD');
+  if (facts.isDoNotOriginate(cli.e164)) reasons.push('DO_NOT_ORIGINATE');
+  if (facts.isBlocklisted(cli.e164)) reasons.push('BLOCKLISTED_NUMBER');
+  if (identity && !identity.ok) reasons.push('IDENTITY_INVALID');
+  else if (!identity && kazakh && cli.type !== 'unallocated') reasons.push('IDENTITY_MISSING');
+  return reasons;
+}
+
+export function verdictFor(reasons: readonly Reason[], policy: Policy): Verdict {
+  if (!policy.enabled) return 'allow';
+  if (reasons.some((r) => policy.block.has(r))) return 'block';
+  if (reasons.some((r) => policy.flag.has(r))) return 'flag';
+  return 'allow';
+}
+
+export function screenCall(call: CallToScreen, facts: NumberFacts, policy: Policy, identity: IdentityCheck | null): ScreeningResult {
+  const reasons = reasonsFor(call, facts, identity);
+  const result: ScreeningResult = { verdict: verdictFor(reasons, policy), reasons };
+  if (identity?.ok) result.attestation = identity.attestation;
+  return result;
+}
+
+/**
+ * The policy every operator gets until the regulator sets its own: spoofed, invalid, do-not-originate,
+ * blocklisted CLIs and forged identities block; a Kazakh landline CLI from abroad is flagged (it can be a genuine
+ * forwarded or international-carrier call); a missing identity is only reported until operators sign calls.
+ */
+export const DEFAULT_POLICY = {
+  block: ['SPOOFED_KZ_MOBILE_FROM_ABROAD', 'INVALID_CLI', 'DO_NOT_ORIGINATE', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'] as Reason[],
+  flag: ['KZ_GEOGRAPHIC_FROM_ABROAD'] as Reason[],
+  enabled: true,
+};
