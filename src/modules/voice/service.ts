@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { callerOrg, regulates, requireRegulator } from '../../core/auth/authority.js';
@@ -294,6 +295,12 @@ export function createVoiceService(deps: VoiceServiceDeps) {
 
     async putTrunk(ctx: RequestContext, input: { id: string; name: string; operator?: string; addresses: string[]; ingress: Ingress }): Promise<TrunkRecord> {
       await requireRegulator(deps.db, ctx, 'configure trunks');
+      const bad = input.addresses.filter((a) => {
+        const [net = '', bits] = a.split('/');
+        const family = isIP(net);
+        return family === 0 || (bits !== undefined && Number(bits) > (family === 4 ? 32 : 128));
+      });
+      if (bad.length) throw new DomainError('invalid', `not an IP address or CIDR: ${bad.join(', ')}`);
       let operatorId: string | null = null;
       if (input.operator !== undefined) {
         const org = await authRepository(deps.db).findOrg(input.operator);

@@ -1,0 +1,185 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '../../core/auth/principal.js';
+import { startTestApp, type TestApp } from '../../testing/app.js';
+
+let t: TestApp;
+let now = new Date('2026-11-30T10:00:00Z');
+let admin: string;
+let kcell: string;
+let beeline: string;
+
+async function operatorKey(name: string, scopes: string[]): Promise<string> {
+  const ctx = systemContext('test');
+  await t.services.auth.ensureOrg(ctx, { name, kind: 'operator' });
+  return `Bearer ${(await t.services.auth.createApiKey(ctx, { org: name, scopes })).key}`;
+}
+
+beforeAll(async () => {
+  t = await startTestApp({ clock: () => now });
+  admin = (await t.keyWith(['*'])).authorization;
+  kcell = await operatorKey('Kcell', ['voice:screen', 'voice:write']);
+  beeline = await operatorKey('Beeline', ['voice:screen', 'voice:write']);
+});
+afterAll(() => t.close());
+
+const screen = async (body: Record<string, unknown>, auth = kcell) => t.app.inject({ method: 'POST', url: '/api/v1/voice/screen', headers: { authorization: auth }, payload: body });
+const fromAbroad = (callingNumber: string) => ({ callingNumber, calledNumber: '+77017654321', ingress: 'international' });
+
+describe('voice screening over HTTP', () => {
+  it('blocks a spoofed Kazakh mobile CLI from abroad until the operator reports the subscriber roaming, and again after expiry', async () => {
+    const spoofed = await screen(fromAbroad('+77019876543'));
+    expect(spoofed.statusCode).toBe(200);
+    expect(spoofed.json()).toMatchObject({ verdict: 'block', reasons: expect.arrayContaining(['SPOOFED_KZ_MOBILE_FROM_ABROAD']) });
+
+    const put = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: kcell }, payload: [{ msisdn: '+7 701 987 65 43', roaming: true, country: 'TR' }] });
+    expect(put.statusCode).toBe(200);
+    expect(put.json()).toMatchObject({ accepted: 1, rejected: 0, ttlSeconds: 86400 });
+    await t.relayed();
+    expect((await screen(fromAbroad('87019876543'))).json().reasons).not.toContain('SPOOFED_KZ_MOBILE_FROM_ABROAD');
+
+    now = new Date(now.getTime() + 25 * 3_600_000);
+    expect((await screen(fromAbroad('+77019876543'))).json().reasons).toContain('SPOOFED_KZ_MOBILE_FROM_ABROAD');
+
+    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: kcell }, payload: { entries: [{ msisdn: '+77019876543', roaming: true }] } });
+    await t.relayed();
+    expect((await screen(fromAbroad('+77019876543'))).json().verdict).not.toBe('block');
+    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: kcell }, payload: [{ msisdn: '+77019876543', roaming: false }] });
+    await t.relayed();
+    expect((await screen(fromAbroad('+77019876543'))).json().verdict).toBe('block');
+  });
+
+  it('a malformed number is a verdict; a request without required fields is a 400 problem', async () => {
+    expect((await screen(fromAbroad('not a number'))).json()).toEqual({ verdict: 'block', reasons: ['INVALID_CLI'] });
+    expect((await screen(fromAbroad('9'.repeat(60)))).json().verdict).toBe('block');
+    const missing = await screen({ callingNumber: '+77011234567' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.headers['content-type']).toContain('application/problem+json');
+    const badIngress = await screen({ ...fromAbroad('+77011234567'), ingress: 'moon' });
+    expect(badIngress.statusCode).toBe(400);
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/voice/screen', payload: fromAbroad('+77011234567') })).statusCode).toBe(401);
+    expect((await screen(fromAbroad('+77011234567'), await operatorKey('Tele2', ['devices:check']))).statusCode).toBe(403);
+  });
+
+  it('screens a batch in order, at most 1,000 calls', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/voice/screen-batch', headers: { authorization: kcell }, payload: { calls: [fromAbroad('+74951234567'), fromAbroad('+77272501234'), fromAbroad('x')] } });
+    expect(res.json().results.map((r: { verdict: string }) => r.verdict)).toEqual(['allow', 'flag', 'block']);
+    const tooMany = await t.app.inject({ method: 'POST', url: '/api/v1/voice/screen-batch', headers: { authorization: kcell }, payload: { calls: Array.from({ length: 1001 }, () => fromAbroad('+74951234567')) } });
+    expect(tooMany.statusCode).toBe(400);
+  });
+
+  it('rejects bad roaming rows one by one, with reasons, and keeps the good ones', async () => {
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: '/api/v1/voice/roaming',
+      headers: { authorization: kcell },
+      payload: [
+        { msisdn: '+77015550001', roaming: true, country: 'AE' },
+        { msisdn: 'garbage', roaming: true },
+        { msisdn: '+77272501234', roaming: true },
+        { msisdn: '+79161234567', roaming: true },
+        { msisdn: '+77015550002', roaming: true, country: 'turkey' },
+        { msisdn: '+77015550001', roaming: true },
+      ],
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.accepted).toBe(1);
+    expect(body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+    expect(body.results[1].reason).toMatch(/not a phone number/);
+    expect(body.results[2].reason).toMatch(/not a Kazakh mobile/);
+    expect(body.results[3].reason).toMatch(/not a Kazakh number/);
+    expect(body.results[4].reason).toMatch(/ISO 3166/);
+    expect(body.results[5].reason).toMatch(/twice/);
+    expect(body.results[0].msisdn).not.toContain('5550001');
+    const bank = await t.services.auth.ensureOrg(systemContext('test'), { name: 'Halyk', kind: 'bank' });
+    const bankKey = `Bearer ${(await t.services.auth.createApiKey(systemContext('test'), { org: bank.name, scopes: ['voice:write'] })).key}`;
+    expect((await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: bankKey }, payload: [] })).statusCode).toBe(403);
+  });
+
+  it('ported numbers: only the operator a number is ported to reports its roaming', async () => {
+    const csv = 'msisdn,operator,portedAt\n+77016660001,Beeline,2026-10-01\n+77016660002,Nobody,2026-10-01\n';
+    const refused = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: csv });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().report.errors).toEqual([{ line: 3, message: 'operator "Nobody" is not a known operator organisation' }]);
+    const ok = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n87016660001,Beeline,2026-10-01T00:00:00Z\n' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ rows: 1, accepted: 1, committed: true });
+    const byKcell = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: kcell }, payload: [{ msisdn: '+77016660001', roaming: true }] });
+    expect(byKcell.json().results[0]).toMatchObject({ status: 'rejected', reason: 'the number is ported to another operator' });
+    const byBeeline = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: beeline }, payload: [{ msisdn: '+77016660001', roaming: true }] });
+    expect(byBeeline.json().accepted).toBe(1);
+  });
+
+  it('the do-not-originate list and policies change verdicts at run time; the default policy off is the kill switch', async () => {
+    const hotline = { callingNumber: '+77272596000', calledNumber: '+77017654321', ingress: 'domestic' };
+    expect((await screen(hotline)).json().reasons).not.toContain('DO_NOT_ORIGINATE');
+    const add = await t.app.inject({ method: 'POST', url: '/api/v1/voice/dno', headers: { authorization: admin }, payload: { numbers: [{ number: '+7 727 259 60 00', label: 'Halyk Bank hotline' }, { number: '102', label: 'Police' }] } });
+    expect(add.json()).toEqual({ added: ['+77272596000', '102'] });
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/voice/dno', headers: { authorization: kcell }, payload: { numbers: [{ number: '102', label: 'x' }] } })).statusCode).toBe(403);
+    await t.relayed();
+    expect((await screen(hotline)).json()).toMatchObject({ verdict: 'block', reasons: expect.arrayContaining(['DO_NOT_ORIGINATE']) });
+    expect((await screen({ ...hotline, callingNumber: '102' })).json().reasons).toEqual(['INVALID_CLI', 'DO_NOT_ORIGINATE']);
+
+    const lenient = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/Kcell', headers: { authorization: admin }, payload: { block: [], flag: ['DO_NOT_ORIGINATE'], enabled: true } });
+    expect(lenient.json()).toMatchObject({ flag: ['DO_NOT_ORIGINATE'], isDefault: false });
+    await t.relayed();
+    expect((await screen(hotline)).json().verdict).toBe('flag');
+    expect((await screen(hotline, beeline)).json().verdict).toBe('block');
+    const bad = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['NOPE'], flag: [], enabled: true } });
+    expect(bad.statusCode).toBe(400);
+
+    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['DO_NOT_ORIGINATE'], flag: [], enabled: false } });
+    await t.relayed();
+    expect((await screen(hotline, beeline)).json()).toMatchObject({ verdict: 'allow', reasons: expect.arrayContaining(['DO_NOT_ORIGINATE']) });
+    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['DO_NOT_ORIGINATE', 'INVALID_CLI', 'SPOOFED_KZ_MOBILE_FROM_ABROAD', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'], flag: ['KZ_GEOGRAPHIC_FROM_ABROAD'], enabled: true } });
+    expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/voice/dno/%2B77272596000', headers: { authorization: admin } })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/voice/dno/%2B77272596000', headers: { authorization: admin } })).statusCode).toBe(404);
+    await t.relayed();
+    expect((await screen(hotline, beeline)).json().reasons).not.toContain('DO_NOT_ORIGINATE');
+  });
+
+  it('numbers published by intel and confirmed SIM-boxes are blocklisted by event, and withdrawn by event', async () => {
+    const cli = { callingNumber: '+77475550123', calledNumber: '+77017654321', ingress: 'domestic' };
+    await t.database.db.transaction().execute(async (trx) => {
+      await t.services.outbox.add(trx, 'intel.indicator.published', { id: 'ind-1', kind: 'phone', value: '+77475550123' });
+      await t.services.outbox.add(trx, 'traffic.simbox.confirmed', { caseId: 'sb-1', msisdn: '87085550124' });
+    });
+    await t.relayed();
+    expect((await screen(cli, beeline)).json()).toMatchObject({ verdict: 'block', reasons: expect.arrayContaining(['BLOCKLISTED_NUMBER']) });
+    expect((await screen({ ...cli, callingNumber: '+77085550124' }, beeline)).json().reasons).toContain('BLOCKLISTED_NUMBER');
+    await t.database.db.transaction().execute((trx) => t.services.outbox.add(trx, 'intel.indicator.withdrawn', { id: 'ind-1', kind: 'phone', value: '+77475550123' }));
+    await t.relayed();
+    expect((await screen(cli, beeline)).json().reasons).not.toContain('BLOCKLISTED_NUMBER');
+  });
+
+  it('counts calls by verdict and reason: Prometheus counters, daily stats, sampled voice.call.blocked events with masked numbers', async () => {
+    const stats = await t.app.inject({ method: 'GET', url: `/api/v1/voice/stats?from=2026-11-01&to=2026-12-31`, headers: { authorization: kcell } });
+    expect(stats.statusCode).toBe(200);
+    const days = stats.json().days as { day: string; calls: { block: number }; blockedByReason: Record<string, number> }[];
+    expect(days.reduce((n, d) => n + d.calls.block, 0)).toBeGreaterThan(3);
+    expect(days.reduce((n, d) => n + (d.blockedByReason.SPOOFED_KZ_MOBILE_FROM_ABROAD ?? 0), 0)).toBeGreaterThanOrEqual(3);
+    const all = await t.app.inject({ method: 'GET', url: '/api/v1/voice/stats?from=2026-11-01&to=2026-12-31', headers: { authorization: admin } });
+    expect(all.json().operator).toBe('all');
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: admin } });
+    expect(metrics.body).toMatch(/qalqan_voice_calls_total\{verdict="block",reason="SPOOFED_KZ_MOBILE_FROM_ABROAD",trunk="api",operator="[0-9a-f-]+"\} \d+/);
+    const events = await sql<{ payload: Record<string, unknown> }>`select payload from core_outbox where topic = 'voice.call.blocked'`.execute(t.database.db);
+    expect(events.rows.length).toBeGreaterThan(0);
+    for (const e of events.rows) expect(JSON.stringify(e.payload)).not.toMatch(/\+7701987654|9876543/);
+  });
+
+  it('trunks: configured by the regulator, validated', async () => {
+    const put = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/trunks/kcell-intl', headers: { authorization: admin }, payload: { name: 'Kcell international', operator: 'Kcell', addresses: ['10.1.0.0/16', '192.0.2.10'], ingress: 'international' } });
+    expect(put.statusCode).toBe(200);
+    await t.relayed();
+    expect(t.services.voice.index.trunkOf('10.1.2.3')).toMatchObject({ id: 'kcell-intl', ingress: 'international' });
+    expect(t.services.voice.index.trunkOf('192.0.2.10')?.id).toBe('kcell-intl');
+    expect(t.services.voice.index.trunkOf('192.0.2.11')).toBeUndefined();
+    const bad = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/trunks/x', headers: { authorization: admin }, payload: { name: 'x', addresses: ['not-an-ip'], ingress: 'domestic' } });
+    expect(bad.statusCode).toBe(400);
+    const badIp = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/trunks/x', headers: { authorization: admin }, payload: { name: 'x', addresses: ['999.1.1.1', '10.0.0.0/40'], ingress: 'domestic' } });
+    expect(badIp.statusCode).toBe(400);
+    expect(badIp.json().detail).toMatch(/999\.1\.1\.1/);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/voice/trunks', headers: { authorization: admin } })).json().items).toHaveLength(1);
+  });
+});
