@@ -31,6 +31,8 @@ export interface LoadTarget {
   body?: string;
   /** Paths (with query) to cycle through instead of the URL's own, e.g. a mix of IMEIs. */
   paths?: string[];
+  /** Bodies to cycle through instead of `body`, e.g. a mix of calls to screen. */
+  bodies?: string[];
   /** Non-2xx answers are part of the mix (an EIR's 404 for unknown equipment) and do not spoil the run. */
   non2xxExpected?: boolean;
 }
@@ -109,6 +111,7 @@ async function cannon(target: LoadTarget, options: LoadOptions, seconds: number)
     headers: target.headers,
     body: target.body,
     ...(target.paths ? { requests: target.paths.map((path) => ({ path })) } : {}),
+    ...(target.bodies ? { requests: target.bodies.map((body) => ({ method: target.method ?? 'POST', body })) } : {}),
     connections: options.connections,
     pipelining: options.pipelining,
     duration: seconds,

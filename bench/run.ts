@@ -21,9 +21,17 @@ const benchmarks: Record<string, Benchmark> = {
     description: 'the packed EIR index alone: build time, bytes per IMEI at 1 M and 10 M, lookups/s',
     load: () => import('./eir-index.js'),
   },
+  'voice-http': {
+    description: 'POST /api/v1/voice/screen (mixed calls over 100 k roaming subscribers, DNO, blocklist) vs an empty route',
+    load: () => import('./voice-http.js'),
+  },
   imports: {
     description: 'CSV imports through the services: 1 M registrations and 10 M observation rows (BENCH_REGISTRATIONS, BENCH_OBSERVATIONS); rows/s, memory',
     load: () => import('./imports.js'),
+  },
+  'voice-sip': {
+    description: 'the SIP redirect server under sipp at rising call rates (BENCH_SIP_RATES, BENCH_SIP_SECONDS) vs sipp\'s own UAS; cps with 0 failed calls and 0 retransmissions',
+    load: () => import('./voice-sip.js'),
   },
 };
 

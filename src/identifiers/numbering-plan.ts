@@ -115,13 +115,16 @@ export const KZ_NUMBERING_PLAN: readonly NumberRange[] = [
   city('72934', 'Mangystau', 'Zhanaozen'),
 ];
 
-/** Longest KZ_NUMBERING_PLAN entry whose prefix starts `nsn`. */
+const RANGES_BY_PREFIX = new Map(KZ_NUMBERING_PLAN.map((r) => [r.prefix, r]));
+const PREFIX_LENGTHS = [...new Set(KZ_NUMBERING_PLAN.map((r) => r.prefix.length))].sort((a, b) => b - a);
+
+/** Longest KZ_NUMBERING_PLAN entry whose prefix starts `nsn` (a lookup per prefix length: call screening's hot path). */
 export function findKzRange(nsn: string): NumberRange | undefined {
-  let best: NumberRange | undefined;
-  for (const range of KZ_NUMBERING_PLAN) {
-    if (nsn.startsWith(range.prefix) && (!best || range.prefix.length > best.prefix.length)) best = range;
+  for (const length of PREFIX_LENGTHS) {
+    const range = RANGES_BY_PREFIX.get(nsn.slice(0, length));
+    if (range) return range;
   }
-  return best;
+  return undefined;
 }
 
 export type ZoneHolder = 'KZ' | 'RU' | 'shared' | 'reserve';
@@ -167,12 +170,13 @@ export const PLUS7_SPLIT: readonly ZoneSplit[] = [
   { from: 900, to: 999, holder: 'RU' },
 ];
 
+const HOLDER_BY_HEAD: (ZoneHolder | undefined)[] = Array.from({ length: 1000 }, (_, n) => PLUS7_SPLIT.find((s) => n >= s.from && n <= s.to)?.holder);
+
 /** Holder of a +7 NSN by its first three digits. Throws RangeError if they are not digits. */
 export function plus7Holder(nsn: string): ZoneHolder {
   const head = nsn.slice(0, 3);
   if (!/^[0-9]{3}$/.test(head)) throw new RangeError('expected an NSN starting with three digits');
-  const n = Number(head);
-  const split = PLUS7_SPLIT.find((s) => n >= s.from && n <= s.to);
-  if (!split) throw new RangeError('PLUS7_SPLIT does not cover ' + head);
-  return split.holder;
+  const holder = HOLDER_BY_HEAD[Number(head)];
+  if (!holder) throw new RangeError('PLUS7_SPLIT does not cover ' + head);
+  return holder;
 }

@@ -34,6 +34,18 @@ export function createVoiceCounters(deps: { registry: Registry; clock: () => Dat
   let daily = new Map<string, StatsIncrement>();
   let samples: BlockedSample[] = [];
   let unsampled = 0;
+  // The UTC day of the current call, recomputed only when a call falls outside the day last seen.
+  let dayStart = 0;
+  let dayEnd = 0;
+  let dayText = '';
+  const dayOf = (ms: number) => {
+    if (ms < dayStart || ms >= dayEnd) {
+      dayStart = ms - (ms % 86_400_000);
+      dayEnd = dayStart + 86_400_000;
+      dayText = new Date(dayStart).toISOString().slice(0, 10);
+    }
+    return dayText;
+  };
 
   function count(verdict: string, reason: string, trunk: string, operator: string): void {
     const key = `${verdict}|${reason}|${trunk}|${operator}`;
@@ -53,7 +65,7 @@ export function createVoiceCounters(deps: { registry: Registry; clock: () => Dat
   return {
     record(call: CallToScreen, result: ScreeningResult, operatorId: string | null): void {
       const now = deps.clock();
-      const day = now.toISOString().slice(0, 10);
+      const day = dayOf(now.getTime());
       const trunk = call.trunkId ?? 'api';
       const operator = operatorId ?? 'unknown';
       if (result.reasons.length === 0) count(result.verdict, 'none', trunk, operator);

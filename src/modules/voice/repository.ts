@@ -39,21 +39,26 @@ export interface StatsIncrement {
   calls: number;
 }
 
+/** Rows per statement: well under PostgreSQL's 65,535 bind parameters. */
+const CHUNK = 2_000;
+
 const asArray = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? (JSON.parse(v) as string[]) : []);
 
 export function voiceRepository(db: Executor) {
   return {
-    async upsertRoaming(rows: RoamingRow[]): Promise<void> {
-      if (!rows.length) return;
-      await db
+    async upsertRoaming(all: RoamingRow[]): Promise<void> {
+      for (let i = 0; i < all.length; i += CHUNK) {
+        const rows = all.slice(i, i + CHUNK);
+        await db
         .insertInto('voice_roaming')
         .values(rows.map((r) => ({ msisdn: r.msisdn, operator_id: r.operatorId, country: r.country, expires_at: r.expiresAt })))
         .onConflict((oc) => oc.column('msisdn').doUpdateSet({ operator_id: sql`excluded.operator_id`, country: sql`excluded.country`, expires_at: sql`excluded.expires_at`, updated_at: sql`now()` }))
         .execute();
+      }
     },
 
     async deleteRoaming(msisdns: string[]): Promise<void> {
-      if (msisdns.length) await db.deleteFrom('voice_roaming').where('msisdn', 'in', msisdns).execute();
+      for (let i = 0; i < msisdns.length; i += CHUNK) await db.deleteFrom('voice_roaming').where('msisdn', 'in', msisdns.slice(i, i + CHUNK)).execute();
     },
 
     async liveRoaming(now: Date): Promise<{ msisdn: string; expiresAt: Date }[]> {
@@ -80,9 +85,14 @@ export function voiceRepository(db: Executor) {
       return Number(r.n);
     },
 
-    async portedOperator(msisdn: string): Promise<string | null> {
-      const r = await db.selectFrom('voice_ported').select('operator_id').where('msisdn', '=', msisdn).executeTakeFirst();
-      return r?.operator_id ?? null;
+    /** The operators these numbers are ported to (numbers not ported are absent). */
+    async portedOperators(msisdns: string[]): Promise<Map<string, string>> {
+      const found = new Map<string, string>();
+      for (let i = 0; i < msisdns.length; i += CHUNK) {
+        const rows = await db.selectFrom('voice_ported').select(['msisdn', 'operator_id']).where('msisdn', 'in', msisdns.slice(i, i + CHUNK)).execute();
+        for (const r of rows) found.set(r.msisdn, r.operator_id);
+      }
+      return found;
     },
 
     async addDno(entries: { msisdn: string; label: string }[], addedBy: string | null): Promise<void> {

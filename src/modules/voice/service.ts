@@ -131,11 +131,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       await deps.db.transaction().execute(async (trx) => {
         const r = voiceRepository(trx);
         // A ported number is served by the operator it was ported to: only that operator reports its roaming.
-        const portedTo = new Map<string, string>();
-        for (const v of valid) {
-          const p = await r.portedOperator(v.e164);
-          if (p) portedTo.set(v.e164, p);
-        }
+        const portedTo = await r.portedOperators(valid.map((v) => v.e164));
         const up: { msisdn: string; operatorId: string; country: string | null; expiresAt: Date }[] = [];
         const down: string[] = [];
         for (const v of valid) {
