@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import { createAuditService } from './core/audit/service.js';
 import { auditRoutes } from './core/audit/routes.js';
 import { authRoutes } from './core/auth/routes.js';
@@ -23,6 +24,10 @@ import { createDevicesService } from './modules/devices/service.js';
 import { createVoiceCounters } from './modules/voice/counters.js';
 import { voiceRoutes } from './modules/voice/routes.js';
 import { createVoiceService } from './modules/voice/service.js';
+import { createSipServer, type SipServer } from './modules/voice/sip/server.js';
+import type { Ingress } from './modules/voice/types.js';
+import { stirRoutes } from './modules/voice/stir/routes.js';
+import { CERTIFICATES_CHANGED, createStirService } from './modules/voice/stir/service.js';
 
 export interface CoreDeps {
   database: Database;
@@ -56,6 +61,7 @@ export function createServices(deps: CoreDeps) {
   const devices = createDevicesService({ db, audit, outbox, eir });
   const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger });
   const roamingTtlMs = deps.voice?.roamingTtlMs ?? 24 * 3_600_000;
+  const stir = createStirService({ db, audit, outbox, clock, ids, secret: deps.secret, publicBaseUrl: deps.voice?.publicBaseUrl ?? 'http://localhost:8080' });
   const voice = createVoiceService({
     db,
     audit,
@@ -65,8 +71,9 @@ export function createServices(deps: CoreDeps) {
     clock,
     roamingTtlMs,
     counters: createVoiceCounters({ registry: metrics.registry, clock }),
+    verifier: stir.verifier,
   });
-  return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices, devicesNetwork, voice, roamingTtlMs };
+  return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices, devicesNetwork, voice, stir, roamingTtlMs };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -107,9 +114,43 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
   await app.register(eirRoutes(services.devices));
   await app.register(networkRoutes(services.devicesNetwork));
   await app.register(voiceRoutes(services.voice, { roamingTtlSeconds: Math.round(services.roamingTtlMs / 1000) }));
+  await app.register(stirRoutes(services.stir));
   await subscribeCaches(services);
   await subscribeDevices(services);
   await services.eir.start();
   await services.voice.start();
+  await services.stir.verifier.reload();
+  await services.bus.subscribe('voice-stir-verifier', CERTIFICATES_CHANGED, () => services.stir.verifier.reload(), { fanout: true });
   return { app, setDraining: () => (draining = true) };
+}
+
+export interface SipOptions {
+  host: string;
+  port: number;
+  /** Addresses/CIDRs allowed to set the ingress with X-Qalqan-Ingress. */
+  trusted: string[];
+  defaultIngress: Ingress;
+}
+
+/**
+ * The SIP redirect server in front of call screening: the trunk a call arrives on (by source address) gives the
+ * ingress and the receiving operator, whose policy decides.
+ */
+export function createSip(services: Services, options: SipOptions): SipServer {
+  const trusted = new BlockList();
+  for (const entry of options.trusted) {
+    const [address = '', bits] = entry.split('/');
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) trusted.addAddress(address, family);
+    else trusted.addSubnet(address, Number(bits), family);
+  }
+  return createSipServer({
+    host: options.host,
+    port: options.port,
+    logger: services.logger,
+    defaultIngress: options.defaultIngress,
+    trunkOf: (address) => services.voice.index.trunkOf(address),
+    trusted: (address) => trusted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
+    screen: (call) => services.voice.screen(call, call.originatingOperator ?? null),
+  });
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'qalqan-cli-'));
-const env = { ...process.env, QALQAN_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '' };
+// A SIP port of its own per run (SIP_PORT=0 would disable the SIP server; 5060 may be taken).
+const sipPort = 20_000 + Math.floor(Math.random() * 30_000);
+const env = { ...process.env, QALQAN_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SIP_PORT: String(sipPort), LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '' };
 
 function qalqan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -72,6 +75,19 @@ describe('qalqan CLI on the embedded database', { timeout: 120_000 }, () => {
     });
     afterAll(() => {
       if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    });
+
+    it('serve starts the SIP redirect server: OPTIONS over UDP gets 200', async () => {
+      expect(server.output).toContain(`SIP redirect server on 127.0.0.1 UDP ${sipPort} and TCP ${sipPort}`);
+      const socket = createSocket('udp4');
+      const answer = new Promise<string>((resolve) => socket.once('message', (m) => resolve(m.toString())));
+      const options = ['OPTIONS sip:qalqan@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK-cli-1', 'From: <sip:probe@127.0.0.1>;tag=1', 'To: <sip:qalqan@127.0.0.1>', 'Call-ID: cli-options-1', 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
+      socket.send(options, sipPort, '127.0.0.1');
+      try {
+        expect(await answer).toMatch(/^SIP\/2\.0 200 OK\r\n/);
+      } finally {
+        socket.close();
+      }
     });
 
     it('the first start loaded the demo and printed the admin one-time password once', async () => {

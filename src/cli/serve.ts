@@ -4,7 +4,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { adminSocketPath, openRuntime } from '../core/runtime.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from '../demo.js';
-import { createHttpServer } from '../server.js';
+import { createHttpServer, createSip } from '../server.js';
 import { startAdminChannel } from './admin-channel.js';
 import type { CliIO } from './io.js';
 
@@ -22,6 +22,15 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   const stopClassification = services.devicesNetwork.startClassificationSchedule(60 * 60_000);
   try {
     await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await app.close();
+    await runtime.close();
+    throw err;
+  }
+  const sip = config.sipPort > 0 ? createSip(services, { host: config.sipHost, port: config.sipPort, trusted: config.sipTrusted, defaultIngress: config.voiceDefaultIngress }) : null;
+  try {
+    const ports = await sip?.start();
+    if (ports) io.out(`SIP redirect server on ${config.sipHost} UDP ${ports.udpPort} and TCP ${ports.tcpPort}`);
   } catch (err) {
     await app.close();
     await runtime.close();
@@ -52,6 +61,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
     setDraining();
     try {
       if (admin) await new Promise((resolve) => admin!.close(resolve));
+      await sip?.stop();
       await app.close();
       await stopClassification();
       await runtime.close();

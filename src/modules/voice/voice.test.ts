@@ -1,6 +1,8 @@
+import { createSocket } from 'node:dgram';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../core/auth/principal.js';
+import { createSip } from '../../server.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
@@ -181,5 +183,42 @@ describe('voice screening over HTTP', () => {
     expect(badIp.statusCode).toBe(400);
     expect(badIp.json().detail).toMatch(/999\.1\.1\.1/);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/voice/trunks', headers: { authorization: admin } })).json().items).toHaveLength(1);
+  });
+
+  it('the SIP redirect server screens with the same service: 603 with the reason for a spoofed CLI, 302 for a roamer', async () => {
+    const sip = createSip(t.services, { host: '127.0.0.1', port: 0, trusted: ['127.0.0.1'], defaultIngress: 'domestic' });
+    const { udpPort } = await sip.start();
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const invite = (from: string, branch: string) =>
+      [
+        'INVITE sip:+77017654321@qalqan.test;user=phone SIP/2.0',
+        `Via: SIP/2.0/UDP 127.0.0.1:${socket.address().port};branch=z9hG4bK-${branch}`,
+        `From: <sip:${from}@carrier.example>;tag=a${branch}`,
+        'To: <sip:+77017654321@qalqan.test>',
+        `Call-ID: ${branch}@test`,
+        'CSeq: 1 INVITE',
+        'Max-Forwards: 70',
+        'X-Qalqan-Ingress: international',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+    const ask = (message: string) =>
+      new Promise<string>((resolve) => {
+        socket.once('message', (m) => resolve(m.toString()));
+        socket.send(message, udpPort, '127.0.0.1');
+      });
+    try {
+      const blocked = await ask(invite('+77019990001', 'spoof1'));
+      expect(blocked).toMatch(/^SIP\/2\.0 603 Decline/);
+      expect(blocked).toContain('Reason: SIP;cause=603;text="SPOOFED_KZ_MOBILE_FROM_ABROAD"');
+      const roamer = await ask(invite('+77015550001', 'roam1'));
+      expect(roamer).toMatch(/^SIP\/2\.0 302 Moved Temporarily/);
+      expect(roamer).toMatch(/Contact: <sip:\+77017654321@qalqan\.test;user=phone>/);
+    } finally {
+      socket.close();
+      await sip.stop();
+    }
   });
 });
