@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineIO } from './cli/io.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from './demo.js';
 import { DEMO_BLACK_IMEI, DEMO_GREY_IMEI, DEMO_REGISTERED, DEMO_STOLEN_IMEI } from './modules/devices/demo.js';
+import { DEMO_ROAMER, DEMO_SPOOFED_CLI } from './modules/voice/demo.js';
 import { startTestApp, type TestApp } from './testing/app.js';
 
 let t: TestApp;
@@ -24,6 +25,21 @@ describe('demo data', () => {
     expect(lines.some((l) => l.startsWith('demo: '))).toBe(true);
     const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: DEMO_ADMIN_EMAIL, password: results.find((p) => p)! } });
     expect(login.statusCode).toBe(200);
+    expect(lines.some((l) => /^Voice demo: a signed call .* → allow, attestation A; a spoofed .* → block \(SPOOFED_KZ_MOBILE_FROM_ABROAD/.test(l))).toBe(true);
+  });
+
+  it('includes voice: roamers, ported numbers, a DNO list, trunks, a signing credential; a signed and a spoofed call', async () => {
+    await t.relayed();
+    const v = t.services.voice.index;
+    expect(v.isRoaming(DEMO_ROAMER)).toBe(true);
+    expect(v.isDoNotOriginate('102')).toBe(true);
+    expect(v.trunkOf('192.0.2.7')).toMatchObject({ id: 'demo-intl-gw', ingress: 'international' });
+    expect(await t.services.voice.portedCount()).toBe(2);
+    const kcell = (await t.services.auth.getOrg('Kcell')).id;
+    const spoofed = t.services.voice.screen({ callingNumber: DEMO_SPOOFED_CLI, calledNumber: '+77017654321', ingress: 'international' }, kcell);
+    expect(spoofed).toMatchObject({ verdict: 'block' });
+    const stats = await t.database.db.selectFrom('voice_stats_daily').select(['verdict', 'reason']).where('reason', '=', '*').execute();
+    expect(stats.map((s) => s.verdict).sort()).toEqual(['allow', 'block']);
   });
 
   it('includes devices: a TAC sample, registered phones and one stolen phone', async () => {

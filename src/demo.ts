@@ -3,6 +3,7 @@ import { systemContext, type RequestContext } from './core/auth/principal.js';
 import type { OrgKind } from './core/db/types.js';
 import { DomainError } from './core/errors.js';
 import { loadDevicesDemo } from './modules/devices/demo.js';
+import { loadVoiceDemo } from './modules/voice/demo.js';
 import type { Services } from './server.js';
 
 export const DEMO_ADMIN_EMAIL = 'admin@qalqan.local';
@@ -42,6 +43,16 @@ export async function loadDemo(services: Services, io: CliIO): Promise<string | 
   }
   const orgCtx = async (name: string): Promise<RequestContext> => ({ ...ctx, principal: { ...ctx.principal, orgId: (await services.auth.getOrg(name)).id } });
   await loadDevicesDemo(services, { importer: await orgCtx('Qalqan Regulator'), police: await orgCtx('Police Cyber Unit'), system: ctx });
+  const calls = await loadVoiceDemo(services, {
+    regulator: await orgCtx('Qalqan Regulator'),
+    operator: await orgCtx('Kcell'),
+    operatorName: 'Kcell',
+    recipient: await orgCtx('Beeline Kazakhstan'),
+    recipientName: 'Beeline Kazakhstan',
+  });
+  const describe = (r: { verdict: string; reasons: string[]; attestation?: string }) =>
+    `${r.verdict}${r.reasons.length ? ` (${r.reasons.join(', ')})` : ''}${r.attestation ? `, attestation ${r.attestation}` : ''}`;
+  io.out(`Voice demo: a signed call from a Kcell subscriber abroad → ${describe(calls.signed)}; a spoofed Kazakh CLI from abroad → ${describe(calls.spoofed)}`);
   bar.update(steps);
   bar.stop();
   return password;
