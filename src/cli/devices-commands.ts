@@ -8,7 +8,7 @@ import type { WithServices } from './program.js';
 
 const cli = (label: string) => systemContext(`cli ${label}`);
 
-function printReport(io: CliIO, report: ImportReport, what: string): void {
+export function printReport(io: CliIO, report: ImportReport, what: string): void {
   for (const e of report.errors) io.err(`line ${e.line}: ${e.message}`);
   if (!report.committed) throw new DomainError('unprocessable', `nothing imported: ${report.refusal ?? 'the file was refused'}`);
   const rate = report.seconds > 0 ? Math.round(report.rows / report.seconds) : report.rows;

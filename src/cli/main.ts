@@ -24,6 +24,7 @@ Commands:
   import registrations FILE --org N       register IMEIs in bulk (CSV imei,reference)
   import stolen FILE --source S           import a lost/stolen list (CSV imei[,reference])
   import observations FILE --operator N   import an operator's network observations (CSV date,imei,imsi,msisdn,rat)
+  import ported FILE [--operator N]         import ported numbers (CSV msisdn,operator,portedAt)
   classify                                re-classify every device seen on the networks
   lists export --operator N --kind K      export a black, notification or exception list (--since V for a delta)
 

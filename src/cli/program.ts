@@ -6,6 +6,7 @@ import { DEMO_ADMIN_EMAIL, loadDemo } from '../demo.js';
 import type { Services } from '../server.js';
 import { addDevicesCommands } from './devices-commands.js';
 import { addDevicesNetworkCommands } from './devices-network-commands.js';
+import { addVoiceCommands } from './voice-commands.js';
 import type { CliIO } from './io.js';
 
 /** Runs a command's work with the services: opened locally, or the running server's own. */
@@ -99,5 +100,6 @@ export function buildProgram(io: CliIO, withServices: WithServices): Command {
     );
   addDevicesCommands(program, io, withServices);
   addDevicesNetworkCommands(program, io, withServices);
+  addVoiceCommands(program, io, withServices);
   return program;
 }

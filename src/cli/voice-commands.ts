@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import type { RequestContext } from '../core/auth/principal.js';
+import { systemContext } from '../core/auth/principal.js';
+import type { CliIO } from './io.js';
+import { printReport } from './devices-commands.js';
+import { commandGroup, fileWithProgress } from './file-input.js';
+import type { WithServices } from './program.js';
+
+/** `import ported`: number portability for the voice module. */
+export function addVoiceCommands(program: Command, io: CliIO, withServices: WithServices): void {
+  commandGroup(program, 'import', 'bulk imports')
+    .command('ported')
+    .description('import ported numbers (CSV msisdn,operator,portedAt), as the operator they were ported to, or for any operator without --operator')
+    .argument('<file>', 'CSV file')
+    .option('--operator <org>', 'upload as this operator organisation (name or id): only its own numbers are accepted')
+    .action((file: string, opts: { operator?: string }) =>
+      withServices(async (services) => {
+        let ctx: RequestContext = systemContext('cli import ported');
+        if (opts.operator !== undefined) ctx = { ...ctx, principal: { ...ctx.principal, orgId: (await services.auth.getOrg(opts.operator)).id } };
+        const { input, done } = fileWithProgress(io, 'ported', file);
+        const report = await services.voice.importPorted(ctx, { input }).finally(done);
+        printReport(io, report, 'ported numbers');
+      }),
+    );
+}
