@@ -70,7 +70,7 @@ export function createServices(deps: CoreDeps) {
     logger: deps.logger,
     clock,
     roamingTtlMs,
-    counters: createVoiceCounters({ registry: metrics.registry, clock }),
+    counters: createVoiceCounters({ registry: metrics.registry }),
     verifier: stir.verifier,
   });
   return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices, devicesNetwork, voice, stir, roamingTtlMs };

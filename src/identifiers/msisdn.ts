@@ -63,17 +63,19 @@ function fromInternational(digits: string): MsisdnResult {
 
 function fromNsn(nsn: string): MsisdnResult {
   const country = plus7Holder(nsn);
-  const base = { ok: true as const, e164: `+7${nsn}`, nsn, country };
-  if (country === 'RU') return { ...base, type: 'foreign' };
+  const e164 = `+7${nsn}`;
+  if (country === 'RU') return { ok: true, e164, nsn, country, type: 'foreign' };
   const range = country === 'reserve' ? undefined : findKzRange(nsn);
-  if (!range) return { ...base, type: 'unallocated' };
-  return {
-    ...base,
-    type: range.type,
-    ...(range.operatorHint !== undefined ? { operatorHint: range.operatorHint } : {}),
-    ...(range.area !== undefined ? { area: range.area } : {}),
-    ...(range.city !== undefined ? { areaCode: range.prefix, city: range.city } : {}),
-  };
+  if (!range) return { ok: true, e164, nsn, country, type: 'unallocated' };
+  // Built field by field, not by spreading: this runs for every screened call.
+  const result: MsisdnResult = { ok: true, e164, nsn, country, type: range.type };
+  if (range.operatorHint !== undefined) result.operatorHint = range.operatorHint;
+  if (range.area !== undefined) result.area = range.area;
+  if (range.city !== undefined) {
+    result.areaCode = range.prefix;
+    result.city = range.city;
+  }
+  return result;
 }
 
 /**

@@ -1,12 +1,15 @@
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Executor } from '../../core/db/database.js';
 import type { Outbox } from '../../core/events/outbox.js';
 import { maskMsisdn } from '../../identifiers/msisdn.js';
 import { voiceRepository, type StatsIncrement } from './repository.js';
 import type { CallToScreen, ScreeningResult } from './types.js';
 
-/** At most this many `voice.call.blocked` events per flush (the rest are counted in the next sampled event). */
+/** At most this many `voice.call.blocked` events per flush (the rest are counted in the last sampled event). */
 const EVENTS_PER_FLUSH = 50;
+const METRIC = 'qalqan_voice_calls_total';
+/** Reason of the per-call rows: calls by verdict, whatever their reasons (not exported to Prometheus). */
+const ALL = '*';
 
 interface BlockedSample {
   callingNumber: string;
@@ -17,24 +20,30 @@ interface BlockedSample {
   at: string;
 }
 
+/** One (verdict, reason, trunk, operator) series: its running total, and what the next flush adds to the day table. */
+interface Series {
+  verdict: string;
+  reason: string;
+  trunk: string;
+  operator: string;
+  total: number;
+  pending: number;
+  pendingDay: string;
+}
+
 /**
- * Counts every screened call without touching the database on the hot path: Prometheus counters by verdict,
- * reason, trunk and operator; daily totals kept in memory and added to `voice_stats_daily` by `flush()`; and a
- * sample of blocked calls, with masked numbers, published as `voice.call.blocked` through the outbox. A failed
- * flush keeps everything for the next one.
+ * Counts every screened call without touching the database on the hot path: the Prometheus counter
+ * `qalqan_voice_calls_total{verdict,reason,trunk,operator}` (kept by hand and exposed through the registry, so a
+ * call costs a map lookup per reason), daily totals added to `voice_stats_daily` by `flush()`, and a sample of
+ * blocked calls, with masked numbers, published as `voice.call.blocked` through the outbox. A failed flush keeps
+ * everything for the next one.
  */
-export function createVoiceCounters(deps: { registry: Registry; clock: () => Date }) {
-  const calls = new Counter({
-    name: 'qalqan_voice_calls_total',
-    help: 'Screened calls by verdict, reason (none for a clean call), trunk and receiving operator',
-    labelNames: ['verdict', 'reason', 'trunk', 'operator'],
-    registers: [deps.registry],
-  });
-  const children = new Map<string, { inc(): void }>();
-  let daily = new Map<string, StatsIncrement>();
+export function createVoiceCounters(deps: { registry: Registry }) {
+  const series = new Map<string, Series>();
+  /** Counts left over when a series changed day before a flush (a call just after midnight). */
+  let spilled: StatsIncrement[] = [];
   let samples: BlockedSample[] = [];
   let unsampled = 0;
-  // The UTC day of the current call, recomputed only when a call falls outside the day last seen.
   let dayStart = 0;
   let dayEnd = 0;
   let dayText = '';
@@ -47,63 +56,83 @@ export function createVoiceCounters(deps: { registry: Registry; clock: () => Dat
     return dayText;
   };
 
-  function count(verdict: string, reason: string, trunk: string, operator: string): void {
+  function count(verdict: string, reason: string, trunk: string, operator: string, day: string): void {
     const key = `${verdict}|${reason}|${trunk}|${operator}`;
-    let child = children.get(key);
-    if (!child) children.set(key, (child = calls.labels(verdict, reason, trunk, operator)));
-    child.inc();
+    let s = series.get(key);
+    if (!s) series.set(key, (s = { verdict, reason, trunk, operator, total: 0, pending: 0, pendingDay: day }));
+    s.total++;
+    if (s.pendingDay !== day) {
+      if (s.pending > 0) spilled.push({ day: s.pendingDay, operatorId: operator, verdict, reason, calls: s.pending });
+      s.pending = 0;
+      s.pendingDay = day;
+    }
+    s.pending++;
   }
 
-  /** Daily rows: reason `*` counts calls by verdict; each reason counts the calls it applied to. */
-  function countDay(day: string, operator: string, verdict: string, reason: string): void {
-    const dayKey = `${day}|${operator}|${verdict}|${reason}`;
-    const row = daily.get(dayKey);
-    if (row) row.calls++;
-    else daily.set(dayKey, { day, operatorId: operator, verdict, reason, calls: 1 });
-  }
+  deps.registry.registerMetric({
+    name: METRIC,
+    help: 'Screened calls by verdict, reason (none for a clean call), trunk and receiving operator',
+    type: 'counter',
+    aggregator: 'sum',
+    get: () => ({
+      name: METRIC,
+      help: 'Screened calls by verdict, reason (none for a clean call), trunk and receiving operator',
+      type: 'counter',
+      aggregator: 'sum',
+      values: [...series.values()].filter((s) => s.reason !== ALL).map((s) => ({ labels: { verdict: s.verdict, reason: s.reason, trunk: s.trunk, operator: s.operator }, value: s.total })),
+    }),
+    reset: () => series.clear(),
+  } as never);
 
   return {
-    record(call: CallToScreen, result: ScreeningResult, operatorId: string | null): void {
-      const now = deps.clock();
-      const day = dayOf(now.getTime());
+    record(call: CallToScreen, result: ScreeningResult, operatorId: string | null, at: Date): void {
+      const day = dayOf(at.getTime());
       const trunk = call.trunkId ?? 'api';
       const operator = operatorId ?? 'unknown';
-      if (result.reasons.length === 0) count(result.verdict, 'none', trunk, operator);
-      countDay(day, operator, result.verdict, '*');
-      for (const reason of result.reasons) {
-        count(result.verdict, reason, trunk, operator);
-        countDay(day, operator, result.verdict, reason);
-      }
+      count(result.verdict, ALL, trunk, operator, day);
+      if (result.reasons.length === 0) count(result.verdict, 'none', trunk, operator, day);
+      for (const reason of result.reasons) count(result.verdict, reason, trunk, operator, day);
       if (result.verdict !== 'block') return;
       if (samples.length < EVENTS_PER_FLUSH) {
-        samples.push({ callingNumber: maskMsisdn(call.callingNumber), calledNumber: maskMsisdn(call.calledNumber), reasons: result.reasons, trunkId: call.trunkId ?? null, operatorId, at: now.toISOString() });
+        samples.push({ callingNumber: maskMsisdn(call.callingNumber), calledNumber: maskMsisdn(call.calledNumber), reasons: result.reasons, trunkId: call.trunkId ?? null, operatorId, at: at.toISOString() });
       } else unsampled++;
     },
 
     /** Adds the counts since the last flush to the daily table and publishes the sampled blocked calls. */
     async flush(db: Executor, outbox: Outbox): Promise<void> {
-      if (daily.size === 0 && samples.length === 0) return;
-      const rows = [...daily.values()];
+      const rows = new Map<string, StatsIncrement>();
+      const add = (r: StatsIncrement) => {
+        const key = `${r.day}|${r.operatorId}|${r.verdict}|${r.reason}`;
+        const row = rows.get(key);
+        if (row) row.calls += r.calls;
+        else rows.set(key, { ...r });
+      };
+      const taken: [Series, number][] = [];
+      for (const s of series.values()) {
+        if (s.pending === 0 || s.reason === 'none') continue;
+        add({ day: s.pendingDay, operatorId: s.operator, verdict: s.verdict, reason: s.reason, calls: s.pending });
+        taken.push([s, s.pending]);
+        s.pending = 0;
+      }
+      const spill = spilled.filter((r) => r.reason !== 'none');
+      for (const r of spill) add(r);
+      spilled = [];
       const sampled = samples;
       const skipped = unsampled;
-      daily = new Map();
       samples = [];
       unsampled = 0;
+      if (rows.size === 0 && sampled.length === 0) return;
       try {
         await db.transaction().execute(async (trx) => {
-          await voiceRepository(trx).addStats(rows);
+          await voiceRepository(trx).addStats([...rows.values()]);
           for (const [i, s] of sampled.entries()) {
             await outbox.add(trx, 'voice.call.blocked', { ...s, ...(i === sampled.length - 1 && skipped > 0 ? { alsoBlockedSinceLastSample: skipped } : {}) });
           }
         });
       } catch (err) {
-        // Put the counts back: nothing is lost, the next flush retries.
-        for (const r of rows) {
-          const key = `${r.day}|${r.operatorId}|${r.verdict}|${r.reason}`;
-          const current = daily.get(key);
-          if (current) current.calls += r.calls;
-          else daily.set(key, r);
-        }
+        // Nothing is lost: the counts go back (as spilled rows, in case a series moved to a new day meanwhile).
+        for (const [s, n] of taken) spilled.push({ day: s.pendingDay, operatorId: s.operator, verdict: s.verdict, reason: s.reason, calls: n });
+        spilled.push(...spill);
         samples = [...sampled, ...samples].slice(0, EVENTS_PER_FLUSH);
         unsampled += skipped;
         throw err;

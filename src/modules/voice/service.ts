@@ -84,7 +84,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
 
   function finish(call: CallToScreen, operatorId: string | null, identity: IdentityCheck | null): ScreeningResult {
     const result = screenCall(call, index, index.policyFor(operatorId), identity);
-    deps.counters.record(call, result, operatorId);
+    deps.counters.record(call, result, operatorId, deps.clock());
     return result;
   }
 

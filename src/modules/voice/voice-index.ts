@@ -13,6 +13,7 @@ export interface Trunk {
 }
 
 const toPolicy = (p: Pick<PolicyRecord, 'block' | 'flag' | 'enabled'>): Policy => ({ block: new Set(p.block), flag: new Set(p.flag), enabled: p.enabled });
+const BUILT_IN_DEFAULT = toPolicy(DEFAULT_POLICY);
 
 /**
  * Everything screening reads, in memory: roaming subscribers with their expiry, the do-not-originate list,
@@ -44,7 +45,7 @@ export class VoiceIndex implements NumberFacts {
 
   /** The receiving operator's policy, or the default one. A disabled default policy is the global kill switch. */
   policyFor(operatorId: string | null | undefined): Policy {
-    const fallback = this.policies.get(DEFAULT_POLICY_ID) ?? toPolicy(DEFAULT_POLICY);
+    const fallback = this.policies.get(DEFAULT_POLICY_ID) ?? BUILT_IN_DEFAULT;
     if (!fallback.enabled) return fallback;
     return (operatorId ? this.policies.get(operatorId) : undefined) ?? fallback;
   }

@@ -1,0 +1,43 @@
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOutbox } from '../../core/events/outbox.js';
+import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { createVoiceCounters } from './counters.js';
+import type { CallToScreen, ScreeningResult } from './types.js';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.close());
+
+const call: CallToScreen = { callingNumber: '+77019876543', calledNumber: '+77017654321', ingress: 'international', trunkId: 'gw1' };
+const blocked: ScreeningResult = { verdict: 'block', reasons: ['SPOOFED_KZ_MOBILE_FROM_ABROAD', 'IDENTITY_MISSING'] };
+const clean: ScreeningResult = { verdict: 'allow', reasons: [] };
+const outbox = createOutbox({ ids: () => crypto.randomUUID(), clock: () => new Date() });
+const day = async (d: string) =>
+  (await database.db.selectFrom('voice_stats_daily').select(['verdict', 'reason', 'calls']).where('day', '=', d).orderBy('verdict').orderBy('reason').execute()).map((r) => `${r.verdict} ${r.reason} ${r.calls}`);
+
+describe('voice counters', () => {
+  it('exposes the Prometheus counter, splits days at midnight, and keeps counts through a failed flush', async () => {
+    const registry = new Registry();
+    const counters = createVoiceCounters({ registry });
+    counters.record(call, blocked, 'op1', new Date('2026-11-30T23:59:59Z'));
+    counters.record(call, clean, 'op1', new Date('2026-11-30T23:59:59Z'));
+    counters.record(call, blocked, 'op1', new Date('2026-12-01T00:00:01Z'));
+    const text = await registry.metrics();
+    expect(text).toContain('qalqan_voice_calls_total{verdict="block",reason="SPOOFED_KZ_MOBILE_FROM_ABROAD",trunk="gw1",operator="op1"} 2');
+    expect(text).toContain('qalqan_voice_calls_total{verdict="allow",reason="none",trunk="gw1",operator="op1"} 1');
+    expect(text).not.toContain('reason="*"');
+
+    await expect(counters.flush({ transaction: () => ({ execute: () => Promise.reject(new Error('database away')) }) } as never, outbox)).rejects.toThrow('database away');
+    await counters.flush(database.db, outbox);
+    expect(await day('2026-11-30')).toEqual(['allow * 1', 'block * 1', 'block IDENTITY_MISSING 1', 'block SPOOFED_KZ_MOBILE_FROM_ABROAD 1']);
+    expect(await day('2026-12-01')).toEqual(['block * 1', 'block IDENTITY_MISSING 1', 'block SPOOFED_KZ_MOBILE_FROM_ABROAD 1']);
+    const events = await database.db.selectFrom('core_outbox').select('payload').where('topic', '=', 'voice.call.blocked').execute();
+    expect(events).toHaveLength(2);
+    expect(JSON.stringify(events)).not.toContain('9876543');
+    await counters.flush(database.db, outbox);
+    expect(await day('2026-11-30')).toHaveLength(4);
+  });
+});
