@@ -27,7 +27,7 @@ import { createVoiceService } from './modules/voice/service.js';
 import { createSipServer, type SipServer } from './modules/voice/sip/server.js';
 import type { Ingress } from './modules/voice/types.js';
 import { stirRoutes } from './modules/voice/stir/routes.js';
-import { CERTIFICATES_CHANGED, createStirService } from './modules/voice/stir/service.js';
+import { createStirService } from './modules/voice/stir/service.js';
 
 export interface CoreDeps {
   database: Database;
@@ -119,8 +119,6 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
   await subscribeDevices(services);
   await services.eir.start();
   await services.voice.start();
-  await services.stir.verifier.reload();
-  await services.bus.subscribe('voice-stir-verifier', CERTIFICATES_CHANGED, () => services.stir.verifier.reload(), { fanout: true });
   return { app, setDraining: () => (draining = true) };
 }
 

@@ -32,7 +32,7 @@ export function buildProgram(io: CliIO, withServices: WithServices): Command {
     .description('load demo data (idempotent): organisations of every kind and the console admin')
     .action(() =>
       withServices(async (services) => {
-        const password = await loadDemo(services, io);
+        const password = await loadDemo(services, io, { stirCredentials: true });
         io.out(password ? `console admin ${DEMO_ADMIN_EMAIL}, one-time password: ${password}` : 'demo data is loaded');
       }),
     );

@@ -280,6 +280,13 @@ export interface VoiceStirCredentialsTable {
   created_at: Generated<Date>;
 }
 
+export interface VoiceRangeHoldersTable {
+  /** National significant number prefix, e.g. `701`. */
+  prefix: string;
+  operator_id: string;
+  updated_at: Generated<Date>;
+}
+
 export interface DB {
   auth_organisations: AuthOrganisationsTable;
   auth_api_keys: AuthApiKeysTable;
@@ -311,4 +318,5 @@ export interface DB {
   voice_stats_daily: VoiceStatsDailyTable;
   voice_stir_certificates: VoiceStirCertificatesTable;
   voice_stir_credentials: VoiceStirCredentialsTable;
+  voice_range_holders: VoiceRangeHoldersTable;
 }

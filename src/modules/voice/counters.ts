@@ -85,9 +85,9 @@ export function createVoiceCounters(deps: { registry: Registry }) {
   } as never);
 
   return {
-    record(call: CallToScreen, result: ScreeningResult, operatorId: string | null, at: Date): void {
+    /** `trunk` is the metric label: a configured trunk's id, `api` or `unconfigured`. */
+    record(call: CallToScreen, result: ScreeningResult, operatorId: string | null, at: Date, trunk: string): void {
       const day = dayOf(at.getTime());
-      const trunk = call.trunkId ?? 'api';
       const operator = operatorId ?? 'unknown';
       count(result.verdict, ALL, trunk, operator, day);
       if (result.reasons.length === 0) count(result.verdict, 'none', trunk, operator, day);
@@ -133,8 +133,9 @@ export function createVoiceCounters(deps: { registry: Registry }) {
         // Nothing is lost: the counts go back (as spilled rows, in case a series moved to a new day meanwhile).
         for (const [s, n] of taken) spilled.push({ day: s.pendingDay, operatorId: s.operator, verdict: s.verdict, reason: s.reason, calls: n });
         spilled.push(...spill);
-        samples = [...sampled, ...samples].slice(0, EVENTS_PER_FLUSH);
-        unsampled += skipped;
+        const kept = [...sampled, ...samples];
+        samples = kept.slice(0, EVENTS_PER_FLUSH);
+        unsampled += skipped + Math.max(0, kept.length - EVENTS_PER_FLUSH);
         throw err;
       }
     },

@@ -15,6 +15,10 @@ export interface VoiceDemoContexts {
   recipient: RequestContext;
   recipientName: string;
   operatorName: string;
+  /** Number ranges (national-number prefixes) each operator holds, by operator name. */
+  ranges: Record<string, string[]>;
+  /** Install the demo trust anchor and signing key, and screen a signed call (explicit `qalqan demo` only). */
+  stirCredentials: boolean;
 }
 
 export const DEMO_ROAMER = '+77015550101';
@@ -36,11 +40,16 @@ async function ensureCertificate(stir: StirService, ctx: RequestContext, pem: st
 }
 
 /**
- * Voice demo data: subscribers abroad, ported numbers, a do-not-originate list, trunks, STIR/SHAKEN credentials
- * for the demo operator; then screens a signed call from a roaming subscriber and a spoofed one. Idempotent.
+ * Voice demo data: range holders, subscribers abroad, ported numbers, a do-not-originate list, trunks and, when
+ * asked, STIR/SHAKEN credentials for the demo operator; then screens a signed call from a roaming subscriber (with
+ * credentials) and a spoofed one. Idempotent.
  */
-export async function loadVoiceDemo(services: { voice: VoiceService; stir: StirService }, ctx: VoiceDemoContexts): Promise<{ signed: ScreeningResult; spoofed: ScreeningResult }> {
+export async function loadVoiceDemo(services: { voice: VoiceService; stir: StirService }, ctx: VoiceDemoContexts): Promise<{ signed: ScreeningResult | null; spoofed: ScreeningResult }> {
   const { voice, stir } = services;
+  for (const [operator, prefixes] of Object.entries(ctx.ranges)) {
+    for (const prefix of prefixes) await voice.putRangeHolder(ctx.regulator, prefix, operator);
+  }
+  await voice.reload();
   await voice.putRoaming(ctx.operator, [
     { msisdn: DEMO_ROAMER, roaming: true, country: 'TR' },
     { msisdn: '+77015550102', roaming: true, country: 'AE' },
@@ -58,15 +67,17 @@ export async function loadVoiceDemo(services: { voice: VoiceService; stir: StirS
   await voice.putTrunk(ctx.regulator, { id: 'demo-intl-gw', name: 'International gateway (demo)', operator: ctx.operatorName, addresses: ['192.0.2.0/24'], ingress: 'international' });
   await voice.putTrunk(ctx.regulator, { id: 'demo-domestic', name: 'Domestic interconnect (demo)', operator: ctx.operatorName, addresses: ['198.51.100.0/24'], ingress: 'domestic' });
 
-  await ensureCertificate(stir, ctx.regulator, DEMO_ANCHOR_PEM, true);
-  const certificateId = await ensureCertificate(stir, ctx.operator, DEMO_OPERATOR_CERT_PEM, false);
-  await stir.setCredential(ctx.operator, { certificateId, privateKey: DEMO_OPERATOR_KEY_PEM });
-  await stir.verifier.reload();
   await voice.reload();
-
-  const signedBy = await stir.sign(ctx.operator, { orig: DEMO_ROAMER, dest: DEMO_CALLED, attest: 'A' });
   const operatorId = ctx.operator.principal.orgId;
-  const signed = await voice.screen({ callingNumber: DEMO_ROAMER, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw', identity: signedBy.identity }, operatorId);
+  let signed: ScreeningResult | null = null;
+  if (ctx.stirCredentials) {
+    await ensureCertificate(stir, ctx.regulator, DEMO_ANCHOR_PEM, true);
+    const certificateId = await ensureCertificate(stir, ctx.operator, DEMO_OPERATOR_CERT_PEM, false);
+    await stir.setCredential(ctx.operator, { certificateId, privateKey: DEMO_OPERATOR_KEY_PEM });
+    await voice.reload();
+    const signedBy = await stir.sign(ctx.operator, { orig: DEMO_ROAMER, dest: DEMO_CALLED, attest: 'A' });
+    signed = await voice.screen({ callingNumber: DEMO_ROAMER, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw', identity: signedBy.identity }, operatorId);
+  }
   const spoofed = await voice.screen({ callingNumber: DEMO_SPOOFED_CLI, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw' }, operatorId);
   await voice.flush();
   return { signed, spoofed };

@@ -95,6 +95,36 @@ export function voiceRepository(db: Executor) {
       return found;
     },
 
+    async rangeHolders(): Promise<{ prefix: string; operatorId: string }[]> {
+      return (await db.selectFrom('voice_range_holders').select(['prefix', 'operator_id']).orderBy('prefix').execute()).map((r) => ({ prefix: r.prefix, operatorId: r.operator_id }));
+    },
+
+    async putRangeHolder(prefix: string, operatorId: string): Promise<void> {
+      await db
+        .insertInto('voice_range_holders')
+        .values({ prefix, operator_id: operatorId })
+        .onConflict((oc) => oc.column('prefix').doUpdateSet({ operator_id: operatorId, updated_at: sql`now()` }))
+        .execute();
+    },
+
+    async deleteRangeHolder(prefix: string): Promise<boolean> {
+      const r = await db.deleteFrom('voice_range_holders').where('prefix', '=', prefix).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+
+    async ported(): Promise<{ msisdn: string; operatorId: string }[]> {
+      return (await db.selectFrom('voice_ported').select(['msisdn', 'operator_id']).execute()).map((r) => ({ msisdn: r.msisdn, operatorId: r.operator_id }));
+    },
+
+    async roamingOf(msisdns: string[]): Promise<{ msisdn: string; expiresAt: Date }[]> {
+      const out: { msisdn: string; expiresAt: Date }[] = [];
+      for (let i = 0; i < msisdns.length; i += CHUNK) {
+        const rows = await db.selectFrom('voice_roaming').select(['msisdn', 'expires_at']).where('msisdn', 'in', msisdns.slice(i, i + CHUNK)).execute();
+        for (const r of rows) out.push({ msisdn: r.msisdn, expiresAt: r.expires_at });
+      }
+      return out;
+    },
+
     async addDno(entries: { msisdn: string; label: string }[], addedBy: string | null): Promise<void> {
       if (!entries.length) return;
       await db

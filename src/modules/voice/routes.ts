@@ -4,11 +4,10 @@ import type { App } from '../../core/http/app.js';
 import { requestContext } from '../../core/http/auth-hook.js';
 import { Problem, authErrors } from '../../core/http/schemas.js';
 import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
-import { DnoEntry, DnoRequest, PolicyBody, PolicyResponse, RoamingRequest, RoamingResponse, ScreenBatchRequest, ScreenRequest, ScreenResult, StatsResponse, Trunk, TrunkBody } from './schema.js';
+import { RangeHolder, DnoEntry, DnoRequest, PolicyBody, PolicyResponse, RoamingRequest, RoamingResponse, ScreenBatchRequest, ScreenRequest, ScreenResult, StatsResponse, Trunk, TrunkBody } from './schema.js';
 import type { VoiceService } from './service.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const today = () => new Date().toISOString().slice(0, 10);
 
 export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: number }) {
   return async function (app: App): Promise<void> {
@@ -80,7 +79,7 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
     app.get('/api/v1/voice/policies/:operator', {
       config: { scope: 'voice:admin' },
       schema: { tags: ['voice'], summary: 'An operator’s screening policy (`*` = the default)', params: Type.Object({ operator: Type.String({ maxLength: 200 }) }), response: { 200: PolicyResponse, ...authErrors } },
-    }, async (request) => voice.policy(request.params.operator));
+    }, async (request) => voice.policy(requestContext(request), request.params.operator));
 
     app.put('/api/v1/voice/policies/:operator', {
       config: { scope: 'voice:admin' },
@@ -92,6 +91,30 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
         response: { 200: PolicyResponse, 404: Problem, ...authErrors },
       },
     }, async (request) => voice.putPolicy(requestContext(request), request.params.operator, request.body));
+
+    app.get('/api/v1/voice/range-holders', {
+      config: { scope: 'voice:admin' },
+      schema: { tags: ['voice'], summary: 'Number ranges and the operators holding them (home operator of unported numbers)', response: { 200: Type.Object({ items: Type.Array(RangeHolder) }), ...authErrors } },
+    }, async () => ({ items: await voice.listRangeHolders() }));
+
+    app.put('/api/v1/voice/range-holders/:prefix', {
+      config: { scope: 'voice:admin' },
+      schema: {
+        tags: ['voice'],
+        summary: 'Assigns a range (national-number prefix, e.g. 701) to an operator (regulator)',
+        params: Type.Object({ prefix: Type.String({ maxLength: 16 }) }),
+        body: Type.Object({ operator: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+        response: { 200: RangeHolder, 404: Problem, ...authErrors },
+      },
+    }, async (request) => voice.putRangeHolder(requestContext(request), request.params.prefix, request.body.operator));
+
+    app.delete('/api/v1/voice/range-holders/:prefix', {
+      config: { scope: 'voice:admin' },
+      schema: { tags: ['voice'], summary: 'Removes a range assignment (regulator)', params: Type.Object({ prefix: Type.String({ maxLength: 16 }) }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+    }, async (request, reply) => {
+      await voice.deleteRangeHolder(requestContext(request), request.params.prefix);
+      return reply.code(204).send(null);
+    });
 
     app.get('/api/v1/voice/trunks', {
       config: { scope: 'voice:admin' },
@@ -119,10 +142,6 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
         querystring: Type.Object({ from: Type.Optional(Type.String({ pattern: DAY.source })), to: Type.Optional(Type.String({ pattern: DAY.source })) }),
         response: { 200: StatsResponse, ...authErrors },
       },
-    }, async (request) => {
-      const to = request.query.to ?? today();
-      const from = request.query.from ?? new Date(Date.parse(to) - 29 * 86_400_000).toISOString().slice(0, 10);
-      return voice.stats(requestContext(request), from, to);
-    });
+    }, async (request) => voice.stats(requestContext(request), request.query));
   };
 }

@@ -14,14 +14,16 @@ export const ScreenRequest = Type.Object(
     redirectingNumber: Type.Optional(Number_('Diversion / History-Info number, when the call was forwarded')),
     originatingOperator: Type.Optional(Type.String({ maxLength: 100 })),
     identity: Type.Optional(Type.String({ maxLength: 8192, description: 'SIP Identity header value (RFC 8224), verified with STIR/SHAKEN' })),
+    toNumber: Type.Optional(Number_('the SIP To number, which the PASSporT dest must match (default: calledNumber)')),
   },
   { additionalProperties: false },
 );
 
 export const ScreenResult = Type.Object({
   verdict: Type.Union([Type.Literal('allow'), Type.Literal('flag'), Type.Literal('block')]),
-  reasons: Type.Array(ReasonCode),
+  reasons: Type.Array(ReasonCode, { description: 'those that block first, then those that flag, then those only reported' }),
   attestation: Type.Optional(Type.Union([Type.Literal('A'), Type.Literal('B'), Type.Literal('C')])),
+  identityError: Type.Optional(Type.Object({ code: Type.Integer({ description: 'RFC 8224 response code: 403, 428, 436, 437 or 438' }), reason: Type.String() })),
 });
 
 export const ScreenBatchRequest = Type.Object({ calls: Type.Array(ScreenRequest, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
@@ -53,6 +55,8 @@ export const DnoRequest = Type.Object(
 );
 
 export const DnoEntry = Type.Object({ msisdn: Type.String(), label: Type.String(), addedAt: Type.String() });
+
+export const RangeHolder = Type.Object({ prefix: Type.String({ description: 'national-number prefix, e.g. 701' }), operatorId: Type.String() });
 
 export const PolicyBody = Type.Object(
   { block: Type.Array(Type.String()), flag: Type.Array(Type.String()), enabled: Type.Boolean({ description: 'false = kill switch: allow every call' }) },

@@ -8,6 +8,7 @@ const facts: NumberFacts = {
   isRoaming: (n) => n === ROAMING,
   isDoNotOriginate: (n) => n === '+77172000102' || n === '102',
   isBlocklisted: (n) => n === '+77059998877',
+  homeOperator: (n) => (n.startsWith('+7701') ? 'kcell' : null),
 };
 const policy: Policy = { block: new Set(DEFAULT_POLICY.block), flag: new Set(DEFAULT_POLICY.flag), enabled: true };
 const call = (callingNumber: string, ingress: CallToScreen['ingress'] = 'international'): CallToScreen => ({ callingNumber, calledNumber: '+77017654321', ingress });
@@ -21,9 +22,18 @@ describe('screening reasons', () => {
     expect(reasonsFor(call('8 701 987 65 43'), facts, null)).toContain('SPOOFED_KZ_MOBILE_FROM_ABROAD');
   });
 
-  it('a valid full attestation vouches for a Kazakh subscriber calling from abroad', () => {
-    expect(reasonsFor(call('+77019876543'), facts, { ok: true, attestation: 'A' })).not.toContain('SPOOFED_KZ_MOBILE_FROM_ABROAD');
-    expect(reasonsFor(call('+77019876543'), facts, { ok: true, attestation: 'C' })).toContain('SPOOFED_KZ_MOBILE_FROM_ABROAD');
+  it('a valid full attestation by the number’s own operator vouches for a Kazakh subscriber calling from abroad', () => {
+    expect(reasonsFor(call('+77019876543'), facts, { ok: true, attestation: 'A', operatorId: 'kcell' })).not.toContain('SPOOFED_KZ_MOBILE_FROM_ABROAD');
+    expect(reasonsFor(call('+77019876543'), facts, { ok: true, attestation: 'C', operatorId: 'kcell' })).toContain('SPOOFED_KZ_MOBILE_FROM_ABROAD');
+    // Another operator's signature, or one for a number whose operator is unknown, vouches for nothing.
+    expect(reasonsFor(call('+77019876543'), facts, { ok: true, attestation: 'A', operatorId: 'beeline' })).toContain('SPOOFED_KZ_MOBILE_FROM_ABROAD');
+    expect(reasonsFor(call('+77059876543'), facts, { ok: true, attestation: 'A', operatorId: 'kcell' })).toContain('SPOOFED_KZ_MOBILE_FROM_ABROAD');
+  });
+
+  it('puts the reasons that block first, and reports why an identity failed', () => {
+    const r = screenCall(call('+77272501234'), { ...facts, isBlocklisted: () => true }, policy, { ok: false, code: 438, reason: 'Invalid Identity Header: the signature does not verify' });
+    expect(r.reasons).toEqual(['BLOCKLISTED_NUMBER', 'IDENTITY_INVALID', 'KZ_GEOGRAPHIC_FROM_ABROAD']);
+    expect(r.identityError).toEqual({ code: 438, reason: 'Invalid Identity Header: the signature does not verify' });
   });
 
   it('KZ_GEOGRAPHIC_FROM_ABROAD: an Almaty landline CLI on an international trunk', () => {
@@ -55,7 +65,7 @@ describe('screening reasons', () => {
   it('IDENTITY_INVALID and IDENTITY_MISSING', () => {
     expect(reasonsFor(call('+77019876543', 'domestic'), facts, { ok: false, code: 438, reason: 'Invalid Identity Header' })).toContain('IDENTITY_INVALID');
     expect(reasonsFor(call('+77019876543', 'domestic'), facts, null)).toEqual(['IDENTITY_MISSING']);
-    expect(reasonsFor(call('+77019876543', 'domestic'), facts, { ok: true, attestation: 'A' })).toEqual([]);
+    expect(reasonsFor(call('+77019876543', 'domestic'), facts, { ok: true, attestation: 'A', operatorId: 'kcell' })).toEqual([]);
     // No Kazakh operator signs a foreign call: its missing identity is not a reason.
     expect(reasonsFor(call('+79161234567', 'domestic'), facts, null)).toEqual([]);
   });

@@ -6,6 +6,8 @@ export interface NumberFacts {
   isRoaming(e164: string): boolean;
   isDoNotOriginate(numberOrShortCode: string): boolean;
   isBlocklisted(e164: string): boolean;
+  /** The organisation serving this Kazakh number (ported-to operator or range holder), or null when unknown. */
+  homeOperator(e164: string): string | null;
 }
 
 export interface Policy {
@@ -29,8 +31,10 @@ export function reasonsFor(call: CallToScreen, facts: NumberFacts, identity: Ide
   // Russian ranges under +7 are foreign numbers: a Russian CLI on an international trunk is normal.
   const kazakh = cli.country !== 'RU' && cli.country !== 'other';
   if (kazakh && cli.type === 'unallocated') reasons.push('INVALID_CLI');
-  // A valid full attestation means a Kazakh operator vouches for the caller: its subscriber is calling from abroad.
-  const vouched = identity?.ok === true && identity.attestation === 'A';
+  // A valid full attestation by the number's own operator vouches for the caller: its subscriber is calling from
+  // abroad. Another operator's signature, or one for a number with no known operator, vouches for nothing.
+  const home = kazakh ? facts.homeOperator(cli.e164) : null;
+  const vouched = identity?.ok === true && identity.attestation === 'A' && home !== null && identity.operatorId === home;
   if (international && kazakh && cli.type === 'mobile' && !vouched && !facts.isRoaming(cli.e164)) reasons.push('SPOOFED_KZ_MOBILE_FROM_ABROAD');
   if (international && kazakh && cli.type === 'geographic') reasons.push('KZ_GEOGRAPHIC_FROM_ABROAD');
   if (facts.isDoNotOriginate(cli.e164)) reasons.push('DO_NOT_ORIGINATE');
@@ -47,10 +51,18 @@ export function verdictFor(reasons: readonly Reason[], policy: Policy): Verdict 
   return 'allow';
 }
 
+/** Reasons that block come first, then those that flag, then those only reported: a switch can show reasons[0]. */
+function byWeight(reasons: Reason[], policy: Policy): Reason[] {
+  if (reasons.length < 2) return reasons;
+  const weight = (r: Reason) => (policy.block.has(r) ? 0 : policy.flag.has(r) ? 1 : 2);
+  return reasons.map((r, i) => [r, weight(r) * 100 + i] as const).sort((a, b) => a[1] - b[1]).map(([r]) => r);
+}
+
 export function screenCall(call: CallToScreen, facts: NumberFacts, policy: Policy, identity: IdentityCheck | null): ScreeningResult {
-  const reasons = reasonsFor(call, facts, identity);
+  const reasons = byWeight(reasonsFor(call, facts, identity), policy);
   const result: ScreeningResult = { verdict: verdictFor(reasons, policy), reasons };
   if (identity?.ok) result.attestation = identity.attestation;
+  else if (identity) result.identityError = { code: identity.code, reason: identity.reason };
   return result;
 }
 

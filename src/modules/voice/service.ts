@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { callerOrg, regulates, requireRegulator } from '../../core/auth/authority.js';
-import { authRepository, type Organisation } from '../../core/auth/repository.js';
+import { authRepository } from '../../core/auth/repository.js';
 import type { AuditService } from '../../core/audit/service.js';
 import type { Executor } from '../../core/db/database.js';
 import { DomainError } from '../../core/errors.js';
@@ -15,10 +15,13 @@ import type { VoiceCounters } from './counters.js';
 import { voiceRepository, type TrunkRecord } from './repository.js';
 import { DEFAULT_POLICY, screenCall } from './screening.js';
 import { REASONS, type CallToScreen, type IdentityCheck, type Ingress, type Reason, type ScreeningResult } from './types.js';
+import { CERTIFICATES_CHANGED as STIR_CERTIFICATES_CHANGED } from './stir/service.js';
 import { DEFAULT_POLICY_ID, VoiceIndex } from './voice-index.js';
 
 export interface IdentityVerifier {
   verify(identity: string | undefined, call: { orig: string; dest: string }): Promise<IdentityCheck>;
+  /** Re-reads the certificate store. */
+  reload(): Promise<void>;
 }
 
 export interface VoiceServiceDeps {
@@ -57,7 +60,19 @@ export interface DayStats {
 export const MAX_BATCH = 1_000;
 export const MAX_ROAMING_BATCH = 10_000;
 const FLUSH_EVERY_MS = 5_000;
+/** The topics that list (true) or unlist (false) a number; others under intel.indicator.* and traffic.simbox.* change nothing. */
+const BLOCKLIST_TOPICS: Record<string, boolean> = {
+  'intel.indicator.published': true,
+  'intel.indicator.withdrawn': false,
+  'traffic.simbox.confirmed': true,
+  'traffic.simbox.cleared': false,
+};
 const RELOAD_EVERY_MS = 15 * 60_000;
+
+/** A real calendar day in the form YYYY-MM-DD. */
+function isCalendarDay(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(text)) && new Date(text).toISOString().slice(0, 10) === text;
+}
 
 /** A Kazakh number as E.164, or why not. */
 function kazakhNumber(input: string, mobileOnly: boolean): { e164: string } | { error: string } {
@@ -75,16 +90,38 @@ export function createVoiceService(deps: VoiceServiceDeps) {
   const subscriptions: Subscription[] = [];
   const timers: NodeJS.Timeout[] = [];
 
-  async function requireOperatorOrRegulator(ctx: RequestContext): Promise<Organisation | null> {
+  /** The calling operator's id, or null for the regulator (and platform staff); anyone else is refused. */
+  async function operatorOrRegulator(ctx: RequestContext): Promise<string | null> {
     const org = await callerOrg(deps.db, ctx);
-    if (regulates(ctx, org)) return org;
+    if (regulates(ctx, org)) return null;
     if (org?.kind !== 'operator') throw new DomainError('forbidden', 'only operators (and the regulator) may do this');
-    return org;
+    return org.id;
+  }
+
+  async function operatorIdOf(name: string): Promise<string> {
+    const org = await authRepository(deps.db).findOrg(name);
+    if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${name}" does not exist`);
+    return org.id;
+  }
+
+  /** The home operator of each number, from the database: the ported-to operator, else the range holder. */
+  async function homeOperators(ex: Executor, e164s: string[]): Promise<Map<string, string>> {
+    const r = voiceRepository(ex);
+    const ported = await r.portedOperators(e164s);
+    const holders = (await r.rangeHolders()).sort((a, b) => b.prefix.length - a.prefix.length);
+    const home = new Map<string, string>();
+    for (const n of e164s) {
+      const owner = ported.get(n) ?? holders.find((h) => n.slice(2).startsWith(h.prefix))?.operatorId;
+      if (owner) home.set(n, owner);
+    }
+    return home;
   }
 
   function finish(call: CallToScreen, operatorId: string | null, identity: IdentityCheck | null): ScreeningResult {
     const result = screenCall(call, index, index.policyFor(operatorId), identity);
-    deps.counters.record(call, result, operatorId, deps.clock());
+    // Only configured trunks become metric labels: a client-chosen trunkId must not grow the series without bound.
+    const trunk = call.trunkId === undefined ? 'api' : index.isTrunk(call.trunkId) ? call.trunkId : 'unconfigured';
+    deps.counters.record(call, result, operatorId, deps.clock(), trunk);
     return result;
   }
 
@@ -96,9 +133,10 @@ export function createVoiceService(deps: VoiceServiceDeps) {
      * signature check is asynchronous); a malformed number is a verdict, not an error.
      */
     screen(call: CallToScreen, operatorId: string | null): ScreeningResult | Promise<ScreeningResult> {
-      if (call.identity === undefined || !deps.verifier) return finish(call, operatorId, null);
+      if (call.identity === undefined || call.identity.trim() === '' || !deps.verifier) return finish(call, operatorId, null);
+      // RFC 8224: the PASSporT's dest is matched against the To header's number (the Request-URI may be a forward).
       return deps.verifier
-        .verify(call.identity, { orig: call.callingNumber, dest: call.calledNumber })
+        .verify(call.identity, { orig: call.callingNumber, dest: call.toNumber ?? call.calledNumber })
         .then((identity) => finish(call, operatorId, identity));
     },
 
@@ -107,11 +145,13 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       return Promise.all(calls.map((c) => service.screen(c, operatorId)));
     },
 
-    /** Operators report which of their subscribers are abroad; an entry expires unless refreshed. */
+    /**
+     * Operators report which of their subscribers are abroad; an entry expires unless refreshed. Only a number's
+     * home operator (ported-to operator, else range holder) reports it; the regulator reports for that operator.
+     */
     async putRoaming(ctx: RequestContext, entries: RoamingEntry[]): Promise<{ accepted: number; rejected: number; results: RowOutcome[] }> {
       if (entries.length > MAX_ROAMING_BATCH) throw new DomainError('invalid', `at most ${MAX_ROAMING_BATCH} entries per batch`);
-      const org = await requireOperatorOrRegulator(ctx);
-      const operatorId = org?.id ?? null;
+      const caller = await operatorOrRegulator(ctx);
       const results: RowOutcome[] = [];
       const valid: { index: number; e164: string; entry: RoamingEntry }[] = [];
       const seen = new Set<string>();
@@ -125,43 +165,67 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         seen.add(number.e164);
         valid.push({ index: i, e164: number.e164, entry });
       });
-      const now = deps.clock();
-      const expiresAt = new Date(now.getTime() + deps.roamingTtlMs);
-      const changes: { msisdn: string; expiresAt: number | null }[] = [];
+      const expiresAt = new Date(deps.clock().getTime() + deps.roamingTtlMs);
+      const changed: string[] = [];
       await deps.db.transaction().execute(async (trx) => {
         const r = voiceRepository(trx);
-        // A ported number is served by the operator it was ported to: only that operator reports its roaming.
-        const portedTo = await r.portedOperators(valid.map((v) => v.e164));
+        const home = await homeOperators(trx, valid.map((v) => v.e164));
         const up: { msisdn: string; operatorId: string; country: string | null; expiresAt: Date }[] = [];
         const down: string[] = [];
         for (const v of valid) {
-          const owner = portedTo.get(v.e164);
-          if (operatorId && owner && owner !== operatorId) {
-            results.push({ index: v.index, msisdn: maskMsisdn(v.e164), status: 'rejected', reason: 'the number is ported to another operator' });
+          const owner = home.get(v.e164);
+          const reject = (reason: string) => results.push({ index: v.index, msisdn: maskMsisdn(v.e164), status: 'rejected', reason });
+          if (!owner) {
+            reject('no home operator on record for this number (its range has no holder and it is not ported)');
             continue;
           }
-          const reporter = operatorId ?? owner;
-          if (!reporter) {
-            results.push({ index: v.index, msisdn: maskMsisdn(v.e164), status: 'rejected', reason: 'the regulator must report for an operator: the number is not ported and no operator is known' });
+          if (caller !== null && owner !== caller) {
+            reject('not your subscriber: the number belongs to another operator');
             continue;
           }
-          if (v.entry.roaming) up.push({ msisdn: v.e164, operatorId: reporter, country: v.entry.country ?? null, expiresAt });
+          if (v.entry.roaming) up.push({ msisdn: v.e164, operatorId: owner, country: v.entry.country ?? null, expiresAt });
           else down.push(v.e164);
-          changes.push({ msisdn: v.e164, expiresAt: v.entry.roaming ? expiresAt.getTime() : null });
+          changed.push(v.e164);
           results.push({ index: v.index, msisdn: maskMsisdn(v.e164), status: 'accepted' });
         }
         await r.upsertRoaming(up);
         await r.deleteRoaming(down);
-        await deps.audit.record(trx, ctx, { action: 'voice.roaming.update', subjectType: 'roaming', detail: { abroad: up.length, home: down.length, rejected: results.length - changes.length } });
-        if (changes.length) await deps.outbox.add(trx, 'voice.roaming.changed', { changes });
+        await deps.audit.record(trx, ctx, { action: 'voice.roaming.update', subjectType: 'roaming', detail: { abroad: up.length, home: down.length, rejected: results.length - changed.length } });
+        if (changed.length) await deps.outbox.add(trx, 'voice.roaming.changed', { msisdns: changed });
       });
       results.sort((a, b) => a.index - b.index);
-      return { accepted: changes.length, rejected: results.length - changes.length, results };
+      return { accepted: changed.length, rejected: results.length - changed.length, results };
+    },
+
+    /** Which operator holds a number range (national-number prefix, e.g. `701`): the home operator of its numbers. */
+    async putRangeHolder(ctx: RequestContext, prefix: string, operator: string): Promise<{ prefix: string; operatorId: string }> {
+      await requireRegulator(deps.db, ctx, 'assign number ranges');
+      if (!/^7[0-9]{1,6}$/.test(prefix)) throw new DomainError('invalid', 'prefix must be the start of a Kazakh national number: 7 and 1–6 more digits, e.g. 701');
+      const operatorId = await operatorIdOf(operator);
+      await deps.db.transaction().execute(async (trx) => {
+        await voiceRepository(trx).putRangeHolder(prefix, operatorId);
+        await deps.audit.record(trx, ctx, { action: 'voice.range.assign', subjectType: 'range', subject: prefix, detail: { operatorId } });
+        await deps.outbox.add(trx, 'voice.ownership.changed', { prefix });
+      });
+      return { prefix, operatorId };
+    },
+
+    async deleteRangeHolder(ctx: RequestContext, prefix: string): Promise<void> {
+      await requireRegulator(deps.db, ctx, 'assign number ranges');
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await voiceRepository(trx).deleteRangeHolder(prefix))) throw new DomainError('not_found', `range ${prefix} has no holder`);
+        await deps.audit.record(trx, ctx, { action: 'voice.range.unassign', subjectType: 'range', subject: prefix });
+        await deps.outbox.add(trx, 'voice.ownership.changed', { prefix });
+      });
+    },
+
+    listRangeHolders() {
+      return repo().rangeHolders();
     },
 
     /** Ported numbers, CSV `msisdn,operator,portedAt` (operator by organisation name or id): an upsert, atomic. */
     async importPorted(ctx: RequestContext, opts: { input: Readable; onProgress?: (rows: number) => void }): Promise<ImportReport> {
-      const org = await requireOperatorOrRegulator(ctx);
+      const caller = await operatorOrRegulator(ctx);
       const operators = new Map<string, string | null>();
       const resolve = async (trx: Executor, name: string) => {
         if (!operators.has(name)) {
@@ -186,18 +250,23 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         },
         async writeBatch(trx, batch) {
           const errors: { line: number; message: string }[] = [];
-          const rows = [];
+          const onRecord = await voiceRepository(trx).portedOperators(batch.map((l) => l.value.msisdn));
+          // A number listed twice in one batch: the later line wins.
+          const rows = new Map<string, { msisdn: string; operatorId: string; portedAt: Date }>();
           for (const { line, value } of batch) {
             const operatorId = await resolve(trx, value.operator);
+            const current = onRecord.get(value.msisdn);
             if (!operatorId) errors.push({ line, message: `operator "${value.operator}" is not a known operator organisation` });
-            else if (org && org.kind === 'operator' && operatorId !== org.id) errors.push({ line, message: 'an operator uploads only the numbers ported to it' });
-            else rows.push({ msisdn: value.msisdn, operatorId, portedAt: value.portedAt });
+            else if (caller !== null && operatorId !== caller) errors.push({ line, message: 'an operator uploads only the numbers ported to it' });
+            else if (caller !== null && current !== undefined && current !== operatorId) errors.push({ line, message: 'the number is on record as ported to another operator; only the regulator records a further port' });
+            else rows.set(value.msisdn, { msisdn: value.msisdn, operatorId, portedAt: value.portedAt });
           }
-          await voiceRepository(trx).upsertPorted(rows);
+          await voiceRepository(trx).upsertPorted([...rows.values()]);
           return errors;
         },
         async finish(trx, r) {
           await deps.audit.record(trx, ctx, { action: 'voice.ported.import', subjectType: 'ported', detail: { rows: r.rows, accepted: r.accepted, rejected: r.rejected } });
+          await deps.outbox.add(trx, 'voice.ownership.changed', { ported: r.accepted });
         },
       });
       return report;
@@ -217,12 +286,13 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         if (!parsed.ok) throw new DomainError('invalid', `"${e.number}" is neither a phone number nor a 3–6 digit short code`);
         return { msisdn: parsed.e164, label: e.label };
       });
+      const unique = [...new Map(normalised.map((n) => [n.msisdn, n])).values()];
       await deps.db.transaction().execute(async (trx) => {
-        await voiceRepository(trx).addDno(normalised, ctx.principal.orgId);
-        await deps.audit.record(trx, ctx, { action: 'voice.dno.add', subjectType: 'dno', detail: { numbers: normalised.map((n) => n.msisdn) } });
-        await deps.outbox.add(trx, 'voice.lists.changed', { list: 'dno' });
+        await voiceRepository(trx).addDno(unique, ctx.principal.orgId);
+        await deps.audit.record(trx, ctx, { action: 'voice.dno.add', subjectType: 'dno', detail: { numbers: unique.map((n) => n.msisdn) } });
+        await deps.outbox.add(trx, 'voice.lists.changed', { list: 'dno', numbers: unique.map((n) => n.msisdn), listed: true });
       });
-      return { added: normalised.map((n) => n.msisdn) };
+      return { added: unique.map((n) => n.msisdn) };
     },
 
     async removeDoNotOriginate(ctx: RequestContext, number: string): Promise<void> {
@@ -233,7 +303,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       await deps.db.transaction().execute(async (trx) => {
         if (!(await voiceRepository(trx).removeDno(key))) throw new DomainError('not_found', `${key} is not on the do-not-originate list`);
         await deps.audit.record(trx, ctx, { action: 'voice.dno.remove', subjectType: 'dno', subject: key });
-        await deps.outbox.add(trx, 'voice.lists.changed', { list: 'dno' });
+        await deps.outbox.add(trx, 'voice.lists.changed', { list: 'dno', numbers: [key], listed: false });
       });
     },
 
@@ -251,11 +321,13 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       await deps.db.transaction().execute(async (trx) => {
         if (listed) await voiceRepository(trx).upsertBlocklisted(parsed.e164, source, reference);
         else await voiceRepository(trx).removeBlocklisted(parsed.e164);
-        await deps.outbox.add(trx, 'voice.lists.changed', { list: 'blocklist' });
+        await deps.outbox.add(trx, 'voice.lists.changed', { list: 'blocklist', numbers: [parsed.e164], listed });
       });
     },
 
-    async policy(operatorId: string): Promise<{ operatorId: string; block: Reason[]; flag: Reason[]; enabled: boolean; isDefault: boolean }> {
+    async policy(ctx: RequestContext, operator: string): Promise<{ operatorId: string; block: Reason[]; flag: Reason[]; enabled: boolean; isDefault: boolean }> {
+      await requireRegulator(deps.db, ctx, 'read screening policies');
+      const operatorId = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await operatorIdOf(operator);
       const all = await repo().policies();
       const own = all.find((p) => p.operatorId === operatorId);
       const fallback = all.find((p) => p.operatorId === DEFAULT_POLICY_ID) ?? { ...DEFAULT_POLICY, operatorId: DEFAULT_POLICY_ID };
@@ -270,19 +342,14 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       if (unknown.length) throw new DomainError('invalid', `unknown reason(s): ${unknown.join(', ')}; known: ${REASONS.join(', ')}`);
       const both = input.block.filter((r) => input.flag.includes(r));
       if (both.length) throw new DomainError('invalid', `a reason either blocks or flags, not both: ${both.join(', ')}`);
-      let operatorId = DEFAULT_POLICY_ID;
-      if (operator !== DEFAULT_POLICY_ID) {
-        const org = await authRepository(deps.db).findOrg(operator);
-        if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${operator}" does not exist`);
-        operatorId = org.id;
-      }
+      const operatorId = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await operatorIdOf(operator);
       const policy = { operatorId, block: [...new Set(input.block)] as Reason[], flag: [...new Set(input.flag)] as Reason[], enabled: input.enabled };
       await deps.db.transaction().execute(async (trx) => {
         await voiceRepository(trx).putPolicy(policy);
         await deps.audit.record(trx, ctx, { action: 'voice.policy.set', subjectType: 'policy', subject: operatorId, detail: { block: policy.block, flag: policy.flag, enabled: policy.enabled } });
         await deps.outbox.add(trx, 'voice.policies.changed', { operatorId });
       });
-      return service.policy(operatorId);
+      return service.policy(ctx, operatorId);
     },
 
     listTrunks() {
@@ -297,12 +364,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         return family === 0 || (bits !== undefined && Number(bits) > (family === 4 ? 32 : 128));
       });
       if (bad.length) throw new DomainError('invalid', `not an IP address or CIDR: ${bad.join(', ')}`);
-      let operatorId: string | null = null;
-      if (input.operator !== undefined) {
-        const org = await authRepository(deps.db).findOrg(input.operator);
-        if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${input.operator}" does not exist`);
-        operatorId = org.id;
-      }
+      const operatorId = input.operator === undefined ? null : await operatorIdOf(input.operator);
       const trunk: TrunkRecord = { id: input.id, name: input.name, operatorId, addresses: input.addresses, ingress: input.ingress };
       await deps.db.transaction().execute(async (trx) => {
         await voiceRepository(trx).putTrunk(trunk);
@@ -322,7 +384,12 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     },
 
     /** Calls per day by verdict and reason: the caller's own as an operator, all operators' for the regulator. */
-    async stats(ctx: RequestContext, from: string, to: string) {
+    async stats(ctx: RequestContext, range: { from?: string; to?: string }) {
+      const to = range.to ?? deps.clock().toISOString().slice(0, 10);
+      if (!isCalendarDay(to)) throw new DomainError('invalid', `to must be a calendar date YYYY-MM-DD (got "${to}")`);
+      const from = range.from ?? new Date(Date.parse(to) - 29 * 86_400_000).toISOString().slice(0, 10);
+      if (!isCalendarDay(from)) throw new DomainError('invalid', `from must be a calendar date YYYY-MM-DD (got "${from}")`);
+      if (from > to) throw new DomainError('invalid', 'from must not be after to');
       const org = await callerOrg(deps.db, ctx);
       const scope = regulates(ctx, org) ? null : (org?.id ?? null);
       if (!regulates(ctx, org) && !scope) throw new DomainError('forbidden', 'statistics are for operators and the regulator');
@@ -346,31 +413,42 @@ export function createVoiceService(deps: VoiceServiceDeps) {
 
     async reload(): Promise<void> {
       await index.loadAll(repo());
+      await deps.verifier?.reload();
     },
 
-    /** Loads the indexes and follows changes: fan-out events keep every instance's memory in step. */
+    /**
+     * Follows changes, then loads the indexes: fan-out events keep every instance's memory in step. Subscribing
+     * first means no change published during the load is missed (roaming changes arriving meanwhile are re-read
+     * after it); a periodic reload repairs anything an instance missed while it was away.
+     */
     async start(): Promise<void> {
-      await service.reload();
       const fanout = { fanout: true };
+      const numbers = (v: unknown) => (Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string') : []);
       subscriptions.push(
-        await deps.bus.subscribe('voice-roaming', 'voice.roaming.changed', async (e) => {
-          const changes = Array.isArray(e.payload.changes) ? (e.payload.changes as { msisdn: string; expiresAt: number | null }[]) : [];
-          index.applyRoaming(changes);
+        await deps.bus.subscribe('voice-roaming', 'voice.roaming.changed', (e) => index.refreshRoaming(repo(), numbers(e.payload.msisdns)), fanout),
+        await deps.bus.subscribe('voice-lists', 'voice.lists.changed', async (e) => {
+          const list = e.payload.list === 'dno' ? 'dno' : 'blocklist';
+          if (Array.isArray(e.payload.numbers)) index.applyList(list, numbers(e.payload.numbers), e.payload.listed === true);
+          else await index.loadLists(repo());
         }, fanout),
-        await deps.bus.subscribe('voice-lists', 'voice.lists.changed', () => index.loadLists(repo()), fanout),
         await deps.bus.subscribe('voice-policies', 'voice.policies.changed', () => index.loadPolicies(repo()), fanout),
         await deps.bus.subscribe('voice-trunks', 'voice.trunks.changed', () => index.loadTrunks(repo()), fanout),
+        await deps.bus.subscribe('voice-ownership', 'voice.ownership.changed', () => index.loadOwnership(repo()), fanout),
+        await deps.bus.subscribe('voice-stir-certificates', STIR_CERTIFICATES_CHANGED, async () => deps.verifier?.reload(), fanout),
         await deps.bus.subscribe('voice-intel-blocklist', 'intel.indicator.*', async (e) => {
           const p = e.payload;
-          if (p.kind !== 'phone' || typeof p.value !== 'string') return;
-          await service.applyBlocklistEvent('intel', p.value, e.topic === 'intel.indicator.published', typeof p.id === 'string' ? p.id : null);
+          const listed = BLOCKLIST_TOPICS[e.topic];
+          if (listed === undefined || p.kind !== 'phone' || typeof p.value !== 'string') return;
+          await service.applyBlocklistEvent('intel', p.value, listed, typeof p.id === 'string' ? p.id : null);
         }),
         await deps.bus.subscribe('voice-traffic-blocklist', 'traffic.simbox.*', async (e) => {
           const p = e.payload;
-          if (typeof p.msisdn !== 'string') return;
-          await service.applyBlocklistEvent('traffic', p.msisdn, e.topic === 'traffic.simbox.confirmed', typeof p.caseId === 'string' ? p.caseId : null);
+          const listed = BLOCKLIST_TOPICS[e.topic];
+          if (listed === undefined || typeof p.msisdn !== 'string') return;
+          await service.applyBlocklistEvent('traffic', p.msisdn, listed, typeof p.caseId === 'string' ? p.caseId : null);
         }),
       );
+      await service.reload();
       const every = (ms: number, work: () => Promise<unknown>, what: string) => {
         const t = setInterval(() => void work().catch((err: unknown) => deps.logger.warn({ err }, `voice: ${what} failed; will retry`)), ms);
         t.unref();

@@ -29,6 +29,8 @@ export interface CallToScreen {
   originatingOperator?: string;
   /** The SIP Identity header value (RFC 8224), when the call carries one. */
   identity?: string;
+  /** The number in the SIP To header, which a PASSporT's `dest` must match (RFC 8224); defaults to calledNumber. */
+  toNumber?: string;
 }
 
 export interface ScreeningResult {
@@ -36,11 +38,13 @@ export interface ScreeningResult {
   reasons: Reason[];
   /** Set when the call carried a valid PASSporT. */
   attestation?: Attestation;
+  /** Why the Identity header failed verification (RFC 8224 code and reason phrase), with IDENTITY_INVALID. */
+  identityError?: { code: IdentityFailureCode; reason: string };
 }
 
 /** RFC 8224 §6.2.2 response codes for identity failures, with their reason phrases. */
 export type IdentityFailureCode = 403 | 428 | 436 | 437 | 438;
 
 export type IdentityCheck =
-  | { ok: true; attestation: Attestation; origid?: string }
+  | { ok: true; attestation: Attestation; origid?: string; /** Organisation whose certificate signed. */ operatorId?: string | null }
   | { ok: false; code: IdentityFailureCode; reason: string };

@@ -25,8 +25,13 @@ export class VoiceIndex implements NumberFacts {
   private dno = new Set<string>();
   private blocked = new Set<string>();
   private policies = new Map<string, Policy>();
-  private trunksByAddress = new Map<string, Trunk>();
-  private trunkRanges: { list: BlockList; trunk: Trunk }[] = [];
+  private trunks: { list: BlockList; trunk: Trunk }[] = [];
+  private trunkIds = new Set<string>();
+  private ported = new Map<string, string>();
+  private rangeHolders = new Map<string, string>();
+  private holderLengths: number[] = [];
+  /** While the roaming snapshot loads, numbers named by change events; re-read once it is in. */
+  private roamingPending: Set<string> | null = null;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -50,17 +55,49 @@ export class VoiceIndex implements NumberFacts {
     return (operatorId ? this.policies.get(operatorId) : undefined) ?? fallback;
   }
 
+  /** The trunk whose addresses or CIDRs include this source address (IPv6 in any notation). */
   trunkOf(address: string): Trunk | undefined {
-    const exact = this.trunksByAddress.get(address);
-    if (exact) return exact;
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    return this.trunkRanges.find((r) => r.list.check(address, family))?.trunk;
+    const family = isIP(address) === 6 ? 'ipv6' : isIP(address) === 4 ? 'ipv4' : null;
+    if (!family) return undefined;
+    return this.trunks.find((t) => t.list.check(address, family))?.trunk;
   }
 
-  applyRoaming(changes: { msisdn: string; expiresAt: number | null }[]): void {
-    for (const c of changes) {
-      if (c.expiresAt === null) this.roaming.delete(c.msisdn);
-      else this.roaming.set(c.msisdn, c.expiresAt);
+  isTrunk(id: string): boolean {
+    return this.trunkIds.has(id);
+  }
+
+  /** The operator serving a Kazakh number: the one it is ported to, else the holder of its range; null if unknown. */
+  homeOperator(e164: string): string | null {
+    const ported = this.ported.get(e164);
+    if (ported) return ported;
+    const nsn = e164.slice(2);
+    for (const length of this.holderLengths) {
+      const holder = this.rangeHolders.get(nsn.slice(0, length));
+      if (holder) return holder;
+    }
+    return null;
+  }
+
+  /**
+   * Re-reads the roaming rows of these numbers (what a change event names): replayed or reordered events cannot
+   * bring back an older state. During a snapshot load the numbers wait and are re-read after it.
+   */
+  async refreshRoaming(repo: VoiceRepository, msisdns: string[]): Promise<void> {
+    if (this.roamingPending) {
+      for (const m of msisdns) this.roamingPending.add(m);
+      return;
+    }
+    const rows = await repo.roamingOf(msisdns);
+    for (const m of msisdns) this.roaming.delete(m);
+    const now = this.now();
+    for (const r of rows) if (r.expiresAt.getTime() > now) this.roaming.set(r.msisdn, r.expiresAt.getTime());
+  }
+
+  applyList(list: 'dno' | 'blocklist', numbers: string[], listed: boolean): void {
+    const set = list === 'dno' ? this.dno : this.blocked;
+    for (const n of numbers) {
+      if (listed) set.add(n);
+      else set.delete(n);
     }
   }
 
@@ -71,8 +108,21 @@ export class VoiceIndex implements NumberFacts {
   }
 
   async loadRoaming(repo: VoiceRepository): Promise<void> {
-    const rows = await repo.liveRoaming(new Date(this.now()));
-    this.roaming = new Map(rows.map((r) => [r.msisdn, r.expiresAt.getTime()]));
+    const pending = (this.roamingPending = new Set());
+    try {
+      const rows = await repo.liveRoaming(new Date(this.now()));
+      this.roaming = new Map(rows.map((r) => [r.msisdn, r.expiresAt.getTime()]));
+    } finally {
+      this.roamingPending = null;
+    }
+    if (pending.size) await this.refreshRoaming(repo, [...pending]);
+  }
+
+  async loadOwnership(repo: VoiceRepository): Promise<void> {
+    this.ported = new Map((await repo.ported()).map((p) => [p.msisdn, p.operatorId]));
+    const holders = await repo.rangeHolders();
+    this.rangeHolders = new Map(holders.map((h) => [h.prefix, h.operatorId]));
+    this.holderLengths = [...new Set(holders.map((h) => h.prefix.length))].sort((a, b) => b - a);
   }
 
   async loadLists(repo: VoiceRepository): Promise<void> {
@@ -89,29 +139,28 @@ export class VoiceIndex implements NumberFacts {
   }
 
   setTrunks(trunks: TrunkRecord[]): void {
-    const byAddress = new Map<string, Trunk>();
-    const ranges: { list: BlockList; trunk: Trunk }[] = [];
-    for (const t of trunks) {
-      const trunk = { id: t.id, operatorId: t.operatorId, ingress: t.ingress };
+    this.trunks = trunks.map((t) => {
+      const list = new BlockList();
       for (const a of t.addresses) {
-        if (!a.includes('/')) byAddress.set(a, trunk);
-        else {
-          const [net, bits] = a.split('/') as [string, string];
-          const list = new BlockList();
-          list.addSubnet(net, Number(bits), isIP(net) === 6 ? 'ipv6' : 'ipv4');
-          ranges.push({ list, trunk });
-        }
+        const [net = '', bits] = a.split('/');
+        const family = isIP(net) === 6 ? 'ipv6' : 'ipv4';
+        if (bits === undefined) list.addAddress(net, family);
+        else list.addSubnet(net, Number(bits), family);
       }
-    }
-    this.trunksByAddress = byAddress;
-    this.trunkRanges = ranges;
+      return { list, trunk: { id: t.id, operatorId: t.operatorId, ingress: t.ingress } };
+    });
+    this.trunkIds = new Set(trunks.map((t) => t.id));
   }
 
   async loadAll(repo: VoiceRepository): Promise<void> {
-    await Promise.all([this.loadRoaming(repo), this.loadLists(repo), this.loadPolicies(repo), this.loadTrunks(repo)]);
+    await this.loadRoaming(repo);
+    await this.loadLists(repo);
+    await this.loadPolicies(repo);
+    await this.loadTrunks(repo);
+    await this.loadOwnership(repo);
   }
 
-  stats(): { roaming: number; doNotOriginate: number; blocklisted: number; policies: number; trunks: number } {
-    return { roaming: this.roaming.size, doNotOriginate: this.dno.size, blocklisted: this.blocked.size, policies: this.policies.size, trunks: new Set([...this.trunksByAddress.values(), ...this.trunkRanges.map((r) => r.trunk)]).size };
+  stats(): { roaming: number; doNotOriginate: number; blocklisted: number; policies: number; trunks: number; ported: number; rangeHolders: number } {
+    return { roaming: this.roaming.size, doNotOriginate: this.dno.size, blocklisted: this.blocked.size, policies: this.policies.size, trunks: this.trunks.length, ported: this.ported.size, rangeHolders: this.rangeHolders.size };
   }
 }

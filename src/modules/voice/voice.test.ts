@@ -22,6 +22,11 @@ beforeAll(async () => {
   admin = (await t.keyWith(['*'])).authorization;
   kcell = await operatorKey('Kcell', ['voice:screen', 'voice:write']);
   beeline = await operatorKey('Beeline', ['voice:screen', 'voice:write']);
+  for (const [prefix, operator] of [['701', 'Kcell'], ['705', 'Beeline']]) {
+    const res = await t.app.inject({ method: 'PUT', url: `/api/v1/voice/range-holders/${prefix}`, headers: { authorization: admin }, payload: { operator } });
+    expect(res.statusCode).toBe(200);
+  }
+  await t.relayed();
 });
 afterAll(() => t.close());
 
@@ -82,12 +87,19 @@ describe('voice screening over HTTP', () => {
         { msisdn: '+79161234567', roaming: true },
         { msisdn: '+77015550002', roaming: true, country: 'turkey' },
         { msisdn: '+77015550001', roaming: true },
+        { msisdn: '+77055550001', roaming: true },
+        { msisdn: '+77075550001', roaming: true },
       ],
     });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.accepted).toBe(1);
-    expect(body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+    expect(body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected', 'rejected', 'rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+    expect(body.results[6].reason).toBe('not your subscriber: the number belongs to another operator');
+    expect(body.results[7].reason).toMatch(/no home operator on record/);
+    // The regulator reports for the number's home operator.
+    const byRegulator = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: admin }, payload: [{ msisdn: '+77055550001', roaming: true }] });
+    expect(byRegulator.json().accepted).toBe(1);
     expect(body.results[1].reason).toMatch(/not a phone number/);
     expect(body.results[2].reason).toMatch(/not a Kazakh mobile/);
     expect(body.results[3].reason).toMatch(/not a Kazakh number/);
@@ -107,8 +119,16 @@ describe('voice screening over HTTP', () => {
     const ok = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n87016660001,Beeline,2026-10-01T00:00:00Z\n' });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ rows: 1, accepted: 1, committed: true });
+    await t.relayed();
     const byKcell = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: kcell }, payload: [{ msisdn: '+77016660001', roaming: true }] });
-    expect(byKcell.json().results[0]).toMatchObject({ status: 'rejected', reason: 'the number is ported to another operator' });
+    expect(byKcell.json().results[0]).toMatchObject({ status: 'rejected', reason: 'not your subscriber: the number belongs to another operator' });
+    // Beeline cannot take a number already ported to someone else; a number listed twice counts once.
+    const takeover = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: kcell, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n+77016660001,Kcell,2026-11-01\n' });
+    expect(takeover.statusCode).toBe(422);
+    expect(takeover.json().report.errors[0].message).toMatch(/on record as ported to another operator/);
+    const twice = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n+77016660003,Beeline,2026-10-01\n+77016660003,Beeline,2026-10-02\n' });
+    expect(twice.statusCode).toBe(200);
+    expect(t.services.voice.index.homeOperator('+77016660001')).toBe((await t.services.auth.getOrg('Beeline')).id);
     const byBeeline = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: beeline }, payload: [{ msisdn: '+77016660001', roaming: true }] });
     expect(byBeeline.json().accepted).toBe(1);
   });
@@ -116,7 +136,7 @@ describe('voice screening over HTTP', () => {
   it('the do-not-originate list and policies change verdicts at run time; the default policy off is the kill switch', async () => {
     const hotline = { callingNumber: '+77272596000', calledNumber: '+77017654321', ingress: 'domestic' };
     expect((await screen(hotline)).json().reasons).not.toContain('DO_NOT_ORIGINATE');
-    const add = await t.app.inject({ method: 'POST', url: '/api/v1/voice/dno', headers: { authorization: admin }, payload: { numbers: [{ number: '+7 727 259 60 00', label: 'Halyk Bank hotline' }, { number: '102', label: 'Police' }] } });
+    const add = await t.app.inject({ method: 'POST', url: '/api/v1/voice/dno', headers: { authorization: admin }, payload: { numbers: [{ number: '+7 727 259 60 00', label: 'Halyk Bank hotline' }, { number: '102', label: 'Police' }, { number: '87272596000', label: 'Halyk Bank hotline' }] } });
     expect(add.json()).toEqual({ added: ['+77272596000', '102'] });
     expect((await t.app.inject({ method: 'POST', url: '/api/v1/voice/dno', headers: { authorization: kcell }, payload: { numbers: [{ number: '102', label: 'x' }] } })).statusCode).toBe(403);
     await t.relayed();
@@ -125,6 +145,8 @@ describe('voice screening over HTTP', () => {
 
     const lenient = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/Kcell', headers: { authorization: admin }, payload: { block: [], flag: ['DO_NOT_ORIGINATE'], enabled: true } });
     expect(lenient.json()).toMatchObject({ flag: ['DO_NOT_ORIGINATE'], isDefault: false });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/voice/policies/Kcell', headers: { authorization: admin } })).json()).toMatchObject({ isDefault: false });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/voice/policies/Nobody', headers: { authorization: admin } })).statusCode).toBe(404);
     await t.relayed();
     expect((await screen(hotline)).json().verdict).toBe('flag');
     expect((await screen(hotline, beeline)).json().verdict).toBe('block');
@@ -150,6 +172,10 @@ describe('voice screening over HTTP', () => {
     await t.relayed();
     expect((await screen(cli, beeline)).json()).toMatchObject({ verdict: 'block', reasons: expect.arrayContaining(['BLOCKLISTED_NUMBER']) });
     expect((await screen({ ...cli, callingNumber: '+77085550124' }, beeline)).json().reasons).toContain('BLOCKLISTED_NUMBER');
+    // Other topics under the same prefixes change nothing.
+    await t.database.db.transaction().execute((trx) => t.services.outbox.add(trx, 'intel.indicator.updated', { id: 'ind-1', kind: 'phone', value: '+77475550123' }));
+    await t.relayed();
+    expect((await screen(cli, beeline)).json().reasons).toContain('BLOCKLISTED_NUMBER');
     await t.database.db.transaction().execute((trx) => t.services.outbox.add(trx, 'intel.indicator.withdrawn', { id: 'ind-1', kind: 'phone', value: '+77475550123' }));
     await t.relayed();
     expect((await screen(cli, beeline)).json().reasons).not.toContain('BLOCKLISTED_NUMBER');
@@ -163,6 +189,10 @@ describe('voice screening over HTTP', () => {
     expect(days.reduce((n, d) => n + (d.blockedByReason.SPOOFED_KZ_MOBILE_FROM_ABROAD ?? 0), 0)).toBeGreaterThanOrEqual(3);
     const all = await t.app.inject({ method: 'GET', url: '/api/v1/voice/stats?from=2026-11-01&to=2026-12-31', headers: { authorization: admin } });
     expect(all.json().operator).toBe('all');
+    for (const q of ['to=2026-13-45', 'from=2026-02-30&to=2026-03-01', 'from=2026-12-02&to=2026-12-01']) {
+      const bad = await t.app.inject({ method: 'GET', url: `/api/v1/voice/stats?${q}`, headers: { authorization: admin } });
+      expect(bad.statusCode, q).toBe(400);
+    }
     const metrics = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: admin } });
     expect(metrics.body).toMatch(/qalqan_voice_calls_total\{verdict="block",reason="SPOOFED_KZ_MOBILE_FROM_ABROAD",trunk="api",operator="[0-9a-f-]+"\} \d+/);
     const events = await sql<{ payload: Record<string, unknown> }>`select payload from core_outbox where topic = 'voice.call.blocked'`.execute(t.database.db);
@@ -177,6 +207,10 @@ describe('voice screening over HTTP', () => {
     expect(t.services.voice.index.trunkOf('10.1.2.3')).toMatchObject({ id: 'kcell-intl', ingress: 'international' });
     expect(t.services.voice.index.trunkOf('192.0.2.10')?.id).toBe('kcell-intl');
     expect(t.services.voice.index.trunkOf('192.0.2.11')).toBeUndefined();
+    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/trunks/v6', headers: { authorization: admin }, payload: { name: 'IPv6 peer', addresses: ['2001:DB8::1'], ingress: 'domestic' } });
+    await t.relayed();
+    expect(t.services.voice.index.trunkOf('2001:db8:0:0::1')?.id).toBe('v6');
+    await t.app.inject({ method: 'DELETE', url: '/api/v1/voice/trunks/v6', headers: { authorization: admin } });
     const bad = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/trunks/x', headers: { authorization: admin }, payload: { name: 'x', addresses: ['not-an-ip'], ingress: 'domestic' } });
     expect(bad.statusCode).toBe(400);
     const badIp = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/trunks/x', headers: { authorization: admin }, payload: { name: 'x', addresses: ['999.1.1.1', '10.0.0.0/40'], ingress: 'domestic' } });

@@ -4,6 +4,7 @@ import * as rateLimits from './20261130_0002_rate_limits.js';
 import * as leases from './20261130_0003_leases.js';
 import * as devices from './20261201_0001_devices.js';
 import * as voice from './20261202_0001_voice.js';
+import * as voiceRangeHolders from './20261202_0002_voice_range_holders.js';
 
 /** Every migration, by its timestamped name. Forward-only: never edit one that has shipped; add a new one. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '20261130_0003_leases': leases,
   '20261201_0001_devices': devices,
   '20261202_0001_voice': voice,
+  '20261202_0002_voice_range_holders': voiceRangeHolders,
 };
 
 export const migrationProvider: MigrationProvider = {

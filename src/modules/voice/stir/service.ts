@@ -1,8 +1,7 @@
 import { CompactSign, importPKCS8 } from 'jose';
 import type { AuditService } from '../../../core/audit/service.js';
+import { callerOrg, regulates } from '../../../core/auth/authority.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
-import { authRepository } from '../../../core/auth/repository.js';
-import { ALL_SCOPES } from '../../../core/auth/scopes.js';
 import type { Executor } from '../../../core/db/database.js';
 import { DomainError } from '../../../core/errors.js';
 import type { Outbox } from '../../../core/events/outbox.js';
@@ -47,10 +46,9 @@ export function createStirService(deps: StirServiceDeps) {
   const baseUrl = deps.publicBaseUrl.replace(/\/+$/, '');
   const verifier = createStirVerifier({ repo, clock: deps.clock });
 
+  /** The regulator (or platform staff, with no organisation): the same rule as everywhere else. */
   async function isRegulator(ctx: RequestContext): Promise<boolean> {
-    if (ctx.principal.scopes.includes(ALL_SCOPES)) return true;
-    const org = ctx.principal.orgId ? await authRepository(deps.db).findOrg(ctx.principal.orgId) : null;
-    return org?.kind === 'regulator';
+    return regulates(ctx, await callerOrg(deps.db, ctx));
   }
 
   function requireOrg(ctx: RequestContext, what: string): string {

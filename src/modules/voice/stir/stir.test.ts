@@ -10,6 +10,7 @@ import type { App } from '../../../core/http/app.js';
 import { createHttpServer, createServices, type Services } from '../../../server.js';
 import { TEST_SECRET } from '../../../testing/app.js';
 import { createTestDatabase } from '../../../testing/database.js';
+import { voiceRepository } from '../repository.js';
 import { CERTIFICATES_CHANGED, type StirService } from './service.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
@@ -177,7 +178,7 @@ describe('signing and verifying', () => {
     expect(Buffer.from(header!, 'base64url').toString()).toBe(JSON.stringify(body.passport.header));
 
     await stir.verifier.reload();
-    expect(await stir.verifier.verify(body.identity, CALL)).toEqual({ ok: true, attestation: 'A', origid: body.passport.payload.origid });
+    expect(await stir.verifier.verify(body.identity, CALL)).toEqual({ ok: true, attestation: 'A', origid: body.passport.payload.origid, operatorId: orgIds.Kcell });
     expect(await stir.verifier.verify(body.identity, { ...CALL, orig: '+77019999999' })).toMatchObject({ ok: false, code: 438 });
     now = new Date(now.getTime() + 61_000);
     expect(await stir.verifier.verify(body.identity, CALL)).toMatchObject({ ok: false, code: 403 });
@@ -186,6 +187,8 @@ describe('signing and verifying', () => {
 
   it('screening verifies the Identity header: a signed call is attested, a tampered one is IDENTITY_INVALID', async () => {
     const screener = auth.screener;
+    await services.voice.putRangeHolder(systemContext('test'), '701', 'Kcell');
+    await services.voice.index.loadOwnership(voiceRepository(services.database.db));
     const identity = (await sign('operator', { ...CALL, attest: 'A' })).json().identity as string;
     const screen = (body: object) => app.inject({ method: 'POST', url: '/api/v1/voice/screen', headers: { authorization: screener }, payload: { callingNumber: CALL.orig, calledNumber: CALL.dest, ingress: 'international', ...body } });
     // A Kazakh subscriber abroad whose operator signed with full attestation is not spoofed.

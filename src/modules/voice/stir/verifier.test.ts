@@ -66,7 +66,7 @@ const codeOf = async (header: string | undefined, call = CALL) => {
 
 describe('STIR verifier', () => {
   it('accepts a valid PASSporT and gives its attestation and origid, whatever form the call numbers take', async () => {
-    expect(await verifier.verify(await identity(), CALL)).toEqual({ ok: true, attestation: 'A', origid: '123e4567-e89b-42d3-a456-426614174000' });
+    expect(await verifier.verify(await identity(), CALL)).toEqual({ ok: true, attestation: 'A', origid: '123e4567-e89b-42d3-a456-426614174000', operatorId: null });
     expect(await verifier.verify(await identity({ payload: { attest: 'C' } }), { orig: '77011234567', dest: '+77021234567' })).toMatchObject({ ok: true, attestation: 'C' });
   });
 

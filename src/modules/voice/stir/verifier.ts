@@ -16,7 +16,7 @@ export const IDENTITY_REASON_PHRASES: Record<IdentityFailureCode, string> = {
 
 /** A certificate as the verifier holds it: its key, or why it cannot vouch for a call. */
 type Credential =
-  | { usable: true; key: CryptoKey; notBefore: Date; notAfter: Date }
+  | { usable: true; key: CryptoKey; notBefore: Date; notAfter: Date; operatorId: string | null }
   | { usable: false; why: string };
 
 export interface StirVerifierDeps {
@@ -43,6 +43,7 @@ async function credentialOf(row: StirCertificate, anchors: { cert: X509Certifica
   return {
     usable: true,
     key,
+    operatorId: row.operatorId,
     notBefore: own.notBefore > parent.notBefore ? own.notBefore : parent.notBefore,
     notAfter: own.notAfter < parent.notAfter ? own.notAfter : parent.notAfter,
   };
@@ -128,7 +129,7 @@ export function createStirVerifier(deps: StirVerifierDeps) {
       if (canonicalTn(call.orig) !== claims.orig.tn) return fail(438, 'orig does not match the calling number');
       const dest = canonicalTn(call.dest);
       if (dest === null || !claims.dest.tn.includes(dest)) return fail(438, 'dest does not match the called number');
-      return { ok: true, attestation: claims.attest, origid: claims.origid };
+      return { ok: true, attestation: claims.attest, origid: claims.origid, operatorId: credential.operatorId };
     },
   };
 }
