@@ -149,6 +149,7 @@ export function createSip(services: Services, options: SipOptions): SipServer {
     defaultIngress: options.defaultIngress,
     trunkOf: (address) => services.voice.index.trunkOf(address),
     trusted: (address) => trusted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
-    screen: (call) => services.voice.screen(call, call.originatingOperator ?? null),
+    // The switch that asks belongs to the receiving operator: its trunk's operator, whose policy decides.
+    screen: (call, source) => services.voice.screen(call, services.voice.index.trunkOf(source.address)?.operatorId ?? null),
   });
 }

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
     const dataDir = dir();
     const config = loadConfig({ QALQAN_DATA_DIR: dataDir });
     expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir, databaseUrl: null, natsUrl: null, logLevel: 'info', trustProxy: false });
+    expect(config).toMatchObject({ sipPort: 5060, sipHost: '0.0.0.0', sipTrusted: ['127.0.0.1', '::1'], voiceDefaultIngress: 'international', roamingTtlHours: 24, publicBaseUrl: 'http://localhost:8080' });
     expect(config.secret.length).toBeGreaterThanOrEqual(32);
     expect(readFileSync(join(dataDir, 'secret.key'), 'utf8').trim()).toBe(config.secret);
     expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
@@ -27,7 +28,14 @@ describe('loadConfig', () => {
       QALQAN_SECRET: 's'.repeat(40),
       LOG_LEVEL: 'debug',
       TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+      SIP_PORT: '0',
+      SIP_HOST: '10.1.1.1',
+      SIP_TRUSTED: '10.0.0.0/8, ::1',
+      VOICE_DEFAULT_INGRESS: 'domestic',
+      VOICE_ROAMING_TTL_HOURS: '12',
+      PUBLIC_BASE_URL: 'https://qalqan.example/',
     });
+    expect(config).toMatchObject({ sipPort: 0, sipHost: '10.1.1.1', sipTrusted: ['10.0.0.0/8', '::1'], voiceDefaultIngress: 'domestic', roamingTtlHours: 12, publicBaseUrl: 'https://qalqan.example' });
     expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', databaseUrl: 'postgres://u@db:5432/qalqan', natsUrl: 'nats://nats:4222', secret: 's'.repeat(40), logLevel: 'debug', trustProxy: '10.0.0.0/8,127.0.0.1' });
   });
 
@@ -40,6 +48,12 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     [{ TRUST_PROXY: 'everyone' }, /^TRUST_PROXY must be/],
     [{ QALQAN_SECRET: 'short' }, /^QALQAN_SECRET must be at least 32/],
+    [{ SIP_PORT: '99999' }, /^SIP_PORT must be an integer/],
+    [{ SIP_TRUSTED: '999.1.1.1' }, /^SIP_TRUSTED must be/],
+    [{ SIP_TRUSTED: '10.0.0.0/40' }, /^SIP_TRUSTED must be/],
+    [{ VOICE_DEFAULT_INGRESS: 'moon' }, /^VOICE_DEFAULT_INGRESS must be/],
+    [{ VOICE_ROAMING_TTL_HOURS: '0' }, /^VOICE_ROAMING_TTL_HOURS must be/],
+    [{ PUBLIC_BASE_URL: 'ftp://x' }, /^PUBLIC_BASE_URL must start with/],
     [{ DATABASE_URL: 'postgres://x/y' }, /^QALQAN_SECRET is required when DATABASE_URL is set/],
   ])('refuses %o with a one-line message naming the variable', (env, message) => {
     const run = () => loadConfig({ QALQAN_DATA_DIR: dir(), ...env });

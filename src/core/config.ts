@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -55,7 +56,12 @@ function parseAddressList(env: Env, name: string, fallback: string[]): string[] 
   const raw = value(env, name);
   if (raw === undefined) return fallback;
   const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
-  if (list.every((a) => ADDRESS_OR_CIDR.test(a))) return list;
+  const valid = (entry: string) => {
+    const [address = '', bits] = entry.split('/');
+    const family = isIP(address);
+    return ADDRESS_OR_CIDR.test(entry) && family !== 0 && (bits === undefined || Number(bits) <= (family === 4 ? 32 : 128));
+  };
+  if (list.length && list.every(valid)) return list;
   throw new ConfigError(`${name} must be a comma-separated list of IP addresses or CIDRs (got "${raw}")`);
 }
 
