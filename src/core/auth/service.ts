@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 import type { AuditService } from '../audit/service.js';
 import type { Executor } from '../db/database.js';
@@ -6,7 +5,7 @@ import type { OrgKind } from '../db/types.js';
 import { DomainError } from '../errors.js';
 import { maskEmail } from '../../identifiers/email.js';
 import type { Outbox } from '../events/outbox.js';
-import { generateApiKey, generatePassword, generateSessionToken, hashToken, keyPrefix, sameHash } from './keys.js';
+import { generateApiKey, generatePassword, generateSessionToken, hashToken, keyPrefix, sameHash, sameToken } from './keys.js';
 import type { Principal, RequestContext } from './principal.js';
 import { authRepository, type ApiKeyRecord, type Organisation } from './repository.js';
 import { ORG_KINDS, ROLES, canGrant, isKnownScope } from './scopes.js';
@@ -30,7 +29,7 @@ const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, paralle
 
 export function createAuthService(deps: AuthServiceDeps) {
   /** Per key prefix: the record, until when to trust it, the principal, and the token that last matched its hash. */
-  const keyCache = new Map<string, { record: ApiKeyRecord; until: number; principal: Principal; verified: Buffer | null }>();
+  const keyCache = new Map<string, { record: ApiKeyRecord; until: number; principal: Principal; verified: string | null }>();
   const lastTouched = new Map<string, number>();
   const lockAfter = deps.lockAfterFailures ?? 5;
   const lockMs = (deps.lockMinutes ?? 15) * 60_000;
@@ -140,8 +139,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const now = deps.clock().getTime();
       if (!cached || cached.until < now || cached.verified === null) return undefined;
       if (cached.record.revokedAt) return null;
-      const presented = Buffer.from(token);
-      if (cached.verified.length !== presented.length || !timingSafeEqual(cached.verified, presented)) return undefined;
+      if (!sameToken(cached.verified, token)) return undefined;
       if (now - (lastTouched.get(cached.record.id) ?? 0) > LAST_USED_EVERY_MS) return undefined;
       return cached.principal;
     },
@@ -160,11 +158,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       const { record } = cached;
       if (record.revokedAt) return null;
       // A token equal (in constant time) to the one that already matched skips the HMAC: the hot path is a compare.
-      const presented = Buffer.from(token);
-      const known = cached.verified !== null && cached.verified.length === presented.length && timingSafeEqual(cached.verified, presented);
+      const known = cached.verified !== null && sameToken(cached.verified, token);
       if (!known) {
         if (!sameHash(record.keyHash, hashToken(deps.secret, token))) return null;
-        cached.verified = presented;
+        cached.verified = token;
       }
       if (now - (lastTouched.get(record.id) ?? 0) > LAST_USED_EVERY_MS) {
         lastTouched.set(record.id, now);

@@ -3,13 +3,17 @@ import type { Executor } from '../../core/db/database.js';
 import type { Outbox } from '../../core/events/outbox.js';
 import { maskMsisdn } from '../../identifiers/msisdn.js';
 import { voiceRepository, type StatsIncrement } from './repository.js';
-import type { CallToScreen, ScreeningResult } from './types.js';
+import { REASONS, type CallToScreen, type ScreeningResult } from './types.js';
 
 /** At most this many `voice.call.blocked` events per flush (the rest are counted in the last sampled event). */
 const EVENTS_PER_FLUSH = 50;
 const METRIC = 'qalqan_voice_calls_total';
 /** Reason of the per-call rows: calls by verdict, whatever their reasons (not exported to Prometheus). */
 const ALL = '*';
+/** "verdict reason" keys made once, so counting a call builds no string. */
+const SERIES_KEY: Record<string, Record<string, string>> = Object.fromEntries(
+  ['allow', 'flag', 'block'].map((v) => [v, Object.fromEntries([ALL, 'none', ...REASONS].map((r) => [r, `${v} ${r}`]))]),
+);
 
 interface BlockedSample {
   callingNumber: string;
@@ -39,7 +43,9 @@ interface Series {
  * everything for the next one.
  */
 export function createVoiceCounters(deps: { registry: Registry }) {
-  const series = new Map<string, Series>();
+  const series: Series[] = [];
+  /** operator → trunk → "verdict reason" → series: nested lookups on strings the caller already holds, no key built per call. */
+  const index = new Map<string, Map<string, Map<string, Series>>>();
   /** Counts left over when a series changed day before a flush (a call just after midnight). */
   let spilled: StatsIncrement[] = [];
   let samples: BlockedSample[] = [];
@@ -57,9 +63,17 @@ export function createVoiceCounters(deps: { registry: Registry }) {
   };
 
   function count(verdict: string, reason: string, trunk: string, operator: string, day: string): void {
-    const key = `${verdict}|${reason}|${trunk}|${operator}`;
-    let s = series.get(key);
-    if (!s) series.set(key, (s = { verdict, reason, trunk, operator, total: 0, pending: 0, pendingDay: day }));
+    let byTrunk = index.get(operator);
+    if (!byTrunk) index.set(operator, (byTrunk = new Map()));
+    let byKey = byTrunk.get(trunk);
+    if (!byKey) byTrunk.set(trunk, (byKey = new Map()));
+    const key = SERIES_KEY[verdict]?.[reason] ?? `${verdict} ${reason}`;
+    let s = byKey.get(key);
+    if (!s) {
+      s = { verdict, reason, trunk, operator, total: 0, pending: 0, pendingDay: day };
+      byKey.set(key, s);
+      series.push(s);
+    }
     s.total++;
     if (s.pendingDay !== day) {
       if (s.pending > 0) spilled.push({ day: s.pendingDay, operatorId: operator, verdict, reason, calls: s.pending });
@@ -79,9 +93,12 @@ export function createVoiceCounters(deps: { registry: Registry }) {
       help: 'Screened calls by verdict, reason (none for a clean call), trunk and receiving operator',
       type: 'counter',
       aggregator: 'sum',
-      values: [...series.values()].filter((s) => s.reason !== ALL).map((s) => ({ labels: { verdict: s.verdict, reason: s.reason, trunk: s.trunk, operator: s.operator }, value: s.total })),
+      values: series.filter((s) => s.reason !== ALL).map((s) => ({ labels: { verdict: s.verdict, reason: s.reason, trunk: s.trunk, operator: s.operator }, value: s.total })),
     }),
-    reset: () => series.clear(),
+    reset: () => {
+      series.length = 0;
+      index.clear();
+    },
   } as never);
 
   return {
@@ -108,7 +125,7 @@ export function createVoiceCounters(deps: { registry: Registry }) {
         else rows.set(key, { ...r });
       };
       const taken: [Series, number][] = [];
-      for (const s of series.values()) {
+      for (const s of series) {
         if (s.pending === 0 || s.reason === 'none') continue;
         add({ day: s.pendingDay, operatorId: s.operator, verdict: s.verdict, reason: s.reason, calls: s.pending });
         taken.push([s, s.pending]);
