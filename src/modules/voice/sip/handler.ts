@@ -2,8 +2,8 @@ import type { Logger } from '../../../core/logger.js';
 import { maskMsisdn } from '../../../identifiers/msisdn.js';
 import type { CallToScreen, Ingress, ScreeningResult } from '../types.js';
 import { headerValue, headerValues, parseMessage, type SipHeader, type SipRequest } from './message.js';
-import { addressNumber, redirectingNumber, uriNumber } from './numbers.js';
-import { buildResponse } from './responses.js';
+import { addressNumber, callNumber, redirectingNumber, uriNumber } from './numbers.js';
+import { buildResponse, withReceived } from './responses.js';
 import { createTransactionStore, transactionKey } from './transactions.js';
 
 export interface SipSource {
@@ -48,14 +48,15 @@ export function createSipHandler(options: SipHandlerOptions): (data: Buffer, sou
     reply(response);
   }
 
-  function invite(request: SipRequest, key: string, source: SipSource, reply: Reply): void {
-    const { headers, uri } = request;
+  /** `headers`: the request's, with the top Via as a response carries it (`received`). */
+  function invite(request: SipRequest, headers: SipHeader[], key: string, source: SipSource, reply: Reply): void {
+    const { uri } = request;
     const scheme = uri.slice(0, uri.indexOf(':')).toLowerCase();
     if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') {
       finish(key, buildResponse(headers, 416, 'Unsupported URI Scheme'), reply);
       return;
     }
-    const calledNumber = uriNumber(uri);
+    const calledNumber = callNumber(uriNumber(uri));
     if (calledNumber === '') {
       finish(key, buildResponse(headers, 484, 'Address Incomplete'), reply);
       return;
@@ -73,37 +74,59 @@ export function createSipHandler(options: SipHandlerOptions): (data: Buffer, sou
     }
     const asserted = headerValue(headers, 'p-asserted-identity');
     const call: CallToScreen = {
-      callingNumber: addressNumber(asserted ?? headerValue(headers, 'from') ?? ''),
+      callingNumber: callNumber(addressNumber(asserted ?? headerValue(headers, 'from') ?? '')),
       calledNumber,
       ingress,
     };
+    // After a diversion the To header still names the number first dialled, which a PASSporT's `dest` is about.
+    const toNumber = callNumber(addressNumber(headerValue(headers, 'to') ?? ''));
+    if (toNumber !== '') call.toNumber = toNumber;
     const redirecting = redirectingNumber(headerValues(headers, 'diversion'), headerValues(headers, 'history-info'));
     if (redirecting !== undefined) call.redirectingNumber = redirecting;
+    // An empty Identity header carries no identity.
     const identity = headerValue(headers, 'identity');
-    if (identity !== undefined) call.identity = identity;
+    if (identity !== undefined && identity !== '') call.identity = identity;
     if (trunk) {
       call.trunkId = trunk.id;
       if (trunk.operatorId !== null) call.originatingOperator = trunk.operatorId;
     }
 
-    transactions.begin(key);
+    // A CANCEL while the call is being screened (RFC 3261 §9.2): the INVITE is answered 487 at once, and the
+    // verdict, when it comes, is not sent.
+    let cancelled = false;
+    transactions.begin(key, () => {
+      if (cancelled) return;
+      cancelled = true;
+      finish(key, buildResponse(headers, 487, 'Request Terminated'), reply);
+    });
     const decided = (result: ScreeningResult) => {
       try {
         options.onDecision?.(call, result, trunk?.id);
       } catch (err) {
         logger.error({ err }, 'sip: onDecision hook failed');
       }
-      finish(key, decisionResponse(request, result), reply);
+      if (!cancelled) finish(key, decisionResponse(uri, headers, result), reply);
       if (logger.isLevelEnabled('info')) {
         logger.info(
-          { from: maskMsisdn(call.callingNumber), to: maskMsisdn(call.calledNumber), ingress, trunk: trunk?.id, verdict: result.verdict, reasons: result.reasons, transport: source.transport, peer: source.address },
+          {
+            from: maskMsisdn(call.callingNumber),
+            to: maskMsisdn(call.calledNumber),
+            ingress,
+            trunk: trunk?.id,
+            verdict: result.verdict,
+            reasons: result.reasons,
+            ...(result.identityError ? { identityError: result.identityError.code } : {}),
+            ...(cancelled ? { cancelled: true } : {}),
+            transport: source.transport,
+            peer: source.address,
+          },
           'sip: call screened',
         );
       }
     };
     const failed = (err: unknown) => {
       logger.error({ err, from: maskMsisdn(call.callingNumber), to: maskMsisdn(call.calledNumber), peer: source.address }, 'sip: screening failed');
-      finish(key, buildResponse(headers, 500, 'Server Internal Error'), reply);
+      if (!cancelled) finish(key, buildResponse(headers, 500, 'Server Internal Error'), reply);
     };
     try {
       const result = options.screen(call, source);
@@ -115,8 +138,8 @@ export function createSipHandler(options: SipHandlerOptions): (data: Buffer, sou
   }
 
   function request(message: SipRequest, source: SipSource, reply: Reply): void {
-    const { method, headers } = message;
-    const key = transactionKey(method, headers);
+    const { method } = message;
+    const key = transactionKey(method, message.headers);
     if (key === undefined) {
       logger.debug({ peer: source.address, method }, 'sip: request without Via dropped');
       return;
@@ -128,6 +151,8 @@ export function createSipHandler(options: SipHandlerOptions): (data: Buffer, sou
       if (known.kind === 'answered') reply(known.response);
       return;
     }
+    // Responses are built from these; keys always from the request's own headers.
+    const headers = withReceived(message.headers, source.address);
     const missing = MANDATORY.find((name) => headerValue(headers, name) === undefined);
     if (missing !== undefined) {
       finish(key, badRequest(headers, `missing ${missing} header`), reply);
@@ -140,14 +165,20 @@ export function createSipHandler(options: SipHandlerOptions): (data: Buffer, sou
     }
     switch (method) {
       case 'INVITE':
-        invite(message, key, source, reply);
+        invite(message, headers, key, source, reply);
         return;
       case 'OPTIONS':
         finish(key, buildResponse(headers, 200, 'OK', [ALLOW, { name: 'accept', value: 'application/sdp' }]), reply);
         return;
       case 'CANCEL': {
-        const invited = transactions.get(transactionKey('INVITE', headers)!);
-        finish(key, invited ? buildResponse(headers, 200, 'OK') : buildResponse(headers, 481, 'Call/Transaction Does Not Exist'), reply);
+        const invited = transactions.get(transactionKey('INVITE', message.headers)!);
+        if (!invited) {
+          finish(key, buildResponse(headers, 481, 'Call/Transaction Does Not Exist'), reply);
+          return;
+        }
+        finish(key, buildResponse(headers, 200, 'OK'), reply);
+        // Still being screened: the INVITE gets 487 now. Already answered: nothing more to do.
+        if (invited.kind === 'pending') invited.cancel?.();
         return;
       }
       default:
@@ -164,24 +195,43 @@ export function createSipHandler(options: SipHandlerOptions): (data: Buffer, sou
       }
       const { code, detail, partial } = parsed.error;
       if (code === 'empty') return;
-      const answerable = partial !== undefined && partial.method !== 'ACK' && headerValue(partial.headers, 'via') !== undefined;
-      logger.debug({ peer: source.address, transport: source.transport, code, detail, answered: answerable }, 'sip: malformed message');
-      if (answerable) reply(badRequest(partial.headers, detail));
+      // Answerable when it has a transaction to answer in (a Via); the 400 is kept like any final response, so a
+      // retransmission gets the same bytes.
+      const key = partial !== undefined && partial.method !== 'ACK' ? transactionKey(partial.method, partial.headers) : undefined;
+      logger.debug({ peer: source.address, transport: source.transport, code, detail, answered: key !== undefined }, 'sip: malformed message');
+      if (partial === undefined || key === undefined) return;
+      const known = transactions.get(key);
+      if (known) {
+        if (known.kind === 'answered') reply(known.response);
+        return;
+      }
+      finish(key, badRequest(withReceived(partial.headers, source.address), detail), reply);
     } catch (err) {
       logger.error({ err, peer: source.address }, 'sip: message handling failed');
     }
   };
 }
 
-function decisionResponse(request: SipRequest, result: ScreeningResult): Buffer {
+/** The reason phrase as a header value can carry it: no control characters (CR, LF), at most 200 characters. */
+function headerText(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length && out.length < 200; i++) {
+    const c = text.charCodeAt(i);
+    out += c < 32 || c === 127 ? ' ' : text[i];
+  }
+  return out;
+}
+
+/** 302 (allow, flag) or 603 (block); the 603's Reason text is the first reason (screening lists blocking ones first). */
+function decisionResponse(uri: string, headers: SipHeader[], result: ScreeningResult): Buffer {
   const extra: SipHeader[] = [];
   const reasons = result.reasons.join(',');
-  if (result.verdict === 'block') {
-    extra.push({ name: 'reason', value: `SIP;cause=603;text="${result.reasons[0] ?? 'BLOCKED'}"` }, { name: 'x-qalqan-verdict', value: 'block' });
-    if (reasons) extra.push({ name: 'x-qalqan-reasons', value: reasons });
-    return buildResponse(request.headers, 603, 'Decline', extra);
-  }
-  extra.push({ name: 'contact', value: `<${request.uri}>` }, { name: 'x-qalqan-verdict', value: result.verdict });
+  const block = result.verdict === 'block';
+  if (block) extra.push({ name: 'reason', value: `SIP;cause=603;text="${result.reasons[0] ?? 'BLOCKED'}"` });
+  else extra.push({ name: 'contact', value: `<${uri}>` });
+  extra.push({ name: 'x-qalqan-verdict', value: result.verdict });
   if (reasons) extra.push({ name: 'x-qalqan-reasons', value: reasons });
-  return buildResponse(request.headers, 302, 'Moved Temporarily', extra);
+  const identityError = result.identityError;
+  if (identityError) extra.push({ name: 'x-qalqan-identity-error', value: `${identityError.code} ${headerText(identityError.reason)}` });
+  return block ? buildResponse(headers, 603, 'Decline', extra) : buildResponse(headers, 302, 'Moved Temporarily', extra);
 }

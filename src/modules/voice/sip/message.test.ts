@@ -95,7 +95,7 @@ describe('frameMessage', () => {
   const head = 'OPTIONS sip:h SIP/2.0\r\nContent-Length: 3\r\n\r\n';
   it('finds the end of a message by Content-Length and asks for more when it is incomplete', () => {
     expect(frameMessage(Buffer.from(`${head}abcNEXT`))).toEqual({ kind: 'message', length: head.length + 3 });
-    expect(frameMessage(Buffer.from(`${head}ab`))).toEqual({ kind: 'need-more' });
+    expect(frameMessage(Buffer.from(`${head}ab`))).toEqual({ kind: 'need-more', length: head.length + 3 });
     expect(frameMessage(Buffer.from('OPTIONS sip:h SIP/2.0\r\n'))).toEqual({ kind: 'need-more' });
     expect(frameMessage(Buffer.from('OPTIONS sip:h SIP/2.0\r\n\r\n'))).toEqual({ kind: 'message', length: 25 });
   });
@@ -104,6 +104,38 @@ describe('frameMessage', () => {
     expect(frameMessage(Buffer.from('OPTIONS sip:h SIP/2.0\r\nl: x\r\n\r\n'))).toMatchObject({ kind: 'error', error: { code: 'bad-content-length' } });
     expect(frameMessage(Buffer.from('OPTIONS sip:h SIP/2.0\r\nl: 70000\r\n\r\n'))).toMatchObject({ kind: 'error', error: { code: 'too-large' } });
     expect(frameMessage(Buffer.alloc(MAX_MESSAGE_BYTES, 97))).toMatchObject({ kind: 'error', error: { code: 'too-large' } });
+  });
+
+  it('reads a folded Content-Length', () => {
+    const folded = 'OPTIONS sip:h SIP/2.0\r\nContent-Length:\r\n  3\r\n\r\nabc';
+    expect(frameMessage(Buffer.from(`${folded}NEXT`))).toEqual({ kind: 'message', length: folded.length });
+  });
+});
+
+describe('folded header lines (RFC 3261 §7.3.1)', () => {
+  it('joins a line starting with a space or tab to the header before it, with one space', () => {
+    const text = [
+      'INVITE sip:+77011234567@h SIP/2.0',
+      'Via: SIP/2.0/UDP 10.0.0.2:5060',
+      '  ;branch=z9hG4bK-1',
+      'Subject: I know you\'re there,',
+      '\tpick up the phone',
+      '   ',
+      '  and talk to me!',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    const r = parseMessage(Buffer.from(text, 'latin1'));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(headerValue(r.message.headers, 'via')).toBe('SIP/2.0/UDP 10.0.0.2:5060 ;branch=z9hG4bK-1');
+    expect(headerValue(r.message.headers, 'subject')).toBe("I know you're there, pick up the phone and talk to me!");
+  });
+
+  it('rejects a continuation of nothing or of a bad line', () => {
+    expect(parseMessage(Buffer.from('OPTIONS sip:h SIP/2.0\r\n  x\r\n\r\n'))).toMatchObject({ ok: false, error: { code: 'bad-header' } });
+    expect(parseMessage(Buffer.from('OPTIONS sip:h SIP/2.0\r\nbad line\r\n  x\r\n\r\n'))).toMatchObject({ ok: false, error: { code: 'bad-header', detail: 'header line 1 is not "Name: value"' } });
   });
 });
 

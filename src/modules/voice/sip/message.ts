@@ -54,8 +54,11 @@ export interface SipParseError {
 
 export type SipParseResult = { ok: true; message: SipMessage } | { ok: false; error: SipParseError };
 
-/** Where the next message in a stream ends: its length, more bytes needed, or a framing fault (the stream is lost). */
-export type SipFrame = { kind: 'message'; length: number } | { kind: 'need-more' } | { kind: 'error'; error: SipParseError };
+/**
+ * Where the next message in a stream ends: its length; more bytes needed (with the message's whole `length` once its
+ * headers are complete); or a framing fault (the stream is lost).
+ */
+export type SipFrame = { kind: 'message'; length: number } | { kind: 'need-more'; length?: number } | { kind: 'error'; error: SipParseError };
 
 const COMPACT: Record<string, string> = {
   a: 'accept-contact',
@@ -115,8 +118,11 @@ function headerEnd(buf: Buffer): { end: number; sep: number } | undefined {
   return lf >= 0 ? { end: lf, sep: 2 } : undefined;
 }
 
+const FOLD = /\r?\n[ \t]+/g;
+
 function contentLength(head: string): { ok: true; value: number | undefined } | { ok: false; detail: string } {
-  const match = CONTENT_LENGTH_LINE.exec(head);
+  // A folded value (RFC 3261 §7.3.1) continues on the next line: unfold first, which is rare, so tested cheaply.
+  const match = CONTENT_LENGTH_LINE.exec(head.includes('\n ') || head.includes('\n\t') ? head.replace(FOLD, ' ') : head);
   if (!match) return { ok: true, value: undefined };
   const raw = match[1] ?? '';
   if (!DIGITS.test(raw)) return { ok: false, detail: `Content-Length "${raw.slice(0, 20)}" is not a number` };
@@ -137,7 +143,7 @@ export function frameMessage(buf: Buffer): SipFrame {
   if (!length.ok) return { kind: 'error', error: { code: 'bad-content-length', detail: length.detail } };
   const total = end.end + end.sep + (length.value ?? 0);
   if (total > MAX_MESSAGE_BYTES) return { kind: 'error', error: { code: 'too-large', detail: `message of ${total} bytes exceeds ${MAX_MESSAGE_BYTES}` } };
-  return buf.length >= total ? { kind: 'message', length: total } : { kind: 'need-more' };
+  return buf.length >= total ? { kind: 'message', length: total } : { kind: 'need-more', length: total };
 }
 
 /**
@@ -164,14 +170,30 @@ export function parseMessage(input: Buffer): SipParseResult {
   };
   if (start.length > MAX_LINE_BYTES) note('line-too-long', `the start line is longer than ${MAX_LINE_BYTES} bytes`);
   if (lines.length - 1 > MAX_HEADERS) note('too-many-headers', `more than ${MAX_HEADERS} header lines`);
+  // The header a continuation line extends: the one read from the line before, if that line was good.
+  let previous: SipHeader | undefined;
   for (let i = 1; i < lines.length && i <= MAX_HEADERS; i++) {
     const line = lines[i]!;
+    const current = previous;
+    previous = undefined;
     if (line.length > MAX_LINE_BYTES) {
       note('line-too-long', `header line ${i} is longer than ${MAX_LINE_BYTES} bytes`);
       continue;
     }
     if (hasControl(line)) {
       note('binary', `header line ${i} contains control characters`);
+      continue;
+    }
+    const first = line.charCodeAt(0);
+    if (first === 32 || first === 9) {
+      // A folded line (RFC 3261 §7.3.1): the folding whitespace counts as one space.
+      if (current === undefined) {
+        note('bad-header', `header line ${i} continues no header`);
+        continue;
+      }
+      const more = line.trim();
+      if (more !== '') current.value = current.value === '' ? more : `${current.value} ${more}`;
+      previous = current;
       continue;
     }
     const colon = line.indexOf(':');
@@ -181,7 +203,8 @@ export function parseMessage(input: Buffer): SipParseResult {
       continue;
     }
     const lower = rawName.toLowerCase();
-    headers.push({ name: COMPACT[lower] ?? lower, value: line.slice(colon + 1).trim() });
+    previous = { name: COMPACT[lower] ?? lower, value: line.slice(colon + 1).trim() };
+    headers.push(previous);
   }
   const partial = request ? { method: request[1]!, uri: request[2]!, headers } : undefined;
   if (!end) note('no-header-end', 'the headers do not end with an empty line');

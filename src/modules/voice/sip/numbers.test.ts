@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addressNumber, addressUri, redirectingNumber, uriNumber } from './numbers.js';
+import { addressNumber, addressUri, callNumber, redirectingNumber, uriNumber } from './numbers.js';
 
 describe('uriNumber', () => {
   it.each([
@@ -57,5 +57,26 @@ describe('redirectingNumber', () => {
   it('prefers Diversion and is undefined without either', () => {
     expect(redirectingNumber(['<sip:+77013333333@x>'], ['<sip:+77011111111@x>;index=1', '<sip:+77012222222@x>;index=1.1'])).toBe('+77013333333');
     expect(redirectingNumber([], [])).toBeUndefined();
+  });
+});
+
+describe('callNumber', () => {
+  it.each([
+    ['7011234567', '+77011234567'],
+    ['7272500000', '+77272500000'],
+    ['00447700900123', '+447700900123'],
+    ['0077011234567', '+77011234567'],
+    ['+77011234567', '+77011234567'],
+    ['77011234567', '77011234567'],
+    ['87011234567', '87011234567'],
+    ['8011234567', '8011234567'],
+    ['701123456', '701123456'],
+    ['00', '00'],
+    ['000447700900123', '000447700900123'],
+    ['00abc', '00abc'],
+    ['anonymous', 'anonymous'],
+    ['', ''],
+  ])('%s → %s', (number, expected) => {
+    expect(callNumber(number)).toBe(expected);
   });
 });

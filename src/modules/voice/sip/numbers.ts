@@ -1,11 +1,24 @@
 import { splitList } from './message.js';
 
 /**
- * Telephone numbers out of SIP headers. The numbers come back as received (`+77011234567`, `87011234567`, `7011234567`):
- * deciding what they mean is the screening's job. Visual separators of tel URIs and `user=phone` SIP URIs are removed.
+ * Telephone numbers out of SIP headers. The numbers come back as received (`+77011234567`, `87011234567`,
+ * `77011234567`): deciding what they mean is the screening's job. Visual separators of tel URIs and `user=phone` SIP
+ * URIs are removed. `callNumber` also rewrites the two forms switches send that screening would not read.
  */
 
 const VISUAL_SEPARATORS = /[-.()\s]/g;
+const KZ_NSN = /^7\d{9}$/;
+const INTERNATIONAL_PREFIX = /^00[1-9]\d*$/;
+
+/**
+ * A number as screening should see it: a bare 10-digit Kazakh national significant number (`7011234567`) gets `+7`,
+ * and the international prefix `00` becomes `+` (`0044…` → `+44…`). Anything else is returned as it is.
+ */
+export function callNumber(number: string): string {
+  if (KZ_NSN.test(number)) return `+7${number}`;
+  if (INTERNATIONAL_PREFIX.test(number)) return `+${number.slice(2)}`;
+  return number;
+}
 
 function percentDecode(value: string): string {
   if (!value.includes('%')) return value;

@@ -10,6 +10,11 @@ import { createSipServer } from './server.js';
 const BLOCKED_CLI = '+77017770000';
 const FLAGGED_CLI = '+77017770001';
 const FAILING_CLI = '+77017770002';
+const BAD_IDENTITY_FLAG_CLI = '+77017770003';
+const BAD_IDENTITY_BLOCK_CLI = '+77017770004';
+/** Screening of this CLI waits until the test calls `release`. */
+const SLOW_CLI = '+77017770005';
+const slow: Array<(result: ScreeningResult) => void> = [];
 
 const calls: CallToScreen[] = [];
 const decisions: string[] = [];
@@ -21,6 +26,9 @@ const server = createSipServer({
   screen: async (call): Promise<ScreeningResult> => {
     calls.push(call);
     if (call.callingNumber === FAILING_CLI) throw new Error('screening broke');
+    if (call.callingNumber === SLOW_CLI) return new Promise((resolve) => slow.push(resolve));
+    if (call.callingNumber === BAD_IDENTITY_FLAG_CLI) return { verdict: 'flag', reasons: ['IDENTITY_INVALID'], identityError: { code: 438, reason: 'Invalid Identity Header' } };
+    if (call.callingNumber === BAD_IDENTITY_BLOCK_CLI) return { verdict: 'block', reasons: ['IDENTITY_INVALID', 'INVALID_CLI'], identityError: { code: 437, reason: 'Unsupported Credential' } };
     if (call.callingNumber === BLOCKED_CLI) return { verdict: 'block', reasons: ['SPOOFED_KZ_MOBILE_FROM_ABROAD', 'INVALID_CLI'] };
     if (call.callingNumber === FLAGGED_CLI) return { verdict: 'flag', reasons: ['IDENTITY_MISSING', 'KZ_GEOGRAPHIC_FROM_ABROAD'] };
     return { verdict: 'allow', reasons: [] };
@@ -119,6 +127,7 @@ describe('SIP redirect server over UDP', () => {
       ingress: 'domestic',
       trunkId: 'trunk-1',
       originatingOperator: 'org-kcell',
+      toNumber: '+77011234567',
     });
     expect(decisions.at(-1)).toBe('allow@trunk-1');
   });
@@ -183,11 +192,99 @@ describe('SIP redirect server over UDP', () => {
     expect((await ask(request('INVITE', { uri: 'mailto:a@b' }))).status).toBe(416);
   });
 
+  it('passes the To number, and national and 00-prefixed numbers in international form', async () => {
+    const text = request('INVITE', { cli: '7021234567', uri: 'sip:0044207946000@127.0.0.1;user=phone' }).replace(
+      'To: <sip:+77011234567@127.0.0.1>',
+      'To: <sip:7011234567@127.0.0.1>',
+    );
+    expect((await ask(text)).status).toBe(302);
+    expect(calls.at(-1)).toMatchObject({ callingNumber: '+77021234567', calledNumber: '+44207946000', toNumber: '+77011234567' });
+    await ask(request('INVITE', { extra: ['P-Asserted-Identity: <sip:0077029999999@x>'], uri: 'tel:87011234567' }));
+    expect(calls.at(-1)).toMatchObject({ callingNumber: '+77029999999', calledNumber: '87011234567', toNumber: '+77011234567' });
+  });
+
+  it('treats an empty Identity header as no identity', async () => {
+    await ask(request('INVITE', { extra: ['Identity:'] }));
+    expect(calls.at(-1)).not.toHaveProperty('identity');
+    await ask(request('INVITE', { extra: ['y: a.b.c'] }));
+    expect(calls.at(-1)?.identity).toBe('a.b.c');
+  });
+
+  it('names an identity failure in X-Qalqan-Identity-Error, on 302 and on 603', async () => {
+    const flagged = await ask(request('INVITE', { cli: BAD_IDENTITY_FLAG_CLI }));
+    expect(flagged.status).toBe(302);
+    expect(headerValue(flagged.headers, 'x-qalqan-identity-error')).toBe('438 Invalid Identity Header');
+    const blocked = await ask(request('INVITE', { cli: BAD_IDENTITY_BLOCK_CLI }));
+    expect(blocked.status).toBe(603);
+    expect(headerValue(blocked.headers, 'reason')).toBe('SIP;cause=603;text="IDENTITY_INVALID"');
+    expect(headerValue(blocked.headers, 'x-qalqan-reasons')).toBe('IDENTITY_INVALID,INVALID_CLI');
+    expect(headerValue(blocked.headers, 'x-qalqan-identity-error')).toBe('437 Unsupported Credential');
+    const plain = await ask(request('INVITE', { cli: BLOCKED_CLI }));
+    expect(headerValue(plain.headers, 'x-qalqan-identity-error')).toBeUndefined();
+  });
+
+  it('answers a CANCEL of an INVITE being screened with 200, the INVITE with 487, and never sends its verdict', async () => {
+    const branch = `z9hG4bK-slow${serial}`;
+    const invite = request('INVITE', { cli: SLOW_CLI, branch });
+    const count = udp.received.length;
+    await udp.send(invite);
+    await waitFor('screening started', () => slow.length === 1, 5000, 5);
+    await udp.send(invite);
+    await sleep(50);
+    expect(udp.received.length).toBe(count);
+    await udp.send(request('CANCEL', { branch }));
+    const cancelOk = await udp.next(count + 1);
+    const terminated = await udp.next(count + 2);
+    expect([cancelOk.status, headerValue(cancelOk.headers, 'cseq')]).toEqual([200, '1 CANCEL']);
+    expect([terminated.status, terminated.reason, headerValue(terminated.headers, 'cseq')]).toEqual([487, 'Request Terminated', '1 INVITE']);
+    slow.shift()!({ verdict: 'block', reasons: ['DO_NOT_ORIGINATE'] });
+    await sleep(100);
+    expect(udp.received.length).toBe(count + 2);
+    // A retransmitted INVITE gets the 487 again, byte for byte.
+    await udp.send(invite);
+    await udp.next(count + 3);
+    expect(udp.received[count + 2]).toEqual(udp.received[count + 1]);
+    await silent(invite.replace(/INVITE/g, 'ACK'));
+  });
+
+  it('adds received= to the top Via when its sent-by is not the source address (RFC 3261 §18.2.1)', async () => {
+    const via = (text: string, top: string) => text.replace(/^Via: SIP\/2\.0\/UDP 127\.0\.0\.1:5999;/m, `Via: ${top};`);
+    const named = await ask(via(request('OPTIONS'), 'SIP/2.0/UDP switch.example.net:5060'));
+    expect(headerValues(named.headers, 'via')[0]).toMatch(/^SIP\/2\.0\/UDP switch\.example\.net:5060;branch=z9hG4bK-t\d+;rport;received=127\.0\.0\.1$/);
+    expect(headerValues(named.headers, 'via')[1]).toBe('SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bK-upstream');
+    const other = await ask(via(request('INVITE'), 'SIP/2.0/UDP 10.1.1.1 ; received=10.2.2.2'));
+    expect(other.status).toBe(302);
+    expect(headerValues(other.headers, 'via')[0]).toMatch(/^SIP\/2\.0\/UDP 10\.1\.1\.1;branch=z9hG4bK-t\d+;rport;received=127\.0\.0\.1$/);
+    const list = await ask(request('OPTIONS').replace(/^(Via: SIP\/2\.0\/UDP) 127\.0\.0\.1:5999(;branch=[^;]+);rport/m, '$1 [::1]:5999$2, SIP/2.0/UDP 10.0.0.7'));
+    expect(headerValues(list.headers, 'via')[0]).toMatch(/^SIP\/2\.0\/UDP \[::1\]:5999;branch=z9hG4bK-t\d+;received=127\.0\.0\.1, SIP\/2\.0\/UDP 10\.0\.0\.7$/);
+    const same = await ask(request('OPTIONS'));
+    expect(headerValues(same.headers, 'via')[0]).toMatch(/^SIP\/2\.0\/UDP 127\.0\.0\.1:5999;branch=z9hG4bK-t\d+;rport$/);
+  });
+
+  it('accepts folded header lines', async () => {
+    const text = request('INVITE', { extra: ['Subject: urgent,', '\tplease answer'] }).replace(/^(From: "Caller")/m, '$1\r\n ');
+    const res = await ask(text);
+    expect(res.status).toBe(302);
+    expect(headerValue(res.headers, 'from')).toBe(`"Caller" <sip:+77021234567@127.0.0.1>;tag=from${serial}`);
+    expect(calls.at(-1)?.callingNumber).toBe('+77021234567');
+  });
+
+  it('answers a retransmitted malformed request with the identical 400', async () => {
+    const bad = request('INVITE').replace('Content-Length: 0', 'Content-Length: 500');
+    const count = udp.received.length;
+    await udp.send(bad);
+    await udp.next(count + 1);
+    await udp.send(bad);
+    await udp.next(count + 2);
+    expect(udp.received[count]!.toString('latin1')).toMatch(/^SIP\/2\.0 400 /);
+    expect(udp.received[count + 1]).toEqual(udp.received[count]);
+  });
+
   it('answers malformed requests with 400 where it can address them, drops the rest, and still answers afterwards', async () => {
     const valid = request('INVITE');
     const truncated = await ask(valid.slice(0, valid.indexOf('Max-Forwards')));
     expect(truncated.status).toBe(400);
-    const wrongLength = await ask(valid.replace('Content-Length: 0', 'Content-Length: 500'));
+    const wrongLength = await ask(request('INVITE').replace('Content-Length: 0', 'Content-Length: 500'));
     expect(wrongLength.status).toBe(400);
     expect(headerValue(wrongLength.headers, 'warning')).toContain('Content-Length 500');
     const huge = await ask(request('INVITE', { extra: [`X-Huge: ${'x'.repeat(20_000)}`] }));
@@ -268,5 +365,153 @@ describe('SIP redirect server over TCP', () => {
     after.socket.write(request('OPTIONS', { transport: 'TCP' }));
     expect(await after.status(1)).toBe(200);
     after.socket.destroy();
+  });
+});
+
+describe('SIP redirect server over TCP: limits', () => {
+  let screenedHere = 0;
+  const limited = (tcp: Parameters<typeof createSipServer>[0]['tcp']) =>
+    createSipServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      screen: () => {
+        screenedHere++;
+        return { verdict: 'allow', reasons: [] };
+      },
+      trunkOf: () => undefined,
+      trusted: () => false,
+      defaultIngress: 'international',
+      tcp,
+    });
+
+  /** An INVITE whose 302 is about `size` bytes: the Vias a response copies are padded. */
+  const bigInvite = (size: number) => {
+    const vias = Array.from({ length: Math.ceil(size / 7000) }, (_, i) => `Via: SIP/2.0/TCP 10.0.0.${i};branch=z9hG4bK-${'p'.repeat(6900)}`);
+    return request('INVITE', { transport: 'TCP', extra: vias });
+  };
+
+  /** Connects without reading; counts responses once it reads. */
+  async function lazyClient(port: number) {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    let answers = 0;
+    let carry = '';
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => {
+      const text = carry + chunk.toString('latin1');
+      answers += text.split('SIP/2.0 302 ').length - 1;
+      carry = text.slice(-20);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => (closed = true));
+    return { socket, answers: () => answers, closed: () => closed };
+  }
+
+  async function settled(read: () => number): Promise<number> {
+    for (let last = -1; ; ) {
+      await sleep(300);
+      const now = read();
+      if (now === last) return now;
+      last = now;
+    }
+  }
+
+  it('stops reading from a peer that does not read its responses, and goes on once it does', async () => {
+    const server = limited({ pauseWriteBytes: 256 * 1024 });
+    const { tcpPort } = await server.start();
+    try {
+      screenedHere = 0;
+      const client = await lazyClient(tcpPort);
+      const total = 800; // ~22 MB of responses, far more than the kernel's socket buffers hold
+      for (let i = 0; i < total; i++) client.socket.write(bigInvite(28_000));
+      const handled = await settled(() => screenedHere);
+      expect(handled).toBeGreaterThan(0);
+      expect(handled).toBeLessThan(total);
+      client.socket.resume();
+      await waitFor('every response', () => client.answers() === total, 20_000, 20);
+      expect(screenedHere).toBe(total);
+      client.socket.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('closes a connection whose unread responses pass the hard cap', async () => {
+    const server = limited({ pauseWriteBytes: 1024 ** 3, maxWriteBytes: 256 * 1024 });
+    const { tcpPort } = await server.start();
+    try {
+      screenedHere = 0;
+      const client = await lazyClient(tcpPort);
+      const total = 800;
+      for (let i = 0; i < total; i++) client.socket.write(bigInvite(28_000));
+      await settled(() => screenedHere);
+      client.socket.resume();
+      await waitFor('connection closed', client.closed, 10_000);
+      expect(client.answers()).toBeLessThan(total);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('caps the connections of one source address', async () => {
+    const server = limited({ maxConnectionsPerSource: 2 });
+    const { tcpPort } = await server.start();
+    try {
+      const clients = [];
+      for (let i = 0; i < 3; i++) {
+        const socket = net.connect({ port: tcpPort, host: '127.0.0.1' });
+        let closed = false;
+        socket.on('close', () => (closed = true));
+        socket.on('error', () => undefined);
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        clients.push({ socket, closed: () => closed });
+      }
+      await waitFor('third connection closed', clients[2]!.closed, 5000);
+      await sleep(50);
+      expect(clients.map((c) => c.closed())).toEqual([false, false, true]);
+      clients[0]!.socket.destroy();
+      await waitFor('first connection closed', clients[0]!.closed, 5000);
+      await sleep(50);
+      const again = net.connect({ port: tcpPort, host: '127.0.0.1' });
+      let data = '';
+      again.on('data', (d: Buffer) => (data += d.toString('latin1')));
+      again.write(request('OPTIONS', { transport: 'TCP' }));
+      await waitFor('OPTIONS answered', () => data.startsWith('SIP/2.0 200 OK'), 5000);
+      again.destroy();
+      clients[1]!.socket.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('frames a message dripped in small pieces, with the end of headers and the body split across them', async () => {
+    const client = await tcpClient();
+    const head = request('OPTIONS', { transport: 'TCP' }).replace('Content-Length: 0\r\n\r\n', `X-Pad: ${'z'.repeat(3000)}\r\nContent-Length: 5\r\n\r\n`);
+    const text = `${head}hello${request('OPTIONS', { transport: 'TCP' })}`;
+    const cuts = [10, 200, 1500, head.length - 3, head.length - 1, head.length + 2, head.length + 5, head.length + 40, text.length];
+    let from = 0;
+    for (const cut of cuts) {
+      client.socket.write(text.slice(from, cut));
+      from = cut;
+      await sleep(15);
+    }
+    expect(await client.status(2)).toBe(200);
+    expect(client.responses()).toHaveLength(2);
+    // Many tiny pieces of one message: still one answer.
+    const dripped = request('OPTIONS', { transport: 'TCP' });
+    for (let i = 0; i < dripped.length; i += 7) client.socket.write(dripped.slice(i, i + 7));
+    expect(await client.status(3)).toBe(200);
+    // The end of headers split across the last two pieces, nothing after it.
+    let answered = 3;
+    for (const back of [1, 2, 3]) {
+      const options = request('OPTIONS', { transport: 'TCP' });
+      client.socket.write(options.slice(0, options.length - back));
+      await sleep(20);
+      client.socket.write(options.slice(options.length - back));
+      expect(await client.status(++answered)).toBe(200);
+    }
+    client.socket.destroy();
   });
 });

@@ -50,4 +50,44 @@ describe('createTransactionStore', () => {
     store.begin('e');
     expect(store.size()).toBe(1);
   });
+
+  it('stays within its byte bound, dropping the oldest first, and counts an answer given to a pending transaction', () => {
+    const store = createTransactionStore({ maxBytes: 3 * 1001 + 10 });
+    for (const key of ['a', 'b', 'c']) store.answer(key, Buffer.alloc(1000));
+    expect(store.size()).toBe(3);
+    expect(store.bytes()).toBe(3003);
+    store.answer('d', Buffer.alloc(1000));
+    expect(store.get('a')).toBeUndefined();
+    expect(store.bytes()).toBe(3003);
+    store.begin('e');
+    expect(store.size()).toBe(4);
+    store.answer('e', Buffer.alloc(2000));
+    expect(store.get('b')).toBeUndefined();
+    expect(store.get('c')).toBeUndefined();
+    expect(store.get('d')?.kind).toBe('answered');
+    expect(store.get('e')?.kind).toBe('answered');
+    expect(store.bytes()).toBe(3002);
+  });
+
+  it('frees the bytes of expired transactions', () => {
+    let now = 0;
+    const store = createTransactionStore({ ttlMs: 1000, now: () => now });
+    store.answer('a', Buffer.alloc(500));
+    now = 1000;
+    expect(store.get('a')).toBeUndefined();
+    expect(store.bytes()).toBe(0);
+    store.answer('b', Buffer.alloc(10));
+    now = 2500;
+    store.begin('c');
+    expect(store.bytes()).toBe(1);
+  });
+
+  it('keeps the cancel callback of a pending transaction', () => {
+    const store = createTransactionStore();
+    let cancelled = 0;
+    store.begin('a', () => cancelled++);
+    const state = store.get('a');
+    if (state?.kind === 'pending') state.cancel?.();
+    expect(cancelled).toBe(1);
+  });
 });
