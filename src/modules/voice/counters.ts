@@ -19,7 +19,7 @@ interface BlockedSample {
   callingNumber: string;
   calledNumber: string;
   reasons: string[];
-  trunkId: string | null;
+  trunkId: string;
   operatorId: string | null;
   at: string;
 }
@@ -111,7 +111,7 @@ export function createVoiceCounters(deps: { registry: Registry }) {
       for (const reason of result.reasons) count(result.verdict, reason, trunk, operator, day);
       if (result.verdict !== 'block') return;
       if (samples.length < EVENTS_PER_FLUSH) {
-        samples.push({ callingNumber: maskMsisdn(call.callingNumber), calledNumber: maskMsisdn(call.calledNumber), reasons: result.reasons, trunkId: call.trunkId ?? null, operatorId, at: at.toISOString() });
+        samples.push({ callingNumber: maskMsisdn(call.callingNumber), calledNumber: maskMsisdn(call.calledNumber), reasons: result.reasons, trunkId: trunk, operatorId, at: at.toISOString() });
       } else unsampled++;
     },
 

@@ -78,7 +78,7 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
 
     app.get('/api/v1/voice/policies/:operator', {
       config: { scope: 'voice:admin' },
-      schema: { tags: ['voice'], summary: 'An operator’s screening policy (`*` = the default)', params: Type.Object({ operator: Type.String({ maxLength: 200 }) }), response: { 200: PolicyResponse, ...authErrors } },
+      schema: { tags: ['voice'], summary: 'An operator’s screening policy (`*` = the default; by name or id; regulator)', params: Type.Object({ operator: Type.String({ maxLength: 200 }) }), response: { 200: PolicyResponse, 404: Problem, ...authErrors } },
     }, async (request) => voice.policy(requestContext(request), request.params.operator));
 
     app.put('/api/v1/voice/policies/:operator', {

@@ -244,8 +244,9 @@ export function createVoiceService(deps: VoiceServiceDeps) {
           if ('error' in number) return { ok: false, error: `msisdn: ${number.error}` };
           const operator = (row.operator ?? '').trim();
           if (!operator) return { ok: false, error: 'operator is empty' };
-          const portedAt = new Date((row.portedat ?? '').trim());
-          if (Number.isNaN(portedAt.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test((row.portedat ?? '').trim())) return { ok: false, error: 'portedAt must be an ISO 8601 date or date-time' };
+          const text = (row.portedat ?? '').trim();
+          const portedAt = new Date(text);
+          if (Number.isNaN(portedAt.getTime()) || !isCalendarDay(text.slice(0, 10))) return { ok: false, error: 'portedAt must be an ISO 8601 date or date-time' };
           return { ok: true, value: { msisdn: number.e164, operator, portedAt } };
         },
         async writeBatch(trx, batch) {
@@ -266,7 +267,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         },
         async finish(trx, r) {
           await deps.audit.record(trx, ctx, { action: 'voice.ported.import', subjectType: 'ported', detail: { rows: r.rows, accepted: r.accepted, rejected: r.rejected } });
-          await deps.outbox.add(trx, 'voice.ownership.changed', { ported: r.accepted });
+          if (r.accepted > 0) await deps.outbox.add(trx, 'voice.ownership.changed', { ported: r.accepted });
         },
       });
       return report;

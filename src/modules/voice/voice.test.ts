@@ -128,6 +128,8 @@ describe('voice screening over HTTP', () => {
     expect(takeover.json().report.errors[0].message).toMatch(/on record as ported to another operator/);
     const twice = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n+77016660003,Beeline,2026-10-01\n+77016660003,Beeline,2026-10-02\n' });
     expect(twice.statusCode).toBe(200);
+    const impossible = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n+77016660004,Beeline,2026-02-30\n' });
+    expect(impossible.json().report.errors).toEqual([{ line: 2, message: 'portedAt must be an ISO 8601 date or date-time' }]);
     expect(t.services.voice.index.homeOperator('+77016660001')).toBe((await t.services.auth.getOrg('Beeline')).id);
     const byBeeline = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: beeline }, payload: [{ msisdn: '+77016660001', roaming: true }] });
     expect(byBeeline.json().accepted).toBe(1);
