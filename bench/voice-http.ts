@@ -21,7 +21,10 @@ const mobile = (i: number) => `+7701${String(i).padStart(7, '0')}`;
  */
 export async function run(): Promise<Comparison> {
   const logger = pino({ level: 'silent' });
-  const database = await openDatabase({ kind: 'pglite' });
+  // PostgreSQL with DATABASE_URL (a scratch database: it is migrated and seeded), otherwise in-memory PGlite.
+  const databaseUrl = process.env.DATABASE_URL;
+  const database = databaseUrl ? await openDatabase({ kind: 'postgres', url: databaseUrl }) : await openDatabase({ kind: 'pglite' });
+  console.log(`database: ${databaseUrl ? 'PostgreSQL (DATABASE_URL)' : 'PGlite in memory'}`);
   await migrateToLatest(database.db);
   const services = createServices({ database, bus: createMemoryBus(logger), logger, secret: randomBytes(32).toString('base64url') });
   const system = systemContext('bench voice-http');
@@ -29,9 +32,12 @@ export async function run(): Promise<Comparison> {
   const key = await services.auth.createApiKey(system, { org: operator.name, scopes: ['voice:screen'] });
   const asOperator: RequestContext = { ...system, principal: { ...system.principal, orgId: operator.id } };
   let started = performance.now();
+  // The bench operator holds the 701 range, so it reports its subscribers' roaming.
+  await services.voice.putRangeHolder(system, '701', operator.name);
   for (let from = 0; from < ROAMING; from += 10_000) {
     const entries = Array.from({ length: Math.min(10_000, ROAMING - from) }, (_, i) => ({ msisdn: mobile(from + i), roaming: true, country: 'TR' }));
-    await services.voice.putRoaming(asOperator, entries);
+    const report = await services.voice.putRoaming(asOperator, entries);
+    if (report.rejected > 0) throw new Error(`roaming seed rejected ${report.rejected} rows: ${report.results.find((r) => r.status === 'rejected')?.reason}`);
   }
   await services.voice.addDoNotOriginate(system, [{ number: '+77272596000', label: 'bank hotline' }, { number: '102', label: 'police' }]);
   for (let i = 0; i < 100; i++) await services.voice.applyBlocklistEvent('intel', `+7747${String(i).padStart(7, '0')}`, true, null);
