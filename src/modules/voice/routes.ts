@@ -78,14 +78,14 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
 
     app.get('/api/v1/voice/policies/:operator', {
       config: { scope: 'voice:admin' },
-      schema: { tags: ['voice'], summary: 'An operator’s screening policy (`*` = the default; by name or id; regulator)', params: Type.Object({ operator: Type.String({ maxLength: 200 }) }), response: { 200: PolicyResponse, 404: Problem, ...authErrors } },
+      schema: { tags: ['voice'], summary: 'A screening policy (`*` = the default): an operator its own, the regulator any (by name or id)', params: Type.Object({ operator: Type.String({ maxLength: 200 }) }), response: { 200: PolicyResponse, 404: Problem, ...authErrors } },
     }, async (request) => voice.policy(requestContext(request), request.params.operator));
 
     app.put('/api/v1/voice/policies/:operator', {
       config: { scope: 'voice:admin' },
       schema: {
         tags: ['voice'],
-        summary: 'Sets which reasons block and which flag for an operator (`*` = default; enabled=false on `*` is the global kill switch)',
+        summary: 'Sets which reasons block and which flag: an operator its own, the regulator any or `*` (enabled=false on `*` is the global kill switch)',
         params: Type.Object({ operator: Type.String({ maxLength: 200 }) }),
         body: PolicyBody,
         response: { 200: PolicyResponse, 404: Problem, ...authErrors },

@@ -117,6 +117,17 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     return home;
   }
 
+  /**
+   * Whose policy a caller may read or set: an operator its own (it decides, as the receiving operator, which reasons
+   * block or flag its calls, e.g. during an incident); the regulator any operator's and the default (`*`).
+   */
+  async function policyTarget(ctx: RequestContext, operator: string, what: 'read' | 'set'): Promise<string> {
+    const caller = await operatorOrRegulator(ctx);
+    const target = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await operatorIdOf(operator);
+    if (caller !== null && target !== caller) throw new DomainError('forbidden', `an operator may ${what} only its own screening policy`);
+    return target;
+  }
+
   function finish(call: CallToScreen, operatorId: string | null, identity: IdentityCheck | null): ScreeningResult {
     const result = screenCall(call, index, index.policyFor(operatorId), identity);
     // Only configured trunks become metric labels: a client-chosen trunkId must not grow the series without bound.
@@ -327,8 +338,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     },
 
     async policy(ctx: RequestContext, operator: string): Promise<{ operatorId: string; block: Reason[]; flag: Reason[]; enabled: boolean; isDefault: boolean }> {
-      await requireRegulator(deps.db, ctx, 'read screening policies');
-      const operatorId = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await operatorIdOf(operator);
+      const operatorId = await policyTarget(ctx, operator, 'read');
       const all = await repo().policies();
       const own = all.find((p) => p.operatorId === operatorId);
       const fallback = all.find((p) => p.operatorId === DEFAULT_POLICY_ID) ?? { ...DEFAULT_POLICY, operatorId: DEFAULT_POLICY_ID };
@@ -338,12 +348,11 @@ export function createVoiceService(deps: VoiceServiceDeps) {
 
     /** Which reasons block and which flag, per receiving operator (`*` = the default; disabling it is the kill switch). */
     async putPolicy(ctx: RequestContext, operator: string, input: { block: string[]; flag: string[]; enabled: boolean }) {
-      await requireRegulator(deps.db, ctx, 'set screening policies');
+      const operatorId = await policyTarget(ctx, operator, 'set');
       const unknown = [...input.block, ...input.flag].filter((r) => !(REASONS as readonly string[]).includes(r));
       if (unknown.length) throw new DomainError('invalid', `unknown reason(s): ${unknown.join(', ')}; known: ${REASONS.join(', ')}`);
       const both = input.block.filter((r) => input.flag.includes(r));
       if (both.length) throw new DomainError('invalid', `a reason either blocks or flags, not both: ${both.join(', ')}`);
-      const operatorId = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await operatorIdOf(operator);
       const policy = { operatorId, block: [...new Set(input.block)] as Reason[], flag: [...new Set(input.flag)] as Reason[], enabled: input.enabled };
       await deps.db.transaction().execute(async (trx) => {
         await voiceRepository(trx).putPolicy(policy);

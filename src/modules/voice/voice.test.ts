@@ -152,6 +152,18 @@ describe('voice screening over HTTP', () => {
     await t.relayed();
     expect((await screen(hotline)).json().verdict).toBe('flag');
     expect((await screen(hotline, beeline)).json().verdict).toBe('block');
+    // An operator switches a reason from block to flag for its own calls during an incident, and back.
+    const beelineAdmin = await operatorKey('Beeline', ['voice:admin', 'voice:screen']);
+    const incident = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/Beeline', headers: { authorization: beelineAdmin }, payload: { block: [], flag: ['DO_NOT_ORIGINATE'], enabled: true } });
+    expect(incident.statusCode).toBe(200);
+    await t.relayed();
+    expect((await screen(hotline, beeline)).json().verdict).toBe('flag');
+    expect((await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/Kcell', headers: { authorization: beelineAdmin }, payload: { block: [], flag: [], enabled: false } })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: beelineAdmin }, payload: { block: [], flag: [], enabled: false } })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/voice/policies/Kcell', headers: { authorization: beelineAdmin } })).statusCode).toBe(403);
+    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/Beeline', headers: { authorization: beelineAdmin }, payload: { block: ['DO_NOT_ORIGINATE', 'INVALID_CLI', 'SPOOFED_KZ_MOBILE_FROM_ABROAD', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'], flag: ['KZ_GEOGRAPHIC_FROM_ABROAD'], enabled: true } });
+    await t.relayed();
+    expect((await screen(hotline, beeline)).json().verdict).toBe('block');
     const bad = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['NOPE'], flag: [], enabled: true } });
     expect(bad.statusCode).toBe(400);
 
