@@ -1,11 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { createSipServer } from '../src/modules/voice/sip/server.js';
-import type { CallToScreen, ScreeningResult } from '../src/modules/voice/types.js';
+import type { RequestContext } from '../src/core/auth/principal.js';
+import { systemContext } from '../src/core/auth/principal.js';
+import { openDatabase } from '../src/core/db/database.js';
+import { migrateToLatest } from '../src/core/db/migrate.js';
+import { createMemoryBus } from '../src/core/events/memory-bus.js';
+import type { Verdict } from '../src/modules/voice/types.js';
+import { createServices, createSip } from '../src/server.js';
 
 /** The sipp scenarios, in the source tree (the benchmark runs from dist/, so from the repository root). */
 const SCENARIOS = resolve(process.cwd(), 'test/sip');
@@ -39,14 +45,14 @@ async function freeUdpPort(): Promise<number> {
 }
 
 /**
- * Runs sipp in the foreground as a UAC with a scenario from test/sip against `target` (host:port) and reads its
- * final statistics (-trace_stat). Killed after `timeoutMs`.
+ * Runs sipp in the foreground as a UAC with a scenario from test/sip (or at an absolute path) against `target`
+ * (host:port) and reads its final statistics (-trace_stat). Killed after `timeoutMs`.
  */
 export async function runSipp(scenario: string, target: string, args: string[], { timeoutMs = 60_000, messages = false } = {}): Promise<SippResult> {
   const dir = await mkdtemp(join(tmpdir(), 'qalqan-sipp-'));
   try {
     const full = [
-      '-sf', join(SCENARIOS, scenario),
+      '-sf', resolve(SCENARIOS, scenario),
       '-p', String(await freeUdpPort()),
       '-nostdin',
       '-buff_size', UDP_BUFFER,
@@ -109,14 +115,6 @@ async function startSippUas(): Promise<{ port: number; stop: () => Promise<void>
   };
 }
 
-/** The bench's screening: from memory, blocks callers ending in 7 and flags those ending in 3 (10 % each). */
-function screen(call: CallToScreen): ScreeningResult {
-  const last = call.callingNumber.at(-1);
-  if (last === '7') return { verdict: 'block', reasons: ['SPOOFED_KZ_MOBILE_FROM_ABROAD'] };
-  if (last === '3') return { verdict: 'flag', reasons: ['IDENTITY_MISSING'] };
-  return { verdict: 'allow', reasons: [] };
-}
-
 interface Row {
   rate: number;
   ours: SippResult;
@@ -134,39 +132,123 @@ function envList(name: string, fallback: number[]): number[] {
   return values;
 }
 
+const ROAMING = Number(process.env.BENCH_VOICE_ROAMING ?? 100_000);
+/** Roaming subscribers that are also blocklisted (the last ones seeded): their calls block. */
+const BLOCKLISTED = 100;
+const BENCH_TRUNK = 'bench-intl-gw';
+const mobile = (i: number) => `+7701${String(i).padStart(7, '0')}`;
+const digits7 = (i: number) => String(i % 10_000_000).padStart(7, '0');
+
+/**
+ * The calling number of the i-th call, in a repeating mix of 20 on the international trunk: 10 genuine roamers
+ * (allow), 4 Russian numbers (allow), 3 spoofed Kazakh mobiles that are not abroad (block), 2 Kazakh landlines
+ * (flag), 1 blocklisted roamer or the do-not-originate number (block).
+ */
+function callingNumber(i: number): string {
+  const r = i % 20;
+  if (r < 10) return mobile((i * 7919) % (ROAMING - BLOCKLISTED));
+  if (r < 14) return `+79${r % 2 === 0 ? '16' : '03'}${digits7(i * 31)}`;
+  if (r < 17) return `+77${r === 16 ? '05' : '02'}${digits7(i * 13)}`;
+  if (r < 19) return r === 17 ? `+772725${digits7(i).slice(2)}` : `+77172${digits7(i * 7).slice(1)}`;
+  return i % 40 === 19 ? mobile(ROAMING - 1 - (i % BLOCKLISTED)) : '+77272596000';
+}
+
+/**
+ * The app's services on an in-memory PGlite, seeded like bench/voice-http.ts: the bench operator holds the mobile
+ * ranges, reports BENCH_VOICE_ROAMING (default 100 k) subscribers abroad, the regulator lists a do-not-originate
+ * number, intel blocklists 100 of the roamers; a trunk from 127.0.0.1 is the operator's international gateway.
+ */
+async function seededServices() {
+  const logger = pino({ level: 'silent' });
+  const database = await openDatabase({ kind: 'pglite' });
+  await migrateToLatest(database.db);
+  const services = createServices({ database, bus: createMemoryBus(logger), logger, secret: randomBytes(32).toString('base64url') });
+  const system = systemContext('bench voice-sip');
+  const operator = await services.auth.ensureOrg(system, { name: 'Bench Operator', kind: 'operator' });
+  const asOperator: RequestContext = { ...system, principal: { ...system.principal, orgId: operator.id } };
+  const started = performance.now();
+  for (const prefix of ['701', '702', '705', '747']) await services.voice.putRangeHolder(system, prefix, operator.name);
+  for (let from = 0; from < ROAMING; from += 10_000) {
+    const entries = Array.from({ length: Math.min(10_000, ROAMING - from) }, (_, i) => ({ msisdn: mobile(from + i), roaming: true, country: 'TR' }));
+    const { rejected } = await services.voice.putRoaming(asOperator, entries);
+    if (rejected > 0) throw new Error(`${rejected} roaming entries rejected`);
+  }
+  await services.voice.addDoNotOriginate(system, [{ number: '+77272596000', label: 'bank hotline' }, { number: '102', label: 'police' }]);
+  for (let k = 0; k < BLOCKLISTED; k++) await services.voice.applyBlocklistEvent('intel', mobile(ROAMING - 1 - k), true, null);
+  // The seeding's events go out before anyone follows them; start() then loads the indexes from the database.
+  await services.relay.drain();
+  await services.voice.start();
+  await services.voice.putTrunk(system, { id: BENCH_TRUNK, name: 'Bench international gateway', operator: operator.name, addresses: ['127.0.0.1'], ingress: 'international' });
+  await services.voice.reload();
+  services.relay.start();
+  console.log(`seeded ${ROAMING.toLocaleString('en')} roaming subscribers (${BLOCKLISTED} of them blocklisted), a DNO list and a trunk in ${((performance.now() - started) / 1000).toFixed(1)} s; indexes: ${JSON.stringify(services.voice.index.stats())}`);
+  const stop = async () => {
+    await services.voice.stop();
+    await services.relay.stop();
+    await database.close();
+  };
+  /** Calls screened so far by verdict, from the daily statistics (flushing the counters first). */
+  const screened = async (): Promise<Record<Verdict, number>> => {
+    const total: Record<Verdict, number> = { allow: 0, flag: 0, block: 0 };
+    for (const day of (await services.voice.stats(system, {})).days) for (const v of ['allow', 'flag', 'block'] as const) total[v] += day.calls[v];
+    return total;
+  };
+  return { services, operatorId: operator.id, screened, stop };
+}
+
 /**
  * sipp as UAC at rising call rates (BENCH_SIP_RATES, default 500,1000,2000,4000,8000,12000 calls/s; BENCH_SIP_SECONDS of
- * calls per rate, default 5) against the Qalqan SIP server and, at each rate, against sipp's own UAS answering 302.
+ * calls per rate, default 5) against the Qalqan SIP server screening for real (createSip over the app's services,
+ * seeded as in seededServices) and, at each rate, against sipp's own UAS answering 302. The calls follow
+ * test/sip/uac_bench.xml with each call's CLI taken from an injection file (see callingNumber).
  * The score: the highest rate each side takes cleanly (0 failed calls, 0 retransmissions), ours ÷ sipp's.
  */
 export async function run(): Promise<{ rows: Row[]; ratio: number }> {
   if (!sippAvailable()) throw new Error('sipp is not installed: apt-get install -y sip-tester');
   const rates = envList('BENCH_SIP_RATES', [500, 1000, 2000, 4000, 8000, 12000]);
   const seconds = envList('BENCH_SIP_SECONDS', [5])[0]!;
-  const server = createSipServer({
-    host: '127.0.0.1',
-    port: 0,
-    logger: pino({ level: 'silent' }),
-    screen,
-    trunkOf: () => ({ id: 'bench', operatorId: null, ingress: 'international' }),
-    trusted: () => false,
-    defaultIngress: 'international',
-  });
-  const { udpPort } = await server.start();
-  console.log(`Qalqan SIP server on 127.0.0.1:${udpPort} (UDP); sipp UAC test/sip/uac_bench.xml, ${seconds} s of calls per rate; baseline: sipp UAS test/sip/uas_bench.xml`);
+  const calls = Math.max(...rates) * seconds;
+  if (!Number.isInteger(ROAMING) || ROAMING <= BLOCKLISTED) throw new Error(`BENCH_VOICE_ROAMING must be an integer above ${BLOCKLISTED}`);
+  const { services, operatorId, screened, stop } = await seededServices();
+  const dir = await mkdtemp(join(tmpdir(), 'qalqan-bench-sip-'));
+  const server = createSip(services, { host: '127.0.0.1', port: 0, trusted: ['127.0.0.1'], defaultIngress: 'international' });
   const rows: Row[] = [];
   try {
+    // test/sip/uac_bench.xml with the CLI from the injection file (field0) instead of +7701<call number>.
+    const template = await readFile(join(SCENARIOS, 'uac_bench.xml'), 'utf8');
+    if (template.split('+7701[call_number]').length !== 3) throw new Error('test/sip/uac_bench.xml no longer calls from +7701[call_number] in INVITE and ACK');
+    const scenario = join(dir, 'uac_bench_cli.xml');
+    await writeFile(scenario, template.replaceAll('+7701[call_number]', '[field0]'));
+    const clis = Array.from({ length: calls }, (_, i) => callingNumber(i));
+    const injection = join(dir, 'clis.csv');
+    await writeFile(injection, `SEQUENTIAL\n${clis.join('\n')}\n`);
+    // What the mix screens to, through the same function the SIP server calls (with the trunk's operator).
+    const mix: Record<Verdict, number> = { allow: 0, flag: 0, block: 0 };
+    const sample = clis.slice(0, 1000);
+    for (const callingNumber of sample) {
+      const r = await services.voice.screen({ callingNumber, calledNumber: '+77011234567', ingress: 'international' }, operatorId);
+      mix[r.verdict]++;
+    }
+    const share = (n: number) => `${((100 * n) / sample.length).toFixed(0)} %`;
+    const { udpPort } = await server.start();
+    console.log(`call mix (first ${sample.length.toLocaleString('en')} CLIs): ${share(mix.allow)} allow (roamers, Russian numbers), ${share(mix.flag)} flag (Kazakh landlines), ${share(mix.block)} block (spoofed Kazakh mobiles, blocklisted, DNO)`);
+    console.log(`Qalqan SIP server (createSip, trunk ${BENCH_TRUNK}) on 127.0.0.1:${udpPort} (UDP); sipp UAC test/sip/uac_bench.xml with CLIs from ${calls.toLocaleString('en')}-line injection file, ${seconds} s of calls per rate; baseline: sipp UAS test/sip/uas_bench.xml`);
     for (const rate of rates) {
-      const args = ['-s', '+77011234567', '-r', String(rate), '-m', String(rate * seconds), '-timeout', `${seconds * 4 + 10}s`];
+      const args = ['-s', '+77011234567', '-inf', injection, '-r', String(rate), '-m', String(rate * seconds), '-timeout', `${seconds * 4 + 10}s`];
       const timeoutMs = (seconds * 4 + 20) * 1000;
-      const ours = await runSipp('uac_bench.xml', `127.0.0.1:${udpPort}`, args, { timeoutMs });
+      const before = await screened();
+      const ours = await runSipp(scenario, `127.0.0.1:${udpPort}`, args, { timeoutMs });
+      const after = await screened();
       const uas = await startSippUas();
-      const sipp = await runSipp('uac_bench.xml', `127.0.0.1:${uas.port}`, args, { timeoutMs }).finally(() => uas.stop());
+      const sipp = await runSipp(scenario, `127.0.0.1:${uas.port}`, args, { timeoutMs }).finally(() => uas.stop());
       rows.push({ rate, ours, sipp });
-      console.log(`  ${rate} cps: qalqan ${describe(ours)}; sipp UAS ${describe(sipp)}`);
+      const verdicts = (['allow', 'flag', 'block'] as const).map((v) => `${after[v] - before[v]} ${v}`).join(', ');
+      console.log(`  ${rate} cps: qalqan ${describe(ours)} (screened: ${verdicts}); sipp UAS ${describe(sipp)}`);
     }
   } finally {
     await server.stop();
+    await stop();
+    await rm(dir, { recursive: true, force: true });
   }
   const best = (side: (r: Row) => SippResult) => Math.max(0, ...rows.map(side).filter(clean).map(cps));
   const ratio = best((r) => r.sipp) > 0 ? best((r) => r.ours) / best((r) => r.sipp) : 0;
