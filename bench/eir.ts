@@ -24,7 +24,10 @@ const imei14 = (i: number) => TAC + String(i).padStart(6, '0');
  */
 export async function run(): Promise<Comparison> {
   const logger = pino({ level: 'silent' });
-  const database = await openDatabase({ kind: 'pglite' });
+  // PostgreSQL with DATABASE_URL (a scratch database: it is migrated and seeded), otherwise in-memory PGlite.
+  const databaseUrl = process.env.DATABASE_URL;
+  const database = databaseUrl ? await openDatabase({ kind: 'postgres', url: databaseUrl }) : await openDatabase({ kind: 'pglite' });
+  console.log(`database: ${databaseUrl ? 'PostgreSQL (DATABASE_URL)' : 'PGlite in memory'}`);
   await migrateToLatest(database.db);
   const db = database.db;
   const services = createServices({ database, bus: createMemoryBus(logger), logger, secret: randomBytes(32).toString('base64url') });
