@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
 import { createAuditService } from './core/audit/service.js';
 import { auditRoutes } from './core/audit/routes.js';
 import { authRoutes } from './core/auth/routes.js';
@@ -9,6 +8,7 @@ import type { EventBus } from './core/events/bus.js';
 import { createOutbox } from './core/events/outbox.js';
 import { createOutboxRelay } from './core/events/relay.js';
 import { createHttpApp, type App } from './core/http/app.js';
+import { addressMatcher } from './core/net.js';
 import { installAuth } from './core/http/auth-hook.js';
 import { opsRoutes } from './core/http/ops-routes.js';
 import { databaseRateLimitStore } from './core/http/rate-limit-store.js';
@@ -135,20 +135,14 @@ export interface SipOptions {
  * ingress and the receiving operator, whose policy decides.
  */
 export function createSip(services: Services, options: SipOptions): SipServer {
-  const trusted = new BlockList();
-  for (const entry of options.trusted) {
-    const [address = '', bits] = entry.split('/');
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) trusted.addAddress(address, family);
-    else trusted.addSubnet(address, Number(bits), family);
-  }
+  const trusted = addressMatcher(options.trusted);
   return createSipServer({
     host: options.host,
     port: options.port,
     logger: services.logger,
     defaultIngress: options.defaultIngress,
     trunkOf: (address) => services.voice.index.trunkOf(address),
-    trusted: (address) => trusted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
+    trusted,
     // The switch that asks belongs to the receiving operator: its trunk's operator, whose policy decides.
     screen: (call, source) => services.voice.screen(call, services.voice.index.trunkOf(source.address)?.operatorId ?? null),
   });

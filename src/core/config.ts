@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { isAddressOrCidr } from './net.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -50,18 +50,11 @@ function parsePort(env: Env, name = 'PORT', fallback = 8080): number {
   return n;
 }
 
-const ADDRESS_OR_CIDR = /^[0-9a-fA-F:.]+(\/\d{1,3})?$/;
-
 function parseAddressList(env: Env, name: string, fallback: string[]): string[] {
   const raw = value(env, name);
   if (raw === undefined) return fallback;
   const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
-  const valid = (entry: string) => {
-    const [address = '', bits] = entry.split('/');
-    const family = isIP(address);
-    return ADDRESS_OR_CIDR.test(entry) && family !== 0 && (bits === undefined || Number(bits) <= (family === 4 ? 32 : 128));
-  };
-  if (list.length && list.every(valid)) return list;
+  if (list.length && list.every(isAddressOrCidr)) return list;
   throw new ConfigError(`${name} must be a comma-separated list of IP addresses or CIDRs (got "${raw}")`);
 }
 

@@ -1,19 +1,10 @@
 // Calendar days of network data ('YYYY-MM-DD'). Kazakhstan keeps one time zone, UTC+5, so "today" is its date there.
 const KZ_OFFSET_MS = 5 * 3_600_000;
 const DAY_MS = 86_400_000;
-const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** The calendar day in Kazakhstan at the instant `at`. */
 export function kzDay(at: Date): string {
   return new Date(at.getTime() + KZ_OFFSET_MS).toISOString().slice(0, 10);
-}
-
-/** True for a real calendar day written YYYY-MM-DD (no 2026-02-30). */
-export function isIsoDay(text: string): boolean {
-  const m = ISO_DAY.exec(text);
-  if (!m) return false;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.toISOString().slice(0, 10) === text;
 }
 
 export function addDays(day: string, days: number): string {

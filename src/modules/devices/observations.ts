@@ -9,7 +9,8 @@ import { parseImei } from '../../identifiers/imei.js';
 import { parseImsi } from '../../identifiers/imsi.js';
 import { parseMsisdn } from '../../identifiers/msisdn.js';
 import { classify, type ClassifyResult } from './classification.js';
-import { isIsoDay, kzDay } from './network-days.js';
+import { isIsoDay } from '../../core/days.js';
+import { kzDay } from './network-days.js';
 import { networkRepository, type NewTraceAlert, type ObservedPair } from './network-repository.js';
 
 export interface ObservationDeps {

@@ -1,22 +1,23 @@
-import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { callerOrg, regulates, requireRegulator } from '../../core/auth/authority.js';
 import { authRepository } from '../../core/auth/repository.js';
 import type { AuditService } from '../../core/audit/service.js';
 import type { Executor } from '../../core/db/database.js';
+import { isIsoDay } from '../../core/days.js';
 import { DomainError } from '../../core/errors.js';
 import type { EventBus, Subscription } from '../../core/events/bus.js';
 import type { Outbox } from '../../core/events/outbox.js';
 import { runImport, type ImportReport } from '../../core/imports/csv-import.js';
 import type { Logger } from '../../core/logger.js';
+import { isAddressOrCidr } from '../../core/net.js';
 import { maskMsisdn, parseMsisdn } from '../../identifiers/msisdn.js';
 import type { VoiceCounters } from './counters.js';
 import { voiceRepository, type TrunkRecord } from './repository.js';
 import { DEFAULT_POLICY, screenCall } from './screening.js';
 import { REASONS, type CallToScreen, type IdentityCheck, type Ingress, type Reason, type ScreeningResult } from './types.js';
 import { CERTIFICATES_CHANGED as STIR_CERTIFICATES_CHANGED } from './stir/service.js';
-import { DEFAULT_POLICY_ID, VoiceIndex } from './voice-index.js';
+import { DEFAULT_POLICY_ID, VoiceIndex, rangeHolderLookup } from './voice-index.js';
 
 export interface IdentityVerifier {
   verify(identity: string | undefined, call: { orig: string; dest: string }): Promise<IdentityCheck>;
@@ -69,9 +70,12 @@ const BLOCKLIST_TOPICS: Record<string, boolean> = {
 };
 const RELOAD_EVERY_MS = 15 * 60_000;
 
-/** A real calendar day in the form YYYY-MM-DD. */
-function isCalendarDay(text: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(text)) && new Date(text).toISOString().slice(0, 10) === text;
+/** How the do-not-originate list keys a number: short codes (102, 112, hotlines such as 7111) as digits, others as E.164; null if neither. */
+function dnoKey(number: string): string | null {
+  const digits = number.replace(/[\s\-.()]/g, '');
+  if (/^[0-9]{3,6}$/.test(digits)) return digits;
+  const parsed = parseMsisdn(number);
+  return parsed.ok ? parsed.e164 : null;
 }
 
 /** A Kazakh number as E.164, or why not. */
@@ -108,10 +112,10 @@ export function createVoiceService(deps: VoiceServiceDeps) {
   async function homeOperators(ex: Executor, e164s: string[]): Promise<Map<string, string>> {
     const r = voiceRepository(ex);
     const ported = await r.portedOperators(e164s);
-    const holders = (await r.rangeHolders()).sort((a, b) => b.prefix.length - a.prefix.length);
+    const holderOf = rangeHolderLookup(await r.rangeHolders());
     const home = new Map<string, string>();
     for (const n of e164s) {
-      const owner = ported.get(n) ?? holders.find((h) => n.slice(2).startsWith(h.prefix))?.operatorId;
+      const owner = ported.get(n) ?? holderOf(n);
       if (owner) home.set(n, owner);
     }
     return home;
@@ -257,7 +261,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
           if (!operator) return { ok: false, error: 'operator is empty' };
           const text = (row.portedat ?? '').trim();
           const portedAt = new Date(text);
-          if (Number.isNaN(portedAt.getTime()) || !isCalendarDay(text.slice(0, 10))) return { ok: false, error: 'portedAt must be an ISO 8601 date or date-time' };
+          if (Number.isNaN(portedAt.getTime()) || !isIsoDay(text.slice(0, 10))) return { ok: false, error: 'portedAt must be an ISO 8601 date or date-time' };
           return { ok: true, value: { msisdn: number.e164, operator, portedAt } };
         },
         async writeBatch(trx, batch) {
@@ -291,12 +295,9 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     async addDoNotOriginate(ctx: RequestContext, entries: { number: string; label: string }[]): Promise<{ added: string[] }> {
       await requireRegulator(deps.db, ctx, 'change the do-not-originate list');
       const normalised = entries.map((e) => {
-        const digits = e.number.replace(/[\s\-.()]/g, '');
-        // Short codes (102, 112, bank hotlines such as 7111) are kept as digits; full numbers as E.164.
-        if (/^[0-9]{3,6}$/.test(digits)) return { msisdn: digits, label: e.label };
-        const parsed = parseMsisdn(e.number);
-        if (!parsed.ok) throw new DomainError('invalid', `"${e.number}" is neither a phone number nor a 3–6 digit short code`);
-        return { msisdn: parsed.e164, label: e.label };
+        const msisdn = dnoKey(e.number);
+        if (msisdn === null) throw new DomainError('invalid', `"${e.number}" is neither a phone number nor a 3–6 digit short code`);
+        return { msisdn, label: e.label };
       });
       const unique = [...new Map(normalised.map((n) => [n.msisdn, n])).values()];
       await deps.db.transaction().execute(async (trx) => {
@@ -309,9 +310,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
 
     async removeDoNotOriginate(ctx: RequestContext, number: string): Promise<void> {
       await requireRegulator(deps.db, ctx, 'change the do-not-originate list');
-      const digits = number.replace(/[\s\-.()]/g, '');
-      const parsed = parseMsisdn(number);
-      const key = /^[0-9]{3,6}$/.test(digits) ? digits : parsed.ok ? parsed.e164 : number;
+      const key = dnoKey(number) ?? number;
       await deps.db.transaction().execute(async (trx) => {
         if (!(await voiceRepository(trx).removeDno(key))) throw new DomainError('not_found', `${key} is not on the do-not-originate list`);
         await deps.audit.record(trx, ctx, { action: 'voice.dno.remove', subjectType: 'dno', subject: key });
@@ -368,11 +367,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
 
     async putTrunk(ctx: RequestContext, input: { id: string; name: string; operator?: string; addresses: string[]; ingress: Ingress }): Promise<TrunkRecord> {
       await requireRegulator(deps.db, ctx, 'configure trunks');
-      const bad = input.addresses.filter((a) => {
-        const [net = '', bits] = a.split('/');
-        const family = isIP(net);
-        return family === 0 || (bits !== undefined && Number(bits) > (family === 4 ? 32 : 128));
-      });
+      const bad = input.addresses.filter((a) => !isAddressOrCidr(a));
       if (bad.length) throw new DomainError('invalid', `not an IP address or CIDR: ${bad.join(', ')}`);
       const operatorId = input.operator === undefined ? null : await operatorIdOf(input.operator);
       const trunk: TrunkRecord = { id: input.id, name: input.name, operatorId, addresses: input.addresses, ingress: input.ingress };
@@ -396,9 +391,9 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     /** Calls per day by verdict and reason: the caller's own as an operator, all operators' for the regulator. */
     async stats(ctx: RequestContext, range: { from?: string; to?: string }) {
       const to = range.to ?? deps.clock().toISOString().slice(0, 10);
-      if (!isCalendarDay(to)) throw new DomainError('invalid', `to must be a calendar date YYYY-MM-DD (got "${to}")`);
+      if (!isIsoDay(to)) throw new DomainError('invalid', `to must be a calendar date YYYY-MM-DD (got "${to}")`);
       const from = range.from ?? new Date(Date.parse(to) - 29 * 86_400_000).toISOString().slice(0, 10);
-      if (!isCalendarDay(from)) throw new DomainError('invalid', `from must be a calendar date YYYY-MM-DD (got "${from}")`);
+      if (!isIsoDay(from)) throw new DomainError('invalid', `from must be a calendar date YYYY-MM-DD (got "${from}")`);
       if (from > to) throw new DomainError('invalid', 'from must not be after to');
       const org = await callerOrg(deps.db, ctx);
       const scope = regulates(ctx, org) ? null : (org?.id ?? null);

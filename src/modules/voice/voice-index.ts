@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { addressMatcher } from '../../core/net.js';
 import type { NumberFacts, Policy } from './screening.js';
 import { DEFAULT_POLICY } from './screening.js';
 import type { PolicyRecord, TrunkRecord, VoiceRepository } from './repository.js';
@@ -10,6 +10,23 @@ export interface Trunk {
   id: string;
   operatorId: string | null;
   ingress: Ingress;
+}
+
+/**
+ * The operator holding the longest range (national-number prefix) that starts a Kazakh E.164 number: a lookup per
+ * prefix length, not a scan. Shared by the in-memory index and the database-backed roaming check.
+ */
+export function rangeHolderLookup(holders: readonly { prefix: string; operatorId: string }[]): (e164: string) => string | undefined {
+  const byPrefix = new Map(holders.map((h) => [h.prefix, h.operatorId]));
+  const lengths = [...new Set(holders.map((h) => h.prefix.length))].sort((a, b) => b - a);
+  return (e164) => {
+    const nsn = e164.slice(2);
+    for (const length of lengths) {
+      const holder = byPrefix.get(nsn.slice(0, length));
+      if (holder) return holder;
+    }
+    return undefined;
+  };
 }
 
 const toPolicy = (p: Pick<PolicyRecord, 'block' | 'flag' | 'enabled'>): Policy => ({ block: new Set(p.block), flag: new Set(p.flag), enabled: p.enabled });
@@ -25,11 +42,11 @@ export class VoiceIndex implements NumberFacts {
   private dno = new Set<string>();
   private blocked = new Set<string>();
   private policies = new Map<string, Policy>();
-  private trunks: { list: BlockList; trunk: Trunk }[] = [];
+  private trunks: { matches: (address: string) => boolean; trunk: Trunk }[] = [];
   private trunkIds = new Set<string>();
   private ported = new Map<string, string>();
-  private rangeHolders = new Map<string, string>();
-  private holderLengths: number[] = [];
+  private rangeHolder: (e164: string) => string | undefined = () => undefined;
+  private rangeHolderCount = 0;
   /** While the roaming snapshot loads, numbers named by change events; re-read once it is in. */
   private roamingPending: Set<string> | null = null;
 
@@ -57,9 +74,7 @@ export class VoiceIndex implements NumberFacts {
 
   /** The trunk whose addresses or CIDRs include this source address (IPv6 in any notation). */
   trunkOf(address: string): Trunk | undefined {
-    const family = isIP(address) === 6 ? 'ipv6' : isIP(address) === 4 ? 'ipv4' : null;
-    if (!family) return undefined;
-    return this.trunks.find((t) => t.list.check(address, family))?.trunk;
+    return this.trunks.find((t) => t.matches(address))?.trunk;
   }
 
   isTrunk(id: string): boolean {
@@ -68,14 +83,7 @@ export class VoiceIndex implements NumberFacts {
 
   /** The operator serving a Kazakh number: the one it is ported to, else the holder of its range; null if unknown. */
   homeOperator(e164: string): string | null {
-    const ported = this.ported.get(e164);
-    if (ported) return ported;
-    const nsn = e164.slice(2);
-    for (const length of this.holderLengths) {
-      const holder = this.rangeHolders.get(nsn.slice(0, length));
-      if (holder) return holder;
-    }
-    return null;
+    return this.ported.get(e164) ?? this.rangeHolder(e164) ?? null;
   }
 
   /**
@@ -121,8 +129,8 @@ export class VoiceIndex implements NumberFacts {
   async loadOwnership(repo: VoiceRepository): Promise<void> {
     this.ported = new Map((await repo.ported()).map((p) => [p.msisdn, p.operatorId]));
     const holders = await repo.rangeHolders();
-    this.rangeHolders = new Map(holders.map((h) => [h.prefix, h.operatorId]));
-    this.holderLengths = [...new Set(holders.map((h) => h.prefix.length))].sort((a, b) => b - a);
+    this.rangeHolder = rangeHolderLookup(holders);
+    this.rangeHolderCount = holders.length;
   }
 
   async loadLists(repo: VoiceRepository): Promise<void> {
@@ -139,16 +147,7 @@ export class VoiceIndex implements NumberFacts {
   }
 
   setTrunks(trunks: TrunkRecord[]): void {
-    this.trunks = trunks.map((t) => {
-      const list = new BlockList();
-      for (const a of t.addresses) {
-        const [net = '', bits] = a.split('/');
-        const family = isIP(net) === 6 ? 'ipv6' : 'ipv4';
-        if (bits === undefined) list.addAddress(net, family);
-        else list.addSubnet(net, Number(bits), family);
-      }
-      return { list, trunk: { id: t.id, operatorId: t.operatorId, ingress: t.ingress } };
-    });
+    this.trunks = trunks.map((t) => ({ matches: addressMatcher(t.addresses), trunk: { id: t.id, operatorId: t.operatorId, ingress: t.ingress } }));
     this.trunkIds = new Set(trunks.map((t) => t.id));
   }
 
@@ -161,6 +160,6 @@ export class VoiceIndex implements NumberFacts {
   }
 
   stats(): { roaming: number; doNotOriginate: number; blocklisted: number; policies: number; trunks: number; ported: number; rangeHolders: number } {
-    return { roaming: this.roaming.size, doNotOriginate: this.dno.size, blocklisted: this.blocked.size, policies: this.policies.size, trunks: this.trunks.length, ported: this.ported.size, rangeHolders: this.rangeHolders.size };
+    return { roaming: this.roaming.size, doNotOriginate: this.dno.size, blocklisted: this.blocked.size, policies: this.policies.size, trunks: this.trunks.length, ported: this.ported.size, rangeHolders: this.rangeHolderCount };
   }
 }
