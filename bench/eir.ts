@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { sql } from 'kysely';
 import { systemContext } from '../src/core/auth/principal.js';
-import { openDatabase } from '../src/core/db/database.js';
 import { migrateToLatest } from '../src/core/db/migrate.js';
 import { createMemoryBus } from '../src/core/events/memory-bus.js';
 import { createHttpServer, createServices } from '../src/server.js';
-import { compareWithBaseline, loopbackBase, type Comparison } from './harness.js';
+import { compareWithBaseline, loopbackBase, openBenchDatabase, type Comparison } from './harness.js';
 
 export const description = 'GET /n5g-eir-eic/v1/equipment-status over 1 M registered IMEIs vs an empty Fastify route';
 
@@ -24,10 +23,7 @@ const imei14 = (i: number) => TAC + String(i).padStart(6, '0');
  */
 export async function run(): Promise<Comparison> {
   const logger = pino({ level: 'silent' });
-  // PostgreSQL with DATABASE_URL (a scratch database: it is migrated and seeded), otherwise in-memory PGlite.
-  const databaseUrl = process.env.DATABASE_URL;
-  const database = databaseUrl ? await openDatabase({ kind: 'postgres', url: databaseUrl }) : await openDatabase({ kind: 'pglite' });
-  console.log(`database: ${databaseUrl ? 'PostgreSQL (DATABASE_URL)' : 'PGlite in memory'}`);
+  const database = await openBenchDatabase();
   await migrateToLatest(database.db);
   const db = database.db;
   const services = createServices({ database, bus: createMemoryBus(logger), logger, secret: randomBytes(32).toString('base64url') });

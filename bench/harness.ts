@@ -1,6 +1,18 @@
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
+import { openDatabase, type Database } from '../src/core/db/database.js';
+
+/**
+ * The benchmark's database: PostgreSQL when DATABASE_URL is set (use a scratch database: the benchmark migrates and
+ * seeds it), otherwise a fresh in-memory PGlite. Says which on stdout.
+ */
+export async function openBenchDatabase(): Promise<Database> {
+  const url = process.env.DATABASE_URL;
+  const database = url ? await openDatabase({ kind: 'postgres', url }) : await openDatabase({ kind: 'pglite' });
+  console.log(`database: ${url ? 'PostgreSQL (DATABASE_URL)' : 'PGlite in memory'}`);
+  return database;
+}
 
 /** How hard and how long every load run pushes. All from the environment so a benchmark needs no arguments. */
 export interface LoadOptions {

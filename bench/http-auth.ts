@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { systemContext } from '../src/core/auth/principal.js';
-import { openDatabase } from '../src/core/db/database.js';
 import { migrateToLatest } from '../src/core/db/migrate.js';
 import { createMemoryBus } from '../src/core/events/memory-bus.js';
 import { createHttpServer, createServices } from '../src/server.js';
-import { compareWithBaseline, loopbackBase, type Comparison } from './harness.js';
+import { compareWithBaseline, loopbackBase, openBenchDatabase, type Comparison } from './harness.js';
 
 export const description = 'GET /api/v1/auth/me with an API key through the full app, against an empty Fastify route';
 
@@ -18,8 +17,7 @@ const ORG = 'Benchmark Regulator';
  */
 export async function run(): Promise<Comparison> {
   const logger = pino({ level: 'silent' });
-  const databaseUrl = process.env.DATABASE_URL;
-  const database = databaseUrl ? await openDatabase({ kind: 'postgres', url: databaseUrl }) : await openDatabase({ kind: 'pglite' });
+  const database = await openBenchDatabase();
   try {
     await migrateToLatest(database.db);
   } catch (err) {
@@ -44,7 +42,6 @@ export async function run(): Promise<Comparison> {
     if (check.status !== 200) throw new Error(`GET /api/v1/auth/me answered ${check.status}, not 200: ${await check.text()}`);
     await check.body?.cancel();
 
-    console.log(`database: ${database.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : 'PGlite in memory'}`);
     // The outbox relay polls the database on the main thread, as in `qalqan serve`; it runs through every round.
     return await compareWithBaseline(async () => {
       services.relay.start();
