@@ -109,12 +109,6 @@ export class VoiceIndex implements NumberFacts {
     }
   }
 
-  /** Drops expired roaming entries (the lookups ignore them anyway; this frees the memory). */
-  pruneRoaming(): void {
-    const now = this.now();
-    for (const [msisdn, until] of this.roaming) if (until <= now) this.roaming.delete(msisdn);
-  }
-
   async loadRoaming(repo: VoiceRepository): Promise<void> {
     const pending = (this.roamingPending = new Set());
     try {
