@@ -214,6 +214,19 @@ describe('voice screening over HTTP', () => {
     for (const e of events.rows) expect(JSON.stringify(e.payload)).not.toMatch(/\+7701987654|9876543/);
   });
 
+  it('lists range holders and the do-not-originate list; removes a range assignment', async () => {
+    const ranges = await t.app.inject({ method: 'GET', url: '/api/v1/voice/range-holders', headers: { authorization: admin } });
+    expect(ranges.json().items.map((r: { prefix: string }) => r.prefix)).toEqual(['701', '705']);
+    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/range-holders/7089', headers: { authorization: admin }, payload: { operator: 'Kcell' } });
+    expect((await t.app.inject({ method: 'PUT', url: '/api/v1/voice/range-holders/8701', headers: { authorization: admin }, payload: { operator: 'Kcell' } })).statusCode).toBe(400);
+    expect((await t.app.inject({ method: 'PUT', url: '/api/v1/voice/range-holders/7089', headers: { authorization: kcell }, payload: { operator: 'Kcell' } })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/voice/range-holders/7089', headers: { authorization: admin } })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/voice/range-holders/7089', headers: { authorization: admin } })).statusCode).toBe(404);
+    const dno = await t.app.inject({ method: 'GET', url: '/api/v1/voice/dno', headers: { authorization: kcell } });
+    expect(dno.statusCode).toBe(200);
+    expect(dno.json().items).toEqual(expect.arrayContaining([expect.objectContaining({ msisdn: '102', label: 'Police' })]));
+  });
+
   it('trunks: configured by the regulator, validated', async () => {
     const put = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/trunks/kcell-intl', headers: { authorization: admin }, payload: { name: 'Kcell international', operator: 'Kcell', addresses: ['10.1.0.0/16', '192.0.2.10'], ingress: 'international' } });
     expect(put.statusCode).toBe(200);
