@@ -9,7 +9,7 @@ import { createOutbox } from './core/events/outbox.js';
 import { createOutboxRelay } from './core/events/relay.js';
 import { createHttpApp, type App } from './core/http/app.js';
 import { addressMatcher } from './core/net.js';
-import { installAuth } from './core/http/auth-hook.js';
+import { authGuard, bearerToken } from './core/http/auth-hook.js';
 import { opsRoutes } from './core/http/ops-routes.js';
 import { databaseRateLimitStore } from './core/http/rate-limit-store.js';
 import type { Logger } from './core/logger.js';
@@ -69,6 +69,7 @@ export function createServices(deps: CoreDeps) {
     bus: deps.bus,
     logger: deps.logger,
     clock,
+    now: deps.clock ? () => clock().getTime() : Date.now,
     roamingTtlMs,
     counters: createVoiceCounters({ registry: metrics.registry }),
     verifier: stir.verifier,
@@ -105,8 +106,10 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
     rateLimitStore: services.database.kind === 'postgres' ? databaseRateLimitStore(services.database.db) : undefined,
+    guard: authGuard(services.auth),
+    cachedPrincipal: (token) => services.auth.cachedApiKey(token),
+    bearerToken,
   });
-  installAuth(app, services.auth);
   await app.register(opsRoutes({ database: services.database, metrics: services.metrics, isDraining: () => draining }));
   await app.register(authRoutes(services.auth));
   await app.register(auditRoutes(services.audit));

@@ -40,7 +40,7 @@ function fail(reason: Failure['reason']): Failure {
  * countries as + or 810 (the Kazakh international prefix) followed by 8–15 digits.
  */
 export function parseMsisdn(input: string): MsisdnResult {
-  const s = input.replace(/[\s\-.()]/gu, '');
+  const s = withoutSeparators(input);
   if (s === '') return fail('empty');
   const plus = s.startsWith('+');
   const digits = plus ? s.slice(1) : s;
@@ -51,6 +51,17 @@ export function parseMsisdn(input: string): MsisdnResult {
   }
   if (digits.startsWith('810')) return fromInternational(digits.slice(3));
   return fail('bad_length');
+}
+
+const SEPARATORS = /[\s\-.()]/gu;
+
+/** The input without separators; a number already written as `+` and digits (the common case) is returned as is. */
+function withoutSeparators(input: string): string {
+  for (let i = 0; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    if (c !== 43 && (c < 48 || c > 57)) return input.replace(SEPARATORS, '');
+  }
+  return input;
 }
 
 /** `digits` is everything after the international prefix: country code + national number. */

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
 import { hasScope } from '../auth/scopes.js';
-import type { App } from './app.js';
+import type { RouteGuard } from './app.js';
 import { problems } from './problem.js';
 
 declare module 'fastify' {
@@ -16,56 +16,47 @@ export const SESSION_COOKIE = 'qalqan_session';
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 
+/** The token of an `Authorization: Bearer …` header, or null. The common spelling is checked without a regex. */
+export function bearerToken(header: string): string | null {
+  if (header.startsWith('Bearer ') && header.charCodeAt(7) > 32) return header.slice(7);
+  return BEARER.exec(header)?.[1] ?? null;
+}
+
 async function identify(auth: AuthService, request: FastifyRequest): Promise<Principal | null> {
   const header = request.headers.authorization;
   if (header !== undefined) {
-    const match = BEARER.exec(header);
-    return match ? auth.authenticateApiKey(match[1]!) : null;
+    const token = bearerToken(header);
+    return token ? auth.authenticateApiKey(token) : null;
   }
   const cookies = request.headers.cookie;
   const session = cookies ? fastifyCookie.parse(cookies)[SESSION_COOKIE] : undefined;
   return session ? auth.authenticateSession(session) : null;
 }
 
-function admit(request: FastifyRequest, principal: Principal | null): void {
-  if (!principal) throw problems.unauthorized();
+/** 401 for no or bad credentials, 403 for a missing scope; sets `request.principal` when admitted. */
+function admit(request: FastifyRequest, principal: Principal | null, scope: string | undefined): Error | undefined {
+  if (!principal) return problems.unauthorized();
   request.principal = principal;
-  const scope = request.routeOptions.config.scope;
-  if (scope && !hasScope(principal.scopes, scope)) throw problems.forbidden(scope);
+  if (scope && !hasScope(principal.scopes, scope)) return problems.forbidden(scope);
+  return undefined;
 }
 
 /**
- * Every matched route needs a credential unless it is marked public; a route's `config.scope` is the scope the
- * credential must carry. 401 for no or bad credentials, 403 for a missing scope.
+ * The guard of every route not marked public: an API key (`Authorization: Bearer qk_…`) or a console session cookie
+ * must identify the caller, and carry the route's `config.scope` when it has one. A cached API key (the common case
+ * for operators' systems) is checked in memory, with no promise.
  */
-export function installAuth(app: App, auth: AuthService): void {
-  app.decorateRequest('principal', null);
-  // Callback style, so a cached API key (the common case for operators' systems) costs no promise.
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (request.routeOptions.url === undefined || request.routeOptions.config.public) return done();
+export function authGuard(auth: AuthService): RouteGuard {
+  return (request, scope, done) => {
     const header = request.headers.authorization;
-    const match = header === undefined ? null : BEARER.exec(header);
-    const cached = match ? auth.cachedApiKey(match[1]!) : undefined;
-    if (cached !== undefined) {
-      try {
-        admit(request, cached);
-      } catch (err) {
-        return done(err as Error);
-      }
-      return done();
-    }
+    const token = header === undefined ? null : bearerToken(header);
+    const cached = token === null ? undefined : auth.cachedApiKey(token);
+    if (cached !== undefined) return done(admit(request, cached, scope));
     identify(auth, request).then(
-      (principal) => {
-        try {
-          admit(request, principal);
-          done();
-        } catch (err) {
-          done(err as Error);
-        }
-      },
+      (principal) => done(admit(request, principal, scope)),
       (err: Error) => done(err),
     );
-  });
+  };
 }
 
 /** The audit context of an authenticated request. */

@@ -38,8 +38,11 @@ function fieldErrors(err: FastifyError): FieldError[] {
   });
 }
 
-/** Maps Fastify's own errors to problems; anything unknown becomes a 500 that says nothing internal. */
-function toProblem(err: FastifyError, request: FastifyRequest): HttpProblem {
+/**
+ * Maps an error to a problem: Fastify's own errors by code; anything unknown becomes a 500 that says nothing internal.
+ * `request` is a Fastify request, or the hot lane's raw request with its id.
+ */
+export function toProblem(err: FastifyError, request: Pick<FastifyRequest, 'id' | 'headers'>): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (err instanceof DomainError) return fromDomain(err);
   if (err.validation) return problems.validation(fieldErrors(err));
@@ -74,6 +77,7 @@ export function sendProblemBody(reply: FastifyReply, body: ProblemBody): Fastify
 /** Errors Fastify raises before routing (bad URL encoding, over-long path parameters) as problem details. */
 export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  reply.header('x-request-id', reply.request.id);
   void sendProblem(reply, new HttpProblem(status, status === 414 ? 'uri-too-long' : 'bad-request', status === 414 ? 'URI too long' : 'Bad request', err.message));
 }
 
@@ -83,7 +87,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (problem.status >= 500) request.log.error({ reqId: request.id, err, status: problem.status }, 'request failed');
     return sendProblem(reply, problem);
   });
+  // Matched routes set x-request-id on entry (see createHttpApp); answers without a route set it here.
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problems.notFound(`no route ${request.method} ${request.url.split('?')[0]}`)),
+    sendProblem(reply.header('x-request-id', request.id), problems.notFound(`no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 }

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import type { App } from '../../core/http/app.js';
 import { sendProblemBody } from '../../core/http/errors.js';
+import type { HotAnswer } from '../../core/http/hot-lane.js';
 import { PROBLEM_BASE, type ProblemBody } from '../../core/http/problem.js';
 import { EirResponseData, ProblemDetails3gpp } from './schema.js';
 import type { DevicesService, EirOutcome } from './service.js';
@@ -13,6 +14,8 @@ const EquipmentStatusQuery = Type.Object({
   'supported-features': Type.Optional(Type.String()),
 });
 
+const EIR_PATH = '/n5g-eir-eic/v1/equipment-status';
+
 /** TS 29.571 problem details with `cause`. Built as a plain body: "unknown equipment" is an everyday answer here. */
 function problem3gpp(status: number, cause: string, detail: string, invalidParams?: { param: string; reason: string }[]): ProblemBody {
   return {
@@ -20,24 +23,40 @@ function problem3gpp(status: number, cause: string, detail: string, invalidParam
     title: status === 404 ? 'Not found' : 'Bad request',
     status,
     detail,
-    instance: '/n5g-eir-eic/v1/equipment-status',
+    instance: EIR_PATH,
     cause,
     ...(invalidParams ? { invalidParams } : {}),
   };
 }
 
-function respond(reply: FastifyReply, answer: EirOutcome): void {
-  if ('badPei' in answer) {
-    sendProblemBody(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]));
-  } else if ('unknownTac' in answer) {
-    sendProblemBody(reply, problem3gpp(404, 'ERROR_EQUIPMENT_UNKNOWN', `TAC ${answer.unknownTac} is not in the TAC database`));
-  } else reply.send(answer);
+/** The answer to a GetEquipmentStatus query, for both the Fastify route and the hot lane. */
+function answer(devices: DevicesService, pei: unknown, supi: unknown): HotAnswer | Promise<HotAnswer> {
+  if (pei === undefined || pei === '') {
+    return { status: 400, problem: problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]) };
+  }
+  // Synchronous in the common case: the hot path allocates no promise.
+  const outcome = devices.equipmentStatus(String(pei), typeof supi === 'string' ? supi : undefined);
+  return outcome instanceof Promise ? outcome.then(toAnswer) : toAnswer(outcome);
 }
 
-/** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path. */
+function toAnswer(outcome: EirOutcome): HotAnswer {
+  if ('badPei' in outcome) {
+    return { status: 400, problem: problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]) };
+  }
+  if ('unknownTac' in outcome) return { status: 404, problem: problem3gpp(404, 'ERROR_EQUIPMENT_UNKNOWN', `TAC ${outcome.unknownTac} is not in the TAC database`) };
+  return { status: 200, body: { status: outcome.status } };
+}
+
+function send(reply: FastifyReply, a: HotAnswer): void {
+  if ('problem' in a) sendProblemBody(reply, a.problem);
+  else reply.send(a.body);
+}
+
+/** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path; network functions' everyday calls take the hot lane. */
 export function eirRoutes(devices: DevicesService) {
   return async function (app: App): Promise<void> {
-    app.get('/n5g-eir-eic/v1/equipment-status', {
+    app.hotLane.add({ method: 'GET', url: EIR_PATH, scope: 'devices:check', answer: ({ query }) => answer(devices, query.get('pei'), query.get('supi')) });
+    app.get(EIR_PATH, {
       // The handler checks pei itself, to answer with the 3GPP causes; the schema documents the query, so the
       // generic validator would only repeat that work on the hottest route.
       validatorCompiler: () => (value) => ({ value }),
@@ -50,14 +69,9 @@ export function eirRoutes(devices: DevicesService) {
       },
     }, (request, reply) => {
       const { pei, supi } = request.query as { pei?: unknown; supi?: unknown };
-      if (pei === undefined || pei === '') {
-        sendProblemBody(reply, problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]));
-        return;
-      }
-      // Synchronous in the common case: the hot path allocates no promise.
-      const answer = devices.equipmentStatus(String(pei), typeof supi === 'string' ? supi : undefined);
-      if (answer instanceof Promise) return answer.then((a) => respond(reply, a));
-      respond(reply, answer);
+      const a = answer(devices, pei, supi);
+      if (a instanceof Promise) return a.then((x) => send(reply, x));
+      send(reply, a);
     });
   };
 }

@@ -22,9 +22,9 @@ describe('voice counters', () => {
   it('exposes the Prometheus counter, splits days at midnight, and keeps counts through a failed flush', async () => {
     const registry = new Registry();
     const counters = createVoiceCounters({ registry });
-    counters.record(call, blocked, 'op1', new Date('2026-11-30T23:59:59Z'), 'gw1');
-    counters.record(call, clean, 'op1', new Date('2026-11-30T23:59:59Z'), 'gw1');
-    counters.record(call, blocked, 'op1', new Date('2026-12-01T00:00:01Z'), 'gw1');
+    counters.record(call, blocked, 'op1', Date.parse('2026-11-30T23:59:59Z'), 'gw1');
+    counters.record(call, clean, 'op1', Date.parse('2026-11-30T23:59:59Z'), 'gw1');
+    counters.record(call, blocked, 'op1', Date.parse('2026-12-01T00:00:01Z'), 'gw1');
     const text = await registry.metrics();
     expect(text).toContain('qalqan_voice_calls_total{verdict="block",reason="SPOOFED_KZ_MOBILE_FROM_ABROAD",trunk="gw1",operator="op1"} 2');
     expect(text).toContain('qalqan_voice_calls_total{verdict="allow",reason="none",trunk="gw1",operator="op1"} 1');

@@ -103,15 +103,15 @@ export function createVoiceCounters(deps: { registry: Registry }) {
 
   return {
     /** `trunk` is the metric label: a configured trunk's id, `api` or `unconfigured`. */
-    record(call: CallToScreen, result: ScreeningResult, operatorId: string | null, at: Date, trunk: string): void {
-      const day = dayOf(at.getTime());
+    record(call: CallToScreen, result: ScreeningResult, operatorId: string | null, atMs: number, trunk: string): void {
+      const day = dayOf(atMs);
       const operator = operatorId ?? 'unknown';
       count(result.verdict, ALL, trunk, operator, day);
       if (result.reasons.length === 0) count(result.verdict, 'none', trunk, operator, day);
       for (const reason of result.reasons) count(result.verdict, reason, trunk, operator, day);
       if (result.verdict !== 'block') return;
       if (samples.length < EVENTS_PER_FLUSH) {
-        samples.push({ callingNumber: maskMsisdn(call.callingNumber), calledNumber: maskMsisdn(call.calledNumber), reasons: result.reasons, trunkId: trunk, operatorId, at: at.toISOString() });
+        samples.push({ callingNumber: maskMsisdn(call.callingNumber), calledNumber: maskMsisdn(call.calledNumber), reasons: result.reasons, trunkId: trunk, operatorId, at: new Date(atMs).toISOString() });
       } else unsampled++;
     },
 

@@ -53,9 +53,11 @@ export function verdictFor(reasons: readonly Reason[], policy: Policy): Verdict 
 
 /** Reasons that block come first, then those that flag, then those only reported: a switch can show reasons[0]. */
 function byWeight(reasons: Reason[], policy: Policy): Reason[] {
-  if (reasons.length < 2) return reasons;
   const weight = (r: Reason) => (policy.block.has(r) ? 0 : policy.flag.has(r) ? 1 : 2);
-  return reasons.map((r, i) => [r, weight(r) * 100 + i] as const).sort((a, b) => a[1] - b[1]).map(([r]) => r);
+  let ordered = true;
+  for (let i = 1; i < reasons.length && ordered; i++) ordered = weight(reasons[i - 1]!) <= weight(reasons[i]!);
+  if (ordered) return reasons;
+  return [0, 1, 2].flatMap((w) => reasons.filter((r) => weight(r) === w));
 }
 
 export function screenCall(call: CallToScreen, facts: NumberFacts, policy: Policy, identity: IdentityCheck | null): ScreeningResult {

@@ -32,6 +32,8 @@ export interface VoiceServiceDeps {
   bus: EventBus;
   logger: Logger;
   clock: () => Date;
+  /** The clock in milliseconds, read on every screened call (default: `clock().getTime()`). */
+  now?: () => number;
   counters: VoiceCounters;
   /** How long a roaming report holds unless refreshed. */
   roamingTtlMs: number;
@@ -89,7 +91,8 @@ function kazakhNumber(input: string, mobileOnly: boolean): { e164: string } | { 
 }
 
 export function createVoiceService(deps: VoiceServiceDeps) {
-  const index = new VoiceIndex(() => deps.clock().getTime());
+  const now = deps.now ?? (() => deps.clock().getTime());
+  const index = new VoiceIndex(now);
   const repo = () => voiceRepository(deps.db);
   const subscriptions: Subscription[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -136,7 +139,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     const result = screenCall(call, index, index.policyFor(operatorId), identity);
     // Only configured trunks become metric labels: a client-chosen trunkId must not grow the series without bound.
     const trunk = call.trunkId === undefined ? 'api' : index.isTrunk(call.trunkId) ? call.trunkId : 'unconfigured';
-    deps.counters.record(call, result, operatorId, deps.clock(), trunk);
+    deps.counters.record(call, result, operatorId, now(), trunk);
     return result;
   }
 
