@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { systemContext } from '../core/auth/principal.js';
 import type { EventBus } from '../core/events/bus.js';
@@ -16,7 +17,19 @@ export interface TestApp {
   relayed(): Promise<void>;
   /** Creates an organisation (once per name) and an API key with these scopes; returns the bearer header. */
   keyWith(scopes: string[], org?: string): Promise<{ authorization: string; keyId: string }>;
+  /**
+   * The request over a real socket (`inject` bypasses the server, so only this reaches the hot lane); `lane` says
+   * whether the hot lane answered it.
+   */
+  overHttp(request: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; body?: string }): Promise<HttpAnswer>;
   close(): Promise<void>;
+}
+
+export interface HttpAnswer {
+  statusCode: number;
+  headers: Headers;
+  body: string;
+  lane: 'hot' | 'fastify';
 }
 
 export interface TestAppOptions {
@@ -34,8 +47,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const services = createServices({ database, bus, logger, secret: TEST_SECRET, clock: options.clock });
   const { app } = await createHttpServer(services);
   options.routes?.(app);
+  // Which answers Fastify gave (the others came from the hot lane), by request id.
+  const answeredByFastify = new Set<string>();
+  app.addHook('onResponse', (request, _reply, done) => {
+    answeredByFastify.add(request.id);
+    done();
+  });
   await app.ready();
   const ctx = systemContext('test');
+  let base: string | null = null;
   return {
     app,
     services,
@@ -52,6 +72,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await services.auth.ensureOrg(ctx, { name: org, kind: 'regulator' });
       const key = await services.auth.createApiKey(ctx, { org, scopes });
       return { authorization: `Bearer ${key.key}`, keyId: key.id };
+    },
+    async overHttp({ method, url, headers, body }) {
+      if (base === null) {
+        await app.listen({ host: '127.0.0.1', port: 0 });
+        base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      }
+      const res = await fetch(`${base}${url}`, { method, headers, body });
+      const answer = await res.text();
+      return { statusCode: res.status, headers: res.headers, body: answer, lane: answeredByFastify.has(res.headers.get('x-request-id') ?? '') ? 'fastify' : 'hot' };
     },
     async close() {
       services.eir.stop();

@@ -88,8 +88,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
       const problem = toProblem(err as never, { id, headers: req.headers });
       if (problem.status >= 500) options.logger.error({ reqId: id, err, status: problem.status }, 'request failed');
       const payload = JSON.stringify({ ...problem.toBody(req.url?.split('?')[0]), requestId: id });
-      if (!res.headersSent) res.writeHead(problem.status, { ...problem.headers, 'x-request-id': id, 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(payload) });
-      res.end(payload);
+      if (res.headersSent) res.destroy();
+      else res.writeHead(problem.status, { ...problem.headers, 'x-request-id': id, 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(payload) }).end(payload);
+      return problem.status;
     },
   });
   const app = Fastify({

@@ -40,8 +40,8 @@ export interface HotLaneOptions {
   bodyLimit: number;
   /** Called once per answered request, as Fastify's onResponse hook is for the others (metrics, the log line). */
   answered: (req: IncomingMessage, route: string, status: number, id: string, startedAt: number) => void;
-  /** An answer that failed (a bug, or a backing service down): the framework's error handler must not be bypassed. */
-  failed: (req: IncomingMessage, res: ServerResponse, id: string, err: unknown) => void;
+  /** An answer that failed or could not be sent (a bug, a backing service down): answers with a problem, returns its status. */
+  failed: (req: IncomingMessage, res: ServerResponse, id: string, err: unknown) => number;
 }
 
 /** A POST body the lane read but would not answer: the Fastify route parses it from here (see `replayBody`). */
@@ -100,16 +100,22 @@ export function createHotLane(options: HotLaneOptions): HotLane {
     res.end(payload);
   }
 
+  /** Sends the answer, or a problem when the answer failed or cannot be sent; either way counted and logged once. */
   function respond(req: IncomingMessage, res: ServerResponse, route: HotRoute, id: string, startedAt: number, answer: HotAnswer | Promise<HotAnswer>): void {
     if (answer instanceof Promise) {
       answer.then(
         (a) => respond(req, res, route, id, startedAt, a),
-        (err: unknown) => options.failed(req, res, id, err),
+        (err: unknown) => options.answered(req, route.url, options.failed(req, res, id, err), id, startedAt),
       );
       return;
     }
-    send(res, id, answer);
-    options.answered(req, route.url, answer.status, id, startedAt);
+    let status = answer.status;
+    try {
+      send(res, id, answer);
+    } catch (err) {
+      status = options.failed(req, res, id, err);
+    }
+    options.answered(req, route.url, status, id, startedAt);
   }
 
   function answerWith(req: IncomingMessage, res: ServerResponse, route: HotRoute, input: HotInput<unknown>, startedAt: number): boolean {
@@ -117,8 +123,7 @@ export function createHotLane(options: HotLaneOptions): HotLane {
     try {
       answer = route.answer(input);
     } catch (err) {
-      options.failed(req, res, input.id, err);
-      return true;
+      answer = Promise.reject(err);
     }
     if (answer === undefined) return false;
     respond(req, res, route, input.id, startedAt, answer);

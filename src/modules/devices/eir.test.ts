@@ -62,7 +62,21 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const check = (query: string, authorization = eir) => t.app.inject({ method: 'GET', url: `/n5g-eir-eic/v1/equipment-status?${query}`, headers: { authorization } });
+/** Without the request id, which differs between two answers to the same question. */
+const comparable = (body: string) => ({ ...(JSON.parse(body) as Record<string, unknown>), requestId: undefined });
+
+/**
+ * Asks through Fastify (inject) and again over a socket, where the hot lane answers the everyday query once the key is
+ * cached: both must give the same status, content type and body.
+ */
+async function check(query: string, authorization = eir) {
+  const url = `/n5g-eir-eic/v1/equipment-status?${query}`;
+  const res = await t.app.inject({ method: 'GET', url, headers: { authorization } });
+  const http = await t.overHttp({ method: 'GET', url, headers: { authorization } });
+  expect([http.statusCode, http.headers.get('content-type'), comparable(http.body)]).toEqual([res.statusCode, res.headers['content-type'], comparable(res.body)]);
+  expect(http.headers.get('x-request-id')).toBeTruthy();
+  return res;
+}
 
 describe('N5g-eir equipment-status', () => {
   it.each([
@@ -117,6 +131,17 @@ describe('N5g-eir equipment-status', () => {
     expect(twice.json()).toMatchObject({ cause: 'MANDATORY_QUERY_PARAM_INCORRECT' });
     const supis = await check(`pei=imei-${WHITE}&supi=imsi-401021234567890&supi=imsi-401021234567891`);
     expect(supis.statusCode).toBe(200);
+  });
+
+  it('answered by the hot lane for plain queries with a cached key, by the Fastify route otherwise (same answers, checked in every test above)', async () => {
+    for (const pei of [`imei-${WHITE}`, `imei-${imeiOf('99999999', 1)}`, 'imei-123']) {
+      const plain = await t.overHttp({ method: 'GET', url: `/n5g-eir-eic/v1/equipment-status?pei=${pei}`, headers: { authorization: eir } });
+      expect(plain.lane).toBe('hot');
+    }
+    const encoded = await t.overHttp({ method: 'GET', url: `/n5g-eir-eic/v1/equipment-status?pei=imei%2D${WHITE}`, headers: { authorization: eir } });
+    expect([encoded.lane, encoded.statusCode, JSON.parse(encoded.body)]).toEqual(['fastify', 200, { status: 'WHITELISTED' }]);
+    const noKey = await t.overHttp({ method: 'GET', url: `/n5g-eir-eic/v1/equipment-status?pei=imei-${WHITE}` });
+    expect([noKey.lane, noKey.statusCode]).toEqual(['fastify', 401]);
   });
 
   it('needs devices:check', async () => {
