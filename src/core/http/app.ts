@@ -9,8 +9,8 @@ import { maskDigits } from '../../identifiers/hashing.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Principal } from '../auth/principal.js';
-import { frameworkErrors, installErrorHandling, toProblem } from './errors.js';
-import { createHotLane, type HotLane } from './hot-lane.js';
+import { frameworkErrors, installErrorHandling, problemFor, rawProblem } from './errors.js';
+import { createHotLane, replayBody, type HotHandler } from './hot-lane.js';
 import { PROBLEM_BASE, problems } from './problem.js';
 
 export type App = FastifyInstance<
@@ -27,14 +27,13 @@ declare module 'fastify' {
     scope?: string;
     /** Reachable without credentials (always rate-limited). */
     public?: boolean;
+    /** The everyday request is answered by the hot lane (see hot-lane.ts), with this route's method, path and scope. */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route's handler checks its own body type
+    hot?: HotHandler<any>;
   }
   interface FastifyRequest {
     /** The matched route's URL pattern (the metric and log label), or null when no route matched. */
     routeUrl: string | null;
-  }
-  interface FastifyInstance {
-    /** Endpoints answered before Fastify (see hot-lane.ts); each also has its ordinary route. */
-    hotLane: HotLane;
   }
 }
 
@@ -53,7 +52,10 @@ export interface HttpAppOptions {
   rateLimitStore?: unknown;
   /** Checks the credential of every route that is not public; without one, every route is open (tests of the stack). */
   guard?: RouteGuard;
-  /** The hot lane's credential check: the caller of a cached API key, else undefined. Without it the lane takes nothing. */
+  /**
+   * The hot lane's credential check: the caller of a cached API key, else undefined. Without it, or behind a trusted
+   * proxy (`trustProxy`: the client's address is Fastify's to work out), the lane takes nothing.
+   */
   cachedPrincipal?: (token: string) => Principal | null | undefined;
   /** `Authorization: Bearer` token parsing, shared with the guard. */
   bearerToken?: (header: string) => string | null;
@@ -79,18 +81,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     }
   };
   const hotLane = createHotLane({
-    cachedPrincipal: options.cachedPrincipal ?? (() => undefined),
+    cachedPrincipal: (!options.trustProxy && options.cachedPrincipal) || (() => undefined),
     bearerToken: options.bearerToken ?? (() => null),
     requestId,
-    bodyLimit,
     answered: (req, route, status, id, startedAt) => answered(req.method!, req.url!, route, status, performance.now() - startedAt, id, req.socket.remoteAddress),
-    failed: (req, res, id, err) => {
-      const problem = toProblem(err as never, { id, headers: req.headers });
-      if (problem.status >= 500) options.logger.error({ reqId: id, err, status: problem.status }, 'request failed');
-      const payload = JSON.stringify({ ...problem.toBody(req.url?.split('?')[0]), requestId: id });
-      if (res.headersSent) res.destroy();
-      else res.writeHead(problem.status, { ...problem.headers, 'x-request-id': id, 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(payload) }).end(payload);
-      return problem.status;
+    problemFor: (err, req, id) => {
+      const problem = problemFor(err, { id, headers: req.headers }, options.logger);
+      return rawProblem(problem.toBody(req.url?.split('?')[0]), id, problem.headers);
     },
   });
   const app = Fastify({
@@ -100,11 +97,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
       const server = createServer((req, res) => {
         if (!hotLane.take(req, res, hand)) hand(req, res);
       });
-      // What Fastify sets on the servers it makes itself.
-      const o = fastifyOptions as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
-      server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
-      server.requestTimeout = o.requestTimeout ?? 0;
-      server.setTimeout(o.connectionTimeout ?? 0);
+      // What Fastify sets on the servers it makes itself (it fills these options in before calling the factory).
+      const o = fastifyOptions as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+      server.keepAliveTimeout = o.keepAliveTimeout;
+      server.requestTimeout = o.requestTimeout;
+      server.setTimeout(o.connectionTimeout);
       return server;
     },
     loggerInstance: options.logger as FastifyBaseLogger,
@@ -134,7 +131,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
-  app.decorate('hotLane', hotLane);
+  // While the server drains, Fastify answers everything (with Connection: close), so keep-alive clients let go.
+  app.addHook('preClose', (done) => {
+    hotLane.close();
+    done();
+  });
   // JSON only, unless a module registers its own parser (CSV uploads): text/plain is a 415, not a guess.
   app.removeContentTypeParser('text/plain');
   // Runs before the plugins' own onRoute hooks: documentation is public, and every public route is rate-limited.
@@ -157,6 +158,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     };
     const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     route.onRequest = [enter, ...own];
+    const hot = route.config?.hot;
+    const method = route.method === 'GET' ? 'GET' : route.method === 'POST' ? 'POST' : null;
+    if (hot && method) {
+      // The lane has no rate limit: a public route cannot take it.
+      if (route.config?.public) throw new Error(`${url}: a hot route needs a credential`);
+      hotLane.add({ method, url, scope, bodyLimit: route.bodyLimit ?? bodyLimit, handler: hot });
+      if (method === 'POST') route.preParsing = [replayBody, ...(route.preParsing === undefined ? [] : Array.isArray(route.preParsing) ? route.preParsing : [route.preParsing])];
+    }
   });
   await app.register(rateLimit, {
     global: false,

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../errors.js';
 import { HttpProblem, problems, type FieldError, type ProblemBody } from './problem.js';
 
@@ -71,24 +71,34 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyR
 
 /** Sends a problem body as is (for answers that are not errors, such as an EIR's "unknown equipment"). */
 export function sendProblemBody(reply: FastifyReply, body: ProblemBody): FastifyReply {
-  return reply.code(body.status).type('application/problem+json').send({ ...body, requestId: reply.request.id });
+  // Routes set x-request-id on entry; answers from the not-found handler and pre-routing errors get it here.
+  return reply.header('x-request-id', reply.request.id).code(body.status).type('application/problem+json').send({ ...body, requestId: reply.request.id });
+}
+
+/** A problem answer written without Fastify (the hot lane): its status, headers and JSON text. */
+export function rawProblem(body: ProblemBody, requestId: string, headers: Record<string, string> = {}): { status: number; headers: Record<string, string>; payload: string } {
+  const payload = JSON.stringify({ ...body, requestId });
+  return {
+    status: body.status,
+    headers: { ...headers, 'x-request-id': requestId, 'content-type': 'application/problem+json; charset=utf-8', 'content-length': String(Buffer.byteLength(payload)) },
+    payload,
+  };
+}
+
+/** The problem for an error a request ran into; a 5xx is logged (with the error) once, here. */
+export function problemFor(err: unknown, request: Pick<FastifyRequest, 'id' | 'headers'>, logger: Pick<FastifyBaseLogger, 'error'>): HttpProblem {
+  const problem = toProblem((err instanceof Error ? err : new Error(String(err))) as FastifyError, request);
+  if (problem.status >= 500) logger.error({ reqId: request.id, err, status: problem.status }, 'request failed');
+  return problem;
 }
 
 /** Errors Fastify raises before routing (bad URL encoding, over-long path parameters) as problem details. */
 export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
-  reply.header('x-request-id', reply.request.id);
   void sendProblem(reply, new HttpProblem(status, status === 414 ? 'uri-too-long' : 'bad-request', status === 414 ? 'URI too long' : 'Bad request', err.message));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const problem = toProblem(err, request);
-    if (problem.status >= 500) request.log.error({ reqId: request.id, err, status: problem.status }, 'request failed');
-    return sendProblem(reply, problem);
-  });
-  // Matched routes set x-request-id on entry (see createHttpApp); answers without a route set it here.
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply.header('x-request-id', request.id), problems.notFound(`no route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  app.setErrorHandler((err: FastifyError, request, reply) => sendProblem(reply, problemFor(err, request, request.log)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problems.notFound(`no route ${request.method} ${request.url.split('?')[0]}`)));
 }

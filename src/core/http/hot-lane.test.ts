@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { pino } from 'pino';
@@ -8,7 +8,7 @@ import { hasScope } from '../auth/scopes.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createHttpApp, type App, type RouteGuard } from './app.js';
 import { bearerToken } from './auth-hook.js';
-import { replayBody, type HotAnswer, type HotInput } from './hot-lane.js';
+import type { HotAnswer, HotHandler, HotInput } from './hot-lane.js';
 import { PROBLEM_BASE, problems, type ProblemBody } from './problem.js';
 
 const HOT = '/test/hot';
@@ -47,10 +47,8 @@ const guard: RouteGuard = (request, scope, done) => {
 const NOT_HERE: ProblemBody = { type: `${PROBLEM_BASE}not-here`, title: 'Not here', status: 404, detail: 'nothing is here', instance: HOT, cause: 'NOT_HERE' };
 
 /** The hot GET answer, chosen by the `mode` query parameter. */
-function answerGet({ id, principal: caller, query }: HotInput<unknown>): HotAnswer | Promise<HotAnswer> | undefined {
+function answerGet({ id, principal: caller, query }: HotInput<unknown>): HotAnswer | Promise<HotAnswer> {
   switch (query.get('mode')) {
-    case 'decline':
-      return undefined;
     case 'problem':
       return { status: 404, problem: NOT_HERE };
     case 'async':
@@ -76,18 +74,10 @@ interface Counted {
 const isCounted = (body: unknown): body is Counted => typeof body === 'object' && body !== null && typeof (body as { n?: unknown }).n === 'number';
 
 function addRoutes(app: App): void {
-  app.hotLane.add({ method: 'GET', url: HOT, scope: SCOPE, answer: answerGet });
-  app.get(HOT, { config: { scope: SCOPE } }, async (request) => ({ lane: 'fastify', query: request.query }));
-  app.hotLane.add({
-    method: 'POST',
-    url: HOT,
-    scope: SCOPE,
-    accepts: isCounted,
-    answer: ({ body }) => (body.n < 0 ? undefined : { status: 200, body: { lane: 'hot', n: body.n } }),
-  });
+  app.get(HOT, { config: { scope: SCOPE, hot: { answer: answerGet } } }, async (request) => ({ lane: 'fastify', query: request.query }));
+  const hot: HotHandler<Counted> = { accepts: isCounted, answer: ({ body }) => ({ status: 200, body: { lane: 'hot', n: body.n } }) };
   app.post(HOT, {
-    preParsing: replayBody,
-    config: { scope: SCOPE },
+    config: { scope: SCOPE, hot },
     schema: { body: Type.Object({ n: Type.Union([Type.Number(), Type.String()]), pad: Type.Optional(Type.String()) }) },
   }, async (request) => ({ lane: 'fastify', body: request.body }));
 }
@@ -206,7 +196,6 @@ describe('GET on the hot lane', () => {
     ['a parameter has a plus', `${HOT}?a=b+c`, GOOD, { a: 'b c' }],
     ['a parameter is repeated', `${HOT}?a=1&a=2`, GOOD, { a: ['1', '2'] }],
     ['a parameter has no name', `${HOT}?=1&a=2`, GOOD, { a: '2' }],
-    ['the answer declines', `${HOT}?mode=decline`, GOOD, { mode: 'decline' }],
   ])('hands the request to the Fastify route when %s', async (_case, path, key, query) => {
     const res = await call(path, { key });
     expectJson(res, 'fastify');
@@ -237,7 +226,6 @@ describe('POST on the hot lane', () => {
 
   it.each([
     ['a body accepts refuses, in full', { n: 'seven', pad: 'x'.repeat(300_000) }, HOT, {}],
-    ['a body the answer declines', { n: -1 }, HOT, {}],
     ['a request with a query string', { n: 1 }, `${HOT}?x=1`, {}],
     ['a key not in the cache', { n: 1 }, HOT, { key: COLD }],
   ])('replays %s to the Fastify route', async (_case, json, path, options: Call) => {
@@ -257,6 +245,7 @@ describe('POST on the hot lane', () => {
     ['invalid JSON', raw('{"n": '), 400, 'bad-request'],
     ['a __proto__ key', raw('{"n":1,"__proto__":{"admin":true}}'), 400, 'bad-request'],
     ['a constructor.prototype key', raw('{"n":1,"constructor":{"prototype":{"admin":true}}}'), 400, 'bad-request'],
+    ['an escaped __proto__ key', raw('{"n":1,"\\u005f_proto__":{"admin":true}}'), 400, 'bad-request'],
     ['an empty body', raw(''), 400, 'bad-request'],
     ['a text/plain body', raw('{"n":1}', 'text/plain'), 415, 'unsupported-media-type'],
     ['a body over the limit', raw(JSON.stringify({ n: 1, pad: 'x'.repeat(BODY_LIMIT) })), 413, 'payload-too-large'],
@@ -325,5 +314,29 @@ describe('metrics and the request log', () => {
     expect(res.status).toBe(500);
     await expect.poll(() => requestCount('GET', 500), { timeout: 200 }).toBe(before + 1);
     expect(logs).toContainEqual(expect.objectContaining({ msg: 'request', reqId: res.headers.get('x-request-id'), route: HOT, status: 500 }));
+  });
+});
+
+describe('draining', () => {
+  it('answers a request taken before close with Connection: close, and lets the server close', async () => {
+    const draining = await createHttpApp({ logger: pino({ level: 'silent' }), metrics: createMetrics(), guard, cachedPrincipal, bearerToken });
+    addRoutes(draining);
+    await draining.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect((draining.server.address() as AddressInfo).port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const ended = new Promise((resolve) => socket.on('close', resolve));
+    const body = '{"n":5}';
+    socket.write(`POST ${HOT} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${GOOD}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await expect.poll(() => socket.bytesWritten).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = draining.close();
+    socket.write(body);
+    await closed;
+    await ended;
+    const answer = Buffer.concat(received).toString();
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer).toContain('"lane":"hot"');
   });
 });

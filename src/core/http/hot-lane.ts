@@ -3,13 +3,14 @@ import { PassThrough } from 'node:stream';
 import type { preParsingHookHandler } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { hasScope } from '../auth/scopes.js';
+import { rawProblem } from './errors.js';
 import type { ProblemBody } from './problem.js';
 
-/** What a hot route's answer is given: the request id, the admitted caller, the query (GET) or the checked body (POST). */
+/** What a hot answer is given: the request id, the admitted caller, the query (GET) or the checked body (POST). */
 export interface HotInput<B> {
   id: string;
   principal: Principal;
-  /** GET: the query parameters (plain ones only: anything encoded goes through the framework). */
+  /** GET: the query parameters (plain ones only: anything encoded goes through Fastify). Empty for a POST. */
   query: ReadonlyMap<string, string>;
   body: B;
 }
@@ -18,37 +19,39 @@ export interface HotInput<B> {
 export type HotAnswer = { status: number; body: unknown } | { status: number; problem: ProblemBody };
 
 /**
- * An endpoint answered by the hot lane, beside its ordinary Fastify route: same path, method, scope and answers.
- * The lane takes only the everyday request (a cached API key with the scope, a plain query or a JSON body that passes
- * `accepts`) and hands everything else to the Fastify route, which answers it with the usual checks and problems.
+ * A route's `config.hot`: its everyday request is answered by the hot lane, with the route's own method, path and
+ * scope. The answer must be the one the route's handler gives (the tests ask both).
  */
-export interface HotRoute<B = unknown> {
-  method: 'GET' | 'POST';
-  url: string;
-  scope: string;
+export interface HotHandler<B = unknown> {
   /** POST: a compiled check of the parsed body; a body it refuses is replayed through the Fastify route. */
   accepts?: (body: unknown) => body is B;
-  /** The answer, or undefined to hand the request to the Fastify route. Never throws for a client's input. */
-  answer(input: HotInput<B>): HotAnswer | Promise<HotAnswer> | undefined;
+  answer(input: HotInput<B>): HotAnswer | Promise<HotAnswer>;
+}
+
+interface HotRoute {
+  method: 'GET' | 'POST';
+  url: string;
+  scope: string | undefined;
+  bodyLimit: number;
+  handler: HotHandler;
 }
 
 export interface HotLaneOptions {
-  /** The caller of a cached API key (`undefined` when the key is not in the cache: the framework authenticates it). */
+  /** The caller of a cached API key (`undefined` when the key is not in the cache: Fastify authenticates it). */
   cachedPrincipal: (token: string) => Principal | null | undefined;
   bearerToken: (header: string) => string | null;
   requestId: (req: IncomingMessage) => string;
-  bodyLimit: number;
   /** Called once per answered request, as Fastify's onResponse hook is for the others (metrics, the log line). */
   answered: (req: IncomingMessage, route: string, status: number, id: string, startedAt: number) => void;
-  /** An answer that failed or could not be sent (a bug, a backing service down): answers with a problem, returns its status. */
-  failed: (req: IncomingMessage, res: ServerResponse, id: string, err: unknown) => number;
+  /** The problem for an answer that failed or could not be sent (logged there when it is a 5xx). */
+  problemFor: (err: unknown, req: IncomingMessage, id: string) => { status: number; headers: Record<string, string>; payload: string };
 }
 
 /** A POST body the lane read but would not answer: the Fastify route parses it from here (see `replayBody`). */
 const BUFFERED = Symbol('qalqan.hotLane.body');
 type Buffered = IncomingMessage & { [BUFFERED]?: Buffer };
 
-/** preParsing hook of a hot POST route: a body the lane already read is read again from memory. */
+/** preParsing hook of every hot POST route (added by `createHttpApp`): a body the lane read is read again from memory. */
 export const replayBody: preParsingHookHandler = (request, _reply, payload, done) => {
   const buffered = (request.raw as Buffered)[BUFFERED];
   if (buffered === undefined) return done(null, payload);
@@ -57,7 +60,7 @@ export const replayBody: preParsingHookHandler = (request, _reply, payload, done
   done(null, stream);
 };
 
-/** Plain `name=value` pairs; null when anything is encoded, repeated or empty-named (the framework parses those). */
+/** Plain `name=value` pairs; null when anything is encoded, repeated or empty-named (Fastify parses those). */
 function plainQuery(search: string): Map<string, string> | null {
   const query = new Map<string, string>();
   if (search === '') return query;
@@ -74,10 +77,30 @@ function isJson(contentType: string | undefined): boolean {
   return contentType === 'application/json' || (contentType !== undefined && contentType.toLowerCase().startsWith('application/json;'));
 }
 
+/**
+ * JSON the lane parses itself: nothing that could name a prototype (`__proto__`, `constructor`, or any `\u` escape,
+ * which could spell them) — Fastify's parser refuses those, so such a body is replayed to it.
+ */
+function plainJson(text: string): unknown {
+  if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const NO_QUERY: ReadonlyMap<string, string> = new Map();
+
 export interface HotLane {
-  add<B>(route: HotRoute<B>): void;
-  /** Answers the request and returns true, or returns false without touching it. */
+  add(route: HotRoute): void;
+  /**
+   * Takes the request and returns true (it answers it, or for a POST reads the body and answers it or replays it
+   * to `handOver`), or returns false without touching it.
+   */
   take(req: IncomingMessage, res: ServerResponse, handOver: (req: IncomingMessage, res: ServerResponse) => void): boolean;
+  /** From now on every request goes through Fastify, which closes keep-alive connections while the server drains. */
+  close(): void;
 }
 
 /**
@@ -88,16 +111,34 @@ export interface HotLane {
  */
 export function createHotLane(options: HotLaneOptions): HotLane {
   const routes = { GET: new Map<string, HotRoute>(), POST: new Map<string, HotRoute>() };
+  let open = true;
+
+  function write(res: ServerResponse, status: number, headers: Record<string, string>, payload: string): void {
+    // A request taken before the server began to drain is answered with Connection: close, as Fastify does then.
+    if (!open) res.setHeader('connection', 'close');
+    res.writeHead(status, headers).end(payload);
+  }
 
   function send(res: ServerResponse, id: string, answer: HotAnswer): void {
-    const problem = 'problem' in answer;
-    const payload = JSON.stringify(problem ? { ...answer.problem, requestId: id } : answer.body);
-    res.writeHead(answer.status, {
-      'x-request-id': id,
-      'content-type': problem ? 'application/problem+json; charset=utf-8' : 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(payload),
-    });
-    res.end(payload);
+    if ('problem' in answer) {
+      const p = rawProblem(answer.problem, id);
+      return write(res, answer.status, p.headers, p.payload);
+    }
+    const payload = JSON.stringify(answer.body);
+    write(res, answer.status, { 'x-request-id': id, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(payload)) }, payload);
+  }
+
+  /** Answers with the problem for `err`, or cuts the connection if even that cannot be sent; returns the status. */
+  function fail(req: IncomingMessage, res: ServerResponse, id: string, err: unknown): number {
+    try {
+      const p = options.problemFor(err, req, id);
+      if (res.headersSent) res.destroy();
+      else write(res, p.status, p.headers, p.payload);
+      return p.status;
+    } catch {
+      res.destroy();
+      return 500;
+    }
   }
 
   /** Sends the answer, or a problem when the answer failed or cannot be sent; either way counted and logged once. */
@@ -105,7 +146,7 @@ export function createHotLane(options: HotLaneOptions): HotLane {
     if (answer instanceof Promise) {
       answer.then(
         (a) => respond(req, res, route, id, startedAt, a),
-        (err: unknown) => options.answered(req, route.url, options.failed(req, res, id, err), id, startedAt),
+        (err: unknown) => options.answered(req, route.url, fail(req, res, id, err), id, startedAt),
       );
       return;
     }
@@ -113,24 +154,22 @@ export function createHotLane(options: HotLaneOptions): HotLane {
     try {
       send(res, id, answer);
     } catch (err) {
-      status = options.failed(req, res, id, err);
+      status = fail(req, res, id, err);
     }
     options.answered(req, route.url, status, id, startedAt);
   }
 
-  function answerWith(req: IncomingMessage, res: ServerResponse, route: HotRoute, input: HotInput<unknown>, startedAt: number): boolean {
-    let answer: HotAnswer | Promise<HotAnswer> | undefined;
+  function answer(req: IncomingMessage, res: ServerResponse, route: HotRoute, input: HotInput<unknown>, startedAt: number): void {
+    let result: HotAnswer | Promise<HotAnswer>;
     try {
-      answer = route.answer(input);
+      result = route.handler.answer(input);
     } catch (err) {
-      answer = Promise.reject(err);
+      result = Promise.reject(err);
     }
-    if (answer === undefined) return false;
-    respond(req, res, route, input.id, startedAt, answer);
-    return true;
+    respond(req, res, route, input.id, startedAt, result);
   }
 
-  /** Reads a body of `length` bytes (the parser enforces Content-Length); a client that goes away leaves nothing behind. */
+  /** Reads the body (the HTTP parser holds it to Content-Length); a client that goes away leaves nothing behind. */
   function readBody(req: IncomingMessage, res: ServerResponse, done: (body: Buffer) => void): void {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -138,19 +177,18 @@ export function createHotLane(options: HotLaneOptions): HotLane {
     req.on('end', () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
   }
 
-  function replay(req: IncomingMessage, res: ServerResponse, body: Buffer, handOver: (req: IncomingMessage, res: ServerResponse) => void): void {
-    (req as Buffered)[BUFFERED] = body;
-    handOver(req, res);
-  }
-
   return {
     add(route) {
-      routes[route.method].set(route.url, route as HotRoute);
+      routes[route.method].set(route.url, route);
+    },
+
+    close() {
+      open = false;
     },
 
     take(req, res, handOver) {
       const method = req.method;
-      if (method !== 'GET' && method !== 'POST') return false;
+      if (!open || (method !== 'GET' && method !== 'POST')) return false;
       const url = req.url ?? '';
       const q = url.indexOf('?');
       const route = routes[method].get(q === -1 ? url : url.slice(0, q));
@@ -158,28 +196,24 @@ export function createHotLane(options: HotLaneOptions): HotLane {
       const header = req.headers.authorization;
       const token = header === undefined ? null : options.bearerToken(header);
       const principal = token === null ? undefined : options.cachedPrincipal(token);
-      if (!principal || !hasScope(principal.scopes, route.scope)) return false;
+      if (!principal || (route.scope !== undefined && !hasScope(principal.scopes, route.scope))) return false;
       const startedAt = performance.now();
       if (method === 'GET') {
         const query = plainQuery(q === -1 ? '' : url.slice(q + 1));
         if (query === null) return false;
-        return answerWith(req, res, route, { id: options.requestId(req), principal, query, body: undefined }, startedAt);
+        answer(req, res, route, { id: options.requestId(req), principal, query, body: undefined }, startedAt);
+        return true;
       }
       const length = Number(req.headers['content-length']);
       if (q !== -1 || !isJson(req.headers['content-type']) || req.headers['transfer-encoding'] !== undefined) return false;
-      if (!Number.isInteger(length) || length <= 0 || length > options.bodyLimit) return false;
+      if (!Number.isInteger(length) || length <= 0 || length > route.bodyLimit) return false;
       readBody(req, res, (raw) => {
-        const text = raw.toString('utf8');
-        let body: unknown;
-        try {
-          // Prototype keys are the framework's to refuse (secure-json-parse), so such a body is replayed there.
-          body = text.includes('__proto__') || text.includes('constructor') ? undefined : JSON.parse(text);
-        } catch {
-          body = undefined;
+        const body = plainJson(raw.toString('utf8'));
+        if (body === undefined || (route.handler.accepts && !route.handler.accepts(body))) {
+          (req as Buffered)[BUFFERED] = raw;
+          return handOver(req, res);
         }
-        if (body === undefined || (route.accepts && !route.accepts(body))) return replay(req, res, raw, handOver);
-        const input = { id: options.requestId(req), principal, query: new Map<string, string>(), body };
-        if (!answerWith(req, res, route, input, startedAt)) replay(req, res, raw, handOver);
+        answer(req, res, route, { id: options.requestId(req), principal, query: NO_QUERY, body }, startedAt);
       });
       return true;
     },

@@ -99,6 +99,14 @@ describe('problem details', () => {
     expect(res.headers['x-request-id']).toBe('trace-0001-abc');
     expect(res.body).not.toContain('secret internal detail');
   });
+
+  it('every problem carries x-request-id, also without a route (404, and errors parsing the body of an unknown path)', async () => {
+    for (const [payload, type, status] of [[undefined, undefined, 404], ['{', 'application/json', 400], ['x', 'text/plain', 404]] as const) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/nowhere', payload, headers: type ? { 'content-type': type } : {} });
+      expect(res.statusCode).toBe(status);
+      expect(res.headers['x-request-id']).toBe(res.json().requestId);
+    }
+  });
 });
 
 describe('operations endpoints', () => {

@@ -55,12 +55,11 @@ function send(reply: FastifyReply, a: HotAnswer): void {
 /** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path; network functions' everyday calls take the hot lane. */
 export function eirRoutes(devices: DevicesService) {
   return async function (app: App): Promise<void> {
-    app.hotLane.add({ method: 'GET', url: EIR_PATH, scope: 'devices:check', answer: ({ query }) => answer(devices, query.get('pei'), query.get('supi')) });
     app.get(EIR_PATH, {
       // The handler checks pei itself, to answer with the 3GPP causes; the schema documents the query, so the
       // generic validator would only repeat that work on the hottest route.
       validatorCompiler: () => (value) => ({ value }),
-      config: { scope: 'devices:check' },
+      config: { scope: 'devices:check', hot: { answer: ({ query }) => answer(devices, query.get('pei'), query.get('supi')) } },
       schema: {
         tags: ['N5g-eir'],
         summary: 'Equipment status of a PEI (TS 29.511 GetEquipmentStatus)',

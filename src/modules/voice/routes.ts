@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { App } from '../../core/http/app.js';
 import { requestContext } from '../../core/http/auth-hook.js';
-import { replayBody } from '../../core/http/hot-lane.js';
+import type { HotHandler } from '../../core/http/hot-lane.js';
 import { Problem, authErrors } from '../../core/http/schemas.js';
 import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
 import { RangeHolder, DnoEntry, DnoRequest, PolicyBody, PolicyResponse, RoamingRequest, RoamingResponse, ScreenBatchRequest, ScreenRequest, ScreenResult, StatsResponse, Trunk, TrunkBody } from './schema.js';
@@ -17,19 +17,15 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
 
     // Operators' switches screen every call: the everyday request takes the hot lane, anything unusual this route.
     const screenBody = TypeCompiler.Compile(ScreenRequest);
-    app.hotLane.add({
-      method: 'POST',
-      url: '/api/v1/voice/screen',
-      scope: 'voice:screen',
+    const hot: HotHandler<Static<typeof ScreenRequest>> = {
       accepts: (body): body is Static<typeof ScreenRequest> => screenBody.Check(body),
       answer: ({ body, principal }) => {
         const result = voice.screen(body, principal.orgId);
         return result instanceof Promise ? result.then((r) => ({ status: 200, body: r })) : { status: 200, body: result };
       },
-    });
+    };
     app.post('/api/v1/voice/screen', {
-      preParsing: replayBody,
-      config: { scope: 'voice:screen' },
+      config: { scope: 'voice:screen', hot },
       schema: {
         tags: ['voice'],
         summary: 'Screens one call for the calling operator: allow, flag or block, with reasons',
