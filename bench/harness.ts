@@ -16,7 +16,7 @@ export async function openBenchDatabase(): Promise<Database> {
 
 /** How hard and how long every load run pushes. All from the environment so a benchmark needs no arguments. */
 export interface LoadOptions {
-  /** Measured seconds per run (BENCH_SECONDS, default 10). */
+  /** Measured seconds per side (BENCH_SECONDS, default 30). */
   seconds: number;
   /** Unmeasured seconds before each run (BENCH_WARMUP_SECONDS, default 2; 0 skips the warm-up). */
   warmupSeconds: number;
@@ -30,7 +30,7 @@ export interface LoadOptions {
    * server (lower, noisier numbers).
    */
   workers: number;
-  /** Alternating baseline/target rounds the measured seconds are split into (BENCH_ROUNDS, default 5). */
+  /** Alternating baseline/target rounds the measured seconds are split into (BENCH_ROUNDS, default 10). */
   rounds: number;
 }
 
@@ -100,12 +100,12 @@ function envNumber(name: string, fallback: number, { min, integer }: { min: numb
 
 export function loadOptions(): LoadOptions {
   return {
-    seconds: envNumber('BENCH_SECONDS', 10, { min: 1, integer: false }),
+    seconds: envNumber('BENCH_SECONDS', 30, { min: 1, integer: false }),
     warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 2, { min: 0, integer: false }),
     connections: envNumber('BENCH_CONNECTIONS', 50, { min: 1, integer: true }),
     pipelining: 1,
     workers: envNumber('BENCH_WORKERS', 1, { min: 0, integer: true }),
-    rounds: envNumber('BENCH_ROUNDS', 5, { min: 1, integer: true }),
+    rounds: envNumber('BENCH_ROUNDS', 10, { min: 1, integer: true }),
   };
 }
 

@@ -44,8 +44,9 @@ function usage(): string {
     'benchmarks:',
     ...lines,
     '',
-    'environment: BENCH_SECONDS (measured seconds per run, default 10), BENCH_WARMUP_SECONDS (default 2),',
+    'environment: BENCH_SECONDS (measured seconds per side, default 30), BENCH_WARMUP_SECONDS (default 2),',
     '             BENCH_CONNECTIONS (default 50), BENCH_WORKERS (autocannon threads, default 1; 0 = main thread),',
+    '             BENCH_ROUNDS (alternating baseline/target rounds, default 10),',
     '             DATABASE_URL (PostgreSQL instead of in-memory PGlite, where a benchmark uses a database)',
   ].join('\n');
 }

@@ -62,11 +62,16 @@ export function createVoiceCounters(deps: { registry: Registry }) {
     return dayText;
   };
 
-  function count(verdict: string, reason: string, trunk: string, operator: string, day: string): void {
+  /** The series of one operator and trunk (a call counts under two or three of them). */
+  function seriesOf(operator: string, trunk: string): Map<string, Series> {
     let byTrunk = index.get(operator);
     if (!byTrunk) index.set(operator, (byTrunk = new Map()));
     let byKey = byTrunk.get(trunk);
     if (!byKey) byTrunk.set(trunk, (byKey = new Map()));
+    return byKey;
+  }
+
+  function count(byKey: Map<string, Series>, verdict: string, reason: string, trunk: string, operator: string, day: string): void {
     const key = SERIES_KEY[verdict]?.[reason] ?? `${verdict} ${reason}`;
     let s = byKey.get(key);
     if (!s) {
@@ -106,9 +111,10 @@ export function createVoiceCounters(deps: { registry: Registry }) {
     record(call: CallToScreen, result: ScreeningResult, operatorId: string | null, atMs: number, trunk: string): void {
       const day = dayOf(atMs);
       const operator = operatorId ?? 'unknown';
-      count(result.verdict, ALL, trunk, operator, day);
-      if (result.reasons.length === 0) count(result.verdict, 'none', trunk, operator, day);
-      for (const reason of result.reasons) count(result.verdict, reason, trunk, operator, day);
+      const byKey = seriesOf(operator, trunk);
+      count(byKey, result.verdict, ALL, trunk, operator, day);
+      if (result.reasons.length === 0) count(byKey, result.verdict, 'none', trunk, operator, day);
+      for (const reason of result.reasons) count(byKey, result.verdict, reason, trunk, operator, day);
       if (result.verdict !== 'block') return;
       if (samples.length < EVENTS_PER_FLUSH) {
         samples.push({ callingNumber: maskMsisdn(call.callingNumber), calledNumber: maskMsisdn(call.calledNumber), reasons: result.reasons, trunkId: trunk, operatorId, at: new Date(atMs).toISOString() });

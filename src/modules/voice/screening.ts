@@ -33,8 +33,8 @@ export function reasonsFor(call: CallToScreen, facts: NumberFacts, identity: Ide
   if (kazakh && cli.type === 'unallocated') reasons.push('INVALID_CLI');
   // A valid full attestation by the number's own operator vouches for the caller: its subscriber is calling from
   // abroad. Another operator's signature, or one for a number with no known operator, vouches for nothing.
-  const home = kazakh ? facts.homeOperator(cli.e164) : null;
-  const vouched = identity?.ok === true && identity.attestation === 'A' && home !== null && identity.operatorId === home;
+  const signer = identity?.ok === true && identity.attestation === 'A' ? identity.operatorId : null;
+  const vouched = kazakh && signer != null && signer === facts.homeOperator(cli.e164);
   if (international && kazakh && cli.type === 'mobile' && !vouched && !facts.isRoaming(cli.e164)) reasons.push('SPOOFED_KZ_MOBILE_FROM_ABROAD');
   if (international && kazakh && cli.type === 'geographic') reasons.push('KZ_GEOGRAPHIC_FROM_ABROAD');
   if (facts.isDoNotOriginate(cli.e164)) reasons.push('DO_NOT_ORIGINATE');
