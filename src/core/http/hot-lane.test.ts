@@ -340,3 +340,17 @@ describe('draining', () => {
     expect(answer).toContain('"lane":"hot"');
   });
 });
+
+describe('behind a trusted proxy', () => {
+  it('takes nothing: Fastify works out the client address', async () => {
+    const proxied = await createHttpApp({ logger: pino({ level: 'silent' }), metrics: createMetrics(), guard, cachedPrincipal, bearerToken, trustProxy: true });
+    addRoutes(proxied);
+    await proxied.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`http://127.0.0.1:${(proxied.server.address() as AddressInfo).port}${HOT}`, { headers: { authorization: `Bearer ${GOOD}` } });
+      expect(await res.json()).toMatchObject({ lane: 'fastify' });
+    } finally {
+      await proxied.close();
+    }
+  });
+});
