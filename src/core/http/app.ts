@@ -147,7 +147,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, public: true };
     if (route.config?.public) route.config = { rateLimit: PUBLIC_RATE_LIMIT, ...route.config };
     const scope = route.config?.scope;
-    if (scope && route.schema) route.schema.security = [{ apiKey: [scope] }, { session: [scope] }];
+    // In the OpenAPI document: the credential and scope a route needs, or none (`[]`) for a public one.
+    const needs = scope ? [scope] : [];
+    route.schema = { ...route.schema, security: route.config?.public ? [] : [{ apiKey: needs }, { session: needs }] };
     const url = route.url;
     const guard = route.config?.public ? undefined : options.guard;
     const enter: onRequestHookHandler = (request, reply, done) => {

@@ -109,6 +109,29 @@ describe('problem details', () => {
   });
 });
 
+describe('every route is guarded', () => {
+  it('each operation in the API document needs a credential (401 without one), unless it says security: []', async () => {
+    const spec = t.app.swagger() as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+    const open: string[] = [];
+    let guarded = 0;
+    for (const [path, operations] of Object.entries(spec.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const name = `${method.toUpperCase()} ${path}`;
+        expect(operation.security, name).toBeDefined();
+        if (operation.security!.length === 0) {
+          open.push(name);
+          continue;
+        }
+        const res = await t.app.inject({ method: method.toUpperCase() as 'GET', url: path.replace(/\{[^}]+\}/g, 'x') });
+        expect(res.statusCode, name).toBe(401);
+        guarded++;
+      }
+    }
+    expect(guarded).toBeGreaterThan(40);
+    expect(open).toEqual(expect.arrayContaining(['GET /healthz', 'GET /readyz', 'POST /api/v1/auth/login']));
+  });
+});
+
 describe('operations endpoints', () => {
   it('/healthz and /readyz answer without credentials', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
