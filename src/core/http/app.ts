@@ -61,6 +61,9 @@ export interface HttpAppOptions {
   bearerToken?: (header: string) => string | null;
 }
 
+/** A route's hook option (none, one, or several) as a list. */
+const hooks = <T>(option: T | T[] | undefined): T[] => (option === undefined ? [] : Array.isArray(option) ? option : [option]);
+
 const PUBLIC_RATE_LIMIT = { max: 600, timeWindow: '1 minute' };
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
@@ -158,15 +161,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
       if (guard === undefined) return done();
       guard(request, scope, done);
     };
-    const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-    route.onRequest = [enter, ...own];
+    route.onRequest = [enter, ...hooks(route.onRequest)];
     const hot = route.config?.hot;
     const method = route.method === 'GET' ? 'GET' : route.method === 'POST' ? 'POST' : null;
     if (hot && method) {
       // The lane has no rate limit: a public route cannot take it.
       if (route.config?.public) throw new Error(`${url}: a hot route needs a credential`);
       hotLane.add({ method, url, scope, bodyLimit: route.bodyLimit ?? bodyLimit, handler: hot });
-      if (method === 'POST') route.preParsing = [replayBody, ...(route.preParsing === undefined ? [] : Array.isArray(route.preParsing) ? route.preParsing : [route.preParsing])];
+      if (method === 'POST') route.preParsing = [replayBody, ...hooks(route.preParsing)];
     }
   });
   await app.register(rateLimit, {

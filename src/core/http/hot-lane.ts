@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
-import type { preParsingHookHandler } from 'fastify';
+import type { FastifyReply, preParsingHookHandler } from 'fastify';
 import type { Principal } from '../auth/principal.js';
 import { hasScope } from '../auth/scopes.js';
-import { rawProblem } from './errors.js';
+import { rawProblem, sendProblemBody } from './errors.js';
 import type { ProblemBody } from './problem.js';
 
 /** What a hot answer is given: the request id, the admitted caller, the query (GET) or the checked body (POST). */
@@ -59,6 +59,14 @@ export const replayBody: preParsingHookHandler = (request, _reply, payload, done
   stream.end(buffered);
   done(null, stream);
 };
+
+/** Sends a hot answer from the route's Fastify handler, so both lanes answer from the same function. */
+export function sendAnswer(reply: FastifyReply, answer: HotAnswer | Promise<HotAnswer>): Promise<void> | undefined {
+  if (answer instanceof Promise) return answer.then((a) => void sendAnswer(reply, a));
+  if ('problem' in answer) sendProblemBody(reply, answer.problem);
+  else reply.code(answer.status).send(answer.body);
+  return undefined;
+}
 
 /** Plain `name=value` pairs; null when anything is encoded, repeated or empty-named (Fastify parses those). */
 function plainQuery(search: string): Map<string, string> | null {

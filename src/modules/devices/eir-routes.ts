@@ -1,8 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply } from 'fastify';
 import type { App } from '../../core/http/app.js';
-import { sendProblemBody } from '../../core/http/errors.js';
-import type { HotAnswer } from '../../core/http/hot-lane.js';
+import { sendAnswer, type HotAnswer } from '../../core/http/hot-lane.js';
 import { PROBLEM_BASE, type ProblemBody } from '../../core/http/problem.js';
 import { EirResponseData, ProblemDetails3gpp } from './schema.js';
 import type { DevicesService, EirOutcome } from './service.js';
@@ -47,11 +45,6 @@ function toAnswer(outcome: EirOutcome): HotAnswer {
   return { status: 200, body: { status: outcome.status } };
 }
 
-function send(reply: FastifyReply, a: HotAnswer): void {
-  if ('problem' in a) sendProblemBody(reply, a.problem);
-  else reply.send(a.body);
-}
-
 /** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path; network functions' everyday calls take the hot lane. */
 export function eirRoutes(devices: DevicesService) {
   return async function (app: App): Promise<void> {
@@ -68,9 +61,7 @@ export function eirRoutes(devices: DevicesService) {
       },
     }, (request, reply) => {
       const { pei, supi } = request.query as { pei?: unknown; supi?: unknown };
-      const a = answer(devices, pei, supi);
-      if (a instanceof Promise) return a.then((x) => send(reply, x));
-      send(reply, a);
+      return sendAnswer(reply, answer(devices, pei, supi));
     });
   };
 }

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { App } from '../../core/http/app.js';
 import { requestContext } from '../../core/http/auth-hook.js';
-import type { HotHandler } from '../../core/http/hot-lane.js';
+import { sendAnswer, type HotAnswer, type HotHandler } from '../../core/http/hot-lane.js';
 import { Problem, authErrors } from '../../core/http/schemas.js';
 import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
 import { RangeHolder, DnoEntry, DnoRequest, PolicyBody, PolicyResponse, RoamingRequest, RoamingResponse, ScreenBatchRequest, ScreenRequest, ScreenResult, StatsResponse, Trunk, TrunkBody } from './schema.js';
@@ -16,13 +16,15 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
     acceptCsv(app);
 
     // Operators' switches screen every call: the everyday request takes the hot lane, anything unusual this route.
+    // Synchronous unless the call carries an Identity header: the hot path allocates no promise.
+    const screen = (call: Static<typeof ScreenRequest>, operatorId: string | null): HotAnswer | Promise<HotAnswer> => {
+      const result = voice.screen(call, operatorId);
+      return result instanceof Promise ? result.then((r) => ({ status: 200, body: r })) : { status: 200, body: result };
+    };
     const screenBody = TypeCompiler.Compile(ScreenRequest);
     const hot: HotHandler<Static<typeof ScreenRequest>> = {
       accepts: (body): body is Static<typeof ScreenRequest> => screenBody.Check(body),
-      answer: ({ body, principal }) => {
-        const result = voice.screen(body, principal.orgId);
-        return result instanceof Promise ? result.then((r) => ({ status: 200, body: r })) : { status: 200, body: result };
-      },
+      answer: ({ body, principal }) => screen(body, principal.orgId),
     };
     app.post('/api/v1/voice/screen', {
       config: { scope: 'voice:screen', hot },
@@ -32,16 +34,7 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
         body: ScreenRequest,
         response: { 200: ScreenResult, ...authErrors },
       },
-    }, (request, reply) => {
-      // Synchronous unless the call carries an Identity header: the hot path allocates no promise.
-      const result = voice.screen(request.body, request.principal?.orgId ?? null);
-      if (result instanceof Promise) {
-        return result.then((r) => {
-          reply.send(r);
-        });
-      }
-      reply.send(result);
-    });
+    }, (request, reply) => sendAnswer(reply, screen(request.body, request.principal?.orgId ?? null)));
 
     app.post('/api/v1/voice/screen-batch', {
       bodyLimit: 4 * 1024 * 1024,
