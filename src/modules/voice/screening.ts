@@ -69,12 +69,14 @@ export function screenCall(call: CallToScreen, facts: NumberFacts, policy: Polic
 }
 
 /**
- * The policy every operator gets until the regulator sets its own: spoofed, invalid, do-not-originate,
- * blocklisted CLIs and forged identities block; a Kazakh landline CLI from abroad is flagged (it can be a genuine
- * forwarded or international-carrier call); a missing identity is only reported until operators sign calls.
+ * The policy every operator gets until the regulator sets its own: spoofed mobile and landline CLIs from abroad,
+ * invalid, do-not-originate, blocklisted CLIs and forged identities block (fraudsters abroad using IP telephony must
+ * not reach citizens showing a city number, as Ofcom blocks calls from abroad with a UK landline CLI; an operator
+ * that forwards genuine calls can switch KZ_GEOGRAPHIC_FROM_ABROAD to flag); a missing identity is only reported
+ * until operators sign calls.
  */
 export const DEFAULT_POLICY = {
-  block: ['SPOOFED_KZ_MOBILE_FROM_ABROAD', 'INVALID_CLI', 'DO_NOT_ORIGINATE', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'] as Reason[],
-  flag: ['KZ_GEOGRAPHIC_FROM_ABROAD'] as Reason[],
+  block: ['SPOOFED_KZ_MOBILE_FROM_ABROAD', 'KZ_GEOGRAPHIC_FROM_ABROAD', 'INVALID_CLI', 'DO_NOT_ORIGINATE', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'] as Reason[],
+  flag: [] as Reason[],
   enabled: true,
 };

@@ -70,7 +70,8 @@ describe('voice screening over HTTP', () => {
 
   it('screens a batch in order, at most 1,000 calls', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/api/v1/voice/screen-batch', headers: { authorization: kcell }, payload: { calls: [fromAbroad('+74951234567'), fromAbroad('+77272501234'), fromAbroad('x')] } });
-    expect(res.json().results.map((r: { verdict: string }) => r.verdict)).toEqual(['allow', 'flag', 'block']);
+    // A Kazakh landline CLI from abroad is blocked by the default policy.
+    expect(res.json().results.map((r: { verdict: string }) => r.verdict)).toEqual(['allow', 'block', 'block']);
     const tooMany = await t.app.inject({ method: 'POST', url: '/api/v1/voice/screen-batch', headers: { authorization: kcell }, payload: { calls: Array.from({ length: 1001 }, () => fromAbroad('+74951234567')) } });
     expect(tooMany.statusCode).toBe(400);
   });
@@ -161,7 +162,7 @@ describe('voice screening over HTTP', () => {
     expect((await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/Kcell', headers: { authorization: beelineAdmin }, payload: { block: [], flag: [], enabled: false } })).statusCode).toBe(403);
     expect((await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: beelineAdmin }, payload: { block: [], flag: [], enabled: false } })).statusCode).toBe(403);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/voice/policies/Kcell', headers: { authorization: beelineAdmin } })).statusCode).toBe(403);
-    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/Beeline', headers: { authorization: beelineAdmin }, payload: { block: ['DO_NOT_ORIGINATE', 'INVALID_CLI', 'SPOOFED_KZ_MOBILE_FROM_ABROAD', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'], flag: ['KZ_GEOGRAPHIC_FROM_ABROAD'], enabled: true } });
+    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/Beeline', headers: { authorization: beelineAdmin }, payload: { block: ['DO_NOT_ORIGINATE', 'INVALID_CLI', 'SPOOFED_KZ_MOBILE_FROM_ABROAD', 'KZ_GEOGRAPHIC_FROM_ABROAD', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'], flag: [], enabled: true } });
     await t.relayed();
     expect((await screen(hotline, beeline)).json().verdict).toBe('block');
     const bad = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['NOPE'], flag: [], enabled: true } });
@@ -170,7 +171,7 @@ describe('voice screening over HTTP', () => {
     await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['DO_NOT_ORIGINATE'], flag: [], enabled: false } });
     await t.relayed();
     expect((await screen(hotline, beeline)).json()).toMatchObject({ verdict: 'allow', reasons: expect.arrayContaining(['DO_NOT_ORIGINATE']) });
-    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['DO_NOT_ORIGINATE', 'INVALID_CLI', 'SPOOFED_KZ_MOBILE_FROM_ABROAD', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'], flag: ['KZ_GEOGRAPHIC_FROM_ABROAD'], enabled: true } });
+    await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['DO_NOT_ORIGINATE', 'INVALID_CLI', 'SPOOFED_KZ_MOBILE_FROM_ABROAD', 'KZ_GEOGRAPHIC_FROM_ABROAD', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'], flag: [], enabled: true } });
     expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/voice/dno/%2B77272596000', headers: { authorization: admin } })).statusCode).toBe(204);
     expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/voice/dno/%2B77272596000', headers: { authorization: admin } })).statusCode).toBe(404);
     await t.relayed();
