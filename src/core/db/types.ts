@@ -169,6 +169,11 @@ export interface DevicesClassificationTable {
   updated_at: Timestamp;
 }
 
+export interface DevicesClassificationPendingTable {
+  imei14: string;
+  mark: Generated<string>;
+}
+
 export type ListKind = 'black' | 'notification' | 'exception';
 
 export interface DevicesListChangesTable {
@@ -201,6 +206,7 @@ export interface DevicesTraceAlertsTable {
   imsi: string;
   msisdn: string | null;
   seen_on: DateOnly;
+  case_number: string | null;
   created_at: Timestamp;
 }
 
@@ -306,6 +312,7 @@ export interface DB {
   devices_pairings: DevicesPairingsTable;
   devices_conditions: DevicesConditionsTable;
   devices_classification: DevicesClassificationTable;
+  devices_classification_pending: DevicesClassificationPendingTable;
   devices_list_changes: DevicesListChangesTable;
   devices_list_current: DevicesListCurrentTable;
   devices_trace_alerts: DevicesTraceAlertsTable;

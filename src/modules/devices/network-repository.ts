@@ -21,6 +21,8 @@ export interface NewTraceAlert {
   imsi: string;
   msisdn: string | null;
   seenOn: string;
+  /** The case number of the block that raised the alert; null only for alerts older than the column whose block is gone. */
+  caseNumber: string | null;
 }
 
 export interface TraceAlertRow extends NewTraceAlert {
@@ -92,10 +94,10 @@ export function networkRepository(db: Executor) {
       return rows.filter((r) => r.inserted).length;
     },
 
-    async stolenAmong(imei14s: string[]): Promise<{ imei14: string; orgId: string | null; blockedAt: Date }[]> {
+    async stolenAmong(imei14s: string[]): Promise<{ imei14: string; orgId: string | null; blockedAt: Date; caseNumber: string }[]> {
       if (!imei14s.length) return [];
-      const rows = await db.selectFrom('devices_stolen').select(['imei14', 'org_id', 'blocked_at']).where('imei14', 'in', imei14s).execute();
-      return rows.map((r) => ({ imei14: r.imei14, orgId: r.org_id, blockedAt: r.blocked_at }));
+      const rows = await db.selectFrom('devices_stolen').select(['imei14', 'org_id', 'blocked_at', 'case_number']).where('imei14', 'in', imei14s).execute();
+      return rows.map((r) => ({ imei14: r.imei14, orgId: r.org_id, blockedAt: r.blocked_at, caseNumber: r.case_number }));
     },
 
     /** Inserts alerts not raised before (one per IMEI, operator and IMSI); returns those inserted. */
@@ -103,7 +105,7 @@ export function networkRepository(db: Executor) {
       if (!alerts.length) return [];
       const ids = await db
         .insertInto('devices_trace_alerts')
-        .values(alerts.map((a) => ({ id: a.id, imei14: a.imei14, police_org_id: a.policeOrgId, operator_id: a.operatorId, imsi: a.imsi, msisdn: a.msisdn, seen_on: a.seenOn, created_at: at })))
+        .values(alerts.map((a) => ({ id: a.id, imei14: a.imei14, police_org_id: a.policeOrgId, operator_id: a.operatorId, imsi: a.imsi, msisdn: a.msisdn, seen_on: a.seenOn, case_number: a.caseNumber, created_at: at })))
         .onConflict((oc) => oc.columns(['imei14', 'operator_id', 'imsi']).doNothing())
         .returning('id')
         .execute();
@@ -116,11 +118,11 @@ export function networkRepository(db: Executor) {
       let query = db
         .selectFrom('devices_trace_alerts as a')
         .leftJoin('auth_organisations as o', 'o.id', 'a.operator_id')
-        .select(['a.id', 'a.imei14', 'a.police_org_id', 'a.operator_id', 'o.name', 'a.imsi', 'a.msisdn', 'a.seen_on', 'a.created_at'])
+        .select(['a.id', 'a.imei14', 'a.police_org_id', 'a.operator_id', 'o.name', 'a.imsi', 'a.msisdn', 'a.seen_on', 'a.case_number', 'a.created_at'])
         .where('a.police_org_id', '=', policeOrgId);
       if (before) query = query.where((eb) => eb(eb.refTuple('a.created_at', 'a.id'), '<', eb.tuple(before.createdAt, before.id)));
       const rows = await query.orderBy('a.created_at', 'desc').orderBy('a.id', 'desc').limit(limit).execute();
-      return rows.map((r) => ({ id: r.id, imei14: r.imei14, policeOrgId, operatorId: r.operator_id, operatorName: r.name, imsi: r.imsi, msisdn: r.msisdn, seenOn: r.seen_on, createdAt: r.created_at }));
+      return rows.map((r) => ({ id: r.id, imei14: r.imei14, policeOrgId, operatorId: r.operator_id, operatorName: r.name, imsi: r.imsi, msisdn: r.msisdn, seenOn: r.seen_on, caseNumber: r.case_number, createdAt: r.created_at }));
     },
 
     async conditions(): Promise<Condition[]> {

@@ -103,7 +103,7 @@ describe('GET /api/v1/devices/lists/{kind}', () => {
 });
 
 describe('trace alerts', () => {
-  it('go only to the police organisation that blocked the device, and every read is audited', async () => {
+  it('go only to the police organisation that blocked the device, carry the block’s case number, and every read is audited', async () => {
     const stolen = imei14(900);
     await t.database.db.insertInto('devices_stolen').values({ imei14: stolen, case_number: 'A-1', source: 'police', org_id: policeAId, blocked_at: new Date('2026-03-01T00:00:00Z') }).execute();
     const res = await upload(beeline, [HEADER, `2026-03-09,${stolen}0,${kzImsi(900)},${msisdn(900)},4G`].join('\n'));
@@ -111,7 +111,7 @@ describe('trace alerts', () => {
 
     const a = await t.app.inject({ method: 'GET', url: '/api/v1/devices/trace-alerts', headers: policeA });
     expect(a.statusCode).toBe(200);
-    expect(a.json()).toMatchObject({ items: [{ imei: toImei15(stolen), operatorName: 'Beeline', imsi: kzImsi(900), msisdn: `+${msisdn(900)}`, seenOn: '2026-03-09' }], nextCursor: null });
+    expect(a.json()).toMatchObject({ items: [{ imei: toImei15(stolen), operatorName: 'Beeline', imsi: kzImsi(900), msisdn: `+${msisdn(900)}`, seenOn: '2026-03-09', caseNumber: 'A-1' }], nextCursor: null });
     const b = await t.app.inject({ method: 'GET', url: '/api/v1/devices/trace-alerts', headers: policeB });
     expect(b.json().items).toEqual([]);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/devices/trace-alerts', headers: kcell })).statusCode).toBe(403);

@@ -23,6 +23,7 @@ const alertOut = (a: TraceAlertRow) => ({
   imsi: a.imsi,
   msisdn: a.msisdn,
   seenOn: a.seenOn,
+  caseNumber: a.caseNumber,
   createdAt: a.createdAt.toISOString(),
 });
 

@@ -43,6 +43,7 @@ export const TraceAlert = Type.Object({
   imsi: Type.String(),
   msisdn: Type.Union([Type.String(), Type.Null()]),
   seenOn: Type.String({ format: 'date' }),
+  caseNumber: Type.Union([Type.String(), Type.Null()], { description: 'case number of the block that raised the alert (null only for alerts raised before case numbers were kept whose block is gone)' }),
   createdAt: Type.String({ format: 'date-time' }),
 });
 

@@ -92,7 +92,7 @@ describe('importObservations', () => {
     expect(allowed).toMatchObject({ committed: true, accepted: 9, rejected: 1 });
   });
 
-  it('raises one trace alert per operator and IMSI for a stolen device seen since its block, without the MSISDN in the event', async () => {
+  it('raises one trace alert per operator and IMSI for a stolen device seen since its block, with the block’s case number and without the MSISDN in the event', async () => {
     const stolen = imei14(40);
     const gsma = imei14(41);
     await f.seed.stolen(stolen, police, new Date('2026-03-04T10:00:00Z'));
@@ -104,8 +104,8 @@ describe('importObservations', () => {
     ]);
     expect(report.traceAlerts).toBe(1);
     const alerts = await f.db.selectFrom('devices_trace_alerts').selectAll().execute();
-    expect(alerts).toMatchObject([{ imei14: stolen, police_org_id: police, operator_id: operator, imsi: kzImsi(41), msisdn: '+' + msisdn(41), seen_on: '2026-03-05' }]);
-    expect(await events(f.db, 'devices.trace.alert')).toEqual([{ alertId: alerts[0]!.id, imei14: stolen, policeOrgId: police, operatorId: operator }]);
+    expect(alerts).toMatchObject([{ imei14: stolen, police_org_id: police, operator_id: operator, imsi: kzImsi(41), msisdn: '+' + msisdn(41), seen_on: '2026-03-05', case_number: 'case-1' }]);
+    expect(await events(f.db, 'devices.trace.alert')).toEqual([{ alertId: alerts[0]!.id, imei14: stolen, policeOrgId: police, operatorId: operator, caseNumber: 'case-1' }]);
     expect((await run([`2026-03-06,${stolen}0,${kzImsi(41)},${msisdn(41)},4G`])).traceAlerts).toBe(0);
   });
 });

@@ -125,11 +125,11 @@ export async function importObservations(
     for (const p of pairs) {
       const s = byImei.get(p.imei14);
       if (!s?.orgId || p.lastSeen < kzDay(s.blockedAt)) continue;
-      alerts.push({ id: deps.ids(), imei14: p.imei14, policeOrgId: s.orgId, operatorId: options.operatorId, imsi: p.imsi, msisdn: p.msisdn, seenOn: p.lastSeen });
+      alerts.push({ id: deps.ids(), imei14: p.imei14, policeOrgId: s.orgId, operatorId: options.operatorId, imsi: p.imsi, msisdn: p.msisdn, seenOn: p.lastSeen, caseNumber: s.caseNumber });
     }
     for (const a of await repo.insertTraceAlerts(alerts, deps.clock())) {
       traceAlerts++;
-      await deps.outbox.add(trx, 'devices.trace.alert', { alertId: a.id, imei14: a.imei14, policeOrgId: a.policeOrgId, operatorId: a.operatorId });
+      await deps.outbox.add(trx, 'devices.trace.alert', { alertId: a.id, imei14: a.imei14, policeOrgId: a.policeOrgId, operatorId: a.operatorId, caseNumber: a.caseNumber });
     }
   }
 

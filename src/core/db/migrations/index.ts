@@ -5,6 +5,8 @@ import * as leases from './20261130_0003_leases.js';
 import * as devices from './20261201_0001_devices.js';
 import * as voice from './20261202_0001_voice.js';
 import * as voiceRangeHolders from './20261202_0002_voice_range_holders.js';
+import * as devicesTraceCase from './20261207_0001_devices_trace_case.js';
+import * as devicesPendingClassification from './20261207_0002_devices_pending_classification.js';
 
 /** Every migration, by its timestamped name. Forward-only: never edit one that has shipped; add a new one. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +16,8 @@ const migrations: Record<string, Migration> = {
   '20261201_0001_devices': devices,
   '20261202_0001_voice': voice,
   '20261202_0002_voice_range_holders': voiceRangeHolders,
+  '20261207_0001_devices_trace_case': devicesTraceCase,
+  '20261207_0002_devices_pending_classification': devicesPendingClassification,
 };
 
 export const migrationProvider: MigrationProvider = {
