@@ -124,10 +124,12 @@ describe('checks', () => {
     expect(items[4]).toMatchObject({ valid: true, status: null, reasons: ['TAC_UNKNOWN'] });
 
     const pub = await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${registered}` });
-    expect(pub.json()).toEqual({ imei: registered, valid: true, status: 'registered', brand: 'Apple', model: 'iPhone 14' });
+    expect(pub.json()).toEqual({ imei: registered, valid: true, tacKnown: true, status: 'registered', brand: 'Apple', model: 'iPhone 14' });
     expect((await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${stolen}` })).json().status).toBe('blocked');
-    expect((await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${unknown}` })).json().status).toBe('unregistered');
-    expect((await t.app.inject({ method: 'GET', url: '/api/v1/public/imei/123' })).json()).toMatchObject({ valid: false, status: null });
+    expect((await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${unknown}` })).json()).toMatchObject({ tacKnown: true, status: 'unregistered' });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/public/imei/123' })).json()).toEqual({ imei: '123', valid: false, tacKnown: false, status: null, brand: null, model: null });
+    const unknownTac = imeiOf('99999999', 5);
+    expect((await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${unknownTac}` })).json()).toEqual({ imei: unknownTac, valid: true, tacKnown: false, status: null, brand: null, model: null });
   });
 
   it('statistics count registrations per day and source, blocks, and the index', async () => {

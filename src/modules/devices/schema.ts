@@ -51,8 +51,9 @@ export const BatchItem = Type.Object({
 
 export const PublicImei = Type.Object({
   imei: Type.String(),
-  valid: Type.Boolean(),
-  status: Type.Union([Type.Literal('registered'), Type.Literal('unregistered'), Type.Literal('blocked'), Type.Null()]),
+  valid: Type.Boolean({ description: '15 digits with a correct check digit' }),
+  tacKnown: Type.Boolean({ description: 'the IMEI’s TAC (its first 8 digits: the model) is in the TAC database; false for an invalid IMEI' }),
+  status: Type.Union([Type.Literal('registered'), Type.Literal('unregistered'), Type.Literal('blocked'), Type.Null()], { description: 'null when the IMEI is invalid or its TAC is unknown' }),
   brand: Type.Union([Type.String(), Type.Null()]),
   model: Type.Union([Type.String(), Type.Null()]),
 });

@@ -153,11 +153,12 @@ export function createDevicesService(deps: DevicesServiceDeps) {
     /** Citizens: validity, registry status, brand and model, nothing personal. */
     async publicCheck(imei: string) {
       const p = parseImei(imei);
-      if (!p.ok || p.kind !== 'imei') return { imei, valid: false, status: null, brand: null, model: null };
+      if (!p.ok || p.kind !== 'imei') return { imei, valid: false, tacKnown: false, status: null, brand: null, model: null };
       const answer = deps.eir.check(p.imei14, null);
+      if ('unknownTac' in answer) return { imei, valid: true, tacKnown: false, status: null, brand: null, model: null };
       const tac = (await devicesReadRepository(deps.db).tacs([p.tac])).get(p.tac);
-      const status: PublicStatus | null = 'unknownTac' in answer ? null : answer.status === 'BLACKLISTED' ? 'blocked' : answer.status === 'WHITELISTED' ? 'registered' : 'unregistered';
-      return { imei, valid: true, status, brand: tac?.manufacturer ?? null, model: tac?.modelName ?? null };
+      const status: PublicStatus = answer.status === 'BLACKLISTED' ? 'blocked' : answer.status === 'WHITELISTED' ? 'registered' : 'unregistered';
+      return { imei, valid: true, tacKnown: true, status, brand: tac?.manufacturer ?? null, model: tac?.modelName ?? null };
     },
 
     async stats(days: number) {
