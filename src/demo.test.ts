@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineIO } from './cli/io.js';
+import { systemContext } from './core/auth/principal.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from './demo.js';
 import { DEMO_BLACK_IMEI, DEMO_GREY_IMEI, DEMO_REGISTERED, DEMO_STOLEN_IMEI } from './modules/devices/demo.js';
 import { DEMO_ROAMER, DEMO_SPOOFED_CLI } from './modules/voice/demo.js';
@@ -18,7 +19,7 @@ describe('demo data', () => {
     const results = await Promise.all([loadDemo(t.services, io, { stirCredentials: true }), loadDemo(t.services, io, { stirCredentials: true })]);
     expect(results.filter((p) => p !== null)).toHaveLength(1);
     expect(await loadDemo(t.services, io)).toBeNull();
-    const orgs = await t.services.auth.listOrgs();
+    const orgs = await t.services.auth.listOrgs(systemContext('test'));
     expect(orgs.map((o) => o.kind).sort()).toEqual(expect.arrayContaining(['bank', 'isp', 'marketplace', 'operator', 'police', 'regulator']));
     expect(new Set(orgs.map((o) => o.name)).size).toBe(orgs.length);
     expect(await t.services.auth.countUsers()).toBe(1);

@@ -1,5 +1,5 @@
 import type { CliIO } from './cli/io.js';
-import { systemContext, type RequestContext } from './core/auth/principal.js';
+import { actingFor, systemContext, type RequestContext } from './core/auth/principal.js';
 import type { OrgKind } from './core/db/types.js';
 import { DomainError } from './core/errors.js';
 import { loadDevicesDemo } from './modules/devices/demo.js';
@@ -44,7 +44,7 @@ export async function loadDemo(services: Services, io: CliIO, options: { stirCre
       if (!(err instanceof DomainError && err.kind === 'conflict')) throw err;
     }
   }
-  const orgCtx = async (name: string): Promise<RequestContext> => ({ ...ctx, principal: { ...ctx.principal, orgId: (await services.auth.getOrg(name)).id } });
+  const orgCtx = async (name: string): Promise<RequestContext> => actingFor(ctx, await services.auth.getOrg(name));
   await loadDevicesDemo(services, { importer: await orgCtx('Qalqan Regulator'), police: await orgCtx('Police Cyber Unit'), system: ctx });
   const calls = await loadVoiceDemo(services, {
     regulator: await orgCtx('Qalqan Regulator'),

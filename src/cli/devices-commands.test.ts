@@ -40,7 +40,7 @@ describe('qalqan import (devices)', () => {
   });
 
   it('import registrations: rejected rows by line; a wrong header stops with the reason', async () => {
-    await t.services.auth.ensureOrg({ principal: { kind: 'system', id: 's', label: 't', orgId: null, scopes: ['*'] }, requestId: null, ip: null }, { name: 'Importer', kind: 'regulator' });
+    await t.services.auth.ensureOrg({ principal: { kind: 'system', id: 's', label: 't', orgId: null, orgKind: null, scopes: ['*'] }, requestId: null, ip: null }, { name: 'Importer', kind: 'regulator' });
     const rows = `imei,reference\n${imeiOf('35332811', 7)},DT-1\n${imeiOf('99999999', 1)},DT-1\n`;
     const res = await qalqan('import', 'registrations', file('reg.csv', rows), '--org', 'Importer');
     expect(res.code).toBe(0);

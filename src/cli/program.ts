@@ -54,7 +54,7 @@ export function buildProgram(io: CliIO, withServices: WithServices): Command {
     .description('list organisations')
     .action(() =>
       withServices(async (services) => {
-        for (const o of await services.auth.listOrgs()) io.out(`${o.id}  ${o.kind.padEnd(11)}  ${o.name}`);
+        for (const o of await services.auth.listOrgs(cli('org list'))) io.out(`${o.id}  ${o.kind.padEnd(11)}  ${o.name}`);
       }),
     );
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RequestContext } from '../core/auth/principal.js';
-import { systemContext } from '../core/auth/principal.js';
+import { actingFor, systemContext } from '../core/auth/principal.js';
 import type { CliIO } from './io.js';
 import { printReport } from './devices-commands.js';
 import { commandGroup, fileWithProgress } from './file-input.js';
@@ -16,7 +16,7 @@ export function addVoiceCommands(program: Command, io: CliIO, withServices: With
     .action((file: string, opts: { operator?: string }) =>
       withServices(async (services) => {
         let ctx: RequestContext = systemContext('cli import ported');
-        if (opts.operator !== undefined) ctx = { ...ctx, principal: { ...ctx.principal, orgId: (await services.auth.getOrg(opts.operator)).id } };
+        if (opts.operator !== undefined) ctx = actingFor(ctx, await services.auth.getOrg(opts.operator));
         const { input, done } = fileWithProgress(io, 'ported', file);
         const report = await services.voice.importPorted(ctx, { input }).finally(done);
         printReport(io, report, 'ported numbers');

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../http/app.js';
+import { requestContext } from '../http/auth-hook.js';
 import { problems } from '../http/problem.js';
 import { authErrors } from '../http/schemas.js';
 import type { AuditService } from './service.js';
@@ -52,7 +53,7 @@ export function auditRoutes(audit: AuditService) {
       },
     }, async (request) => {
       const q = request.query;
-      const page = await audit.list({ ...q, from: dateParam('from', q.from), to: dateParam('to', q.to) });
+      const page = await audit.list(requestContext(request), { ...q, from: dateParam('from', q.from), to: dateParam('to', q.to) });
       return { items: page.items.map((i) => ({ ...i, at: i.at.toISOString() })), nextCursor: page.nextCursor };
     });
   };

@@ -1,4 +1,5 @@
 import type { Executor } from '../db/database.js';
+import { authPolicy } from '../auth/policy.js';
 import type { RequestContext } from '../auth/principal.js';
 import { DomainError } from '../errors.js';
 import { auditRepository, type AuditFilter, type AuditRow } from './repository.js';
@@ -41,7 +42,11 @@ export function createAuditService(deps: { db: Executor; clock: () => Date }) {
       });
     },
 
-    async list(filter: Omit<AuditFilter, 'beforeId'> & { cursor?: string }): Promise<AuditPage> {
+    /** Entries the caller may read: every one for the regulator, its own organisation's for anyone else. */
+    async list(ctx: RequestContext, filter: Omit<AuditFilter, 'beforeId'> & { cursor?: string }): Promise<AuditPage> {
+      const visible = authPolicy.auditScope(ctx.principal);
+      if (visible === null) return { items: [], nextCursor: null };
+      if (visible !== 'all') filter = { ...filter, orgId: visible };
       const beforeId = filter.cursor ? decodeCursor(filter.cursor) : undefined;
       if (beforeId === null) throw new DomainError('invalid', 'cursor is not one this API issued');
       const items = await auditRepository(deps.db).list({ ...filter, beforeId, limit: filter.limit + 1 });

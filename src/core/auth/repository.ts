@@ -1,5 +1,5 @@
 import type { Executor } from '../db/database.js';
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { AuthUsersTable, OrgKind } from '../db/types.js';
 
 export interface Organisation {
@@ -19,6 +19,11 @@ export interface ApiKeyRecord {
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
+}
+
+/** A key with its organisation's kind, as the verifier needs it. */
+export interface ApiKeyWithOrg extends ApiKeyRecord {
+  orgKind: OrgKind;
 }
 
 export interface UserRecord {
@@ -68,10 +73,16 @@ export function authRepository(db: Executor) {
         .values({ id: k.id, org_id: k.orgId, name: k.name, prefix: k.prefix, key_hash: k.keyHash, scopes: k.scopes, created_at: k.createdAt })
         .execute();
     },
-    async findKeyByPrefix(prefix: string): Promise<ApiKeyRecord | null> {
-      const r = await db.selectFrom('auth_api_keys').selectAll().where('prefix', '=', prefix).executeTakeFirst();
+    async findKeyByPrefix(prefix: string): Promise<ApiKeyWithOrg | null> {
+      const r = await db
+        .selectFrom('auth_api_keys as k')
+        .innerJoin('auth_organisations as o', 'o.id', 'k.org_id')
+        .selectAll('k')
+        .select('o.kind as org_kind')
+        .where('k.prefix', '=', prefix)
+        .executeTakeFirst();
       return r
-        ? { id: r.id, orgId: r.org_id, name: r.name, prefix: r.prefix, keyHash: r.key_hash, scopes: r.scopes, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }
+        ? { id: r.id, orgId: r.org_id, orgKind: r.org_kind, name: r.name, prefix: r.prefix, keyHash: r.key_hash, scopes: r.scopes, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }
         : null;
     },
     async listKeys(orgId: string): Promise<Omit<ApiKeyRecord, 'keyHash'>[]> {
@@ -112,19 +123,41 @@ export function authRepository(db: Executor) {
       const r = await db.selectFrom('auth_users').selectAll().where('id', '=', id).executeTakeFirst();
       return r ? toUser(r) : null;
     },
-    async countUsers(): Promise<number> {
-      const r = await db.selectFrom('auth_users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-      return Number(r.n);
+    /** A user with the kind of their organisation (null for platform staff), as the session check needs it. */
+    async findUserWithOrg(id: string): Promise<(UserRecord & { orgKind: OrgKind | null }) | null> {
+      const r = await db
+        .selectFrom('auth_users as u')
+        .leftJoin('auth_organisations as o', 'o.id', 'u.org_id')
+        .selectAll('u')
+        .select('o.kind as org_kind')
+        .where('u.id', '=', id)
+        .executeTakeFirst();
+      return r ? { ...toUser(r), orgKind: r.org_kind } : null;
     },
-    async recordLoginFailure(id: string, lockAfter: number, lockUntil: Date): Promise<void> {
-      await db
+    /**
+     * Counts a sign-in attempt before its password is checked, in one statement, so parallel attempts cannot all
+     * pass the limit: the attempt that reaches `lockAfter` locks the account until `lockUntil`; a locked account
+     * takes no attempt. A successful sign-in resets the count. Returns null when the attempt may go on, else the
+     * end of the lock.
+     */
+    async reserveLoginAttempt(id: string, lockAfter: number, lockUntil: Date, now: Date): Promise<Date | null> {
+      const taken = await db
         .updateTable('auth_users')
         .set((eb) => ({
           failed_logins: eb('failed_logins', '+', 1),
-          locked_until: eb.case().when('failed_logins', '>=', lockAfter - 1).then(lockUntil).else(eb.ref('locked_until')).end(),
+          locked_until: eb.case().when('failed_logins', '>=', lockAfter - 1).then(sql<Date>`${lockUntil}::timestamptz`).else(sql<null>`null::timestamptz`).end(),
         }))
         .where('id', '=', id)
-        .execute();
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+        .returning('id')
+        .executeTakeFirst();
+      if (taken) return null;
+      const r = await db.selectFrom('auth_users').select('locked_until').where('id', '=', id).executeTakeFirst();
+      return r?.locked_until ?? now;
+    },
+    async countUsers(): Promise<number> {
+      const r = await db.selectFrom('auth_users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
     },
     async resetLoginFailures(id: string): Promise<void> {
       await db.updateTable('auth_users').set({ failed_logins: 0, locked_until: null }).where('id', '=', id).execute();

@@ -27,7 +27,7 @@ export function authRoutes(auth: AuthService) {
         response: { 200: Type.Object({ email: Type.String(), role: Type.String(), mustChangePassword: Type.Boolean(), expiresAt: Type.String() }), 401: Problem, 429: Problem },
       },
     }, async (request, reply) => {
-      const ctx = { principal: { kind: 'user' as const, id: 'anonymous', label: maskEmail(request.body.email), orgId: null, scopes: [] }, requestId: request.id, ip: request.ip };
+      const ctx = { principal: { kind: 'user' as const, id: 'anonymous', label: maskEmail(request.body.email), orgId: null, orgKind: null, scopes: [] }, requestId: request.id, ip: request.ip };
       const session = await auth.login(ctx, request.body.email, request.body.password);
       reply.setCookie(SESSION_COOKIE, session.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', expires: session.expiresAt });
       return { email: session.user.email, role: session.user.role, mustChangePassword: session.user.mustChangePassword, expiresAt: session.expiresAt.toISOString() };
@@ -66,7 +66,7 @@ export function authRoutes(auth: AuthService) {
     app.get('/api/v1/orgs', {
       config: { scope: 'admin:orgs' },
       schema: { tags: ['admin'], summary: 'Lists organisations', response: { 200: Type.Object({ items: Type.Array(Organisation) }), ...authErrors } },
-    }, async () => ({ items: (await auth.listOrgs()).map(orgOut) }));
+    }, async (request) => ({ items: (await auth.listOrgs(requestContext(request))).map(orgOut) }));
 
     const OrgParams = Type.Object({ org: Type.String({ minLength: 1, maxLength: 200, description: 'Organisation id or name' }) });
 
@@ -82,7 +82,7 @@ export function authRoutes(auth: AuthService) {
       config: { scope: 'admin:orgs' },
       schema: { tags: ['admin'], summary: 'Lists an organisation’s API keys (never the keys themselves)', params: OrgParams, response: { 200: Type.Object({ items: Type.Array(ApiKeyInfo) }), 404: Problem, ...authErrors } },
     }, async (request) => ({
-      items: (await auth.listApiKeys(request.params.org)).map((k) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: iso(k.lastUsedAt), revokedAt: iso(k.revokedAt) })),
+      items: (await auth.listApiKeys(requestContext(request), request.params.org)).map((k) => ({ ...k, createdAt: k.createdAt.toISOString(), lastUsedAt: iso(k.lastUsedAt), revokedAt: iso(k.revokedAt) })),
     }));
 
     app.delete('/api/v1/api-keys/:id', {

@@ -7,8 +7,9 @@ import { maskEmail } from '../../identifiers/email.js';
 import type { Outbox } from '../events/outbox.js';
 import { generateApiKey, generatePassword, generateSessionToken, hashToken, keyPrefix, sameHash, sameToken } from './keys.js';
 import type { Principal, RequestContext } from './principal.js';
-import { authRepository, type ApiKeyRecord, type Organisation } from './repository.js';
-import { ORG_KINDS, ROLES, canGrant, isKnownScope } from './scopes.js';
+import { authPolicy } from './policy.js';
+import { authRepository, type ApiKeyRecord, type ApiKeyWithOrg, type Organisation } from './repository.js';
+import { ORG_KINDS, ROLES, beyondCeiling, canGrant, effectiveScopes, isKnownScope } from './scopes.js';
 
 export interface AuthServiceDeps {
   db: Executor;
@@ -42,12 +43,20 @@ export function createAuthService(deps: AuthServiceDeps) {
     return org;
   }
 
-  function principalOfKey(k: ApiKeyRecord): Principal {
-    return { kind: 'apikey', id: k.id, label: `${k.name} (qk_${k.prefix})`, orgId: k.orgId, scopes: k.scopes };
+  function principalOfKey(k: ApiKeyWithOrg): Principal {
+    return { kind: 'apikey', id: k.id, label: `${k.name} (qk_${k.prefix})`, orgId: k.orgId, orgKind: k.orgKind, scopes: effectiveScopes(k.scopes, k.orgKind) };
+  }
+
+  /** The organisation named by `org`, which the caller must be allowed to manage keys of. */
+  async function keyOrg(ctx: RequestContext, org: string): Promise<Organisation> {
+    const found = await requireOrg(org);
+    if (!authPolicy.manageKeys(ctx.principal, found.id)) throw new DomainError('forbidden', 'only the regulator administers other organisations');
+    return found;
   }
 
   return {
     async createOrg(ctx: RequestContext, input: { name: string; kind: OrgKind }): Promise<Organisation> {
+      if (!authPolicy.createOrg(ctx.principal)) throw new DomainError('forbidden', 'only the regulator creates organisations');
       if (!ORG_KINDS.includes(input.kind)) throw new DomainError('invalid', `kind must be one of ${ORG_KINDS.join(', ')}`);
       const org: Organisation = { id: deps.ids(), name: input.name.trim(), kind: input.kind, createdAt: deps.clock() };
       if (!org.name) throw new DomainError('invalid', 'name must not be empty');
@@ -74,15 +83,21 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
     },
 
-    listOrgs: () => authRepository(deps.db).listOrgs(),
+    async listOrgs(ctx: RequestContext): Promise<Organisation[]> {
+      const visible = authPolicy.visibleOrgs(ctx.principal);
+      const all = await authRepository(deps.db).listOrgs();
+      return visible === 'all' ? all : all.filter((o) => o.id === visible);
+    },
     getOrg: requireOrg,
 
     async createApiKey(ctx: RequestContext, input: { org: string; name?: string; scopes: string[] }) {
       const unknown = input.scopes.filter((s) => !isKnownScope(s));
       if (unknown.length) throw new DomainError('invalid', `unknown scope(s): ${unknown.join(', ')}`, { unknownScopes: unknown });
       if (input.scopes.length === 0) throw new DomainError('invalid', 'at least one scope is required');
-      if (!canGrant(ctx.principal.scopes, input.scopes)) throw new DomainError('forbidden', 'a key may be given only scopes the caller holds itself');
-      const org = await requireOrg(input.org);
+      const org = await keyOrg(ctx, input.org);
+      const beyond = beyondCeiling(input.scopes, org.kind);
+      if (beyond.length) throw new DomainError('invalid', `an organisation of kind ${org.kind} may not hold: ${beyond.join(', ')}`, { scopesBeyondKind: beyond });
+      if (!canGrant(ctx.principal.scopes, input.scopes, org.kind)) throw new DomainError('forbidden', 'a key may be given only scopes the caller holds itself');
       const generated = generateApiKey(deps.secret);
       const record: ApiKeyRecord = {
         id: deps.ids(),
@@ -103,11 +118,13 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { id: record.id, key: generated.key, prefix: record.prefix, name: record.name, orgId: org.id, scopes: record.scopes, createdAt: record.createdAt };
     },
 
-    async listApiKeys(org: string) {
-      return authRepository(deps.db).listKeys((await requireOrg(org)).id);
+    async listApiKeys(ctx: RequestContext, org: string) {
+      return authRepository(deps.db).listKeys((await keyOrg(ctx, org)).id);
     },
 
     async revokeApiKey(ctx: RequestContext, id: string): Promise<void> {
+      const key = await authRepository(deps.db).findKeyById(id);
+      if (!key || !authPolicy.manageKeys(ctx.principal, key.orgId)) throw new DomainError('not_found', `API key ${id} does not exist`);
       const revoked = await deps.db.transaction().execute(async (trx) => {
         const r = await authRepository(trx).revokeKey(id, deps.clock());
         if (!r) return null;
@@ -115,12 +132,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await deps.outbox.add(trx, 'auth.apikey.revoked', { keyId: id, orgId: r.orgId, prefix: r.prefix });
         return r;
       });
-      if (!revoked) {
-        const existing = await authRepository(deps.db).findKeyById(id);
-        if (!existing) throw new DomainError('not_found', `API key ${id} does not exist`);
-        return;
-      }
-      keyCache.delete(revoked.prefix);
+      if (revoked) keyCache.delete(revoked.prefix);
     },
 
     /** Drops a key from this instance's cache (on the `auth.apikey.revoked` event from another instance). */
@@ -176,8 +188,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new DomainError('invalid', 'email is not a valid address');
       const roleScopes = ROLES[input.role];
       if (!roleScopes) throw new DomainError('invalid', `role must be one of ${Object.keys(ROLES).join(', ')}`);
-      if (!canGrant(ctx.principal.scopes, roleScopes)) throw new DomainError('forbidden', `the caller may not create a user with role ${input.role}: it grants scopes the caller lacks`);
-      const org = input.org ? await requireOrg(input.org) : null;
+      const org = input.org ? await requireOrg(input.org) : ctx.principal.orgId ? await requireOrg(ctx.principal.orgId) : null;
+      if (!authPolicy.createUser(ctx.principal, org?.id ?? null)) throw new DomainError('forbidden', 'only the regulator creates users for other organisations');
+      if (!canGrant(ctx.principal.scopes, effectiveScopes(roleScopes, org?.kind ?? null), org?.kind ?? null)) throw new DomainError('forbidden', `the caller may not create a user with role ${input.role}: it grants scopes the caller lacks`);
       const password = input.password ?? generatePassword();
       const id = deps.ids();
       const passwordHash = await argon2.hash(password, ARGON2);
@@ -202,14 +215,12 @@ export function createAuthService(deps: AuthServiceDeps) {
         await argon2.verify(await dummyHash, password);
         throw new DomainError('unauthenticated', 'wrong e-mail or password');
       }
-      if (user.lockedUntil && user.lockedUntil > now) {
-        throw new DomainError('locked', 'too many failed sign-ins; the account is locked for a while', { retryAfter: Math.ceil((user.lockedUntil.getTime() - now.getTime()) / 1000) });
+      const lockedUntil = await repo.reserveLoginAttempt(user.id, lockAfter, new Date(now.getTime() + lockMs), now);
+      if (lockedUntil) {
+        throw new DomainError('locked', 'too many failed sign-ins; the account is locked for a while', { retryAfter: Math.max(1, Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000)) });
       }
       if (!(await argon2.verify(user.passwordHash, password))) {
-        await deps.db.transaction().execute(async (trx) => {
-          await authRepository(trx).recordLoginFailure(user.id, lockAfter, new Date(now.getTime() + lockMs));
-          await deps.audit.record(trx, ctx, { action: 'auth.login.failed', subjectType: 'user', subject: maskEmail(user.email) });
-        });
+        await deps.audit.record(deps.db, ctx, { action: 'auth.login.failed', subjectType: 'user', subject: maskEmail(user.email) });
         throw new DomainError('unauthenticated', 'wrong e-mail or password');
       }
       const token = generateSessionToken();
@@ -217,7 +228,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       await deps.db.transaction().execute(async (trx) => {
         await authRepository(trx).resetLoginFailures(user.id);
         await authRepository(trx).insertSession({ idHash: hashToken(deps.secret, token), userId: user.id, createdAt: now, expiresAt });
-        await deps.audit.record(trx, { ...ctx, principal: { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, scopes: [] } }, { action: 'auth.login', subjectType: 'user', subject: maskEmail(user.email) });
+        await deps.audit.record(trx, { ...ctx, principal: { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, orgKind: null, scopes: [] } }, { action: 'auth.login', subjectType: 'user', subject: maskEmail(user.email) });
       });
       return { token, expiresAt, user: { id: user.id, email: user.email, role: user.role, mustChangePassword: user.mustChangePassword } };
     },
@@ -226,11 +237,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       const repo = authRepository(deps.db);
       const session = await repo.findSession(hashToken(deps.secret, token), deps.clock());
       if (!session) return null;
-      const user = await repo.findUserById(session.userId);
+      const user = await repo.findUserWithOrg(session.userId);
       if (!user) return null;
       // Until a one-time password is replaced, the session may only change it (and see itself, and sign out).
-      const scopes = user.mustChangePassword ? [] : (ROLES[user.role] ?? []);
-      return { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, scopes };
+      const scopes = user.mustChangePassword ? [] : effectiveScopes(ROLES[user.role] ?? [], user.orgKind);
+      return { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, orgKind: user.orgKind, scopes };
     },
 
     async logout(token: string): Promise<void> {

@@ -24,7 +24,7 @@ const NO_SCOPE = 'qk_noscope_0123456789';
 /** A key the cache knows to be refused (cachedPrincipal answers null). */
 const REVOKED = 'qk_revoked_0123456789';
 
-const principal = (id: string, scopes: string[]): Principal => ({ kind: 'apikey', id, label: `test key ${id}`, orgId: 'org-test', scopes });
+const principal = (id: string, scopes: string[]): Principal => ({ kind: 'apikey', id, label: `test key ${id}`, orgId: 'org-test', orgKind: 'operator', scopes });
 const KEYS = new Map<string, Principal>([
   [GOOD, principal('good', [SCOPE])],
   [COLD, principal('cold', [SCOPE])],

@@ -167,7 +167,7 @@ describe('N5g-eir equipment-status', () => {
     expect((await check(`pei=imei-${PAIRED}&supi=imsi-401021234567890`)).json()).toEqual({ status: 'BLACKLISTED' });
     const again = await t.app.inject({ method: 'POST', url: '/api/v1/devices/orders', headers: { authorization: regulator }, payload: { imei: PAIRED, orderRef: 'COURT-2026-77' } });
     expect(again.json()).toMatchObject({ alreadyOrdered: true });
-    await t.services.auth.ensureOrg({ principal: { kind: 'system', id: 's', label: 't', orgId: null, scopes: ['*'] }, requestId: null, ip: null }, { name: 'Police Unit', kind: 'police' });
+    await t.services.auth.ensureOrg({ principal: { kind: 'system', id: 's', label: 't', orgId: null, orgKind: null, scopes: ['*'] }, requestId: null, ip: null }, { name: 'Police Unit', kind: 'police' });
     const police = (await t.keyWith(['devices:block'], 'Police Unit')).authorization;
     expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/orders/${PAIRED}`, headers: { authorization: police } })).statusCode).toBe(403);
     expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/orders/${PAIRED}`, headers: { authorization: regulator } })).statusCode).toBe(204);
