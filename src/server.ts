@@ -8,6 +8,7 @@ import type { EventBus } from './core/events/bus.js';
 import { createOutbox } from './core/events/outbox.js';
 import { createOutboxRelay } from './core/events/relay.js';
 import { createHttpApp, type App } from './core/http/app.js';
+import type { HttpLimits } from './core/http/limits.js';
 import { addressMatcher } from './core/net.js';
 import { authGuard, bearerToken } from './core/http/auth-hook.js';
 import { opsRoutes } from './core/http/ops-routes.js';
@@ -55,7 +56,14 @@ export function createServices(deps: CoreDeps) {
   const metrics = deps.metrics ?? createMetrics();
   const audit = createAuditService({ db, clock });
   const outbox = createOutbox({ ids, clock });
-  const relay = createOutboxRelay({ db, bus: deps.bus, logger: deps.logger, metrics });
+  const relay = createOutboxRelay({
+    db,
+    bus: deps.bus,
+    logger: deps.logger,
+    metrics,
+    onCommit: (listener) => deps.database.onCommit(listener),
+    listen: deps.database.listen,
+  });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids });
   const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
   const devices = createDevicesService({ db, audit, outbox, eir });
@@ -98,13 +106,14 @@ async function subscribeDevices(services: Services): Promise<void> {
   });
 }
 
-export async function createHttpServer(services: Services, options: { bodyLimit?: number; trustProxy?: boolean | string } = {}): Promise<{ app: App; setDraining: () => void }> {
+export async function createHttpServer(services: Services, options: { bodyLimit?: number; trustProxy?: boolean | string; limits?: HttpLimits } = {}): Promise<{ app: App; setDraining: () => void }> {
   let draining = false;
   const app = await createHttpApp({
     logger: services.logger,
     metrics: services.metrics,
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
+    limits: options.limits,
     rateLimitStore: services.database.kind === 'postgres' ? databaseRateLimitStore(services.database.db) : undefined,
     guard: authGuard(services.auth),
     cachedPrincipal: (token) => services.auth.cachedApiKey(token),

@@ -16,7 +16,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   const runtime = await openRuntime(config, logger, { server: true });
   const { services } = runtime;
   if (runtime.applied.length) logger.info({ migrations: runtime.applied }, 'migrations applied');
-  const { app, setDraining } = await createHttpServer(services, { trustProxy: config.trustProxy });
+  const { app, setDraining } = await createHttpServer(services, { trustProxy: config.trustProxy, limits: config.httpLimits });
   services.relay.start();
   // Grace periods end with time alone: re-classify every hour (one instance at a time).
   const stopClassification = services.devicesNetwork.startClassificationSchedule(60 * 60_000);

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ QALQAN_DATA_DIR: dataDir });
     expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir, databaseUrl: null, natsUrl: null, logLevel: 'info', trustProxy: false });
     expect(config).toMatchObject({ sipPort: 5060, sipHost: '0.0.0.0', sipTrusted: ['127.0.0.1', '::1'], voiceDefaultIngress: 'international', roamingTtlHours: 24, publicBaseUrl: 'http://localhost:8080' });
+    expect(config.httpLimits).toEqual({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxConnectionsPerAddress: 256 });
     expect(config.secret.length).toBeGreaterThanOrEqual(32);
     expect(readFileSync(join(dataDir, 'secret.key'), 'utf8').trim()).toBe(config.secret);
     expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
@@ -34,7 +35,12 @@ describe('loadConfig', () => {
       VOICE_DEFAULT_INGRESS: 'domestic',
       VOICE_ROAMING_TTL_HOURS: '12',
       PUBLIC_BASE_URL: 'https://qalqan.example/',
+      HTTP_REQUEST_TIMEOUT_MS: '60000',
+      HTTP_HEADERS_TIMEOUT_MS: '5000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '75000',
+      HTTP_MAX_CONNECTIONS_PER_IP: '0',
     });
+    expect(config.httpLimits).toEqual({ requestTimeoutMs: 60_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 75_000, maxConnectionsPerAddress: 0 });
     expect(config).toMatchObject({ sipPort: 0, sipHost: '10.1.1.1', sipTrusted: ['10.0.0.0/8', '::1'], voiceDefaultIngress: 'domestic', roamingTtlHours: 12, publicBaseUrl: 'https://qalqan.example' });
     expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', databaseUrl: 'postgres://u@db:5432/qalqan', natsUrl: 'nats://nats:4222', secret: 's'.repeat(40), logLevel: 'debug', trustProxy: '10.0.0.0/8,127.0.0.1' });
   });
@@ -55,6 +61,10 @@ describe('loadConfig', () => {
     [{ VOICE_ROAMING_TTL_HOURS: '0' }, /^VOICE_ROAMING_TTL_HOURS must be/],
     [{ PUBLIC_BASE_URL: 'ftp://x' }, /^PUBLIC_BASE_URL must start with/],
     [{ DATABASE_URL: 'postgres://x/y' }, /^QALQAN_SECRET is required when DATABASE_URL is set/],
+    [{ HTTP_REQUEST_TIMEOUT_MS: '0' }, /^HTTP_REQUEST_TIMEOUT_MS must be an integer from 1000 to 3600000/],
+    [{ HTTP_HEADERS_TIMEOUT_MS: '10s' }, /^HTTP_HEADERS_TIMEOUT_MS must be an integer/],
+    [{ HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1' }, /^HTTP_KEEP_ALIVE_TIMEOUT_MS must be an integer/],
+    [{ HTTP_MAX_CONNECTIONS_PER_IP: 'many' }, /^HTTP_MAX_CONNECTIONS_PER_IP must be an integer from 0/],
   ])('refuses %o with a one-line message naming the variable', (env, message) => {
     const run = () => loadConfig({ QALQAN_DATA_DIR: dir(), ...env });
     expect(run).toThrow(ConfigError);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { HttpLimits } from './http/limits.js';
 import { isAddressOrCidr } from './net.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -26,6 +27,8 @@ export interface Config {
   roamingTtlHours: number;
   /** The address others reach this API at: STIR/SHAKEN certificate URLs (x5u) are built on it. */
   publicBaseUrl: string;
+  /** Timeouts and the per-address connection cap of the HTTP listener. */
+  httpLimits: HttpLimits;
 }
 
 export class ConfigError extends Error {
@@ -70,6 +73,24 @@ function parseHours(env: Env, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0 || n > 24 * 365) throw new ConfigError(`${name} must be a number of hours above 0 (got "${raw}")`);
   return n;
+}
+
+function parseInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+  return n;
+}
+
+function parseHttpLimits(env: Env): HttpLimits {
+  const hour = 3_600_000;
+  return {
+    requestTimeoutMs: parseInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, hour),
+    headersTimeoutMs: parseInteger(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, hour),
+    keepAliveTimeoutMs: parseInteger(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 1000, hour),
+    maxConnectionsPerAddress: parseInteger(env, 'HTTP_MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
+  };
 }
 
 function parseUrl(env: Env, name: string, protocols: string[]): string | null {
@@ -139,5 +160,6 @@ export function loadConfig(env: Env = process.env): Config {
     voiceDefaultIngress: parseIngress(env),
     roamingTtlHours: parseHours(env, 'VOICE_ROAMING_TTL_HOURS', 24),
     publicBaseUrl: (parseUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    httpLimits: parseHttpLimits(env),
   };
 }

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { Principal } from '../auth/principal.js';
 import { frameworkErrors, installErrorHandling, problemFor, rawProblem } from './errors.js';
 import { createHotLane, replayBody, type HotHandler } from './hot-lane.js';
+import { DEFAULT_HTTP_LIMITS, enforceLimits, serverOptions, type HttpLimits } from './limits.js';
 import { PROBLEM_BASE, problems } from './problem.js';
 
 export type App = FastifyInstance<
@@ -59,6 +60,8 @@ export interface HttpAppOptions {
   cachedPrincipal?: (token: string) => Principal | null | undefined;
   /** `Authorization: Bearer` token parsing, shared with the guard. */
   bearerToken?: (header: string) => string | null;
+  /** Timeouts and the per-address connection cap; DEFAULT_HTTP_LIMITS when absent. */
+  limits?: HttpLimits;
 }
 
 /** A route's hook option (none, one, or several) as a list. */
@@ -76,6 +79,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     return typeof given === 'string' && REQUEST_ID.test(given) ? given : `${idPrefix}-${(++idCounter).toString(36)}`;
   };
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
+  const limits = options.limits ?? DEFAULT_HTTP_LIMITS;
   /** The one line per request (identifiers masked) and the duration histogram, for both lanes. */
   const answered = (method: string, url: string, route: string, status: number, ms: number, id: string, ip: string | undefined) => {
     options.metrics.httpDuration.observe(method, route, status, ms / 1000);
@@ -95,16 +99,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   });
   const app = Fastify({
     // The hot lane answers its few endpoints before Fastify sees the request; everything else goes to Fastify.
-    serverFactory: (handler, fastifyOptions) => {
+    serverFactory: (handler) => {
       const hand = handler as (req: IncomingMessage, res: import('node:http').ServerResponse) => void;
-      const server = createServer((req, res) => {
+      const server = createServer(serverOptions(limits), (req, res) => {
         if (!hotLane.take(req, res, hand)) hand(req, res);
       });
-      // What Fastify sets on the servers it makes itself (it fills these options in before calling the factory).
-      const o = fastifyOptions as { keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
-      server.keepAliveTimeout = o.keepAliveTimeout;
-      server.requestTimeout = o.requestTimeout;
-      server.setTimeout(o.connectionTimeout);
+      // On the server, so they hold for every connection, whichever lane answers it.
+      enforceLimits(server, limits, options.trustProxy ?? false);
       return server;
     },
     loggerInstance: options.logger as FastifyBaseLogger,
