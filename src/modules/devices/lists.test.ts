@@ -98,4 +98,40 @@ describe('lists', () => {
     expect([...imeis].sort()).toEqual(imeis);
     expect(new Set(imeis).size).toBe(imeis.length);
   });
+
+  it('a full list then deltas since its X-List-Version, applied as docs/devices.md says, equal a fresh full list', async () => {
+    const [kept, cleared, added] = [imei14(20), imei14(21), imei14(22)];
+    await f.seed.observed(opA, kept, kzImsi(20), '2026-03-01', '+' + msisdn(20));
+    await f.seed.observed(opA, cleared, kzImsi(21), '2026-03-01', '+' + msisdn(21));
+    await classify(f.deps);
+    const first = await read(opA, 'notification');
+    const copy = new Map(first.rows.slice(1).map((r) => [r.split(',').slice(0, 2).join(','), r]));
+    const apply = (rows: string[]) => {
+      for (const row of rows.slice(1)) {
+        const [change, imei, imsi, number, reason] = row.split(',');
+        if (change === 'add') copy.set(`${imei},${imsi}`, [imei, imsi, number, reason].join(','));
+        else copy.delete(`${imei},${imsi}`);
+      }
+    };
+
+    await f.seed.registered(cleared);
+    await f.seed.observed(opA, added, kzImsi(22), '2026-03-01', '+' + msisdn(22));
+    await f.db.updateTable('devices_observations').set({ msisdn: '+' + msisdn(23) }).where('imei14', '=', kept).execute();
+    await classify(f.deps);
+    const delta = await read(opA, 'notification', first.version);
+    expect(delta.rows.map((r) => r.split(',').slice(0, 2).join(',')).slice(1).sort()).toEqual([`add,${toImei15(added)}`, `add,${toImei15(kept)}`, `remove,${toImei15(cleared)}`].sort());
+    const versions = delta.rows.slice(1).map((r) => Number(r.split(',')[5]));
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(versions.every((v) => v > first.version && v <= delta.version)).toBe(true);
+
+    // A download cut after the first change resumes from that change's version.
+    const resumed = await read(opA, 'notification', versions[0]);
+    expect(resumed.rows.slice(1)).toEqual(delta.rows.slice(2));
+    apply(delta.rows);
+    const fresh = await read(opA, 'notification');
+    expect(fresh.version).toBe(delta.version);
+    expect([...copy.values()].sort()).toEqual(fresh.rows.slice(1).sort());
+    expect(copy.get(`${toImei15(kept)},${kzImsi(20)}`)).toContain(`+${msisdn(23)}`);
+    expect(await read(opA, 'notification', delta.version)).toEqual({ version: delta.version, rows: ['change,imei,imsi,msisdn,reason,version'] });
+  });
 });
