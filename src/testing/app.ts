@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { systemContext } from '../core/auth/principal.js';
+import type { OrgKind } from '../core/db/types.js';
 import type { EventBus } from '../core/events/bus.js';
 import { createMemoryBus } from '../core/events/memory-bus.js';
 import type { App } from '../core/http/app.js';
@@ -15,8 +16,11 @@ export interface TestApp {
   database: TestDatabase;
   /** Publishes pending outbox events and waits until in-process subscribers have handled them, until none is left. */
   relayed(): Promise<void>;
-  /** Creates an organisation (once per name) and an API key with these scopes; returns the bearer header. */
-  keyWith(scopes: string[], org?: string): Promise<{ authorization: string; keyId: string }>;
+  /**
+   * Creates an organisation (once per name; of kind `kind`, the regulator by default) and an API key with these
+   * scopes; returns the bearer header.
+   */
+  keyWith(scopes: string[], org?: string, kind?: OrgKind): Promise<{ authorization: string; keyId: string; orgId: string }>;
   /**
    * The request over a real socket (`inject` bypasses the server, so only this reaches the hot lane); `lane` says
    * whether the hot lane answered it.
@@ -68,10 +72,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         if (published === 0) return;
       }
     },
-    async keyWith(scopes, org = 'Test Regulator') {
-      await services.auth.ensureOrg(ctx, { name: org, kind: 'regulator' });
+    async keyWith(scopes, org = 'Test Regulator', kind = 'regulator') {
+      const created = await services.auth.ensureOrg(ctx, { name: org, kind });
+      if (created.kind !== kind) throw new Error(`test organisation ${org} exists with kind ${created.kind}, not ${kind}`);
       const key = await services.auth.createApiKey(ctx, { org, scopes });
-      return { authorization: `Bearer ${key.key}`, keyId: key.id };
+      return { authorization: `Bearer ${key.key}`, keyId: key.id, orgId: created.id };
     },
     async overHttp({ method, url, headers, body }) {
       if (base === null) {
