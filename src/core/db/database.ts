@@ -2,6 +2,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { withCommitListeners } from './commit-hook.js';
+import { listenPostgres, type Listening } from './listen.js';
 import type { DB } from './types.js';
 
 const INT8_OID = 20;
@@ -14,6 +16,10 @@ export interface Database {
   kind: DatabaseKind;
   /** Throws when the database cannot answer a trivial query. */
   ping(): Promise<void>;
+  /** Calls `listener` after every committed transaction; returns what stops it. */
+  onCommit(listener: () => void): () => void;
+  /** PostgreSQL only: LISTEN on a channel (a NOTIFY arrives when its transaction commits), reconnecting. */
+  listen?(channel: string, onNotify: () => void, onError: (err: unknown) => void): Promise<Listening>;
   close(): Promise<void>;
 }
 
@@ -22,18 +28,23 @@ export type DatabaseOptions =
   | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob | File };
 
 /** Bigint columns (ids, sequences) are typed as strings: `pg` returns int8 as text to keep precision. */
-function wrap(db: Kysely<DB>, kind: DatabaseKind, close: () => Promise<void>): Database {
+function wrap(db: Kysely<DB>, kind: DatabaseKind, commitListeners: Set<() => void>, close: () => Promise<void>): Database {
   return {
     db,
     kind,
     ping: async () => {
       await sql`select 1`.execute(db);
     },
+    onCommit(listener) {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
+    },
     close,
   };
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const commitListeners = new Set<() => void>();
   if (options.kind === 'postgres') {
     const pool = new pg.Pool({
       connectionString: options.url,
@@ -48,16 +59,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // Neither may one lost while checked out (mid-request): its query already fails with the error, but the client's
     // own 'error' event has no listener then (the pool only listens on idle clients) and would be thrown uncaught.
     pool.on('connect', (client) => client.on('error', () => {}));
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return wrap(db, 'postgres', () => db.destroy());
+    const db = new Kysely<DB>({ dialect: withCommitListeners(new PostgresDialect({ pool }), commitListeners) });
+    const url = options.url;
+    return { ...wrap(db, 'postgres', commitListeners, () => db.destroy()), listen: (channel, onNotify, onError) => listenPostgres(url, channel, onNotify, onError) };
   }
   const pglite = await PGlite.create({
     dataDir: options.dataDir,
     loadDataDir: options.loadDataDir,
     parsers: { [INT8_OID]: (value: string) => value, [DATE_OID]: (value: string) => value },
   });
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pglite) });
-  return wrap(db, 'pglite', () => db.destroy());
+  const db = new Kysely<DB>({ dialect: withCommitListeners(new PGliteDialect(pglite), commitListeners) });
+  return wrap(db, 'pglite', commitListeners, () => db.destroy());
 }
 
 /** A database handle or an open transaction: repositories accept either, so a service can group writes. */

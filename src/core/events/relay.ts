@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { releaseLease, takeLease } from '../db/lease.js';
-import type { Executor } from '../db/database.js';
+import type { Database, Executor } from '../db/database.js';
+import type { Listening } from '../db/listen.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { EventBus } from './bus.js';
+import { OUTBOX_CHANNEL } from './outbox.js';
 
 /** One instance at a time relays, holding this lease (renewed every pass; taken over when it expires). */
 const LEASE = 'outbox-relay';
@@ -13,24 +15,47 @@ const LEASE_SECONDS = 30;
 const HOLDER = randomUUID();
 let processPasses: Promise<unknown> = Promise.resolve();
 const BATCH = 500;
+/** The listening holder renews its lease this often while idle, so it stays the one woken by NOTIFY. */
+const RENEW_IDLE_MS = 10_000;
 
 export interface OutboxRelay {
   start(): void;
-  /** Asks for a pass soon (after a commit that added events). */
+  /** Asks for a pass now, or right after the one running (a commit may have added events). */
   kick(): void;
   /** Publishes everything pending now; resolves to the number published. */
   drain(): Promise<number>;
   stop(): Promise<void>;
 }
 
+export interface OutboxRelayDeps {
+  db: Executor;
+  bus: EventBus;
+  logger: Logger;
+  metrics: Metrics;
+  /** The poll, a fallback for wake-ups that were missed (default 250 ms). */
+  intervalMs?: number;
+  /** Wakes the relay after each commit in this process (started instances only). */
+  onCommit?: Database['onCommit'];
+  /** PostgreSQL: the lease holder LISTENs for the NOTIFY of commits on every instance. */
+  listen?: Database['listen'];
+}
+
 /**
  * Moves committed outbox rows to the bus in insertion order, numbering them as it publishes, and marks them
  * published. Runs in every instance but only the lease holder works; a publish failure leaves the rest pending.
+ * A started relay passes at once after a commit in its own process and, holding the lease on PostgreSQL, after a
+ * commit on any instance (NOTIFY); the poll catches anything else.
  */
-export function createOutboxRelay(deps: { db: Executor; bus: EventBus; logger: Logger; metrics: Metrics; intervalMs?: number }): OutboxRelay {
+export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
+  let again = false;
   let stopped = true;
+  let stopCommits: (() => void) | null = null;
+  let listening: Promise<Listening> | null = null;
+  /** Until then another instance is known to hold the lease: this one's commits need not wake it. */
+  let otherHoldsUntil = 0;
+  let renewedAt = 0;
 
   function pass(): Promise<number> {
     const next = processPasses.then(passNow, passNow);
@@ -42,7 +67,18 @@ export function createOutboxRelay(deps: { db: Executor; bus: EventBus; logger: L
     // Short statements only: no transaction or connection is held while the bus is slow or away. An idle pass
     // only reads (taking the lease is a write), so polling costs little.
     const any = await deps.db.selectFrom('core_outbox').select('seq').where('published_at', 'is', null).limit(1).executeTakeFirst();
-    if (!any || !(await takeLease(deps.db, LEASE, HOLDER, LEASE_SECONDS))) return 0;
+    // Idle, a relay that could listen claims the lease now and then, so that one instance is always woken by NOTIFY.
+    const claim = !any && deps.listen !== undefined && !stopped && Date.now() >= otherHoldsUntil && Date.now() - renewedAt >= RENEW_IDLE_MS;
+    if (!any && !claim) return 0;
+    if (!(await takeLease(deps.db, LEASE, HOLDER, LEASE_SECONDS))) {
+      otherHoldsUntil = Date.now() + LEASE_SECONDS * 1000;
+      await unlisten();
+      return 0;
+    }
+    otherHoldsUntil = 0;
+    renewedAt = Date.now();
+    listen();
+    if (!any) return 0;
     const pending = await deps.db
       .selectFrom('core_outbox')
       .select(['seq', 'id', 'topic', 'payload', 'created_at'])
@@ -72,14 +108,30 @@ export function createOutboxRelay(deps: { db: Executor; bus: EventBus; logger: L
     return sent.length;
   }
 
+  function listen(): void {
+    if (listening || stopped || !deps.listen) return;
+    listening = deps.listen(OUTBOX_CHANNEL, wake, (err) => deps.logger.warn({ err }, 'outbox relay: LISTEN connection lost; reconnecting'));
+    listening.catch(() => (listening = null));
+  }
+
+  async function unlisten(): Promise<void> {
+    const was = listening;
+    listening = null;
+    await (await was?.catch(() => null))?.close();
+  }
+
   function run(): Promise<number> {
-    running ??= pass()
+    if (running) return running;
+    again = false;
+    running = pass()
       .catch((err) => {
         deps.logger.warn({ err }, 'outbox relay pass failed; will retry');
         return 0;
       })
       .finally(() => {
         running = null;
+        // Woken while passing: the commit may have come after this pass looked.
+        if (again) schedule(0);
       });
     return running;
   }
@@ -88,18 +140,27 @@ export function createOutboxRelay(deps: { db: Executor; bus: EventBus; logger: L
     if (stopped) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(async () => {
+      timer = null;
       const n = await run();
-      schedule(n === BATCH ? 0 : (deps.intervalMs ?? 250));
+      if (!timer) schedule(n === BATCH ? 0 : (deps.intervalMs ?? 250));
     }, delay);
+  }
+
+  function wake(): void {
+    again = true;
+    if (!running) schedule(0);
   }
 
   return {
     start() {
       stopped = false;
+      stopCommits = deps.onCommit?.(() => {
+        if (Date.now() >= otherHoldsUntil) wake();
+      }) ?? null;
       schedule(0);
     },
     kick() {
-      schedule(0);
+      wake();
     },
     async drain() {
       let total = 0;
@@ -112,8 +173,11 @@ export function createOutboxRelay(deps: { db: Executor; bus: EventBus; logger: L
     },
     async stop() {
       stopped = true;
+      stopCommits?.();
+      stopCommits = null;
       if (timer) clearTimeout(timer);
       if (running) await running;
+      await unlisten();
       await releaseLease(deps.db, LEASE, HOLDER).catch(() => undefined);
     },
   };
