@@ -141,6 +141,15 @@ describe('console users', () => {
     expect(locked.json().type).toContain('locked');
   });
 
+  it('40 wrong passwords at once get only as many checks as the limit allows', async () => {
+    await t.services.auth.createUser(systemContext('test'), { email: 'burst@example.kz', role: 'viewer', password });
+    const codes = await Promise.all(Array.from({ length: 40 }, (_, i) => login('burst@example.kz', `wrong-${i}`, `10.2.${i}.1`).then((r) => r.statusCode)));
+    expect(codes.filter((c) => c === 401)).toHaveLength(5);
+    expect(codes.filter((c) => c === 429)).toHaveLength(35);
+    const checked = await t.database.db.selectFrom('audit_log').select('id').where('action', '=', 'auth.login.failed').where('subject', 'like', 'b%@example.kz').execute();
+    expect(checked).toHaveLength(5);
+  });
+
   it('rate-limits sign-in attempts per IP', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 12; i++) codes.push((await login('nobody@example.kz', 'x', '10.9.9.9')).statusCode);

@@ -67,7 +67,8 @@ export const Me = Type.Object({
   id: Type.String(),
   label: Type.String(),
   orgId: Type.Union([Type.String(), Type.Null()]),
-  scopes: Type.Array(Type.String()),
+  orgKind: Type.Union([Type.String({ description: 'Kind of the organisation; null for platform staff' }), Type.Null()]),
+  scopes: Type.Array(Type.String({ description: 'Effective scopes: those given, within what the organisation’s kind may hold (* expanded)' })),
 });
 
 export const ChangePassword = Type.Object(

@@ -96,7 +96,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (input.scopes.length === 0) throw new DomainError('invalid', 'at least one scope is required');
       const org = await keyOrg(ctx, input.org);
       const beyond = beyondCeiling(input.scopes, org.kind);
-      if (beyond.length) throw new DomainError('invalid', `an organisation of kind ${org.kind} may not hold: ${beyond.join(', ')}`, { scopesBeyondKind: beyond });
+      if (beyond.length) throw new DomainError('unprocessable', `an organisation of kind ${org.kind} may not hold: ${beyond.join(', ')}`, { scopesBeyondKind: beyond });
       if (!canGrant(ctx.principal.scopes, input.scopes, org.kind)) throw new DomainError('forbidden', 'a key may be given only scopes the caller holds itself');
       const generated = generateApiKey(deps.secret);
       const record: ApiKeyRecord = {
