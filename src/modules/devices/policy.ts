@@ -1,0 +1,63 @@
+import type { Principal } from '../../core/auth/principal.js';
+import { actsFor, isRegulator } from '../../core/auth/policy.js';
+import type { OrgKind, RegistrationSource } from '../../core/db/types.js';
+
+/**
+ * Who may do what in the devices module: small pure functions of the principal (organisation id and kind, resolved
+ * with its credential) and of the record acted on. The route has already checked the scope, and each kind's ceiling
+ * keeps scopes where they belong (operators never hold `devices:block`, police never `devices:write`). Ownership
+ * data may be read from a repository first; the decision is made here, never by a database read.
+ */
+
+/** Sources an operator registers under, at its shops and service centres; `importer` and `grandfathered` are the regulator's. */
+const OPERATOR_SOURCES: readonly RegistrationSource[] = ['individual', 'service_centre'];
+
+export type BlockSource = 'police' | 'regulator';
+
+/** Whose rows a listing shows: every organisation's, one organisation's, or none. */
+export type Visibility = { all: true } | { all: false; orgId: string } | null;
+
+const own = (p: Principal): Visibility => (p.orgId === null ? null : { all: false, orgId: p.orgId });
+
+export const devicesPolicy = {
+  /**
+   * National reference data is the regulator's: the TAC database, the classification conditions (and running a
+   * classification), blocking orders, and the lost and stolen lists of the GSMA and partner countries.
+   */
+  nationalData: isRegulator,
+
+  /** Registration by the JSON API: an operator for its subscribers (individual, service centre); the regulator any source. */
+  register: (p: Principal, source: RegistrationSource): boolean => isRegulator(p) || (p.orgKind === 'operator' && OPERATOR_SOURCES.includes(source)),
+
+  /** Bulk registration files come from importers and customs, which are not organisations here: the regulator uploads them. */
+  importRegistrations: isRegulator,
+
+  /** The source a stolen-phone block is recorded with, from the caller's kind; null when the caller may not block. */
+  blockSource: (p: Principal): BlockSource | null => (p.orgKind === 'police' ? 'police' : isRegulator(p) ? 'regulator' : null),
+
+  /** A block is lifted only by the organisation that made it, or by the regulator (imported lists have no organisation). */
+  unblock: (p: Principal, block: { orgId: string | null }): boolean => actsFor(p, block.orgId),
+
+  /** Observations and lists are per operator: an operator handles its own, the regulator names any operator. */
+  actsForOperator: (p: Principal, operator: { id: string; kind: OrgKind }): boolean => operator.kind === 'operator' && actsFor(p, operator.id),
+
+  /** The operator a call acts for when it names none: the caller's own, if the caller is an operator. */
+  defaultOperator: (p: Principal): string | null => (p.orgKind === 'operator' ? p.orgId : null),
+
+  /** Trace alerts: the police organisation whose block raised them; the regulator sees all. */
+  traceAlerts: (p: Principal): Visibility => (isRegulator(p) ? { all: true } : p.orgKind === 'police' ? own(p) : null),
+
+  /** Pairings exempt a subscriber's device from registration: made by operators (recorded as theirs) and the regulator. */
+  addPairing: (p: Principal): boolean => isRegulator(p) || p.orgKind === 'operator',
+
+  /** A pairing is removed by the organisation that made it, or by the regulator. */
+  removePairing: (p: Principal, pairing: { orgId: string | null }): boolean => actsFor(p, pairing.orgId),
+
+  /** Statistics: national totals for every reader; observations per operator: all for the regulator, an operator its own. */
+  observationStats: (p: Principal): Visibility => (isRegulator(p) ? { all: true } : own(p)),
+};
+
+/** Whether a visibility admits a row of this organisation. */
+export function sees(v: Visibility, orgId: string | null): boolean {
+  return v !== null && (v.all || v.orgId === orgId);
+}
