@@ -50,7 +50,6 @@ export async function loadDemo(services: Services, io: CliIO, options: { stirCre
     regulator: await orgCtx('Qalqan Regulator'),
     operator: await orgCtx('Kcell'),
     operatorName: 'Kcell',
-    recipient: await orgCtx('Beeline Kazakhstan'),
     recipientName: 'Beeline Kazakhstan',
     ranges: { Kcell: ['701', '702', '775', '778'], 'Beeline Kazakhstan': ['705', '706', '771', '776', '777'], 'Tele2 Kazakhstan': ['700', '707', '708', '747'] },
     stirCredentials: options.stirCredentials === true,

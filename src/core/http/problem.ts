@@ -35,6 +35,9 @@ export class HttpProblem extends Error {
   }
 }
 
+/** A validation problem lists at most this many field errors (a huge invalid body must not make a huge answer). */
+export const MAX_FIELD_ERRORS = 20;
+
 export interface FieldError {
   field: string;
   message: string;
@@ -43,8 +46,13 @@ export interface FieldError {
 export const problems = {
   badRequest: (detail: string, extensions?: Record<string, unknown>) =>
     new HttpProblem(400, 'bad-request', 'Bad request', detail, extensions),
-  validation: (errors: FieldError[]) =>
-    new HttpProblem(400, 'validation-error', 'Request validation failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors }),
+  /** Lists the first MAX_FIELD_ERRORS errors; `errorCount` says how many were found. */
+  validation: (errors: FieldError[]) => {
+    const shown = errors.slice(0, MAX_FIELD_ERRORS);
+    const more = errors.length > shown.length ? `; and ${errors.length - shown.length} more` : '';
+    const detail = shown.map((e) => `${e.field}: ${e.message}`).join('; ') + more;
+    return new HttpProblem(400, 'validation-error', 'Request validation failed', detail, { errors: shown, errorCount: errors.length });
+  },
   unauthorized: (detail = 'missing or invalid credentials') =>
     new HttpProblem(401, 'unauthorized', 'Unauthorized', detail, {}, { 'www-authenticate': 'Bearer realm="qalqan"' }),
   forbidden: (scope: string) =>

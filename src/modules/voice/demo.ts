@@ -11,8 +11,7 @@ export interface VoiceDemoContexts {
   regulator: RequestContext;
   /** The operator whose subscribers roam and who signs calls (Kcell in the demo). */
   operator: RequestContext;
-  /** The operator numbers are ported to. */
-  recipient: RequestContext;
+  /** The operator numbers are ported to (the regulator records the ports in the national register). */
   recipientName: string;
   operatorName: string;
   /** Number ranges (national-number prefixes) each operator holds, by operator name. */
@@ -55,7 +54,7 @@ export async function loadVoiceDemo(services: { voice: VoiceService; stir: StirS
     { msisdn: '+77015550102', roaming: true, country: 'AE' },
     { msisdn: '+77015550103', roaming: true, country: 'GE' },
   ]);
-  await voice.importPorted(ctx.recipient, {
+  await voice.importPorted(ctx.regulator, {
     input: Readable.from([`msisdn,operator,portedAt\n+77012220001,${ctx.recipientName},2026-09-01\n+77012220002,${ctx.recipientName},2026-10-15\n`]),
   });
   await voice.addDoNotOriginate(ctx.regulator, [

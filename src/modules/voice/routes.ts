@@ -7,6 +7,7 @@ import { sendAnswer, type HotAnswer, type HotHandler } from '../../core/http/hot
 import { Problem, authErrors } from '../../core/http/schemas.js';
 import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
 import { RangeHolder, DnoEntry, DnoRequest, PolicyBody, PolicyResponse, RoamingRequest, RoamingResponse, ScreenBatchRequest, ScreenRequest, ScreenResult, StatsResponse, Trunk, TrunkBody } from './schema.js';
+import { voicePolicy } from './policy.js';
 import type { VoiceService } from './service.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -24,7 +25,7 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
     const screenBody = TypeCompiler.Compile(ScreenRequest);
     const hot: HotHandler<Static<typeof ScreenRequest>> = {
       accepts: (body): body is Static<typeof ScreenRequest> => screenBody.Check(body),
-      answer: ({ body, principal }) => screen(body, principal.orgId),
+      answer: ({ body, principal }) => screen(body, voicePolicy.screensFor(principal)),
     };
     app.post('/api/v1/voice/screen', {
       config: { scope: 'voice:screen', hot },
@@ -34,13 +35,13 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
         body: ScreenRequest,
         response: { 200: ScreenResult, ...authErrors },
       },
-    }, (request, reply) => sendAnswer(reply, screen(request.body, request.principal?.orgId ?? null)));
+    }, (request, reply) => sendAnswer(reply, screen(request.body, request.principal ? voicePolicy.screensFor(request.principal) : null)));
 
     app.post('/api/v1/voice/screen-batch', {
       bodyLimit: 4 * 1024 * 1024,
       config: { scope: 'voice:screen' },
       schema: { tags: ['voice'], summary: 'Screens up to 1,000 calls; results in request order', body: ScreenBatchRequest, response: { 200: Type.Object({ results: Type.Array(ScreenResult) }), ...authErrors, 413: Problem } },
-    }, async (request) => ({ results: await voice.screenBatch(request.body.calls, request.principal?.orgId ?? null) }));
+    }, async (request) => ({ results: await voice.screenBatch(request.body.calls, request.principal ? voicePolicy.screensFor(request.principal) : null) }));
 
     app.put('/api/v1/voice/roaming', {
       bodyLimit: 4 * 1024 * 1024,
@@ -122,17 +123,17 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
 
     app.get('/api/v1/voice/trunks', {
       config: { scope: 'voice:admin' },
-      schema: { tags: ['voice'], summary: 'SIP trunks: source addresses → operator and ingress', response: { 200: Type.Object({ items: Type.Array(Trunk) }), ...authErrors } },
-    }, async () => ({ items: await voice.listTrunks() }));
+      schema: { tags: ['voice'], summary: 'SIP trunks: source addresses → operator and ingress (an operator its own, the regulator all)', response: { 200: Type.Object({ items: Type.Array(Trunk) }), ...authErrors } },
+    }, async (request) => ({ items: await voice.listTrunks(requestContext(request)) }));
 
     app.put('/api/v1/voice/trunks/:id', {
       config: { scope: 'voice:admin' },
-      schema: { tags: ['voice'], summary: 'Creates or replaces a trunk', params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }), body: TrunkBody, response: { 200: Trunk, 404: Problem, ...authErrors } },
+      schema: { tags: ['voice'], summary: 'Creates or replaces a trunk: an operator its own (addresses no other organisation’s trunk holds), the regulator any', params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }), body: TrunkBody, response: { 200: Trunk, 404: Problem, 409: Problem, ...authErrors } },
     }, async (request) => voice.putTrunk(requestContext(request), { id: request.params.id, ...request.body }));
 
     app.delete('/api/v1/voice/trunks/:id', {
       config: { scope: 'voice:admin' },
-      schema: { tags: ['voice'], summary: 'Deletes a trunk', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+      schema: { tags: ['voice'], summary: 'Deletes a trunk: an operator its own, the regulator any', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
     }, async (request, reply) => {
       await voice.deleteTrunk(requestContext(request), request.params.id);
       return reply.code(204).send(null);

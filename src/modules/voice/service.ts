@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
-import { callerOrg, regulates, requireRegulator } from '../../core/auth/authority.js';
 import { authRepository } from '../../core/auth/repository.js';
 import type { AuditService } from '../../core/audit/service.js';
 import type { Executor } from '../../core/db/database.js';
@@ -18,6 +17,7 @@ import { DEFAULT_POLICY, screenCall } from './screening.js';
 import { REASONS, type CallToScreen, type IdentityCheck, type Ingress, type Reason, type ScreeningResult } from './types.js';
 import { CERTIFICATES_CHANGED as STIR_CERTIFICATES_CHANGED } from './stir/service.js';
 import { DEFAULT_POLICY_ID, VoiceIndex, rangeHolderLookup } from './voice-index.js';
+import { voicePolicy } from './policy.js';
 
 export interface IdentityVerifier {
   verify(identity: string | undefined, call: { orig: string; dest: string }): Promise<IdentityCheck>;
@@ -97,12 +97,14 @@ export function createVoiceService(deps: VoiceServiceDeps) {
   const subscriptions: Subscription[] = [];
   const timers: NodeJS.Timeout[] = [];
 
-  /** The calling operator's id, or null for the regulator (and platform staff); anyone else is refused. */
-  async function operatorOrRegulator(ctx: RequestContext): Promise<string | null> {
-    const org = await callerOrg(deps.db, ctx);
-    if (regulates(ctx, org)) return null;
-    if (org?.kind !== 'operator') throw new DomainError('forbidden', 'only operators (and the regulator) may do this');
-    return org.id;
+  /** Operators and the regulator work in voice; anyone else is refused. */
+  function requireVoiceActor(ctx: RequestContext): void {
+    if (!voicePolicy.actsInVoice(ctx.principal)) throw new DomainError('forbidden', 'only operators (and the regulator) may do this');
+  }
+
+  /** National reference data (range holders, the do-not-originate list) is the regulator's. */
+  function requireRegulator(ctx: RequestContext, what: string): void {
+    if (!voicePolicy.changeNationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
   }
 
   async function operatorIdOf(name: string): Promise<string> {
@@ -129,9 +131,11 @@ export function createVoiceService(deps: VoiceServiceDeps) {
    * block or flag its calls, e.g. during an incident); the regulator any operator's and the default (`*`).
    */
   async function policyTarget(ctx: RequestContext, operator: string, what: 'read' | 'set'): Promise<string> {
-    const caller = await operatorOrRegulator(ctx);
+    requireVoiceActor(ctx);
     const target = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await operatorIdOf(operator);
-    if (caller !== null && target !== caller) throw new DomainError('forbidden', `an operator may ${what} only its own screening policy`);
+    if (!voicePolicy.screeningPolicy(ctx.principal, target)) {
+      throw new DomainError('forbidden', `${target === DEFAULT_POLICY_ID ? 'the default policy * is the regulator’s: ' : ''}an operator may ${what} only its own screening policy`);
+    }
     return target;
   }
 
@@ -169,7 +173,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
      */
     async putRoaming(ctx: RequestContext, entries: RoamingEntry[]): Promise<{ accepted: number; rejected: number; results: RowOutcome[] }> {
       if (entries.length > MAX_ROAMING_BATCH) throw new DomainError('invalid', `at most ${MAX_ROAMING_BATCH} entries per batch`);
-      const caller = await operatorOrRegulator(ctx);
+      requireVoiceActor(ctx);
       const results: RowOutcome[] = [];
       const valid: { index: number; e164: string; entry: RoamingEntry }[] = [];
       const seen = new Set<string>();
@@ -197,7 +201,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
             reject('no home operator on record for this number (its range has no holder and it is not ported)');
             continue;
           }
-          if (caller !== null && owner !== caller) {
+          if (!voicePolicy.reportRoaming(ctx.principal, owner)) {
             reject('not your subscriber: the number belongs to another operator');
             continue;
           }
@@ -217,7 +221,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
 
     /** Which operator holds a number range (national-number prefix, e.g. `701`): the home operator of its numbers. */
     async putRangeHolder(ctx: RequestContext, prefix: string, operator: string): Promise<{ prefix: string; operatorId: string }> {
-      await requireRegulator(deps.db, ctx, 'assign number ranges');
+      requireRegulator(ctx, 'assign number ranges');
       if (!/^7[0-9]{1,6}$/.test(prefix)) throw new DomainError('invalid', 'prefix must be the start of a Kazakh national number: 7 and 1–6 more digits, e.g. 701');
       const operatorId = await operatorIdOf(operator);
       await deps.db.transaction().execute(async (trx) => {
@@ -229,7 +233,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     },
 
     async deleteRangeHolder(ctx: RequestContext, prefix: string): Promise<void> {
-      await requireRegulator(deps.db, ctx, 'assign number ranges');
+      requireRegulator(ctx, 'assign number ranges');
       await deps.db.transaction().execute(async (trx) => {
         if (!(await voiceRepository(trx).deleteRangeHolder(prefix))) throw new DomainError('not_found', `range ${prefix} has no holder`);
         await deps.audit.record(trx, ctx, { action: 'voice.range.unassign', subjectType: 'range', subject: prefix });
@@ -243,7 +247,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
 
     /** Ported numbers, CSV `msisdn,operator,portedAt` (operator by organisation name or id): an upsert, atomic. */
     async importPorted(ctx: RequestContext, opts: { input: Readable; onProgress?: (rows: number) => void }): Promise<ImportReport> {
-      const caller = await operatorOrRegulator(ctx);
+      requireVoiceActor(ctx);
       const operators = new Map<string, string | null>();
       const resolve = async (trx: Executor, name: string) => {
         if (!operators.has(name)) {
@@ -270,14 +274,15 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         async writeBatch(trx, batch) {
           const errors: { line: number; message: string }[] = [];
           const onRecord = await voiceRepository(trx).portedOperators(batch.map((l) => l.value.msisdn));
+          const rangeHolderOf = rangeHolderLookup(await voiceRepository(trx).rangeHolders());
           // A number listed twice in one batch: the later line wins.
           const rows = new Map<string, { msisdn: string; operatorId: string; portedAt: Date }>();
           for (const { line, value } of batch) {
             const operatorId = await resolve(trx, value.operator);
-            const current = onRecord.get(value.msisdn);
+            // Who holds the number now (the donor): the operator it is ported to, else its range holder.
+            const holder = onRecord.get(value.msisdn) ?? rangeHolderOf(value.msisdn);
             if (!operatorId) errors.push({ line, message: `operator "${value.operator}" is not a known operator organisation` });
-            else if (caller !== null && operatorId !== caller) errors.push({ line, message: 'an operator uploads only the numbers ported to it' });
-            else if (caller !== null && current !== undefined && current !== operatorId) errors.push({ line, message: 'the number is on record as ported to another operator; only the regulator records a further port' });
+            else if (!voicePolicy.recordPort(ctx.principal, holder)) errors.push({ line, message: holder === undefined ? 'no operator holds this number on record; only the regulator records its port' : 'the number is held by another operator: an operator records only ports of numbers it holds' });
             else rows.set(value.msisdn, { msisdn: value.msisdn, operatorId, portedAt: value.portedAt });
           }
           await voiceRepository(trx).upsertPorted([...rows.values()]);
@@ -296,7 +301,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     },
 
     async addDoNotOriginate(ctx: RequestContext, entries: { number: string; label: string }[]): Promise<{ added: string[] }> {
-      await requireRegulator(deps.db, ctx, 'change the do-not-originate list');
+      requireRegulator(ctx, 'change the do-not-originate list');
       const normalised = entries.map((e) => {
         const msisdn = dnoKey(e.number);
         if (msisdn === null) throw new DomainError('invalid', `"${e.number}" is neither a phone number nor a 3–6 digit short code`);
@@ -312,7 +317,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     },
 
     async removeDoNotOriginate(ctx: RequestContext, number: string): Promise<void> {
-      await requireRegulator(deps.db, ctx, 'change the do-not-originate list');
+      requireRegulator(ctx, 'change the do-not-originate list');
       const key = dnoKey(number) ?? number;
       await deps.db.transaction().execute(async (trx) => {
         if (!(await voiceRepository(trx).removeDno(key))) throw new DomainError('not_found', `${key} is not on the do-not-originate list`);
@@ -364,15 +369,25 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       return service.policy(ctx, operatorId);
     },
 
-    listTrunks() {
-      return repo().trunks();
+    /** Trunks: every one for the regulator, an operator's own. */
+    async listTrunks(ctx: RequestContext): Promise<TrunkRecord[]> {
+      const visible = voicePolicy.visibleTrunks(ctx.principal);
+      const all = await repo().trunks();
+      return visible === 'all' ? all : all.filter((t) => t.operatorId !== null && t.operatorId === visible);
     },
 
     async putTrunk(ctx: RequestContext, input: { id: string; name: string; operator?: string; addresses: string[]; ingress: Ingress }): Promise<TrunkRecord> {
-      await requireRegulator(deps.db, ctx, 'configure trunks');
+      requireVoiceActor(ctx);
       const bad = input.addresses.filter((a) => !isAddressOrCidr(a));
       if (bad.length) throw new DomainError('invalid', `not an IP address or CIDR: ${bad.join(', ')}`);
-      const operatorId = input.operator === undefined ? null : await operatorIdOf(input.operator);
+      const operatorId = input.operator === undefined ? voicePolicy.trunkOperatorByDefault(ctx.principal) : await operatorIdOf(input.operator);
+      const trunks = await repo().trunks();
+      const existing = trunks.find((t) => t.id === input.id);
+      if (existing && !voicePolicy.manageTrunk(ctx.principal, existing.operatorId)) throw new DomainError('forbidden', `trunk "${input.id}" is another organisation’s: only its operator or the regulator may change it`);
+      if (!voicePolicy.manageTrunk(ctx.principal, operatorId)) throw new DomainError('forbidden', 'an operator configures only its own trunks');
+      if (voicePolicy.addressConflicts(ctx.principal, input.addresses, trunks.filter((t) => t.id !== input.id)).length) {
+        throw new DomainError('conflict', 'these addresses overlap another organisation’s trunk; ask the regulator');
+      }
       const trunk: TrunkRecord = { id: input.id, name: input.name, operatorId, addresses: input.addresses, ingress: input.ingress };
       await deps.db.transaction().execute(async (trx) => {
         await voiceRepository(trx).putTrunk(trunk);
@@ -383,7 +398,9 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     },
 
     async deleteTrunk(ctx: RequestContext, id: string): Promise<void> {
-      await requireRegulator(deps.db, ctx, 'configure trunks');
+      requireVoiceActor(ctx);
+      const existing = (await repo().trunks()).find((t) => t.id === id);
+      if (existing && !voicePolicy.manageTrunk(ctx.principal, existing.operatorId)) throw new DomainError('not_found', `trunk "${id}" does not exist`);
       await deps.db.transaction().execute(async (trx) => {
         if (!(await voiceRepository(trx).deleteTrunk(id))) throw new DomainError('not_found', `trunk "${id}" does not exist`);
         await deps.audit.record(trx, ctx, { action: 'voice.trunk.delete', subjectType: 'trunk', subject: id });
@@ -398,9 +415,9 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       const from = range.from ?? new Date(Date.parse(to) - 29 * 86_400_000).toISOString().slice(0, 10);
       if (!isIsoDay(from)) throw new DomainError('invalid', `from must be a calendar date YYYY-MM-DD (got "${from}")`);
       if (from > to) throw new DomainError('invalid', 'from must not be after to');
-      const org = await callerOrg(deps.db, ctx);
-      const scope = regulates(ctx, org) ? null : (org?.id ?? null);
-      if (!regulates(ctx, org) && !scope) throw new DomainError('forbidden', 'statistics are for operators and the regulator');
+      const visible = voicePolicy.statsScope(ctx.principal);
+      if (visible === null) throw new DomainError('forbidden', 'statistics are for operators and the regulator');
+      const scope = visible === 'all' ? null : visible;
       await service.flush();
       const rows = await repo().stats(from, to, scope);
       const days = new Map<string, DayStats>();

@@ -1,10 +1,10 @@
 import { CompactSign, importPKCS8 } from 'jose';
 import type { AuditService } from '../../../core/audit/service.js';
-import { callerOrg, regulates } from '../../../core/auth/authority.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Executor } from '../../../core/db/database.js';
 import { DomainError } from '../../../core/errors.js';
 import type { Outbox } from '../../../core/events/outbox.js';
+import { voicePolicy } from '../policy.js';
 import type { Attestation } from '../types.js';
 import { isP256, issuerAmong, parseCertificate, validAt, validity } from './certificates.js';
 import { credentialCipher, keyMatches, parsePrivateKey } from './keys.js';
@@ -46,14 +46,9 @@ export function createStirService(deps: StirServiceDeps) {
   const baseUrl = deps.publicBaseUrl.replace(/\/+$/, '');
   const verifier = createStirVerifier({ repo, clock: deps.clock });
 
-  /** The regulator (or platform staff, with no organisation): the same rule as everywhere else. */
-  async function isRegulator(ctx: RequestContext): Promise<boolean> {
-    return regulates(ctx, await callerOrg(deps.db, ctx));
-  }
-
-  function requireOrg(ctx: RequestContext, what: string): string {
-    if (!ctx.principal.orgId) throw new DomainError('invalid', `only an organisation’s API key can ${what}`);
-    return ctx.principal.orgId;
+  function requireOrg(orgId: string | null, what: string): string {
+    if (!orgId) throw new DomainError('invalid', `only an organisation’s API key can ${what}`);
+    return orgId;
   }
 
   async function checkUpload(pem: string, trustAnchor: boolean) {
@@ -79,8 +74,8 @@ export function createStirService(deps: StirServiceDeps) {
 
     /** Stores an operator's certificate, or (the regulator only) a trust anchor; gives it an x5u under our API. */
     async uploadCertificate(ctx: RequestContext, input: { certificate: string; trustAnchor: boolean }): Promise<CertificateView> {
-      if (input.trustAnchor && !(await isRegulator(ctx))) throw new DomainError('forbidden', 'only the regulator may upload trust anchors');
-      const operatorId = input.trustAnchor ? null : requireOrg(ctx, 'upload a signing certificate');
+      if (input.trustAnchor && !voicePolicy.manageTrustAnchors(ctx.principal)) throw new DomainError('forbidden', 'only the regulator may upload trust anchors');
+      const operatorId = input.trustAnchor ? null : requireOrg(voicePolicy.certificateOwner(ctx.principal), 'upload a signing certificate');
       const cert = await checkUpload(input.certificate, input.trustAnchor);
       const fingerprint = cert.fingerprint256;
       if (await repo.activeWithFingerprint(fingerprint)) throw new DomainError('conflict', `this certificate is already in the store (fingerprint ${fingerprint})`);
@@ -109,8 +104,7 @@ export function createStirService(deps: StirServiceDeps) {
     async revokeCertificate(ctx: RequestContext, id: string): Promise<void> {
       const cert = await repo.certificate(id);
       if (!cert) throw new DomainError('not_found', `no certificate ${id}`);
-      const own = cert.operatorId !== null && cert.operatorId === ctx.principal.orgId;
-      if (!own && !(await isRegulator(ctx))) throw new DomainError('forbidden', cert.trustAnchor ? 'only the regulator may revoke trust anchors' : 'an operator may revoke only its own certificates');
+      if (!voicePolicy.revokeCertificate(ctx.principal, cert)) throw new DomainError('forbidden', cert.trustAnchor ? 'only the regulator may revoke trust anchors' : 'an operator may revoke only its own certificates');
       await deps.db.transaction().execute(async (trx) => {
         if (!(await stirRepository(trx).revoke(id, deps.clock()))) return;
         await deps.audit.record(trx, ctx, { action: 'voice.stir.certificate.revoke', subjectType: 'stir_certificate', subject: id, detail: { fingerprint: cert.fingerprint, trustAnchor: cert.trustAnchor } });
@@ -120,9 +114,9 @@ export function createStirService(deps: StirServiceDeps) {
 
     /** Sets the calling operator's signing credential: one of its certificates and the matching PKCS#8 private key. */
     async setCredential(ctx: RequestContext, input: { certificateId: string; privateKey: string }): Promise<{ certificateId: string; x5u: string; storedAt: Date }> {
-      const operatorId = requireOrg(ctx, 'hold a signing credential');
+      const operatorId = requireOrg(ctx.principal.orgId, 'hold a signing credential');
       const row = await repo.certificate(input.certificateId);
-      if (!row || row.operatorId !== operatorId) throw new DomainError('not_found', `no certificate ${input.certificateId} of your organisation`);
+      if (!row || !voicePolicy.useCertificate(ctx.principal, row)) throw new DomainError('not_found', `no certificate ${input.certificateId} of your organisation`);
       if (row.revokedAt) throw new DomainError('unprocessable', 'the certificate has been revoked');
       const cert = parseCertificate(row.pem);
       const key = parsePrivateKey(input.privateKey);
@@ -138,7 +132,7 @@ export function createStirService(deps: StirServiceDeps) {
 
     /** The authentication service: a SHAKEN PASSporT signed with the calling operator's credential, as an Identity header. */
     async sign(ctx: RequestContext, input: SignRequest) {
-      const operatorId = requireOrg(ctx, 'sign calls');
+      const operatorId = requireOrg(voicePolicy.signsAs(ctx.principal), 'sign calls');
       const orig = canonicalTn(input.orig);
       const dest = canonicalTn(input.dest);
       const errors = [
