@@ -24,18 +24,23 @@ beforeAll(async () => {
   t = await startTestApp();
   await t.services.auth.ensureOrg(systemContext('test'), { name: 'Beeline', kind: 'operator' });
   await t.services.auth.ensureOrg(systemContext('test'), { name: 'Kcell', kind: 'operator' });
+  await t.services.voice.putRangeHolder(systemContext('test'), '701', 'Kcell');
 });
 afterAll(() => t.close());
 
 describe('qalqan import ported', () => {
-  it('imports ported numbers, and as an operator refuses numbers ported to another with line numbers', async () => {
+  it('imports ported numbers, and as an operator refuses numbers it does not hold, with line numbers', async () => {
     const file = join(dir, 'ported.csv');
     writeFileSync(file, 'msisdn,operator,portedAt\n+77011110001,Beeline,2026-10-01\n87011110002,Kcell,2026-10-02\n');
     const ok = await qalqan('import', 'ported', file);
     expect(ok.out[0]).toMatch(/^2 of 2 ported numbers imported in/);
-    const refused = await qalqan('import', 'ported', file, '--operator', 'Beeline');
-    expect(refused.err).toEqual(['line 3: an operator uploads only the numbers ported to it']);
+    // +77011110001 is Beeline's now: Kcell (its range holder) cannot take it back; Beeline records the port back.
+    const back = join(dir, 'back.csv');
+    writeFileSync(back, 'msisdn,operator,portedAt\n+77011110001,Kcell,2026-11-01\n');
+    const refused = await qalqan('import', 'ported', back, '--operator', 'Kcell');
+    expect(refused.err).toEqual(['line 2: the number is held by another operator: an operator records only ports of numbers it holds']);
     expect(String(refused.failure)).toMatch(/nothing imported/);
+    expect((await qalqan('import', 'ported', back, '--operator', 'Beeline')).out[0]).toMatch(/^1 of 1 ported numbers imported in/);
     expect(await t.services.voice.portedCount()).toBe(2);
   });
 });

@@ -189,11 +189,11 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       });
       const expiresAt = new Date(deps.clock().getTime() + deps.roamingTtlMs);
       const changed: string[] = [];
+      const up: { msisdn: string; operatorId: string; country: string | null; expiresAt: Date }[] = [];
+      const down: string[] = [];
       await deps.db.transaction().execute(async (trx) => {
         const r = voiceRepository(trx);
         const home = await homeOperators(trx, valid.map((v) => v.e164));
-        const up: { msisdn: string; operatorId: string; country: string | null; expiresAt: Date }[] = [];
-        const down: string[] = [];
         for (const v of valid) {
           const owner = home.get(v.e164);
           const reject = (reason: string) => results.push({ index: v.index, msisdn: maskMsisdn(v.e164), status: 'rejected', reason });
@@ -215,6 +215,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.roaming.update', subjectType: 'roaming', detail: { abroad: up.length, home: down.length, rejected: results.length - changed.length } });
         if (changed.length) await deps.outbox.add(trx, 'voice.roaming.changed', { msisdns: changed });
       });
+      index.applyRoaming(up, down);
       results.sort((a, b) => a.index - b.index);
       return { accepted: changed.length, rejected: results.length - changed.length, results };
     },
@@ -229,6 +230,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.range.assign', subjectType: 'range', subject: prefix, detail: { operatorId } });
         await deps.outbox.add(trx, 'voice.ownership.changed', { prefix });
       });
+      index.setRangeHolder(prefix, operatorId);
       return { prefix, operatorId };
     },
 
@@ -239,6 +241,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.range.unassign', subjectType: 'range', subject: prefix });
         await deps.outbox.add(trx, 'voice.ownership.changed', { prefix });
       });
+      index.setRangeHolder(prefix, null);
     },
 
     listRangeHolders() {
@@ -293,6 +296,11 @@ export function createVoiceService(deps: VoiceServiceDeps) {
           if (r.accepted > 0) await deps.outbox.add(trx, 'voice.ownership.changed', { ported: r.accepted });
         },
       });
+      // The register may be large: this instance re-reads it now (as every instance does on the event) rather than
+      // holding the import's rows; if that read fails the import still stands, and the event or the reload follows.
+      if (report.committed && report.accepted > 0) {
+        await index.loadOwnership(repo()).catch((err: unknown) => deps.logger.warn({ err }, 'voice: re-reading ownership after a ported import failed; the event will'));
+      }
       return report;
     },
 
@@ -313,6 +321,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.dno.add', subjectType: 'dno', detail: { numbers: unique.map((n) => n.msisdn) } });
         await deps.outbox.add(trx, 'voice.lists.changed', { list: 'dno', numbers: unique.map((n) => n.msisdn), listed: true });
       });
+      index.applyList('dno', unique.map((n) => n.msisdn), true);
       return { added: unique.map((n) => n.msisdn) };
     },
 
@@ -324,6 +333,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.dno.remove', subjectType: 'dno', subject: key });
         await deps.outbox.add(trx, 'voice.lists.changed', { list: 'dno', numbers: [key], listed: false });
       });
+      index.applyList('dno', [key], false);
     },
 
     listDoNotOriginate() {
@@ -342,6 +352,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         else await voiceRepository(trx).removeBlocklisted(parsed.e164);
         await deps.outbox.add(trx, 'voice.lists.changed', { list: 'blocklist', numbers: [parsed.e164], listed });
       });
+      index.applyList('blocklist', [parsed.e164], listed);
     },
 
     async policy(ctx: RequestContext, operator: string): Promise<{ operatorId: string; block: Reason[]; flag: Reason[]; enabled: boolean; isDefault: boolean }> {
@@ -366,7 +377,9 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.policy.set', subjectType: 'policy', subject: operatorId, detail: { block: policy.block, flag: policy.flag, enabled: policy.enabled } });
         await deps.outbox.add(trx, 'voice.policies.changed', { operatorId });
       });
-      return service.policy(ctx, operatorId);
+      index.setPolicy(policy);
+      // Answered from what was committed: a second read could fail (database restarting) after the write stood.
+      return { ...policy, isDefault: false };
     },
 
     /** Trunks: every one for the regulator, an operator's own. */
@@ -394,6 +407,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.trunk.set', subjectType: 'trunk', subject: trunk.id, detail: { addresses: trunk.addresses, ingress: trunk.ingress } });
         await deps.outbox.add(trx, 'voice.trunks.changed', { id: trunk.id });
       });
+      index.putTrunk(trunk);
       return trunk;
     },
 
@@ -406,6 +420,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.trunk.delete', subjectType: 'trunk', subject: id });
         await deps.outbox.add(trx, 'voice.trunks.changed', { id });
       });
+      index.removeTrunk(id);
     },
 
     /** Calls per day by verdict and reason: the caller's own as an operator, all operators' for the regulator. */

@@ -32,10 +32,13 @@ export function rangeHolderLookup(holders: readonly { prefix: string; operatorId
 const toPolicy = (p: Pick<PolicyRecord, 'block' | 'flag' | 'enabled'>): Policy => ({ block: new Set(p.block), flag: new Set(p.flag), enabled: p.enabled });
 const BUILT_IN_DEFAULT = toPolicy(DEFAULT_POLICY);
 
+type Area = 'roaming' | 'lists' | 'policies' | 'trunks' | 'ownership';
+
 /**
  * Everything screening reads, in memory: roaming subscribers with their expiry, the do-not-originate list,
  * blocklisted numbers, policies and trunks. Loaded from the database on start and kept in step by events; the
- * database stays the source of truth.
+ * database stays the source of truth. A write on this instance is applied here as soon as it commits (`apply…`,
+ * `set…`, `put…`, `remove…`), before its event comes back: the writer reads its own writes even without the bus.
  */
 export class VoiceIndex implements NumberFacts {
   private roaming = new Map<string, number>();
@@ -43,10 +46,12 @@ export class VoiceIndex implements NumberFacts {
   private blocked = new Set<string>();
   private policies = new Map<string, Policy>();
   private trunks: { matches: (address: string) => boolean; trunk: Trunk }[] = [];
-  private trunkIds = new Set<string>();
+  private trunkRecords = new Map<string, TrunkRecord>();
   private ported = new Map<string, string>();
+  private holders = new Map<string, string>();
   private rangeHolder: (e164: string) => string | undefined = () => undefined;
-  private rangeHolderCount = 0;
+  /** Writes applied directly, per area: a read from the database that overlapped one may predate it. */
+  private readonly localWrites: Record<Area, number> = { roaming: 0, lists: 0, policies: 0, trunks: 0, ownership: 0 };
   /** While the roaming snapshot loads, numbers named by change events; re-read once it is in. */
   private roamingPending: Set<string> | null = null;
 
@@ -78,12 +83,21 @@ export class VoiceIndex implements NumberFacts {
   }
 
   isTrunk(id: string): boolean {
-    return this.trunkIds.has(id);
+    return this.trunkRecords.has(id);
   }
 
   /** The operator serving a Kazakh number: the one it is ported to, else the holder of its range; null if unknown. */
   homeOperator(e164: string): string | null {
     return this.ported.get(e164) ?? this.rangeHolder(e164) ?? null;
+  }
+
+  /** Reads until no write was applied directly meanwhile (at most three times; the write's own event follows). */
+  private async settled<T>(area: Area, read: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const before = this.localWrites[area];
+      const value = await read();
+      if (this.localWrites[area] === before || attempt === 3) return value;
+    }
   }
 
   /**
@@ -95,13 +109,21 @@ export class VoiceIndex implements NumberFacts {
       for (const m of msisdns) this.roamingPending.add(m);
       return;
     }
-    const rows = await repo.roamingOf(msisdns);
+    const rows = await this.settled('roaming', () => repo.roamingOf(msisdns));
     for (const m of msisdns) this.roaming.delete(m);
     const now = this.now();
     for (const r of rows) if (r.expiresAt.getTime() > now) this.roaming.set(r.msisdn, r.expiresAt.getTime());
   }
 
+  /** A committed roaming report: these numbers abroad until their expiry, those at home. */
+  applyRoaming(abroad: readonly { msisdn: string; expiresAt: Date }[], home: readonly string[]): void {
+    this.localWrites.roaming++;
+    for (const a of abroad) this.roaming.set(a.msisdn, a.expiresAt.getTime());
+    for (const m of home) this.roaming.delete(m);
+  }
+
   applyList(list: 'dno' | 'blocklist', numbers: string[], listed: boolean): void {
+    this.localWrites.lists++;
     const set = list === 'dno' ? this.dno : this.blocked;
     for (const n of numbers) {
       if (listed) set.add(n);
@@ -109,10 +131,34 @@ export class VoiceIndex implements NumberFacts {
     }
   }
 
+  setPolicy(policy: Pick<PolicyRecord, 'operatorId' | 'block' | 'flag' | 'enabled'>): void {
+    this.localWrites.policies++;
+    this.policies.set(policy.operatorId, toPolicy(policy));
+  }
+
+  putTrunk(trunk: TrunkRecord): void {
+    this.localWrites.trunks++;
+    // In id order, as loaded: the first trunk whose addresses match a source wins.
+    this.setTrunks([...this.trunkRecords.values()].filter((t) => t.id !== trunk.id).concat(trunk).sort((a, b) => (a.id < b.id ? -1 : 1)));
+  }
+
+  removeTrunk(id: string): void {
+    this.localWrites.trunks++;
+    this.setTrunks([...this.trunkRecords.values()].filter((t) => t.id !== id));
+  }
+
+  /** A committed range assignment (`operatorId`) or removal (null). */
+  setRangeHolder(prefix: string, operatorId: string | null): void {
+    this.localWrites.ownership++;
+    if (operatorId === null) this.holders.delete(prefix);
+    else this.holders.set(prefix, operatorId);
+    this.rangeHolder = rangeHolderLookup([...this.holders].map(([p, o]) => ({ prefix: p, operatorId: o })));
+  }
+
   async loadRoaming(repo: VoiceRepository): Promise<void> {
     const pending = (this.roamingPending = new Set());
     try {
-      const rows = await repo.liveRoaming(new Date(this.now()));
+      const rows = await this.settled('roaming', () => repo.liveRoaming(new Date(this.now())));
       this.roaming = new Map(rows.map((r) => [r.msisdn, r.expiresAt.getTime()]));
     } finally {
       this.roamingPending = null;
@@ -121,28 +167,29 @@ export class VoiceIndex implements NumberFacts {
   }
 
   async loadOwnership(repo: VoiceRepository): Promise<void> {
-    this.ported = new Map((await repo.ported()).map((p) => [p.msisdn, p.operatorId]));
-    const holders = await repo.rangeHolders();
+    const { ported, holders } = await this.settled('ownership', async () => ({ ported: await repo.ported(), holders: await repo.rangeHolders() }));
+    this.ported = new Map(ported.map((p) => [p.msisdn, p.operatorId]));
+    this.holders = new Map(holders.map((h) => [h.prefix, h.operatorId]));
     this.rangeHolder = rangeHolderLookup(holders);
-    this.rangeHolderCount = holders.length;
   }
 
   async loadLists(repo: VoiceRepository): Promise<void> {
-    this.dno = new Set((await repo.listDno()).map((d) => d.msisdn));
-    this.blocked = new Set(await repo.blocklist());
+    const { dno, blocked } = await this.settled('lists', async () => ({ dno: await repo.listDno(), blocked: await repo.blocklist() }));
+    this.dno = new Set(dno.map((d) => d.msisdn));
+    this.blocked = new Set(blocked);
   }
 
   async loadPolicies(repo: VoiceRepository): Promise<void> {
-    this.policies = new Map((await repo.policies()).map((p) => [p.operatorId, toPolicy(p)]));
+    this.policies = new Map((await this.settled('policies', () => repo.policies())).map((p) => [p.operatorId, toPolicy(p)]));
   }
 
   async loadTrunks(repo: VoiceRepository): Promise<void> {
-    this.setTrunks(await repo.trunks());
+    this.setTrunks(await this.settled('trunks', () => repo.trunks()));
   }
 
   setTrunks(trunks: TrunkRecord[]): void {
+    this.trunkRecords = new Map(trunks.map((t) => [t.id, t]));
     this.trunks = trunks.map((t) => ({ matches: addressMatcher(t.addresses), trunk: { id: t.id, operatorId: t.operatorId, ingress: t.ingress } }));
-    this.trunkIds = new Set(trunks.map((t) => t.id));
   }
 
   async loadAll(repo: VoiceRepository): Promise<void> {
@@ -154,6 +201,6 @@ export class VoiceIndex implements NumberFacts {
   }
 
   stats(): { roaming: number; doNotOriginate: number; blocklisted: number; policies: number; trunks: number; ported: number; rangeHolders: number } {
-    return { roaming: this.roaming.size, doNotOriginate: this.dno.size, blocklisted: this.blocked.size, policies: this.policies.size, trunks: this.trunks.length, ported: this.ported.size, rangeHolders: this.rangeHolderCount };
+    return { roaming: this.roaming.size, doNotOriginate: this.dno.size, blocklisted: this.blocked.size, policies: this.policies.size, trunks: this.trunks.length, ported: this.ported.size, rangeHolders: this.holders.size };
   }
 }

@@ -112,22 +112,25 @@ describe('voice screening over HTTP', () => {
     expect((await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: bankKey }, payload: [] })).statusCode).toBe(403);
   });
 
-  it('ported numbers: only the operator a number is ported to reports its roaming', async () => {
+  it('ported numbers: the holder records a port; only the operator a number is ported to reports its roaming', async () => {
     const csv = 'msisdn,operator,portedAt\n+77016660001,Beeline,2026-10-01\n+77016660002,Nobody,2026-10-01\n';
-    const refused = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: csv });
+    const refused = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: kcell, 'content-type': 'text/csv' }, payload: csv });
     expect(refused.statusCode).toBe(422);
     expect(refused.json().report.errors).toEqual([{ line: 3, message: 'operator "Nobody" is not a known operator organisation' }]);
-    const ok = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n87016660001,Beeline,2026-10-01T00:00:00Z\n' });
+    // Kcell holds the 701 range: it records the port of its number to Beeline (Beeline cannot claim it).
+    const claim = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n87016660001,Beeline,2026-10-01T00:00:00Z\n' });
+    expect(claim.json().report.errors[0].message).toBe('the number is held by another operator: an operator records only ports of numbers it holds');
+    const ok = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: kcell, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n87016660001,Beeline,2026-10-01T00:00:00Z\n' });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ rows: 1, accepted: 1, committed: true });
     await t.relayed();
     const byKcell = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/roaming', headers: { authorization: kcell }, payload: [{ msisdn: '+77016660001', roaming: true }] });
     expect(byKcell.json().results[0]).toMatchObject({ status: 'rejected', reason: 'not your subscriber: the number belongs to another operator' });
-    // Beeline cannot take a number already ported to someone else; a number listed twice counts once.
+    // Once ported, the number is Beeline's: Kcell cannot take it back by itself; a number listed twice counts once.
     const takeover = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: kcell, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n+77016660001,Kcell,2026-11-01\n' });
     expect(takeover.statusCode).toBe(422);
-    expect(takeover.json().report.errors[0].message).toMatch(/on record as ported to another operator/);
-    const twice = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n+77016660003,Beeline,2026-10-01\n+77016660003,Beeline,2026-10-02\n' });
+    expect(takeover.json().report.errors[0].message).toMatch(/held by another operator/);
+    const twice = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: kcell, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n+77016660003,Beeline,2026-10-01\n+77016660003,Beeline,2026-10-02\n' });
     expect(twice.statusCode).toBe(200);
     const impossible = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: beeline, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n+77016660004,Beeline,2026-02-30\n' });
     expect(impossible.json().report.errors).toEqual([{ line: 2, message: 'portedAt must be an ISO 8601 date or date-time' }]);
