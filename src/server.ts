@@ -4,6 +4,7 @@ import { auditRoutes } from './core/audit/routes.js';
 import { authRoutes } from './core/auth/routes.js';
 import { createAuthService } from './core/auth/service.js';
 import type { Database } from './core/db/database.js';
+import { createDependencies } from './core/dependencies.js';
 import type { EventBus } from './core/events/bus.js';
 import { createOutbox } from './core/events/outbox.js';
 import { createOutboxRelay } from './core/events/relay.js';
@@ -66,8 +67,8 @@ export function createServices(deps: CoreDeps) {
   });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids });
   const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
-  const devices = createDevicesService({ db, audit, outbox, eir });
-  const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger });
+  const devices = createDevicesService({ db, audit, outbox, eir, clock });
+  const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger, eir });
   const roamingTtlMs = deps.voice?.roamingTtlMs ?? 24 * 3_600_000;
   const stir = createStirService({ db, audit, outbox, clock, ids, secret: deps.secret, publicBaseUrl: deps.voice?.publicBaseUrl ?? 'http://localhost:8080' });
   const voice = createVoiceService({
@@ -82,7 +83,8 @@ export function createServices(deps: CoreDeps) {
     counters: createVoiceCounters({ registry: metrics.registry }),
     verifier: stir.verifier,
   });
-  return { ...deps, clock, ids, metrics, audit, outbox, relay, auth, eir, devices, devicesNetwork, voice, stir, roamingTtlMs };
+  const dependencies = createDependencies({ database: deps.database, bus: deps.bus, metrics });
+  return { ...deps, clock, ids, metrics, dependencies, audit, outbox, relay, auth, eir, devices, devicesNetwork, voice, stir, roamingTtlMs };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -31,7 +31,7 @@ describe('classification', () => {
     const first = await classify(f.deps, { imei14s: [imei] });
     expect(first).toMatchObject({ examined: 1, grey: 1, changed: 1 });
     expect(await classificationOf(f.db, imei)).toMatchObject({ status: 'grey', reasons: ['not_registered'], first_flagged: '2026-03-01', deadline: '2026-03-31' });
-    expect(await events(f.db, 'devices.status.changed')).toContainEqual({ imei14s: [imei] });
+    expect(await events(f.db, 'devices.status.changed')).toContainEqual({ statuses: { [imei]: 'grey' } });
 
     f.advanceDays(29);
     expect(await classify(f.deps)).toMatchObject({ changed: 0 });

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../core/errors.js';
 import type { EventBus } from '../../core/events/bus.js';
 import type { Logger } from '../../core/logger.js';
 import { packImei14, parseImei } from '../../identifiers/imei.js';
 import { PackedStatusIndex, STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, TacSet, type StatusCode } from './eir-index.js';
-import type { DevicesRepository, ImeiFacts } from './repository.js';
+import type { DevicesRepository } from './repository.js';
 
 /** Asked before the index has loaded: the caller answers 503. */
 export class EirNotReadyError extends DomainError {
@@ -16,27 +17,53 @@ export type EquipmentStatus = 'WHITELISTED' | 'GREYLISTED' | 'BLACKLISTED';
 
 export type EirAnswer = { status: EquipmentStatus; tac: string } | { unknownTac: string };
 
-/** What the database says an IMEI's index code is: a block beats a registration, which beats grey. */
-export function codeOf(f: ImeiFacts): StatusCode {
-  if (f.stolen || f.ordered || f.classified === 'black') return STATUS_BLACK;
-  if (f.registered) return STATUS_WHITE;
-  if (f.classified === 'grey') return STATUS_GREY;
-  return STATUS_NONE;
+const CODE_OF_SOURCE = { registrations: STATUS_WHITE, stolen: STATUS_BLACK, orders: STATUS_BLACK } as const;
+
+/** A device's EIR status as events name it (`none`: no entry, answered GREYLISTED). */
+export type IndexStatus = 'none' | 'white' | 'grey' | 'black';
+const STATUS_NAME: Record<StatusCode, IndexStatus> = { 0: 'none', 1: 'white', 2: 'grey', 3: 'black' };
+const STATUS_CODE: Record<IndexStatus, StatusCode> = { none: STATUS_NONE, white: STATUS_WHITE, grey: STATUS_GREY, black: STATUS_BLACK };
+
+/**
+ * What a status-changing event carries so that every instance applies it without reading the database: the new
+ * status of each IMEI, and the instance that already applied it on commit (which then skips the event).
+ */
+export interface EirChange {
+  statuses: Record<string, IndexStatus>;
+  origin?: string;
 }
 
-const CODE_OF_SOURCE = { registrations: STATUS_WHITE, stolen: STATUS_BLACK, orders: STATUS_BLACK } as const;
+/** The change naming these statuses, from `origin` when that instance applies it itself on commit. */
+export function statusChange(statuses: Iterable<readonly [string, StatusCode]>, origin?: string): EirChange {
+  const named: Record<string, IndexStatus> = {};
+  for (const [imei14, code] of statuses) named[imei14] = STATUS_NAME[code];
+  return origin === undefined ? { statuses: named } : { statuses: named, origin };
+}
+
+/** The `EirChange` fields of an event payload, or null when it has none. */
+function changeIn(payload: Record<string, unknown>): EirChange | null {
+  const statuses = payload.statuses;
+  if (!statuses || typeof statuses !== 'object' || Array.isArray(statuses)) return null;
+  return { statuses: statuses as Record<string, IndexStatus>, origin: typeof payload.origin === 'string' ? payload.origin : undefined };
+}
 
 /**
  * The equipment identity register's in-memory view: a packed status per IMEI and the set of known TACs, loaded
- * from the database on start and kept in step by `devices.*` events (each event names the IMEIs to re-read, so
- * replays and reordering are harmless) and by a periodic full reload.
+ * from the database on start and kept in step by `devices.*` events. A status change is applied by the instance
+ * that committed it right after the commit (read your own writes) and, from the event's `statuses`, by every other
+ * instance without a database read; a TAC import, a change too big to name its IMEIs and the periodic full reload
+ * rebuild the index from the database (changes applied while a rebuild reads are applied again on top of it).
  */
 export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; logger: Logger; reloadEveryMs?: number }) {
+  const origin = randomUUID();
   let index: PackedStatusIndex | null = null;
   let tacs = TacSet.build([]);
   let pairings = new Set<string>();
   let timer: NodeJS.Timeout | null = null;
-  let loaded = false;
+  /** Changes applied while a rebuild reads the database, applied again to the rebuilt index. */
+  let duringReload: [number, StatusCode][] | null = [];
+  let reloading: Promise<void> | null = null;
+  let reloadAgain = false;
 
   async function* entries(): AsyncGenerator<[number, StatusCode]> {
     for await (const row of deps.repo().statusSources()) {
@@ -47,46 +74,64 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
     }
   }
 
-  async function reload(): Promise<void> {
+  async function rebuild(): Promise<void> {
     const started = performance.now();
     const repo = deps.repo();
-    const [nextIndex, nextTacs] = await Promise.all([
-      PackedStatusIndex.build(entries()),
-      repo.allTacs().then((t) => TacSet.build(t)),
-      reloadPairings(),
-    ]);
-    index = nextIndex;
-    tacs = nextTacs;
-    loaded = true;
-    deps.logger.info({ imeis: nextIndex.size, tacs: tacs.size, ms: Math.round(performance.now() - started) }, 'EIR index loaded');
+    duringReload ??= [];
+    try {
+      const [nextIndex, nextTacs] = await Promise.all([PackedStatusIndex.build(entries()), repo.allTacs().then((t) => TacSet.build(t)), reloadPairings()]);
+      for (const [key, code] of duringReload) nextIndex.set(key, code);
+      index = nextIndex;
+      tacs = nextTacs;
+      deps.logger.info({ imeis: nextIndex.size, tacs: tacs.size, ms: Math.round(performance.now() - started) }, 'EIR index loaded');
+    } finally {
+      duringReload = null;
+    }
+  }
+
+  /** Rebuilds from the database; a call while a rebuild runs waits for one more rebuild that starts after it. */
+  function reload(): Promise<void> {
+    if (reloading) {
+      reloadAgain = true;
+      return reloading;
+    }
+    reloading = (async () => {
+      try {
+        do {
+          reloadAgain = false;
+          await rebuild();
+        } while (reloadAgain);
+      } finally {
+        reloading = null;
+      }
+    })();
+    return reloading;
   }
 
   async function reloadPairings(): Promise<void> {
     pairings = new Set((await deps.repo().allPairings()).map((x) => `${x.imei14}:${x.imsi}`));
   }
 
-  async function refresh(imei14s: string[]): Promise<void> {
-    const facts = await deps.repo().facts(imei14s);
-    for (const f of facts) index?.set(packImei14(f.imei14), codeOf(f));
+  function apply(change: EirChange): void {
+    for (const [imei14, status] of Object.entries(change.statuses)) {
+      const key = packImei14(imei14);
+      const code = STATUS_CODE[status];
+      index?.set(key, code);
+      duringReload?.push([key, code]);
+    }
   }
 
   return {
     /** Loads the index and subscribes to changes (subscribing first, so nothing between load and subscribe is missed). */
     async start(): Promise<void> {
-      const pending: Promise<void>[] = [];
       await deps.bus.subscribe('devices-eir', 'devices.>', async (event) => {
-        const p = event.payload;
-        const work = (async () => {
-          if (event.topic.startsWith('devices.pairing.')) await reloadPairings();
-          else if (p.reload === true || event.topic === 'devices.tac.imported') await reload();
-          else if (Array.isArray(p.imei14s)) await refresh(p.imei14s.map(String));
-          else if (typeof p.imei14 === 'string') await refresh([p.imei14]);
-        })();
-        if (!loaded) pending.push(work.catch(() => undefined));
-        await work;
+        const change = changeIn(event.payload);
+        if (change) {
+          if (change.origin !== origin) apply(change);
+        } else if (event.topic.startsWith('devices.pairing.')) await reloadPairings();
+        else if ((event.payload.reload === true || event.topic === 'devices.tac.imported') && event.payload.origin !== origin) await reload();
       }, { fanout: true });
       await reload();
-      await Promise.all(pending);
       if (deps.reloadEveryMs) {
         timer = setInterval(() => void reload().catch((err) => deps.logger.warn({ err }, 'EIR reload failed')), deps.reloadEveryMs);
         timer.unref();
@@ -96,7 +141,15 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
       if (timer) clearInterval(timer);
     },
     reload,
-    refresh,
+
+    /** The event fields announcing these statuses (put them in the payload inside the writing transaction). */
+    /** The event fields asking every other instance to rebuild (the writer rebuilds itself on commit). */
+    reloadNotice: () => ({ reload: true, origin }),
+
+    change: (statuses: Iterable<readonly [string, StatusCode]>): EirChange => statusChange(statuses, origin),
+
+    /** Applies a committed change to this instance's index now (the writer, right after its commit). */
+    apply,
 
     /**
      * The N5g-eir decision for a PEI's first 14 digits, from memory. `paired` (this IMEI with this IMSI) turns grey

@@ -5,6 +5,8 @@ import type { Executor } from '../../core/db/database.js';
 import type { Outbox } from '../../core/events/outbox.js';
 import { runImport, type ImportReport, type RowResult } from '../../core/imports/csv-import.js';
 import { parseImei } from '../../identifiers/imei.js';
+import { queueClassification, statusesOf } from './classification.js';
+import type { Eir, EirChange } from './eir.js';
 import { registerBatch, REJECT_TEXT } from './registration.js';
 import { devicesRepository, type TacRecord } from './repository.js';
 
@@ -12,20 +14,41 @@ export interface ImportDeps {
   db: Executor;
   audit: AuditService;
   outbox: Outbox;
+  eir: Eir;
+  clock: () => Date;
 }
 
-/** IMEIs changed by an import: named in the event when few, otherwise the EIR reloads. */
+/** IMEIs changed by an import: named with their new statuses in the event when few, otherwise every EIR reloads. */
 const EVENT_IMEI_LIMIT = 10_000;
 
-function changedImeis() {
-  const list: string[] = [];
+/**
+ * The IMEIs an import changes: each batch's are queued for classification in the import's transaction; at the end
+ * the event names their new EIR statuses (or asks for a reload), and after the commit the importing instance's EIR
+ * applies them (or reloads) before the import answers.
+ */
+function changedImeis(deps: ImportDeps) {
+  let list: string[] = [];
   let overflow = false;
+  let change: EirChange | null = null;
   return {
-    add(imei14: string) {
-      if (list.length < EVENT_IMEI_LIMIT) list.push(imei14);
-      else overflow = true;
+    async add(trx: Executor, imei14s: string[]) {
+      await queueClassification(trx, imei14s);
+      if (overflow || list.length + imei14s.length > EVENT_IMEI_LIMIT) {
+        overflow = true;
+        list = [];
+      } else list.push(...imei14s);
     },
-    payload: (): Record<string, unknown> => (overflow ? { reload: true } : { imei14s: list }),
+    async payload(trx: Executor): Promise<Record<string, unknown>> {
+      if (overflow) return deps.eir.reloadNotice();
+      change = deps.eir.change(await statusesOf(trx, deps.clock, list));
+      return { imei14s: list, ...change };
+    },
+    async applied<R extends { committed: boolean }>(report: R): Promise<R> {
+      if (!report.committed) return report;
+      if (overflow) await deps.eir.reload();
+      else if (change) deps.eir.apply(change);
+      return report;
+    },
   };
 }
 
@@ -58,7 +81,7 @@ function parseTac(row: Record<string, string>): RowResult<TacRecord> {
 /** `tac|manufacturer|model_name|bands|allocation_date|device_type|…` (or CSV): a full replace, or a delta (upsert). */
 export async function importTacs(deps: ImportDeps, ctx: RequestContext, opts: { input: Readable; delta: boolean; onProgress?: (rows: number) => void }): Promise<ImportReport> {
   const { input, delimiter } = await sniffDelimiter(opts.input);
-  return runImport({
+  const report = await runImport({
     input,
     delimiter,
     columns: ['tac', 'manufacturer', 'model_name'],
@@ -72,16 +95,19 @@ export async function importTacs(deps: ImportDeps, ctx: RequestContext, opts: { 
     },
     finish: async (trx, report) => {
       await deps.audit.record(trx, ctx, { action: 'devices.tac.import', subjectType: 'tac-database', detail: { mode: opts.delta ? 'delta' : 'full', rows: report.accepted } });
-      await deps.outbox.add(trx, 'devices.tac.imported', { mode: opts.delta ? 'delta' : 'full', rows: report.accepted });
+      await deps.outbox.add(trx, 'devices.tac.imported', { mode: opts.delta ? 'delta' : 'full', rows: report.accepted, ...deps.eir.reloadNotice() });
     },
     onProgress: opts.onProgress,
   });
+  // The importing instance knows the new TACs before it answers; the others reload on the event.
+  if (report.committed) await deps.eir.reload();
+  return report;
 }
 
 /** CSV `imei,reference`: bulk registration by an importer; every row is checked like the API's. */
 export async function importRegistrations(deps: ImportDeps, ctx: RequestContext, opts: { input: Readable; orgId: string; onProgress?: (rows: number) => void; maxRejectedShare?: number }): Promise<ImportReport> {
-  const changed = changedImeis();
-  return runImport({
+  const changed = changedImeis(deps);
+  const report = await runImport({
     input: opts.input,
     columns: ['imei', 'reference'],
     db: deps.db,
@@ -90,24 +116,27 @@ export async function importRegistrations(deps: ImportDeps, ctx: RequestContext,
     writeBatch: async (trx, batch) => {
       const outcomes = await registerBatch(trx, batch.map((b) => ({ at: b.line, ...b.value })), 'importer', opts.orgId);
       const errors = [];
+      const registered: string[] = [];
       for (const o of outcomes) {
-        if (o.result === 'registered') changed.add(o.imei14!);
+        if (o.result === 'registered') registered.push(o.imei14!);
         else errors.push({ line: o.at, message: `${o.reason}: ${REJECT_TEXT[o.reason]}` });
       }
+      await changed.add(trx, registered);
       return errors;
     },
     finish: async (trx, report) => {
       await deps.audit.record(trx, ctx, { action: 'devices.registrations.import', subjectType: 'imei', detail: { registered: report.accepted, rejected: report.rejected } });
-      await deps.outbox.add(trx, 'devices.imei.registered', changed.payload());
+      await deps.outbox.add(trx, 'devices.imei.registered', await changed.payload(trx));
     },
     onProgress: opts.onProgress,
   });
+  return changed.applied(report);
 }
 
 /** CSV `imei[,reference]`: lost and stolen lists from the GSMA or partner countries. */
 export async function importStolen(deps: ImportDeps, ctx: RequestContext, opts: { input: Readable; source: string; onProgress?: (rows: number) => void; maxMalformedShare?: number }): Promise<ImportReport> {
-  const changed = changedImeis();
-  return runImport({
+  const changed = changedImeis(deps);
+  const report = await runImport({
     input: opts.input,
     columns: ['imei'],
     db: deps.db,
@@ -118,12 +147,15 @@ export async function importStolen(deps: ImportDeps, ctx: RequestContext, opts: 
     },
     writeBatch: async (trx, batch) => {
       const repo = devicesRepository(trx);
-      for (const { value } of batch) if (await repo.insertStolen({ imei14: value.imei14, caseNumber: value.reference, source: opts.source, orgId: null })) changed.add(value.imei14);
+      const blocked: string[] = [];
+      for (const { value } of batch) if (await repo.insertStolen({ imei14: value.imei14, caseNumber: value.reference, source: opts.source, orgId: null })) blocked.push(value.imei14);
+      await changed.add(trx, blocked);
     },
     finish: async (trx, report) => {
       await deps.audit.record(trx, ctx, { action: 'devices.stolen.import', subjectType: 'imei', detail: { source: opts.source, rows: report.accepted } });
-      await deps.outbox.add(trx, 'devices.imei.blocked', changed.payload());
+      await deps.outbox.add(trx, 'devices.imei.blocked', await changed.payload(trx));
     },
     onProgress: opts.onProgress,
   });
+  return changed.applied(report);
 }

@@ -23,19 +23,23 @@ export interface ListChange extends ListEntry {
  */
 export function listRepository(db: Executor) {
   return {
-    /** Builds `devices_list_desired` (dropped at commit): black, notification and exception entries as they should be now. */
-    async computeDesired(): Promise<void> {
+    /**
+     * Builds `devices_list_desired` (dropped at commit): black, notification and exception entries as they should be
+     * now — of every IMEI, or only of `imei14s`.
+     */
+    async computeDesired(imei14s?: string[]): Promise<void> {
+      const only = (column: string) => (imei14s ? sql`and ${sql.ref(column)} = any(${imei14s}::char(14)[])` : sql``);
       await sql`create temp table devices_list_desired (
           operator_id uuid, kind text, imei14 char(14), imsi text, msisdn text, reason text,
           primary key (operator_id, kind, imei14, imsi)
         ) on commit drop`.execute(db);
       await sql`insert into devices_list_desired
         select ${GLOBAL_LIST_OPERATOR}::uuid, 'black', c.imei14, '', null, array_to_string(c.reasons, '|')
-          from devices_classification c where c.status = 'black'
+          from devices_classification c where c.status = 'black' ${only('c.imei14')}
         union all
         select o.operator_id, 'notification', c.imei14, o.imsi, o.msisdn, array_to_string(c.reasons, '|') || ';deadline=' || c.deadline::text
           from devices_classification c join devices_observations o on o.imei14 = c.imei14
-          where c.status = 'grey'
+          where c.status = 'grey' ${only('c.imei14')}
             and not (c.reasons <@ array['not_registered']::text[]
                      and exists (select 1 from devices_pairings p where p.imei14 = o.imei14 and p.imsi = o.imsi))
         union all
@@ -43,12 +47,12 @@ export function listRepository(db: Executor) {
           from devices_pairings p
           join devices_observations o on o.imei14 = p.imei14 and o.imsi = p.imsi
           left join devices_classification c on c.imei14 = p.imei14
-          where not exists (select 1 from unnest(c.reasons) as r(name) join devices_conditions d on d.name = r.name
+          where true ${only('p.imei14')} and not exists (select 1 from unnest(c.reasons) as r(name) join devices_conditions d on d.name = r.name
                             where d.blocking and r.name <> 'not_registered')`.execute(db);
     },
 
-    /** Appends a `remove` change for every current entry no longer desired and drops it; returns how many. */
-    async applyRemovals(): Promise<number> {
+    /** Appends a `remove` change for every current entry (of `imei14s` only, when given) no longer desired and drops it; returns how many. */
+    async applyRemovals(imei14s?: string[]): Promise<number> {
       const { rows } = await sql<{ n: number }>`
         with removed as (
           insert into devices_list_changes (operator_id, kind, imei14, imsi, msisdn, op, reason)
@@ -58,6 +62,7 @@ export function listRepository(db: Executor) {
             left join devices_classification k on k.imei14 = c.imei14
             where not exists (select 1 from devices_list_desired d
                               where d.operator_id = c.operator_id and d.kind = c.kind and d.imei14 = c.imei14 and d.imsi = c.imsi)
+              ${imei14s ? sql`and c.imei14 = any(${imei14s}::char(14)[])` : sql``}
             order by c.operator_id, c.kind, c.imei14, c.imsi
           returning operator_id, kind, imei14, imsi
         ), dropped as (

@@ -22,15 +22,18 @@ const LISTS_LOCK = 7_214_004_102;
  * in one transaction, entirely in SQL.
  */
 export async function regenerateLists(deps: { db: Executor }): Promise<ListCounts> {
-  return deps.db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${LISTS_LOCK})`.execute(trx);
-    await networkRepository(trx).withoutJit();
-    const repo = listRepository(trx);
-    await repo.computeDesired();
-    const removed = await repo.applyRemovals();
-    const added = await repo.applyAdditions();
-    return { added, removed };
-  });
+  return deps.db.transaction().execute((trx) => regenerateListsIn(trx));
+}
+
+/** The same inside the caller's transaction, for every IMEI or only for `imei14s` (after classifying just those). */
+export async function regenerateListsIn(trx: Executor, imei14s?: string[]): Promise<ListCounts> {
+  await sql`select pg_advisory_xact_lock(${LISTS_LOCK})`.execute(trx);
+  await networkRepository(trx).withoutJit();
+  const repo = listRepository(trx);
+  await repo.computeDesired(imei14s);
+  const removed = await repo.applyRemovals(imei14s);
+  const added = await repo.applyAdditions();
+  return { added, removed };
 }
 
 /** The operator whose rows make up a list: the black list is the same for everybody. */

@@ -215,6 +215,37 @@ export function networkRepository(db: Executor) {
       if (imei14s.length) await db.deleteFrom('devices_classification').where('imei14', 'in', imei14s).execute();
     },
 
+    /** Records that these IMEIs are owed a classification (again, with a new mark, if they already were). */
+    async queuePending(imei14s: string[]): Promise<void> {
+      if (!imei14s.length) return;
+      await sql`insert into devices_classification_pending (imei14)
+        select distinct unnest(${imei14s}::char(14)[]) order by 1
+        on conflict (imei14) do update set mark = excluded.mark`.execute(db);
+    },
+
+    /** The oldest owed classifications, at most `limit`. */
+    async pendingPage(limit: number): Promise<{ imei14: string; mark: string }[]> {
+      return db.selectFrom('devices_classification_pending').select(['imei14', 'mark']).orderBy('mark').limit(limit).execute();
+    },
+
+    /** Deletes these owed classifications unless queued again since they were read (a new mark). */
+    async settlePending(owed: { imei14: string; mark: string }[]): Promise<void> {
+      if (!owed.length) return;
+      await sql`delete from devices_classification_pending p
+        using unnest(${owed.map((o) => o.imei14)}::char(14)[], ${owed.map((o) => o.mark)}::bigint[]) as s(imei14, mark)
+        where p.imei14 = s.imei14 and p.mark = s.mark`.execute(db);
+    },
+
+    /** The newest mark owed now (null when nothing is owed): a full classification settles everything up to it. */
+    async lastPendingMark(): Promise<string | null> {
+      const r = await db.selectFrom('devices_classification_pending').select((eb) => eb.fn.max('mark').as('mark')).executeTakeFirst();
+      return r?.mark ?? null;
+    },
+
+    async settlePendingUpTo(mark: string): Promise<void> {
+      await db.deleteFrom('devices_classification_pending').where('mark', '<=', mark).execute();
+    },
+
     async addPairing(imei14: string, imsi: string): Promise<boolean> {
       const r = await db.insertInto('devices_pairings').values({ imei14, imsi }).onConflict((oc) => oc.columns(['imei14', 'imsi']).doNothing()).returning('imei14').executeTakeFirst();
       return r !== undefined;

@@ -7,7 +7,7 @@ import { parseImei } from '../../identifiers/imei.js';
 import { parseImsi } from '../../identifiers/imsi.js';
 import { maskMiddle } from '../../identifiers/mask.js';
 import { maskMsisdn } from '../../identifiers/msisdn.js';
-import { classify, startClassificationSchedule } from './classification.js';
+import { classify, classifyPending, startClassificationSchedule, startPendingClassification } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';
 import { callerOrg, regulates, requireRegulator as requireRegulatorOf } from '../../core/auth/authority.js';
 import { importObservations, type ObservationDeps } from './observations.js';
@@ -75,11 +75,12 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
       const repo = networkRepository(trx);
       if (!(add ? await repo.addPairing(imei14, imsi) : await repo.removePairing(imei14, imsi))) return false;
       await deps.audit.record(trx, ctx, { action: add ? 'devices.pairing.add' : 'devices.pairing.remove', subjectType: 'imsi', subject: maskImsi(imsi), detail: { imei: maskMiddle(imei14, 8, 2) } });
+      await repo.queuePending([imei14]);
       await deps.outbox.add(trx, add ? 'devices.pairing.added' : 'devices.pairing.removed', { imei14 });
       return true;
     });
     if (!changed && !add) throw new DomainError('not_found', 'no such pairing');
-    if (changed) await classify(deps, { imei14s: [imei14] });
+    if (changed) await classifyPending(deps);
     return { imei14, imsi, changed };
   }
 
@@ -98,6 +99,12 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
 
     /** Re-classifies these IMEIs and regenerates the lists: for changes made elsewhere (registration, stolen, orders). */
     reclassify: (imei14s: string[]) => classify(deps, { imei14s }),
+
+    /** Settles the classifications owed by committed changes (see `classifyPending`). */
+    classifyPending: () => classifyPending(deps),
+
+    /** Settles owed classifications now (a crash may have left some), on every kick and every `everyMs`. */
+    startPendingClassification: (everyMs: number) => startPendingClassification(deps, everyMs),
 
     regenerateLists: () => regenerateLists(deps),
 

@@ -8,7 +8,7 @@ import type { Logger } from '../../core/logger.js';
 import { parseImei } from '../../identifiers/imei.js';
 import { parseImsi } from '../../identifiers/imsi.js';
 import { parseMsisdn } from '../../identifiers/msisdn.js';
-import { classify, type ClassifyResult } from './classification.js';
+import { classifyPending, type ClassifyResult, type EirWriter } from './classification.js';
 import { isIsoDay } from '../../core/days.js';
 import { kzDay } from './network-days.js';
 import { networkRepository, type NewTraceAlert, type ObservedPair } from './network-repository.js';
@@ -20,20 +20,23 @@ export interface ObservationDeps {
   clock: () => Date;
   ids: () => string;
   logger: Logger;
+  /** This instance's EIR, which the classification after an import updates on commit. */
+  eir?: EirWriter;
 }
 
 export interface ObservationImportReport extends ImportReport {
   /** (IMEI, IMSI) pairs this operator had never reported before. */
   newPairs: number;
   traceAlerts: number;
-  /** The classification run after the import committed (null when it was refused). */
+  /**
+   * The classification settled after the import committed (null when it was refused): the devices it saw, and any
+   * other classification owed at the time. Empty when another instance holds the classification lock: it settles them.
+   */
   classification: ClassifyResult | null;
 }
 
 /** Default share of malformed rows above which an import is refused whole (0.5 %). */
 export const DEFAULT_MAX_MALFORMED_SHARE = 0.005;
-/** Above this many distinct IMEIs an import is followed by a full classification instead of tracking them. */
-const TRACKED_IMEI_LIMIT = 200_000;
 const RAT_MAX = 32;
 
 interface Observation {
@@ -104,7 +107,8 @@ function pairsOf(batch: Line<Observation>[]): ObservedPair[] {
  * Imports one operator's observations in one transaction: malformed rows are reported by line, and the whole file
  * is refused when more than `maxMalformedShare` of its rows are malformed. Pairs are kept as first/last seen. A
  * stolen IMEI seen on or after the day it was blocked raises a trace alert for the police organisation that blocked
- * it. After the commit, the IMEIs seen are re-classified (all IMEIs when the file had very many).
+ * it. The IMEIs seen are queued for classification in the same transaction (so a crash after the commit leaves the
+ * work for the next start) and classified after the commit, a few hundred per transaction.
  */
 export async function importObservations(
   deps: ObservationDeps,
@@ -112,7 +116,6 @@ export async function importObservations(
   options: { operatorId: string; input: Readable; maxMalformedShare?: number; onProgress?: (rows: number) => void },
 ): Promise<ObservationImportReport> {
   const today = kzDay(deps.clock());
-  let touched: Set<string> | null = new Set();
   let newPairs = 0;
   let traceAlerts = 0;
 
@@ -144,8 +147,7 @@ export async function importObservations(
       const pairs = pairsOf(batch);
       newPairs += await networkRepository(trx).upsertObservations(options.operatorId, pairs);
       await raiseTraceAlerts(trx, pairs);
-      if (touched) for (const p of pairs) touched.add(p.imei14);
-      if (touched && touched.size > TRACKED_IMEI_LIMIT) touched = null;
+      await networkRepository(trx).queuePending([...new Set(pairs.map((p) => p.imei14))]);
     },
     async finish(trx, r) {
       await deps.audit.record(trx, ctx, {
@@ -157,7 +159,7 @@ export async function importObservations(
     },
   });
   if (!report.committed) return { ...report, newPairs: 0, traceAlerts: 0, classification: null };
-  const classification = await classify(deps, touched ? { imei14s: [...touched] } : {});
+  const classification = await classifyPending(deps);
   deps.logger.info({ operatorId: options.operatorId, rows: report.rows, rejected: report.rejected, newPairs, traceAlerts, changed: classification.changed }, 'observations imported');
   return { ...report, newPairs, traceAlerts, classification };
 }

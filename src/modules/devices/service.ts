@@ -7,7 +7,8 @@ import { authRepository } from '../../core/auth/repository.js';
 import { DomainError } from '../../core/errors.js';
 import type { Outbox } from '../../core/events/outbox.js';
 import { parseImei, toImei15 } from '../../identifiers/imei.js';
-import type { Eir, EquipmentStatus } from './eir.js';
+import type { Eir, EirChange, EquipmentStatus } from './eir.js';
+import { queueClassification, statusesOf } from './classification.js';
 import { peiToImei14, supiToImsi } from './eir.js';
 import { requireRegulator } from '../../core/auth/authority.js';
 import { importRegistrations, importStolen, importTacs } from './imports.js';
@@ -19,6 +20,7 @@ export interface DevicesServiceDeps {
   audit: AuditService;
   outbox: Outbox;
   eir: Eir;
+  clock?: () => Date;
 }
 
 export type EirOutcome = { status: EquipmentStatus } | { unknownTac: string } | { badPei: true };
@@ -27,7 +29,17 @@ export type PublicStatus = 'registered' | 'unregistered' | 'blocked';
 
 /** The IMEI registry: TAC database, registrations, lost and stolen blocks, and the checks that answer from them. */
 export function createDevicesService(deps: DevicesServiceDeps) {
-  const importDeps = { db: deps.db, audit: deps.audit, outbox: deps.outbox };
+  const clock = deps.clock ?? (() => new Date());
+  const importDeps = { db: deps.db, audit: deps.audit, outbox: deps.outbox, eir: deps.eir, clock };
+
+  /**
+   * In the writer's transaction: these IMEIs owe a classification, and the change announcing their new EIR statuses
+   * goes into the event; the writer applies it to its own index right after the commit (read your own writes).
+   */
+  async function announce(trx: Executor, imei14s: string[]): Promise<EirChange> {
+    await queueClassification(trx, imei14s);
+    return deps.eir.change(await statusesOf(trx, clock, imei14s));
+  }
 
   function strictImei(imei: string): string {
     const parsed = parseImei(imei.trim());
@@ -48,43 +60,50 @@ export function createDevicesService(deps: DevicesServiceDeps) {
 
     async register(ctx: RequestContext, input: { imeis: string[]; source: RegistrationSource; reference: string | null }) {
       const orgId = ctx.principal.orgId;
-      const outcomes = await deps.db.transaction().execute(async (trx) => {
+      const { outcomes, change } = await deps.db.transaction().execute(async (trx) => {
         const result = await registerBatch(trx, input.imeis.map((imei, at) => ({ at, imei, reference: input.reference })), input.source, orgId);
         const registered = result.filter((o) => o.result === 'registered').map((o) => o.imei14!);
-        if (registered.length) {
-          await deps.audit.record(trx, ctx, { action: 'devices.register', subjectType: 'imei', detail: { source: input.source, registered: registered.length, rejected: result.length - registered.length } });
-          await deps.outbox.add(trx, 'devices.imei.registered', { imei14s: registered });
-        }
-        return result;
+        if (!registered.length) return { outcomes: result, change: null };
+        await deps.audit.record(trx, ctx, { action: 'devices.register', subjectType: 'imei', detail: { source: input.source, registered: registered.length, rejected: result.length - registered.length } });
+        const announced = await announce(trx, registered);
+        await deps.outbox.add(trx, 'devices.imei.registered', { imei14s: registered, ...announced });
+        return { outcomes: result, change: announced };
       });
+      if (change) deps.eir.apply(change);
       return outcomes.map((o) => (o.result === 'registered' ? { imei: o.imei, result: o.result } : { imei: o.imei, result: o.result, reason: o.reason, detail: REJECT_TEXT[o.reason] }));
     },
 
     /** Blocks an IMEI on every network (idempotent: blocking a blocked IMEI changes nothing). */
     async block(ctx: RequestContext, input: { imei: string; caseNumber: string }) {
       const imei14 = strictImei(input.imei);
-      const created = await deps.db.transaction().execute(async (trx) => {
-        const inserted = await devicesRepository(trx).insertStolen({ imei14, caseNumber: input.caseNumber, source: 'police', orgId: ctx.principal.orgId });
+      // The answer is read inside the transaction: once it commits nothing is left to fail, so a committed block is
+      // never answered with an error (and a retry of one whose answer was lost answers 200 alreadyBlocked).
+      const { created, current, change } = await deps.db.transaction().execute(async (trx) => {
+        const repo = devicesRepository(trx);
+        const inserted = await repo.insertStolen({ imei14, caseNumber: input.caseNumber, source: 'police', orgId: ctx.principal.orgId });
+        let announced: EirChange | null = null;
         if (inserted) {
           await deps.audit.record(trx, ctx, { action: 'devices.imei.block', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: input.caseNumber } });
-          await deps.outbox.add(trx, 'devices.imei.blocked', { imei14, caseNumber: input.caseNumber, orgId: ctx.principal.orgId });
+          announced = await announce(trx, [imei14]);
+          await deps.outbox.add(trx, 'devices.imei.blocked', { imei14, caseNumber: input.caseNumber, orgId: ctx.principal.orgId, ...announced });
         }
-        return inserted;
+        return { created: inserted, current: await repo.findStolen(imei14), change: announced };
       });
-      const current = await devicesRepository(deps.db).findStolen(imei14);
+      if (change) deps.eir.apply(change);
       return { imei: toImei15(imei14), caseNumber: current?.case_number ?? input.caseNumber, blockedAt: current?.blocked_at ?? new Date(), alreadyBlocked: !created };
     },
 
     async unblock(ctx: RequestContext, imei: string) {
       const imei14 = strictImei(imei);
-      const removed = await deps.db.transaction().execute(async (trx) => {
+      const { removed, change } = await deps.db.transaction().execute(async (trx) => {
         const r = await devicesRepository(trx).deleteStolen(imei14, ctx.principal.orgId);
-        if (r) {
-          await deps.audit.record(trx, ctx, { action: 'devices.imei.unblock', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: r.caseNumber } });
-          await deps.outbox.add(trx, 'devices.imei.unblocked', { imei14 });
-        }
-        return r;
+        if (!r) return { removed: r, change: null };
+        await deps.audit.record(trx, ctx, { action: 'devices.imei.unblock', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: r.caseNumber } });
+        const announced = await announce(trx, [imei14]);
+        await deps.outbox.add(trx, 'devices.imei.unblocked', { imei14, ...announced });
+        return { removed: r, change: announced };
       });
+      if (change) deps.eir.apply(change);
       if (!removed) throw new DomainError('not_found', `IMEI ${imei} is not blocked`);
     },
 
@@ -92,28 +111,30 @@ export function createDevicesService(deps: DevicesServiceDeps) {
     async order(ctx: RequestContext, input: { imei: string; orderRef: string }) {
       await requireRegulator(deps.db, ctx, 'issue or lift blocking orders');
       const imei14 = strictImei(input.imei);
-      const created = await deps.db.transaction().execute(async (trx) => {
+      const { created, change } = await deps.db.transaction().execute(async (trx) => {
         const inserted = await devicesRepository(trx).insertOrder(imei14, input.orderRef);
-        if (inserted) {
-          await deps.audit.record(trx, ctx, { action: 'devices.imei.order', subjectType: 'imei', subject: toImei15(imei14), detail: { orderRef: input.orderRef } });
-          await deps.outbox.add(trx, 'devices.imei.ordered', { imei14, orderRef: input.orderRef });
-        }
-        return inserted;
+        if (!inserted) return { created: false, change: null };
+        await deps.audit.record(trx, ctx, { action: 'devices.imei.order', subjectType: 'imei', subject: toImei15(imei14), detail: { orderRef: input.orderRef } });
+        const announced = await announce(trx, [imei14]);
+        await deps.outbox.add(trx, 'devices.imei.ordered', { imei14, orderRef: input.orderRef, ...announced });
+        return { created: true, change: announced };
       });
+      if (change) deps.eir.apply(change);
       return { imei: toImei15(imei14), orderRef: input.orderRef, alreadyOrdered: !created };
     },
 
     async liftOrder(ctx: RequestContext, imei: string) {
       await requireRegulator(deps.db, ctx, 'issue or lift blocking orders');
       const imei14 = strictImei(imei);
-      const lifted = await deps.db.transaction().execute(async (trx) => {
+      const { lifted, change } = await deps.db.transaction().execute(async (trx) => {
         const ref = await devicesRepository(trx).deleteOrder(imei14);
-        if (ref) {
-          await deps.audit.record(trx, ctx, { action: 'devices.imei.order.lift', subjectType: 'imei', subject: toImei15(imei14), detail: { orderRef: ref } });
-          await deps.outbox.add(trx, 'devices.imei.order-lifted', { imei14 });
-        }
-        return ref;
+        if (!ref) return { lifted: null, change: null };
+        await deps.audit.record(trx, ctx, { action: 'devices.imei.order.lift', subjectType: 'imei', subject: toImei15(imei14), detail: { orderRef: ref } });
+        const announced = await announce(trx, [imei14]);
+        await deps.outbox.add(trx, 'devices.imei.order-lifted', { imei14, ...announced });
+        return { lifted: ref, change: announced };
       });
+      if (change) deps.eir.apply(change);
       if (!lifted) throw new DomainError('not_found', `IMEI ${imei} has no blocking order`);
     },
 

@@ -53,6 +53,8 @@ describe('voice policy', () => {
     expect(voicePolicy.manageTrunk(kcell, 'beeline')).toBe(false);
     expect(voicePolicy.manageTrunk(kcell, null)).toBe(false);
     expect(voicePolicy.manageTrunk(regulator, null)).toBe(true);
+    expect(voicePolicy.trunkOperatorByDefault(kcell)).toBe('kcell');
+    expect(voicePolicy.trunkOperatorByDefault(regulator)).toBeNull();
     const trunks = [
       { id: 'beeline-intl', operatorId: 'beeline', addresses: ['10.2.0.0/16', '2001:db8::/32'] },
       { id: 'kcell-old', operatorId: 'kcell', addresses: ['10.1.0.0/16'] },

@@ -52,6 +52,9 @@ export const voicePolicy = {
   /** Trunks listed: all for the regulator, an operator's own otherwise. */
   visibleTrunks: (p: Principal): 'all' | string | null => (isRegulator(p) ? 'all' : p.orgId),
 
+  /** The operator of a trunk written without one: none for the regulator (the default policy screens it), the caller itself for an operator. */
+  trunkOperatorByDefault: (p: Principal): string | null => (isRegulator(p) ? null : p.orgId),
+
   /** A trunk (existing, or as it would be written) is changed by its operator or the regulator; one without an operator by the regulator only. */
   manageTrunk: (p: Principal, trunkOperator: string | null): boolean => isRegulator(p) || ownOperator(p, trunkOperator),
 

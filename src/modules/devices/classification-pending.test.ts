@@ -1,0 +1,77 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '../../core/auth/principal.js';
+import type { Executor } from '../../core/db/database.js';
+import { createMemoryBus } from '../../core/events/memory-bus.js';
+import { createHttpServer, createServices } from '../../server.js';
+import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { classifyPending } from './classification.js';
+import { classificationOf, csv, events, imei14, kzImsi, networkFixture } from './network-fixtures.js';
+import { networkRepository } from './network-repository.js';
+import { importObservations } from './observations.js';
+
+const ctx = systemContext('test');
+const HEADER = 'date,imei,imsi,msisdn,rat';
+let f: Awaited<ReturnType<typeof networkFixture<TestDatabase>>>;
+let operator: string;
+
+beforeAll(async () => {
+  f = await networkFixture(await createTestDatabase(), '2026-03-10');
+  operator = await f.seed.org('Kcell', 'operator');
+});
+afterAll(async () => f.database.close());
+
+const owed = async () => (await f.db.selectFrom('devices_classification_pending').select('imei14').orderBy('imei14').execute()).map((r) => r.imei14);
+const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `2026-03-09,${imei14(from + i)}0,${kzImsi(from + i)},,4G`);
+
+/** The database as a crash right after the import's commit leaves it: the transaction after the first one fails. */
+function crashingAfterFirstCommit(db: Executor): Executor {
+  let transactions = 0;
+  return new Proxy(db, {
+    get(target, name) {
+      if (name === 'transaction' && ++transactions > 1) throw new Error('killed');
+      const value: unknown = Reflect.get(target, name);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('owed classification', () => {
+  it('an import records the devices it saw as owed in its own transaction; a start after a crash classifies them', async () => {
+    await expect(importObservations({ ...f.deps, db: crashingAfterFirstCommit(f.db) }, ctx, { operatorId: operator, input: csv(HEADER, ...lines(1, 3)) })).rejects.toThrow('killed');
+    expect(await owed()).toEqual([imei14(1), imei14(2), imei14(3)]);
+    expect(await classificationOf(f.db, imei14(1))).toBeNull();
+
+    // A new start of the whole server on that database settles what is owed, without waiting for the hourly run.
+    const logger = pino({ level: 'silent' });
+    const services = createServices({ database: f.database, bus: createMemoryBus(logger), logger, secret: 'test-secret-test-secret-test-secret-0123', clock: f.clock });
+    const { app } = await createHttpServer(services);
+    try {
+      await expect.poll(owed, { timeout: 10_000 }).toEqual([]);
+      expect(await classificationOf(f.db, imei14(1))).toMatchObject({ status: 'grey', reasons: ['not_registered'] });
+      expect(services.eir.check(imei14(1), null)).toMatchObject({ status: 'GREYLISTED' });
+    } finally {
+      services.eir.stop();
+      await app.close();
+    }
+  });
+
+  it('settles in short transactions of at most 500 devices, each announcing every status it settled', async () => {
+    const before = (await events(f.db, 'devices.status.changed')).length;
+    const report = await importObservations(f.deps, ctx, { operatorId: operator, input: csv(HEADER, ...lines(100, 1_100)) });
+    expect(report.classification).toMatchObject({ examined: 1_100, grey: 1_100, changed: 1_100 });
+    expect(await owed()).toEqual([]);
+    const announced = (await events(f.db, 'devices.status.changed')).slice(before).map((e) => Object.keys(e.statuses as object).length);
+    expect(announced).toEqual([500, 500, 100]);
+  });
+
+  it('keeps an IMEI owed when it is queued again while it is being classified', async () => {
+    await f.db.insertInto('devices_classification_pending').values({ imei14: imei14(5_000) }).execute();
+    const [first] = await f.db.selectFrom('devices_classification_pending').select(['imei14', 'mark']).execute();
+    await f.db.updateTable('devices_classification_pending').set({ mark: String(Number(first!.mark) + 1_000) }).execute();
+    await networkRepository(f.db).settlePending([first!]);
+    expect(await owed()).toEqual([imei14(5_000)]);
+    await classifyPending(f.deps);
+    expect(await owed()).toEqual([]);
+  });
+});
