@@ -66,7 +66,7 @@ export interface HttpAppOptions {
 }
 
 /** A route's hook option (none, one, or several) as a list. */
-const hooks = <T>(option: T | T[] | undefined): T[] => (option === undefined ? [] : Array.isArray(option) ? option : [option]);
+export const hooks = <T>(option: T | T[] | undefined): T[] => (option === undefined ? [] : Array.isArray(option) ? option : [option]);
 
 const PUBLIC_RATE_LIMIT = { max: 600, timeWindow: '1 minute' };
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;

@@ -1,7 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { ImportReport as Report } from '../imports/csv-import.js';
-import type { App } from './app.js';
-import { problems } from './problem.js';
+import type { onRequestHookHandler } from 'fastify';
+import { hooks, type App } from './app.js';
+import { markStreamedUpload } from './limits.js';
+import { HttpProblem, problems } from './problem.js';
 import { Problem, authErrors } from './schemas.js';
 
 /** Bulk files are streamed, so they may be large. */
@@ -25,7 +27,37 @@ export function answerImport<R extends Report>(report: R): R {
   return report;
 }
 
-/** Streams CSV uploads to the route instead of buffering them (register inside the module's routes plugin). */
+/** The content types a streamed upload takes. */
+export const UPLOAD_TYPES = ['text/csv', 'text/plain', 'application/octet-stream'];
+
+/**
+ * Refuses, before a byte of the body is read, an upload without a body (400) or of a type it does not take (415,
+ * naming the ones it does); the connection is closed rather than the body read. An admitted upload may take longer
+ * than the request timeout while its body keeps coming (limits.ts).
+ */
+const admitUpload: onRequestHookHandler = (request, reply, done) => {
+  const { 'content-type': type, 'content-length': length, 'transfer-encoding': chunked } = request.headers;
+  const accepted = `send the file as the request body, as ${UPLOAD_TYPES.join(', ')}`;
+  let refusal: HttpProblem | null = null;
+  if (length === '0' || (length === undefined && chunked === undefined)) refusal = problems.badRequest(`the request has no body: ${accepted}`);
+  else if (!UPLOAD_TYPES.includes(type?.split(';')[0]?.trim().toLowerCase() ?? '')) {
+    refusal = new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', `content type "${type ?? ''}" is not accepted here: ${accepted}`, { accepted: UPLOAD_TYPES });
+  }
+  if (refusal === null) {
+    markStreamedUpload(request.raw);
+    return done();
+  }
+  reply.header('connection', 'close');
+  done(refusal);
+};
+
+/**
+ * Streams CSV uploads to the route instead of buffering them (register inside the module's routes plugin). Every
+ * route of the plugin with `bodyLimit: UPLOAD_LIMIT` is a streamed upload: its body is a Readable, admitted above.
+ */
 export function acceptCsv(app: App): void {
-  app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
+  app.addContentTypeParser(UPLOAD_TYPES, (_request, payload, done) => done(null, payload));
+  app.addHook('onRoute', (route) => {
+    if (route.bodyLimit === UPLOAD_LIMIT) route.onRequest = [...hooks(route.onRequest), admitUpload];
+  });
 }
