@@ -121,7 +121,7 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
     cachedPrincipal: (token) => services.auth.cachedApiKey(token),
     bearerToken,
   });
-  await app.register(opsRoutes({ database: services.database, metrics: services.metrics, isDraining: () => draining }));
+  await app.register(opsRoutes({ database: services.database, metrics: services.metrics, dependencies: services.dependencies, isDraining: () => draining }));
   await app.register(authRoutes(services.auth));
   await app.register(auditRoutes(services.audit));
   await app.register(devicesRoutes(services.devices));

@@ -1,10 +1,12 @@
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { RouteDurations } from './route-durations.js';
 
 export interface Metrics {
   registry: Registry;
   httpDuration: RouteDurations;
   eventsPublished: Counter<'topic'>;
+  /** 1 when a dependency (database, nats) answers, 0 when not; refreshed at every scrape and readiness check. */
+  dependencyUp: Gauge<'dependency'>;
 }
 
 /** One registry per app instance, so tests that start several apps in a process do not collide. */
@@ -18,6 +20,12 @@ export function createMetrics(): Metrics {
       name: 'qalqan_events_published_total',
       help: 'Events relayed from the outbox to the bus',
       labelNames: ['topic'],
+      registers: [registry],
+    }),
+    dependencyUp: new Gauge({
+      name: 'qalqan_dependency_up',
+      help: 'Whether a dependency answers: 1 up, 0 down (database; nats when configured)',
+      labelNames: ['dependency'],
       registers: [registry],
     }),
   };

@@ -30,6 +30,8 @@ export interface Subscription {
 
 export interface EventBus {
   readonly kind: 'memory' | 'nats';
+  /** Whether the broker is reachable now (a bus without a broker has none to lose). */
+  connected?(): boolean;
   publish(event: QalqanEvent): Promise<void>;
   /**
    * Delivers every event whose topic matches `pattern` (NATS syntax: `*` one token, `>` the rest) to `handler`,

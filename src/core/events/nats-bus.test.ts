@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
-import { hostPort, isReachable } from '../../testing/tcp-proxy.js';
+import { hostPort, isReachable, startTcpProxy } from '../../testing/tcp-proxy.js';
 import { sleep, waitFor } from '../../testing/wait.js';
 import { createMetrics } from '../metrics.js';
 import type { EventBus, QalqanEvent } from './bus.js';
@@ -167,6 +167,21 @@ describe.skipIf(!natsUp)(natsUp ? `NATS JetStream bus (${NATS_URL})` : `NATS Jet
     await waitFor('e2 and e3 after re-subscribing', () => after.includes(e2.id) && after.includes(e3.id));
     expect(after).toEqual([e2.id, e3.id]);
   });
+  it('reports its connection: down while NATS is unreachable, up again once it is back', async () => {
+    const proxy = await startTcpProxy(hostPort(NATS_URL, 4222));
+    try {
+      const b = await createNatsBus({ url: `nats://127.0.0.1:${proxy.port}`, logger, stream: STREAM, subjectPrefix: PREFIX });
+      buses.push(b);
+      expect(b.connected?.()).toBe(true);
+      await proxy.cut();
+      await waitFor('the bus to report NATS down', () => b.connected?.() === false, 10_000);
+      await proxy.restore();
+      await waitFor('the bus to report NATS up again', () => b.connected?.() === true, 10_000);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a fan-out subscription reaches every instance, and leaves no durable consumer behind', async () => {
     const [a, b, publisher] = [await bus(), await bus(), await bus()];
     const got: Record<string, string[]> = { a: [], b: [] };

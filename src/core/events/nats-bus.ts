@@ -26,8 +26,13 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
   });
+  let up = true;
   void (async () => {
-    for await (const status of nc.status()) log.info({ nats: status.type }, 'nats status');
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') up = false;
+      else if (status.type === 'reconnect') up = true;
+      log.info({ nats: status.type }, 'nats status');
+    }
   })();
   const jsm = await nc.jetstreamManager();
   const js = nc.jetstream();
@@ -61,6 +66,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
 
   return {
     kind: 'nats',
+    connected: () => up && !nc.isClosed(),
     async publish(event) {
       await js.publish(`${prefix}.${event.topic}`, codec.encode(event), { msgID: event.id, timeout: 5_000 });
     },
