@@ -7,6 +7,7 @@ import { acquireLock, type HeldLock } from './db/lock.js';
 import { migrateToLatest } from './db/migrate.js';
 import type { EventBus } from './events/bus.js';
 import { createMemoryBus } from './events/memory-bus.js';
+import { privateDir } from './private-dir.js';
 import { createNatsBus } from './events/nats-bus.js';
 import type { Logger } from './logger.js';
 import { createServices, type Services } from '../server.js';
@@ -20,11 +21,15 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** Unix socket paths are limited to about 100 bytes: a long data dir gets a short socket path in the temp dir. */
-export function adminSocketPath(config: Config): string {
+/**
+ * Unix socket paths are limited to about 100 bytes: a long data dir gets a short socket path in this user's own
+ * directory in the temp dir (`qalqan-<uid>`, mode 0700, refused when another user could write it).
+ */
+export function adminSocketPath(config: Config, tmp = tmpdir()): string {
   const inDataDir = join(config.dataDir, 'admin.sock');
   if (Buffer.byteLength(inDataDir) <= 100) return inDataDir;
-  return join(tmpdir(), `qalqan-${createHash('sha256').update(config.dataDir).digest('hex').slice(0, 16)}.sock`);
+  const dir = privateDir(join(tmp, `qalqan-${process.getuid?.() ?? 'user'}`));
+  return join(dir, `${createHash('sha256').update(config.dataDir).digest('hex').slice(0, 16)}.sock`);
 }
 
 /**
