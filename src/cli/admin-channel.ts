@@ -45,25 +45,38 @@ export async function startAdminChannel(socketPath: string, services: Services, 
   return server;
 }
 
-/** Sends a command line to the server holding the data dir; resolves to its exit code. */
+/**
+ * Sends a command line to the server holding the data dir; resolves to its exit code. Fails when the server goes
+ * away (or answers nonsense) before the command's exit frame: the command may have been partly applied.
+ */
 export function forwardToServer(socketPath: string, argv: string[], io: CliIO): Promise<number> {
   return new Promise((resolve, reject) => {
+    const lost = (why: string) =>
+      reject(new Error(`the server at ${socketPath} ${why} before "${argv.slice(0, 2).join(' ')}" finished; it may have been partly applied (see the server's log)`));
     const req = request({ socketPath, path: '/run', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       let buffer = '';
-      let exit = 1;
+      let exit: number | null = null;
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buffer += chunk;
         let nl: number;
         while ((nl = buffer.indexOf('\n')) >= 0) {
-          const frame = JSON.parse(buffer.slice(0, nl)) as Frame;
+          let frame: Frame;
+          try {
+            frame = JSON.parse(buffer.slice(0, nl)) as Frame;
+          } catch {
+            res.destroy();
+            return lost('answered something that is not an admin frame');
+          }
           buffer = buffer.slice(nl + 1);
           if ('out' in frame) io.out(frame.out);
           else if ('err' in frame) io.err(frame.err);
           else exit = frame.exit;
         }
       });
-      res.on('end', () => resolve(exit));
+      // 'close' comes after 'end', or alone when the connection broke mid-reply.
+      res.on('error', () => undefined);
+      res.on('close', () => (exit === null ? lost('closed the admin channel') : resolve(exit)));
     });
     req.on('error', reject);
     req.end(JSON.stringify({ argv }));
