@@ -180,9 +180,14 @@ describe.skipIf(!DATABASE_URL)(DATABASE_URL ? 'resilience: losing PostgreSQL and
         expect(during.filter((id) => viaDirect.has(id))).toEqual([]);
         const pending = await database.db.selectFrom('core_outbox').select('payload').where('topic', '=', 'auth.org.created').where('published_at', 'is', null).execute();
         expect(pending.map((r) => String(r.payload.orgId)).sort()).toEqual([...during].sort());
+        // Readiness says so, naming NATS.
+        const ready = await app.inject({ method: 'GET', url: '/readyz' });
+        expect(ready.statusCode).toBe(503);
+        expect(JSON.parse(ready.body)).toMatchObject({ status: 'not ready', dependencies: { database: 'up', nats: 'down' } });
       } finally {
         await natsProxy!.restore();
       }
+      await waitFor('/readyz to be 200 again', async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 10_000);
 
       const after = await createOrg('After NATS Restore');
       const all = [...early, ...during, after];
