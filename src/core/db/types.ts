@@ -144,6 +144,8 @@ export interface DevicesObservationsTable {
 export interface DevicesPairingsTable {
   imei14: string;
   imsi: string;
+  /** The organisation that made the pairing; null for pairings older than the column (the regulator's to remove). */
+  org_id: string | null;
   created_at: Timestamp;
 }
 

@@ -11,9 +11,9 @@ let writer: string;
 let police: string;
 beforeAll(async () => {
   t = await startTestApp();
-  writer = (await t.keyWith(['devices:write', 'devices:read', 'devices:check'], 'Importer LLP')).authorization;
-  await t.services.auth.ensureOrg({ principal: { kind: 'system', id: 'system', label: 'test', orgId: null, orgKind: null, scopes: ['*'] }, requestId: null, ip: null }, { name: 'Police Cyber', kind: 'police' });
-  police = (await t.keyWith(['devices:block'], 'Police Cyber')).authorization;
+  // The regulator keeps the TAC database and registers importers' devices.
+  writer = (await t.keyWith(['devices:write', 'devices:read', 'devices:check'])).authorization;
+  police = (await t.keyWith(['devices:block'], 'Police Cyber', 'police')).authorization;
   const res = await t.app.inject({ method: 'POST', url: '/api/v1/devices/tac-imports', headers: { authorization: writer, 'content-type': 'text/plain' }, payload: TAC_FILE });
   expect(res.json()).toMatchObject({ committed: true, accepted: 4 });
 });

@@ -45,7 +45,7 @@ const PAIRED = imeiOf('35332811', 6);
 beforeAll(async () => {
   t = await startTestApp();
   const admin = (await t.keyWith(['*'])).authorization;
-  eir = (await t.keyWith(['devices:check'], 'Kcell')).authorization;
+  eir = (await t.keyWith(['devices:check'], 'Kcell', 'operator')).authorization;
   const db = t.database.db;
   await db.insertInto('devices_tac').values({ tac: '35332811', manufacturer: 'Apple', model_name: 'iPhone 14' }).execute();
   await t.app.inject({ method: 'POST', url: '/api/v1/devices/registrations', headers: { authorization: admin }, payload: { imeis: [WHITE], source: 'importer' } });
@@ -167,8 +167,7 @@ describe('N5g-eir equipment-status', () => {
     expect((await check(`pei=imei-${PAIRED}&supi=imsi-401021234567890`)).json()).toEqual({ status: 'BLACKLISTED' });
     const again = await t.app.inject({ method: 'POST', url: '/api/v1/devices/orders', headers: { authorization: regulator }, payload: { imei: PAIRED, orderRef: 'COURT-2026-77' } });
     expect(again.json()).toMatchObject({ alreadyOrdered: true });
-    await t.services.auth.ensureOrg({ principal: { kind: 'system', id: 's', label: 't', orgId: null, orgKind: null, scopes: ['*'] }, requestId: null, ip: null }, { name: 'Police Unit', kind: 'police' });
-    const police = (await t.keyWith(['devices:block'], 'Police Unit')).authorization;
+    const police = (await t.keyWith(['devices:block'], 'Police Unit', 'police')).authorization;
     expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/orders/${PAIRED}`, headers: { authorization: police } })).statusCode).toBe(403);
     expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/orders/${PAIRED}`, headers: { authorization: regulator } })).statusCode).toBe(204);
     await t.relayed();

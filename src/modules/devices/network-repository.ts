@@ -25,7 +25,8 @@ export interface NewTraceAlert {
   caseNumber: string | null;
 }
 
-export interface TraceAlertRow extends NewTraceAlert {
+export interface TraceAlertRow extends Omit<NewTraceAlert, 'policeOrgId'> {
+  policeOrgId: string | null;
   operatorName: string | null;
   createdAt: Date;
 }
@@ -113,16 +114,16 @@ export function networkRepository(db: Executor) {
       return alerts.filter((a) => inserted.has(a.id));
     },
 
-    /** A police organisation's alerts, newest first, after the (createdAt, id) cursor when given. */
-    async traceAlertsFor(policeOrgId: string, limit: number, before?: { createdAt: Date; id: string }): Promise<TraceAlertRow[]> {
+    /** A police organisation's alerts (every one with null), newest first, after the (createdAt, id) cursor when given. */
+    async traceAlertsFor(policeOrgId: string | null, limit: number, before?: { createdAt: Date; id: string }): Promise<TraceAlertRow[]> {
       let query = db
         .selectFrom('devices_trace_alerts as a')
         .leftJoin('auth_organisations as o', 'o.id', 'a.operator_id')
-        .select(['a.id', 'a.imei14', 'a.police_org_id', 'a.operator_id', 'o.name', 'a.imsi', 'a.msisdn', 'a.seen_on', 'a.case_number', 'a.created_at'])
-        .where('a.police_org_id', '=', policeOrgId);
+        .select(['a.id', 'a.imei14', 'a.police_org_id', 'a.operator_id', 'o.name', 'a.imsi', 'a.msisdn', 'a.seen_on', 'a.case_number', 'a.created_at']);
+      if (policeOrgId !== null) query = query.where('a.police_org_id', '=', policeOrgId);
       if (before) query = query.where((eb) => eb(eb.refTuple('a.created_at', 'a.id'), '<', eb.tuple(before.createdAt, before.id)));
       const rows = await query.orderBy('a.created_at', 'desc').orderBy('a.id', 'desc').limit(limit).execute();
-      return rows.map((r) => ({ id: r.id, imei14: r.imei14, policeOrgId, operatorId: r.operator_id, operatorName: r.name, imsi: r.imsi, msisdn: r.msisdn, seenOn: r.seen_on, caseNumber: r.case_number, createdAt: r.created_at }));
+      return rows.map((r) => ({ id: r.id, imei14: r.imei14, policeOrgId: r.police_org_id, operatorId: r.operator_id, operatorName: r.name, imsi: r.imsi, msisdn: r.msisdn, seenOn: r.seen_on, caseNumber: r.case_number, createdAt: r.created_at }));
     },
 
     async conditions(): Promise<Condition[]> {
@@ -246,9 +247,15 @@ export function networkRepository(db: Executor) {
       await db.deleteFrom('devices_classification_pending').where('mark', '<=', mark).execute();
     },
 
-    async addPairing(imei14: string, imsi: string): Promise<boolean> {
-      const r = await db.insertInto('devices_pairings').values({ imei14, imsi }).onConflict((oc) => oc.columns(['imei14', 'imsi']).doNothing()).returning('imei14').executeTakeFirst();
+    async addPairing(imei14: string, imsi: string, orgId: string | null): Promise<boolean> {
+      const r = await db.insertInto('devices_pairings').values({ imei14, imsi, org_id: orgId }).onConflict((oc) => oc.columns(['imei14', 'imsi']).doNothing()).returning('imei14').executeTakeFirst();
       return r !== undefined;
+    },
+
+    /** The pairing with its row locked until the transaction ends, so the one checked is the one removed. */
+    async lockPairing(imei14: string, imsi: string): Promise<{ orgId: string | null } | null> {
+      const r = await db.selectFrom('devices_pairings').select('org_id').where('imei14', '=', imei14).where('imsi', '=', imsi).forUpdate().executeTakeFirst();
+      return r ? { orgId: r.org_id } : null;
     },
 
     async removePairing(imei14: string, imsi: string): Promise<boolean> {

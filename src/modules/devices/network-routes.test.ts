@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemContext } from '../../core/auth/principal.js';
 import { toImei15 } from '../../identifiers/imei.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { imei14, kzImsi, msisdn, seed, TAC, testClock } from './network-fixtures.js';
@@ -21,13 +20,11 @@ const observationCount = async () => Number((await t.database.db.selectFrom('dev
 
 beforeAll(async () => {
   t = await startTestApp({ clock: time.clock });
-  const ctx = systemContext('test');
-  for (const [name, kind] of [['Kcell', 'operator'], ['Beeline', 'operator'], ['Police A', 'police'], ['Police B', 'police']] as const) await t.services.auth.ensureOrg(ctx, { name, kind });
-  kcell = await t.keyWith(['devices:write', 'devices:read'], 'Kcell');
-  beeline = await t.keyWith(['devices:write', 'devices:read'], 'Beeline');
+  kcell = await t.keyWith(['devices:write', 'devices:read'], 'Kcell', 'operator');
+  beeline = await t.keyWith(['devices:write', 'devices:read'], 'Beeline', 'operator');
   regulator = await t.keyWith(['devices:write', 'devices:read']);
-  policeA = await t.keyWith(['devices:block'], 'Police A');
-  policeB = await t.keyWith(['devices:block'], 'Police B');
+  policeA = await t.keyWith(['devices:block'], 'Police A', 'police');
+  policeB = await t.keyWith(['devices:block'], 'Police B', 'police');
   policeAId = (await t.services.auth.getOrg('Police A')).id;
   await seed(t.database.db).tacs(TAC);
 });

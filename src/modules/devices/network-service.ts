@@ -9,9 +9,9 @@ import { maskMiddle } from '../../identifiers/mask.js';
 import { maskMsisdn } from '../../identifiers/msisdn.js';
 import { classify, classifyPending, startClassificationSchedule, startPendingClassification } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';
-import { callerOrg, regulates, requireRegulator as requireRegulatorOf } from '../../core/auth/authority.js';
 import { importObservations, type ObservationDeps } from './observations.js';
 import { networkRepository, type Condition } from './network-repository.js';
+import { devicesPolicy } from './policy.js';
 
 /** The network side needs what an observation import needs. */
 export type DevicesNetworkDeps = ObservationDeps;
@@ -51,29 +51,38 @@ function checkSettings(name: ConditionName, s: ConditionSettings): void {
 }
 
 export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
-  const orgOf = (ctx: RequestContext) => callerOrg(deps.db, ctx);
-  const requireRegulator = (ctx: RequestContext) => requireRegulatorOf(deps.db, ctx);
+  const requireRegulator = (ctx: RequestContext, what: string) => {
+    if (!devicesPolicy.nationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
+  };
 
   /** The operator a request acts for: the caller's own operator organisation, or the one a regulator names. */
   async function resolveOperator(ctx: RequestContext, requested: string | undefined): Promise<string> {
-    const own = await orgOf(ctx);
-    if (own?.kind === 'operator') {
-      if (requested !== undefined && requested !== own.id && requested !== own.name) throw new DomainError('forbidden', 'an operator acts only for itself');
-      return own.id;
+    const p = ctx.principal;
+    const own = devicesPolicy.defaultOperator(p);
+    if (own === null && !devicesPolicy.anyOperator(p)) throw new DomainError('forbidden', 'only an operator (for itself) or the regulator may do this');
+    if (requested === undefined) {
+      if (own !== null) return own;
+      throw new DomainError('invalid', 'name the operator (operator=<organisation id or name>)');
     }
-    if (!regulates(ctx, own)) throw new DomainError('forbidden', 'only an operator or the regulator may do this');
-    if (requested === undefined) throw new DomainError('invalid', 'name the operator (operator=<organisation id or name>)');
     const org = await authRepository(deps.db).findOrg(requested);
-    if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${requested}" does not exist`);
-    return org.id;
+    if (org && devicesPolicy.actsForOperator(p, org)) return org.id;
+    if (own !== null) throw new DomainError('forbidden', 'an operator acts only for itself');
+    throw new DomainError('not_found', `operator "${requested}" does not exist`);
   }
 
   async function changePairing(ctx: RequestContext, input: { imei: string; imsi: string }, add: boolean): Promise<{ imei14: string; imsi: string; changed: boolean }> {
     const imei14 = imei14Of(input.imei);
     const imsi = imsiOf(input.imsi);
+    const p = ctx.principal;
+    if (add && !devicesPolicy.addPairing(p)) throw new DomainError('forbidden', 'pairings are made by operators and the regulator');
     const changed = await deps.db.transaction().execute(async (trx) => {
       const repo = networkRepository(trx);
-      if (!(add ? await repo.addPairing(imei14, imsi) : await repo.removePairing(imei14, imsi))) return false;
+      if (!add) {
+        // Another organisation's pairing is not the caller's to know of: it answers like a missing one.
+        const pairing = await repo.lockPairing(imei14, imsi);
+        if (!pairing || !devicesPolicy.removePairing(p, pairing)) return false;
+      }
+      if (!(add ? await repo.addPairing(imei14, imsi, p.orgId) : await repo.removePairing(imei14, imsi))) return false;
       await deps.audit.record(trx, ctx, { action: add ? 'devices.pairing.add' : 'devices.pairing.remove', subjectType: 'imsi', subject: maskImsi(imsi), detail: { imei: maskMiddle(imei14, 8, 2) } });
       await repo.queuePending([imei14]);
       await deps.outbox.add(trx, add ? 'devices.pairing.added' : 'devices.pairing.removed', { imei14 });
@@ -91,7 +100,7 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
     },
 
     async classify(ctx: RequestContext) {
-      await requireRegulator(ctx);
+      requireRegulator(ctx, 'run a classification');
       const result = await classify(deps);
       await deps.audit.record(deps.db, ctx, { action: 'devices.classify', detail: { ...result } });
       return result;
@@ -120,12 +129,12 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
       return listVersion(deps, { operatorId: await resolveOperator(ctx, input.operator), kind: input.kind });
     },
 
-    /** The calling police organisation's trace alerts, newest first, MSISDN included; each alert read is audited. */
+    /** The calling police organisation's trace alerts (the regulator: every one), newest first, MSISDN included; each alert read is audited. */
     async traceAlerts(ctx: RequestContext, input: { limit?: number; cursor?: string } = {}) {
-      const org = await orgOf(ctx);
-      if (org?.kind !== 'police') throw new DomainError('forbidden', 'trace alerts go only to the police organisation that blocked the device');
+      const visible = devicesPolicy.traceAlerts(ctx.principal);
+      if (!visible) throw new DomainError('forbidden', 'trace alerts go only to the police organisation that blocked the device, and to the regulator');
       const limit = Math.min(input.limit ?? MAX_TRACE_PAGE, MAX_TRACE_PAGE);
-      const rows = await networkRepository(deps.db).traceAlertsFor(org.id, limit + 1, input.cursor ? decodeCursor(input.cursor) : undefined);
+      const rows = await networkRepository(deps.db).traceAlertsFor(visible.all ? null : visible.orgId, limit + 1, input.cursor ? decodeCursor(input.cursor) : undefined);
       const items = rows.slice(0, limit);
       await deps.db.transaction().execute(async (trx) => {
         for (const a of items) {
@@ -144,7 +153,7 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
 
     /** Changes a condition at run time; it applies from the next classification (scheduled or by hand). */
     async updateCondition(ctx: RequestContext, name: string, settings: ConditionSettings): Promise<Condition> {
-      await requireRegulator(ctx);
+      requireRegulator(ctx, 'change the classification conditions');
       const condition: Condition = { name: name as ConditionName, blocking: settings.blocking, graceDays: settings.graceDays, sticky: settings.sticky, enabled: settings.enabled, params: settings.params };
       checkSettings(condition.name, settings);
       const updated = await deps.db.transaction().execute(async (trx) => {

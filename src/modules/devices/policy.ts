@@ -41,6 +41,9 @@ export const devicesPolicy = {
   /** Observations and lists are per operator: an operator handles its own, the regulator names any operator. */
   actsForOperator: (p: Principal, operator: { id: string; kind: OrgKind }): boolean => operator.kind === 'operator' && actsFor(p, operator.id),
 
+  /** The regulator names the operator whose observations and lists it handles. */
+  anyOperator: isRegulator,
+
   /** The operator a call acts for when it names none: the caller's own, if the caller is an operator. */
   defaultOperator: (p: Principal): string | null => (p.orgKind === 'operator' ? p.orgId : null),
 

@@ -91,6 +91,10 @@ export function devicesRepository(db: Executor) {
     async findStolen(imei14: string) {
       return db.selectFrom('devices_stolen').selectAll().where('imei14', '=', imei14).executeTakeFirst();
     },
+    /** The block with its row locked until the transaction ends, so the one checked is the one lifted. */
+    async lockStolen(imei14: string) {
+      return db.selectFrom('devices_stolen').selectAll().where('imei14', '=', imei14).forUpdate().executeTakeFirst();
+    },
     async insertStolen(row: { imei14: string; caseNumber: string; source: string; orgId: string | null }): Promise<boolean> {
       const r = await db
         .insertInto('devices_stolen')

@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../core/http/app.js';
 import { requestContext } from '../../core/http/auth-hook.js';
-import { problems } from '../../core/http/problem.js';
 import { Problem, authErrors } from '../../core/http/schemas.js';
 import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
 import { BatchItem, BatchRequest, Imei, PublicImei, RegistrationOutcome, RegistrationRequest, StolenRequest, StolenResponse, Tac } from './schema.js';
@@ -51,11 +50,7 @@ export function devicesRoutes(devices: DevicesService) {
       bodyLimit: UPLOAD_LIMIT,
       config: { scope: 'devices:write' },
       schema: { tags: ['devices'], summary: 'Bulk registration from CSV `imei,reference` (streamed)', response: { 200: ImportReport, ...uploadErrors } },
-    }, async (request) => {
-      const ctx = requestContext(request);
-      if (!ctx.principal.orgId) throw problems.badRequest('only an organisation’s API key can register devices');
-      return answerImport(await devices.importRegistrations(ctx, { input: request.body as Readable, orgId: ctx.principal.orgId }));
-    });
+    }, async (request) => answerImport(await devices.importRegistrations(requestContext(request), { input: request.body as Readable })));
 
     app.post('/api/v1/devices/stolen', {
       config: { scope: 'devices:block' },
@@ -112,6 +107,6 @@ export function devicesRoutes(devices: DevicesService) {
         querystring: Type.Object({ days: Type.Integer({ minimum: 1, maximum: 366, default: 30 }) }),
         response: { 200: Type.Object({}, { additionalProperties: true }), ...authErrors },
       },
-    }, async (request) => devices.stats(request.query.days));
+    }, async (request) => devices.stats(requestContext(request), request.query.days));
   };
 }

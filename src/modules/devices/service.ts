@@ -10,8 +10,8 @@ import { parseImei, toImei15 } from '../../identifiers/imei.js';
 import type { Eir, EirChange, EquipmentStatus } from './eir.js';
 import { queueClassification, statusesOf } from './classification.js';
 import { peiToImei14, supiToImsi } from './eir.js';
-import { requireRegulator } from '../../core/auth/authority.js';
 import { importRegistrations, importStolen, importTacs } from './imports.js';
+import { devicesPolicy, sees } from './policy.js';
 import { registerBatch, REJECT_TEXT } from './registration.js';
 import { devicesReadRepository, devicesRepository } from './repository.js';
 
@@ -41,6 +41,11 @@ export function createDevicesService(deps: DevicesServiceDeps) {
     return deps.eir.change(await statusesOf(trx, clock, imei14s));
   }
 
+  /** Refuses, with who may, unless the policy allows. */
+  function allow(allowed: boolean, who: string): void {
+    if (!allowed) throw new DomainError('forbidden', who);
+  }
+
   function strictImei(imei: string): string {
     const parsed = parseImei(imei.trim());
     if (!parsed.ok || parsed.kind === 'imei14') throw new DomainError('invalid', `"${imei}" is not a valid IMEI (15 digits with its check digit, or an IMEISV of 16)`, { reason: parsed.ok ? 'bad_length' : parsed.reason });
@@ -48,9 +53,21 @@ export function createDevicesService(deps: DevicesServiceDeps) {
   }
 
   return {
-    importTacs: (ctx: RequestContext, opts: { input: Readable; delta: boolean; onProgress?: (rows: number) => void }) => importTacs(importDeps, ctx, opts),
-    importRegistrations: (ctx: RequestContext, opts: { input: Readable; orgId: string; onProgress?: (rows: number) => void }) => importRegistrations(importDeps, ctx, opts),
-    importStolen: (ctx: RequestContext, opts: { input: Readable; source: string; onProgress?: (rows: number) => void }) => importStolen(importDeps, ctx, opts),
+    async importTacs(ctx: RequestContext, opts: { input: Readable; delta: boolean; onProgress?: (rows: number) => void }) {
+      allow(devicesPolicy.nationalData(ctx.principal), 'the TAC database is the regulator’s: only the regulator imports it');
+      return importTacs(importDeps, ctx, opts);
+    },
+    /** Bulk registration for an importer; `orgId` defaults to the caller's organisation. */
+    async importRegistrations(ctx: RequestContext, opts: { input: Readable; orgId?: string; onProgress?: (rows: number) => void }) {
+      allow(devicesPolicy.importRegistrations(ctx.principal), 'registration files of importers and customs are uploaded by the regulator');
+      const orgId = opts.orgId ?? ctx.principal.orgId;
+      if (!orgId) throw new DomainError('invalid', 'name the importer organisation the registrations are made for');
+      return importRegistrations(importDeps, ctx, { ...opts, orgId });
+    },
+    async importStolen(ctx: RequestContext, opts: { input: Readable; source: string; onProgress?: (rows: number) => void }) {
+      allow(devicesPolicy.nationalData(ctx.principal), 'lost and stolen lists of the GSMA and partner countries are imported by the regulator');
+      return importStolen(importDeps, ctx, opts);
+    },
 
     async getTac(tac: string) {
       const found = await devicesRepository(deps.db).findTac(tac);
@@ -59,6 +76,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
     },
 
     async register(ctx: RequestContext, input: { imeis: string[]; source: RegistrationSource; reference: string | null }) {
+      allow(devicesPolicy.register(ctx.principal, input.source), `operators register with source individual or service_centre; source ${input.source} is the regulator’s`);
       const orgId = ctx.principal.orgId;
       const { outcomes, change } = await deps.db.transaction().execute(async (trx) => {
         const result = await registerBatch(trx, input.imeis.map((imei, at) => ({ at, imei, reference: input.reference })), input.source, orgId);
@@ -75,12 +93,14 @@ export function createDevicesService(deps: DevicesServiceDeps) {
 
     /** Blocks an IMEI on every network (idempotent: blocking a blocked IMEI changes nothing). */
     async block(ctx: RequestContext, input: { imei: string; caseNumber: string }) {
+      const source = devicesPolicy.blockSource(ctx.principal);
+      if (!source) throw new DomainError('forbidden', 'only the police and the regulator block lost and stolen phones');
       const imei14 = strictImei(input.imei);
       // The answer is read inside the transaction: once it commits nothing is left to fail, so a committed block is
       // never answered with an error (and a retry of one whose answer was lost answers 200 alreadyBlocked).
       const { created, current, change } = await deps.db.transaction().execute(async (trx) => {
         const repo = devicesRepository(trx);
-        const inserted = await repo.insertStolen({ imei14, caseNumber: input.caseNumber, source: 'police', orgId: ctx.principal.orgId });
+        const inserted = await repo.insertStolen({ imei14, caseNumber: input.caseNumber, source, orgId: ctx.principal.orgId });
         let announced: EirChange | null = null;
         if (inserted) {
           await deps.audit.record(trx, ctx, { action: 'devices.imei.block', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: input.caseNumber } });
@@ -96,7 +116,11 @@ export function createDevicesService(deps: DevicesServiceDeps) {
     async unblock(ctx: RequestContext, imei: string) {
       const imei14 = strictImei(imei);
       const { removed, change } = await deps.db.transaction().execute(async (trx) => {
-        const r = await devicesRepository(trx).deleteStolen(imei14, ctx.principal.orgId);
+        const repo = devicesRepository(trx);
+        const current = await repo.lockStolen(imei14);
+        if (!current) return { removed: null, change: null };
+        allow(devicesPolicy.unblock(ctx.principal, { orgId: current.org_id }), 'a block is lifted only by the organisation that made it or by the regulator');
+        const r = await repo.deleteStolen(imei14, ctx.principal.orgId);
         if (!r) return { removed: r, change: null };
         await deps.audit.record(trx, ctx, { action: 'devices.imei.unblock', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: r.caseNumber } });
         const announced = await announce(trx, [imei14]);
@@ -109,7 +133,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
 
     /** A court or regulator order blocks an IMEI on every network (idempotent). */
     async order(ctx: RequestContext, input: { imei: string; orderRef: string }) {
-      await requireRegulator(deps.db, ctx, 'issue or lift blocking orders');
+      allow(devicesPolicy.nationalData(ctx.principal), 'only the regulator may issue or lift blocking orders');
       const imei14 = strictImei(input.imei);
       const { created, change } = await deps.db.transaction().execute(async (trx) => {
         const inserted = await devicesRepository(trx).insertOrder(imei14, input.orderRef);
@@ -124,7 +148,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
     },
 
     async liftOrder(ctx: RequestContext, imei: string) {
-      await requireRegulator(deps.db, ctx, 'issue or lift blocking orders');
+      allow(devicesPolicy.nationalData(ctx.principal), 'only the regulator may issue or lift blocking orders');
       const imei14 = strictImei(imei);
       const { lifted, change } = await deps.db.transaction().execute(async (trx) => {
         const ref = await devicesRepository(trx).deleteOrder(imei14);
@@ -182,10 +206,12 @@ export function createDevicesService(deps: DevicesServiceDeps) {
       return { imei, valid: true, tacKnown: true, status, brand: tac?.manufacturer ?? null, model: tac?.modelName ?? null };
     },
 
-    async stats(days: number) {
+    /** National totals for every reader; observations per operator as the policy lets the caller see them. */
+    async stats(ctx: RequestContext, days: number) {
       const s = await devicesReadRepository(deps.db).stats(days);
       const orgs = authRepository(deps.db);
-      const observations = await Promise.all(s.observations.map(async (o) => ({ operator: (await orgs.findOrg(o.operatorId))?.name ?? o.operatorId, pairs: Number(o.pairs), imeis: Number(o.imeis) })));
+      const visible = devicesPolicy.observationStats(ctx.principal);
+      const observations = await Promise.all(s.observations.filter((o) => sees(visible, o.operatorId)).map(async (o) => ({ operator: (await orgs.findOrg(o.operatorId))?.name ?? o.operatorId, pairs: Number(o.pairs), imeis: Number(o.imeis) })));
       const count = (status: string) => Number(s.lists.find((l) => l.status === status)?.n ?? 0);
       return {
         lists: { grey: count('grey'), black: count('black') },

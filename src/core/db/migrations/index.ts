@@ -7,6 +7,7 @@ import * as voice from './20261202_0001_voice.js';
 import * as voiceRangeHolders from './20261202_0002_voice_range_holders.js';
 import * as devicesTraceCase from './20261207_0001_devices_trace_case.js';
 import * as devicesPendingClassification from './20261207_0002_devices_pending_classification.js';
+import * as devicesPairingOwner from './20261207_0005_devices_pairing_owner.js';
 
 /** Every migration, by its timestamped name. Forward-only: never edit one that has shipped; add a new one. */
 const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '20261207_0001_devices_trace_case': devicesTraceCase,
   '20261207_0002_devices_pending_classification': devicesPendingClassification,
 };
+  '20261207_0005_devices_pairing_owner': devicesPairingOwner,
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,

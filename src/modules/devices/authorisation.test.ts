@@ -1,0 +1,268 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toImei15 } from '../../identifiers/imei.js';
+import { startTestApp, type TestApp } from '../../testing/app.js';
+import { tenantKeys, type Tenant, type TenantKey } from '../../testing/tenants.js';
+import { kzDay } from './network-days.js';
+import { imei14, kzImsi, TAC } from './network-fixtures.js';
+
+/**
+ * The devices rows of the table in docs/api.md ("Who may do what"): every devices route asked by the tenants allowed
+ * (anything but 401/403) and by those refused (403, or 404 where the record is not theirs to know), plus the attacks
+ * issue 10 found.
+ */
+
+let t: TestApp;
+let keys: Record<Tenant, TenantKey>;
+/** Observations of today: a trace alert needs a sighting on or after the day of the block (the database's clock). */
+const today = kzDay(new Date());
+const imei = (serial: number) => toImei15(imei14(serial));
+const OTHER_TAC = '35290611';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+interface Call {
+  method: Method;
+  url: string;
+  body?: unknown;
+  csv?: string;
+}
+
+function ask(who: Tenant, c: Call) {
+  const headers: Record<string, string> = { authorization: keys[who].authorization };
+  if (c.csv !== undefined) headers['content-type'] = 'text/csv';
+  return t.app.inject({ method: c.method, url: c.url, headers, ...(c.csv !== undefined ? { payload: c.csv } : c.body !== undefined ? { payload: c.body as Record<string, unknown> } : {}) });
+}
+
+async function expectAllowed(who: Tenant, c: Call, status?: number) {
+  const res = await ask(who, c);
+  expect(res.statusCode, `${who} ${c.method} ${c.url}: ${res.body}`).not.toBe(401);
+  expect(res.statusCode, `${who} ${c.method} ${c.url}: ${res.body}`).not.toBe(403);
+  if (status !== undefined) expect(res.statusCode, `${who} ${c.method} ${c.url}: ${res.body}`).toBe(status);
+  return res;
+}
+
+async function expectRefused(who: Tenant, c: Call, status: 403 | 404 = 403) {
+  const res = await ask(who, c);
+  expect(res.statusCode, `${who} ${c.method} ${c.url}: ${res.body}`).toBe(status);
+  expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+  return res;
+}
+
+const observations = (...lines: string[]) => ['date,imei,imsi,msisdn,rat', ...lines].join('\n') + '\n';
+const block = (serial: number): Call => ({ method: 'POST', url: '/api/v1/devices/stolen', body: { imei: imei(serial), caseNumber: `KUI-${serial}` } });
+const unblock = (serial: number): Call => ({ method: 'DELETE', url: `/api/v1/devices/stolen/${imei(serial)}` });
+const publicStatus = async (serial: number) => (await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${imei(serial)}` })).json().status as string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  keys = await tenantKeys(t);
+  const tacs = `tac|manufacturer|model_name\n${TAC}|Apple|iPhone 14\n${OTHER_TAC}|Samsung|Galaxy S23\n`;
+  await expectAllowed('regulator', { method: 'POST', url: '/api/v1/devices/tac-imports', csv: tacs }, 200);
+});
+afterAll(() => t.close());
+
+describe('national reference data is the regulator’s', () => {
+  it('POST /api/v1/devices/tac-imports: an operator cannot wipe the TAC database (issue 10)', async () => {
+    const wipe: Call = { method: 'POST', url: '/api/v1/devices/tac-imports', csv: `tac|manufacturer|model_name\n11111111|X|One\n22222222|Y|Two\n` };
+    await expectRefused('kcell', wipe);
+    await expectRefused('kcell', { ...wipe, url: `${wipe.url}?mode=delta` });
+    for (const who of ['police', 'bank', 'marketplace', 'isp'] as const) await expectRefused(who, wipe);
+    // Every other phone is still known.
+    await expectAllowed('kcell', { method: 'GET', url: `/api/v1/devices/tac/${OTHER_TAC}` }, 200);
+    await expectAllowed('regulator', { method: 'POST', url: '/api/v1/devices/tac-imports?mode=delta', csv: `tac,manufacturer,model_name\n86753003,Xiaomi,Redmi Note 12\n` }, 200);
+  });
+
+  it('GET /api/v1/devices/tac/{tac}: every devices:read holder', async () => {
+    const lookup: Call = { method: 'GET', url: `/api/v1/devices/tac/${TAC}` };
+    for (const who of ['regulator', 'kcell', 'police'] as const) await expectAllowed(who, lookup, 200);
+    for (const who of ['bank', 'marketplace', 'isp'] as const) await expectRefused(who, lookup);
+  });
+
+  it('POST /api/v1/devices/orders and DELETE /api/v1/devices/orders/{imei}: the regulator only', async () => {
+    const order: Call = { method: 'POST', url: '/api/v1/devices/orders', body: { imei: imei(90), orderRef: 'COURT-1' } };
+    const lift: Call = { method: 'DELETE', url: `/api/v1/devices/orders/${imei(90)}` };
+    for (const who of ['police', 'kcell', 'bank'] as const) await expectRefused(who, order);
+    await expectAllowed('regulator', order, 201);
+    for (const who of ['police', 'kcell', 'bank'] as const) await expectRefused(who, lift);
+    await expectAllowed('regulator', lift, 204);
+  });
+
+  it('POST /api/v1/devices/classify: the regulator only', async () => {
+    const classify: Call = { method: 'POST', url: '/api/v1/devices/classify' };
+    await expectAllowed('regulator', classify, 200);
+    for (const who of ['kcell', 'police', 'bank'] as const) await expectRefused(who, classify);
+  });
+
+  it('GET /api/v1/devices/conditions[/{name}]: devices:read holders; PUT: the regulator only', async () => {
+    for (const url of ['/api/v1/devices/conditions', '/api/v1/devices/conditions/duplicate']) {
+      for (const who of ['regulator', 'kcell', 'police'] as const) await expectAllowed(who, { method: 'GET', url }, 200);
+      for (const who of ['bank', 'isp'] as const) await expectRefused(who, { method: 'GET', url });
+    }
+    const current = (await ask('regulator', { method: 'GET', url: '/api/v1/devices/conditions/tac_unknown' })).json();
+    const { name: _name, ...settings } = current;
+    const put: Call = { method: 'PUT', url: '/api/v1/devices/conditions/tac_unknown', body: settings };
+    for (const who of ['kcell', 'beeline', 'police', 'bank'] as const) await expectRefused(who, put);
+    await expectAllowed('regulator', put, 200);
+  });
+});
+
+describe('registrations', () => {
+  it('POST /api/v1/devices/registrations: operators for their subscribers, the regulator for importers and grandfathered devices', async () => {
+    const register = (serial: number, source: string): Call => ({ method: 'POST', url: '/api/v1/devices/registrations', body: { imeis: [imei(serial)], source } });
+    expect((await expectAllowed('kcell', register(1, 'individual'), 200)).json().registered).toBe(1);
+    await expectAllowed('beeline', register(2, 'service_centre'), 200);
+    await expectAllowed('regulator', register(3, 'importer'), 200);
+    await expectAllowed('regulator', register(4, 'grandfathered'), 200);
+    await expectRefused('kcell', register(5, 'importer'));
+    await expectRefused('kcell', register(5, 'grandfathered'));
+    for (const who of ['police', 'bank', 'marketplace', 'isp'] as const) await expectRefused(who, register(5, 'individual'));
+  });
+
+  it('POST /api/v1/devices/registrations/import: the regulator, on behalf of importers and customs', async () => {
+    const file: Call = { method: 'POST', url: '/api/v1/devices/registrations/import', csv: `imei,reference\n${imei(10)},DT-1\n` };
+    for (const who of ['kcell', 'police', 'bank'] as const) await expectRefused(who, file);
+    expect((await expectAllowed('regulator', file, 200)).json()).toMatchObject({ committed: true, accepted: 1 });
+  });
+});
+
+describe('lost and stolen blocks (issue 10)', () => {
+  it('POST /api/v1/devices/stolen: police and the regulator; an operator cannot block', async () => {
+    for (const who of ['kcell', 'beeline', 'bank', 'marketplace', 'isp'] as const) await expectRefused(who, block(20));
+    expect(await publicStatus(20)).not.toBe('blocked');
+    await expectAllowed('police', block(20), 201);
+    await expectAllowed('police2', block(21), 201);
+    await expectAllowed('regulator', block(22), 201);
+  });
+
+  it('the block’s source is the caller’s kind, never hard-coded', async () => {
+    await t.relayed();
+    const rows = await t.database.db.selectFrom('devices_stolen').select(['imei14', 'source', 'org_id']).where('imei14', 'in', [imei14(20), imei14(22)]).orderBy('imei14').execute();
+    expect(rows).toEqual([
+      { imei14: imei14(20), source: 'police', org_id: keys.police.orgId },
+      { imei14: imei14(22), source: 'regulator', org_id: keys.regulator.orgId },
+    ]);
+  });
+
+  it('DELETE /api/v1/devices/stolen/{imei}: the organisation that blocked it or the regulator; another police unit cannot', async () => {
+    await expectRefused('police2', unblock(20));
+    await expectRefused('kcell', unblock(20));
+    expect(await publicStatus(20)).toBe('blocked');
+    await expectAllowed('police', unblock(20), 204);
+    await expectRefused('police', unblock(21));
+    await expectAllowed('regulator', unblock(21), 204);
+    await expectRefused('police', unblock(22));
+    await expectAllowed('regulator', unblock(22), 204);
+  });
+});
+
+describe('checks', () => {
+  it('POST /api/v1/devices/imei-batch and the N5g-eir equipment status: every devices:check holder', async () => {
+    const batch: Call = { method: 'POST', url: '/api/v1/devices/imei-batch', body: { imeis: [imei(1)] } };
+    const eir: Call = { method: 'GET', url: `/n5g-eir-eic/v1/equipment-status?pei=imei-${imei(1)}` };
+    for (const who of ['regulator', 'kcell', 'police', 'bank', 'marketplace'] as const) {
+      await expectAllowed(who, batch, 200);
+      await expectAllowed(who, eir, 200);
+    }
+    await expectRefused('isp', batch);
+    await expectRefused('isp', eir);
+  });
+
+  it('GET /api/v1/public/imei/{imei}: anyone, without a credential', async () => {
+    expect((await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${imei(1)}` })).statusCode).toBe(200);
+  });
+});
+
+describe('operators’ own data', () => {
+  it('POST /api/v1/devices/observations: an operator uploads its own network’s; the regulator names any operator', async () => {
+    const file = (serial: number): Call => ({ method: 'POST', url: '/api/v1/devices/observations', csv: observations(`${today},${imei14(serial)}0,${kzImsi(serial)},,LTE`) });
+    await expectAllowed('kcell', file(30), 200);
+    await expectAllowed('kcell', { ...file(31), url: `/api/v1/devices/observations?operator=${keys.kcell.orgId}` }, 200);
+    await expectRefused('kcell', { ...file(32), url: `/api/v1/devices/observations?operator=${encodeURIComponent('Beeline Kazakhstan')}` });
+    await expectAllowed('regulator', { ...file(33), url: `/api/v1/devices/observations?operator=${encodeURIComponent('Beeline Kazakhstan')}` }, 200);
+    for (const who of ['police', 'bank', 'isp'] as const) await expectRefused(who, file(34));
+  });
+
+  it('GET /api/v1/devices/lists/{kind}: an operator its own lists, the regulator any operator’s', async () => {
+    const list = (query = ''): Call => ({ method: 'GET', url: `/api/v1/devices/lists/notification${query}` });
+    await expectAllowed('kcell', list(), 200);
+    await expectAllowed('beeline', { method: 'GET', url: '/api/v1/devices/lists/black' }, 200);
+    await expectRefused('kcell', list(`?operator=${encodeURIComponent('Beeline Kazakhstan')}`));
+    await expectAllowed('regulator', list('?operator=Kcell'), 200);
+    for (const who of ['police', 'bank', 'isp'] as const) await expectRefused(who, list());
+  });
+
+  it('POST and DELETE /api/v1/devices/pairings: operators and the regulator; a pairing is removed by the one that made it or the regulator', async () => {
+    const pairing = (serial: number) => ({ imei: imei(serial), imsi: kzImsi(serial) });
+    const add = (serial: number): Call => ({ method: 'POST', url: '/api/v1/devices/pairings', body: pairing(serial) });
+    const remove = (serial: number): Call => ({ method: 'DELETE', url: `/api/v1/devices/pairings?imei=${imei(serial)}&imsi=${kzImsi(serial)}` });
+    await expectAllowed('kcell', add(40), 201);
+    await expectAllowed('regulator', add(41), 201);
+    for (const who of ['police', 'bank', 'isp'] as const) await expectRefused(who, add(42));
+    await expectRefused('beeline', remove(40), 404);
+    await expectRefused('kcell', remove(41), 404);
+    await expectAllowed('kcell', remove(40), 204);
+    await expectAllowed('regulator', remove(41), 204);
+    await expectAllowed('kcell', add(43), 201);
+    await expectAllowed('regulator', remove(43), 204);
+    for (const who of ['police', 'bank'] as const) await expectRefused(who, remove(43));
+  });
+
+  it('GET /api/v1/devices/stats: devices:read holders; observations per operator are the regulator’s, an operator sees its own', async () => {
+    const stats: Call = { method: 'GET', url: '/api/v1/devices/stats' };
+    const operators = async (who: Tenant) => ((await expectAllowed(who, stats, 200)).json().observationsPerOperator as { operator: string }[]).map((o) => o.operator).sort();
+    expect(await operators('regulator')).toEqual(['Beeline Kazakhstan', 'Kcell']);
+    expect(await operators('kcell')).toEqual(['Kcell']);
+    expect(await operators('police')).toEqual([]);
+    for (const who of ['bank', 'isp'] as const) await expectRefused(who, stats);
+  });
+});
+
+describe('trace alerts', () => {
+  it('GET /api/v1/devices/trace-alerts: police see the alerts of their own blocks, the regulator all', async () => {
+    await expectAllowed('police', block(50), 201);
+    await expectAllowed('police2', block(51), 201);
+    const seen = observations(`${today},${imei14(50)}0,${kzImsi(50)},,LTE`, `${today},${imei14(51)}0,${kzImsi(51)},,LTE`);
+    await expectAllowed('kcell', { method: 'POST', url: '/api/v1/devices/observations', csv: seen }, 200);
+    const alerts: Call = { method: 'GET', url: '/api/v1/devices/trace-alerts' };
+    const imeis = async (who: Tenant) => ((await expectAllowed(who, alerts, 200)).json().items as { imei: string }[]).map((a) => a.imei).sort();
+    expect(await imeis('police')).toEqual([imei(50)]);
+    expect(await imeis('police2')).toEqual([imei(51)]);
+    expect(await imeis('regulator')).toEqual([imei(50), imei(51)]);
+    for (const who of ['kcell', 'bank', 'isp'] as const) await expectRefused(who, alerts);
+  });
+});
+
+describe('the table covers every devices operation', () => {
+  it('each devices operation of /openapi.json is tested in this file', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { tags?: string[] }>> };
+    const ops = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item)
+        .filter(([, op]) => op.tags?.some((tag) => tag === 'devices' || tag === 'N5g-eir') || path.startsWith('/api/v1/public/imei'))
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(ops.sort()).toEqual(
+      [
+        'POST /api/v1/devices/tac-imports',
+        'GET /api/v1/devices/tac/{tac}',
+        'POST /api/v1/devices/registrations',
+        'POST /api/v1/devices/registrations/import',
+        'POST /api/v1/devices/stolen',
+        'DELETE /api/v1/devices/stolen/{imei}',
+        'POST /api/v1/devices/orders',
+        'DELETE /api/v1/devices/orders/{imei}',
+        'POST /api/v1/devices/imei-batch',
+        'GET /api/v1/public/imei/{imei}',
+        'GET /api/v1/devices/stats',
+        'POST /api/v1/devices/observations',
+        'POST /api/v1/devices/classify',
+        'GET /api/v1/devices/lists/{kind}',
+        'GET /api/v1/devices/trace-alerts',
+        'POST /api/v1/devices/pairings',
+        'DELETE /api/v1/devices/pairings',
+        'GET /api/v1/devices/conditions',
+        'GET /api/v1/devices/conditions/{name}',
+        'PUT /api/v1/devices/conditions/{name}',
+        'GET /n5g-eir-eic/v1/equipment-status',
+      ].sort(),
+    );
+  });
+});
