@@ -46,8 +46,8 @@ async function startApp(limits: HttpLimits, trustProxy?: boolean | string): Prom
 }
 
 /** Opens a raw connection; `ended` resolves with what the server sent and how long the connection lived. */
-async function open(port: number): Promise<{ socket: Socket; ended: Promise<{ text: string; ms: number }> }> {
-  const socket = connect(port, '127.0.0.1');
+async function open(port: number, localAddress = '127.0.0.1'): Promise<{ socket: Socket; ended: Promise<{ text: string; ms: number }> }> {
+  const socket = connect({ port, host: '127.0.0.1', localAddress });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const started = performance.now();
   let text = '';
@@ -139,6 +139,30 @@ describe('connections per client address', () => {
     again.socket.write(head('/test/plain', 8) + '{"n": 7}');
     await new Promise((r) => again.socket.once('data', r));
     for (const c of [...held, again]) c.socket.destroy();
+  });
+
+  it('1,100 stalled requests without credentials from one address hold 256 connections, and another client is served', async () => {
+    const attacked = await startApp({ ...LIMITS, requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnectionsPerAddress: 256 });
+    try {
+      const attack = await Promise.all(Array.from({ length: 1100 }, () => open(attacked.port, '127.0.0.2')));
+      let closed = 0;
+      for (const c of attack) {
+        void c.ended.then(() => closed++);
+        if (!c.socket.destroyed) c.socket.write(head('/test/plain', 1000, 'application/json', false) + '{"n": 1, "pad": "');
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const other = await open(attacked.port);
+      const started = performance.now();
+      other.socket.write(head('/test/plain', 8) + '{"n": 7}');
+      const answer = await new Promise<string>((r) => other.socket.once('data', (d: Buffer) => r(d.toString())));
+      const ms = performance.now() - started;
+      console.log(`1,100 stalled connections from one address: ${1100 - closed} held, ${closed} closed at once; another client answered in ${ms.toFixed(1)} ms`);
+      expect(1100 - closed).toBe(256);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      for (const c of [...attack, other]) c.socket.destroy();
+    } finally {
+      await attacked.app.close();
+    }
   });
 
   it('does not cap a trusted proxy (its one address carries every client)', async () => {
