@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toImei15 } from '../../identifiers/imei.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
@@ -232,7 +233,7 @@ describe('trace alerts', () => {
 });
 
 describe('the table covers every devices operation', () => {
-  it('each devices operation of /openapi.json is tested in this file', async () => {
+  it('each devices operation of /openapi.json is tested in this file and has its row in docs/api.md', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { tags?: string[] }>> };
     const ops = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.entries(item)
@@ -264,5 +265,7 @@ describe('the table covers every devices operation', () => {
         'GET /n5g-eir-eic/v1/equipment-status',
       ].sort(),
     );
+    const table = readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
+    for (const op of ops) expect(table, op).toContain(`| \`${op}\` |`);
   });
 });
