@@ -28,6 +28,7 @@ import { voiceRoutes } from './modules/voice/routes.js';
 import { createVoiceService } from './modules/voice/service.js';
 import { createSipServer, type SipServer } from './modules/voice/sip/server.js';
 import type { Ingress } from './modules/voice/types.js';
+import type { CertificateFetcher } from './modules/voice/stir/fetcher.js';
 import { stirRoutes } from './modules/voice/stir/routes.js';
 import { createStirService } from './modules/voice/stir/service.js';
 
@@ -47,6 +48,8 @@ export interface VoiceOptions {
   roamingTtlMs?: number;
   /** Base of the STIR/SHAKEN certificate URLs (x5u). */
   publicBaseUrl?: string;
+  /** Fetches an x5u that is not in the certificate store (default HTTPS); tests inject their own. */
+  fetchCertificate?: CertificateFetcher;
 }
 
 /** Every service, wired by plain factories. Used by the HTTP server and by CLI commands alike. */
@@ -70,7 +73,7 @@ export function createServices(deps: CoreDeps) {
   const devices = createDevicesService({ db, audit, outbox, eir, clock });
   const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger, eir });
   const roamingTtlMs = deps.voice?.roamingTtlMs ?? 24 * 3_600_000;
-  const stir = createStirService({ db, audit, outbox, clock, ids, secret: deps.secret, publicBaseUrl: deps.voice?.publicBaseUrl ?? 'http://localhost:8080' });
+  const stir = createStirService({ db, audit, outbox, clock, ids, secret: deps.secret, publicBaseUrl: deps.voice?.publicBaseUrl ?? 'http://localhost:8080', fetchCertificate: deps.voice?.fetchCertificate });
   const voice = createVoiceService({
     db,
     audit,

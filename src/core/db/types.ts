@@ -288,6 +288,19 @@ export interface VoiceStirCredentialsTable {
   created_at: Generated<Date>;
 }
 
+export interface VoiceStirSpcsTable {
+  /** Service provider code as a certificate's TNAuthList names it, upper-cased. */
+  spc: string;
+  operator_id: string;
+  updated_at: Generated<Date>;
+}
+
+export interface VoiceStirRepositoriesTable {
+  /** Host (and port when not 443) of an operator's certificate repository, lower-cased. */
+  host: string;
+  created_at: Generated<Date>;
+}
+
 export interface VoiceRangeHoldersTable {
   /** National significant number prefix, e.g. `701`. */
   prefix: string;
@@ -327,5 +340,7 @@ export interface DB {
   voice_stats_daily: VoiceStatsDailyTable;
   voice_stir_certificates: VoiceStirCertificatesTable;
   voice_stir_credentials: VoiceStirCredentialsTable;
+  voice_stir_spcs: VoiceStirSpcsTable;
+  voice_stir_repositories: VoiceStirRepositoriesTable;
   voice_range_holders: VoiceRangeHoldersTable;
 }

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { DomainError } from '../../core/errors.js';
-import { DEMO_ANCHOR_PEM, DEMO_OPERATOR_CERT_PEM, DEMO_OPERATOR_KEY_PEM } from './demo-credentials.js';
+import { DEMO_ANCHOR_PEM, DEMO_INTERMEDIATE_PEM, DEMO_OPERATOR_CERT_PEM, DEMO_OPERATOR_KEY_PEM, DEMO_SPC } from './demo-credentials.js';
 import type { VoiceService } from './service.js';
 import type { StirService } from './stir/service.js';
 import type { ScreeningResult } from './types.js';
@@ -71,7 +71,8 @@ export async function loadVoiceDemo(services: { voice: VoiceService; stir: StirS
   let signed: ScreeningResult | null = null;
   if (ctx.stirCredentials) {
     await ensureCertificate(stir, ctx.regulator, DEMO_ANCHOR_PEM, true);
-    const certificateId = await ensureCertificate(stir, ctx.operator, DEMO_OPERATOR_CERT_PEM, false);
+    await stir.putSpc(ctx.regulator, DEMO_SPC, ctx.operatorName);
+    const certificateId = await ensureCertificate(stir, ctx.operator, DEMO_OPERATOR_CERT_PEM + DEMO_INTERMEDIATE_PEM, false);
     await stir.setCredential(ctx.operator, { certificateId, privateKey: DEMO_OPERATOR_KEY_PEM });
     await voice.reload();
     const signedBy = await stir.sign(ctx.operator, { orig: DEMO_ROAMER, dest: DEMO_CALLED, attest: 'A' });

@@ -77,8 +77,7 @@ describe('voice policy', () => {
 
   it('STIR: trust anchors are the regulator’s; certificates, credentials and signatures the owner’s own', () => {
     expect([regulator, staff, kcell].map(voicePolicy.manageTrustAnchors)).toEqual([true, true, false]);
-    expect(voicePolicy.certificateOwner(kcell)).toBe('kcell');
-    expect(voicePolicy.certificateOwner(staff)).toBeNull();
+    expect([kcell, beeline, regulator, staff, bank].map((p) => voicePolicy.uploadCertificateFor(p, 'kcell'))).toEqual([true, false, true, true, false]);
     const kcells = { operatorId: 'kcell', trustAnchor: false };
     const anchor = { operatorId: null, trustAnchor: true };
     expect(voicePolicy.revokeCertificate(kcell, kcells)).toBe(true);

@@ -74,8 +74,11 @@ export const voicePolicy = {
   /** STIR/SHAKEN trust anchors (the STI-PA roots) are uploaded and revoked by the regulator only. */
   manageTrustAnchors: isRegulator,
 
-  /** The organisation a signing certificate is uploaded for: the caller's own (null for platform staff and the system). */
-  certificateOwner: (p: Principal): string | null => p.orgId,
+  /**
+   * A signing certificate belongs to the operator its TNAuthList's service provider code is assigned to: that
+   * operator uploads it, or the regulator does for it; no one else, whoever holds the certificate.
+   */
+  uploadCertificateFor: (p: Principal, spcOperator: string): boolean => isRegulator(p) || ownOperator(p, spcOperator),
 
   /** A certificate is revoked by its owner or the regulator; a trust anchor by the regulator only. */
   revokeCertificate: (p: Principal, cert: { operatorId: string | null; trustAnchor: boolean }): boolean =>

@@ -8,6 +8,7 @@ import * as voiceRangeHolders from './20261202_0002_voice_range_holders.js';
 import * as devicesTraceCase from './20261207_0001_devices_trace_case.js';
 import * as devicesPendingClassification from './20261207_0002_devices_pending_classification.js';
 import * as devicesPairingOwner from './20261207_0005_devices_pairing_owner.js';
+import * as voiceStirSpcs from './20261207_0010_voice_stir_spcs.js';
 
 /** Every migration, by its timestamped name. Forward-only: never edit one that has shipped; add a new one. */
 const migrations: Record<string, Migration> = {
@@ -19,8 +20,9 @@ const migrations: Record<string, Migration> = {
   '20261202_0002_voice_range_holders': voiceRangeHolders,
   '20261207_0001_devices_trace_case': devicesTraceCase,
   '20261207_0002_devices_pending_classification': devicesPendingClassification,
-};
   '20261207_0005_devices_pairing_owner': devicesPairingOwner,
+  '20261207_0010_voice_stir_spcs': voiceStirSpcs,
+};
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,

@@ -18,6 +18,17 @@ export interface StirCertificate {
 
 type NewCertificate = Omit<StirCertificate, 'revokedAt' | 'createdAt'> & { createdAt: Date };
 
+export interface SpcAssignment {
+  spc: string;
+  operatorId: string;
+  updatedAt: Date;
+}
+
+export interface CertificateRepository {
+  host: string;
+  createdAt: Date;
+}
+
 export interface StirCredential {
   operatorId: string;
   certificateId: string;
@@ -74,6 +85,35 @@ export function stirRepository(db: Executor) {
         .values({ operator_id: c.operatorId, certificate_id: c.certificateId, private_key_enc: c.privateKeyEnc, created_at: at })
         .onConflict((oc) => oc.column('operator_id').doUpdateSet({ certificate_id: c.certificateId, private_key_enc: c.privateKeyEnc, created_at: at }))
         .execute();
+    },
+    async spcs(): Promise<SpcAssignment[]> {
+      const rows = await db.selectFrom('voice_stir_spcs').selectAll().orderBy('spc').execute();
+      return rows.map((r) => ({ spc: r.spc, operatorId: r.operator_id, updatedAt: r.updated_at }));
+    },
+    async spcOperator(spc: string): Promise<string | null> {
+      return (await db.selectFrom('voice_stir_spcs').select('operator_id').where('spc', '=', spc).executeTakeFirst())?.operator_id ?? null;
+    },
+    async putSpc(spc: string, operatorId: string, at: Date): Promise<void> {
+      await db
+        .insertInto('voice_stir_spcs')
+        .values({ spc, operator_id: operatorId, updated_at: at })
+        .onConflict((oc) => oc.column('spc').doUpdateSet({ operator_id: operatorId, updated_at: at }))
+        .execute();
+    },
+    async deleteSpc(spc: string): Promise<boolean> {
+      return (await db.deleteFrom('voice_stir_spcs').where('spc', '=', spc).executeTakeFirst()).numDeletedRows > 0n;
+    },
+    async repositories(): Promise<CertificateRepository[]> {
+      const rows = await db.selectFrom('voice_stir_repositories').selectAll().orderBy('host').execute();
+      return rows.map((r) => ({ host: r.host, createdAt: r.created_at }));
+    },
+    /** Adds a repository host; false when it was already there. */
+    async addRepository(host: string, at: Date): Promise<boolean> {
+      const r = await db.insertInto('voice_stir_repositories').values({ host, created_at: at }).onConflict((oc) => oc.column('host').doNothing()).returning('host').executeTakeFirst();
+      return r !== undefined;
+    },
+    async deleteRepository(host: string): Promise<boolean> {
+      return (await db.deleteFrom('voice_stir_repositories').where('host', '=', host).executeTakeFirst()).numDeletedRows > 0n;
     },
     async credential(operatorId: string): Promise<StirCredential | null> {
       const r = await db.selectFrom('voice_stir_credentials').selectAll().where('operator_id', '=', operatorId).executeTakeFirst();

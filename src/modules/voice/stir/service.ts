@@ -1,12 +1,15 @@
 import { CompactSign, importPKCS8 } from 'jose';
 import type { AuditService } from '../../../core/audit/service.js';
+import type { X509Certificate } from 'node:crypto';
 import type { RequestContext } from '../../../core/auth/principal.js';
+import { authRepository } from '../../../core/auth/repository.js';
 import type { Executor } from '../../../core/db/database.js';
 import { DomainError } from '../../../core/errors.js';
 import type { Outbox } from '../../../core/events/outbox.js';
 import { voicePolicy } from '../policy.js';
 import type { Attestation } from '../types.js';
-import { isP256, issuerAmong, parseCertificate, validAt, validity } from './certificates.js';
+import { chainToAnchor, chainValidity, endEntitySpc, isP256, parseBundle, parseCertificate, toPemBundle, validAt } from './certificates.js';
+import type { CertificateFetcher } from './fetcher.js';
 import { credentialCipher, keyMatches, parsePrivateKey } from './keys.js';
 import { canonicalTn, identityHeader, passportHeader, passportPayload } from './passport.js';
 import { stirRepository, type StirCertificate } from './repository.js';
@@ -23,7 +26,12 @@ export interface StirServiceDeps {
   secret: string;
   /** Where this API is reachable from outside, e.g. `https://qalqan.kz`: the base of every certificate's x5u. */
   publicBaseUrl: string;
+  /** Fetches an x5u that is not in the store (default: HTTPS with time and size limits); tests inject their own. */
+  fetchCertificate?: CertificateFetcher;
 }
+
+/** How long a verifier may cache a certificate we serve at its x5u (never past the chain's end of validity). */
+const X5U_MAX_AGE_SECONDS = 86_400;
 
 export interface SignRequest {
   orig: string;
@@ -44,29 +52,74 @@ export function createStirService(deps: StirServiceDeps) {
   const repo = stirRepository(deps.db);
   const cipher = credentialCipher(deps.secret);
   const baseUrl = deps.publicBaseUrl.replace(/\/+$/, '');
-  const verifier = createStirVerifier({ repo, clock: deps.clock });
+  const verifier = createStirVerifier({ repo, clock: deps.clock, fetchCertificate: deps.fetchCertificate });
 
   function requireOrg(orgId: string | null, what: string): string {
     if (!orgId) throw new DomainError('invalid', `only an organisation’s API key can ${what}`);
     return orgId;
   }
 
-  async function checkUpload(pem: string, trustAnchor: boolean) {
-    const cert = parseCertificate(pem);
-    if (!cert) throw new DomainError('unprocessable', 'certificate is not a PEM-encoded X.509 certificate');
+  /** The trust anchors not revoked and valid at `now`. */
+  async function anchorsAt(now: Date): Promise<X509Certificate[]> {
+    return (await repo.activeAnchors()).flatMap((a) => {
+      const parsed = parseCertificate(a.pem);
+      return parsed && validAt(parsed, now) ? [parsed] : [];
+    });
+  }
+
+  /**
+   * Checks an upload: a trust anchor is one CA certificate; a signing certificate is a PEM bundle, the end entity
+   * first, then the intermediates up to a stored anchor (ATIS-1000080), with the SHAKEN end-entity profile. Returns
+   * the chain to store and serve (end entity and intermediates) and the SPC of a signing certificate.
+   */
+  async function checkUpload(pem: string, trustAnchor: boolean): Promise<{ chain: X509Certificate[]; spc: string | null }> {
+    const bundle = parseBundle(pem);
+    if (!bundle) throw new DomainError('unprocessable', 'certificate is not a PEM-encoded X.509 certificate (or a bundle of them)');
+    const [cert, ...intermediates] = bundle as [X509Certificate, ...X509Certificate[]];
     if (!isP256(cert)) throw new DomainError('unprocessable', 'the certificate key must be EC P-256 (ES256), as SHAKEN requires');
     const now = deps.clock();
     if (!validAt(cert, now)) throw new DomainError('unprocessable', `the certificate is not valid now (valid ${cert.validFrom} to ${cert.validTo})`);
     if (trustAnchor) {
+      if (intermediates.length) throw new DomainError('unprocessable', 'a trust anchor is uploaded alone, not in a bundle');
       if (!cert.ca) throw new DomainError('unprocessable', 'a trust anchor must be a CA certificate (basicConstraints CA:TRUE)');
-      return cert;
+      return { chain: [cert], spc: null };
     }
-    const anchors = (await repo.activeAnchors()).flatMap((a) => {
-      const parsed = parseCertificate(a.pem);
-      return parsed && validAt(parsed, now) ? [{ cert: parsed }] : [];
-    });
-    if (!issuerAmong(cert, anchors)) throw new DomainError('unprocessable', `the certificate is not issued and signed by a trust anchor in the store (issuer: ${cert.issuer.replace(/\n/g, ', ')})`);
-    return cert;
+    const chain = chainToAnchor(cert, intermediates, await anchorsAt(now));
+    if (!chain.ok) throw new DomainError('unprocessable', chain.why);
+    const stale = chain.path.find((c) => !validAt(c, now));
+    if (stale) throw new DomainError('unprocessable', `the intermediate ${stale.subject.replace(/\n/g, ', ')} is not valid now (valid ${stale.validFrom} to ${stale.validTo})`);
+    const profile = endEntitySpc(cert);
+    if (!profile.ok) throw new DomainError('unprocessable', profile.why);
+    return { chain: chain.path, spc: profile.spc };
+  }
+
+  /** The operator a signing certificate's SPC names, which the caller must be (or the regulator). */
+  async function spcOwner(ctx: RequestContext, spc: string): Promise<string> {
+    const operatorId = await repo.spcOperator(spc);
+    if (!operatorId) throw new DomainError('unprocessable', `the certificate’s service provider code ${spc} is assigned to no operator; the regulator assigns it with PUT /api/v1/voice/stir/spcs/${spc}`);
+    if (!voicePolicy.uploadCertificateFor(ctx.principal, operatorId)) throw new DomainError('forbidden', `the certificate’s service provider code ${spc} belongs to another operator`);
+    return operatorId;
+  }
+
+  async function operatorIdOf(name: string): Promise<string> {
+    const org = await authRepository(deps.db).findOrg(name);
+    if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${name}" does not exist`);
+    return org.id;
+  }
+
+  function requireRegulator(ctx: RequestContext, what: string): void {
+    if (!voicePolicy.changeNationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
+  }
+
+  /** A repository host as URLs spell it: lower case, without the default port 443. */
+  function canonicalHost(host: string): string {
+    try {
+      const url = new URL(`https://${host}`);
+      if (url.host && `${url.hostname}${url.port ? `:${url.port}` : ''}` === url.host && url.pathname === '/' && !url.username) return url.host;
+    } catch {
+      // falls through to the problem below
+    }
+    throw new DomainError('invalid', `"${host}" is not a host name with an optional port`);
   }
 
   return {
@@ -75,12 +128,13 @@ export function createStirService(deps: StirServiceDeps) {
     /** Stores an operator's certificate, or (the regulator only) a trust anchor; gives it an x5u under our API. */
     async uploadCertificate(ctx: RequestContext, input: { certificate: string; trustAnchor: boolean }): Promise<CertificateView> {
       if (input.trustAnchor && !voicePolicy.manageTrustAnchors(ctx.principal)) throw new DomainError('forbidden', 'only the regulator may upload trust anchors');
-      const operatorId = input.trustAnchor ? null : requireOrg(voicePolicy.certificateOwner(ctx.principal), 'upload a signing certificate');
-      const cert = await checkUpload(input.certificate, input.trustAnchor);
+      const { chain, spc } = await checkUpload(input.certificate, input.trustAnchor);
+      const operatorId = spc === null ? null : await spcOwner(ctx, spc);
+      const cert = chain[0]!;
       const fingerprint = cert.fingerprint256;
       if (await repo.activeWithFingerprint(fingerprint)) throw new DomainError('conflict', `this certificate is already in the store (fingerprint ${fingerprint})`);
       const id = deps.ids();
-      const row = { id, operatorId, x5u: `${baseUrl}/api/v1/voice/stir/certificates/${id}.pem`, pem: cert.toString(), fingerprint, subject: cert.subject.replace(/\n/g, ', '), trustAnchor: input.trustAnchor, ...validity(cert), createdAt: deps.clock() };
+      const row = { id, operatorId, x5u: `${baseUrl}/api/v1/voice/stir/certificates/${id}.pem`, pem: toPemBundle(chain), fingerprint, subject: cert.subject.replace(/\n/g, ', '), trustAnchor: input.trustAnchor, ...chainValidity(chain), createdAt: deps.clock() };
       await deps.db.transaction().execute(async (trx) => {
         await stirRepository(trx).insertCertificate(row);
         await deps.audit.record(trx, ctx, { action: 'voice.stir.certificate.upload', subjectType: 'stir_certificate', subject: id, detail: { fingerprint, subject: row.subject, trustAnchor: row.trustAnchor } });
@@ -93,12 +147,80 @@ export function createStirService(deps: StirServiceDeps) {
       return (await repo.certificates()).map(view);
     },
 
-    /** The PEM behind an x5u; revoked certificates are no longer served. */
-    async certificatePem(id: string): Promise<string> {
+    /**
+     * The chain behind an x5u (end entity, then intermediates) and how long it may be cached. Revoked certificates,
+     * and those whose trust anchor has been revoked, are no longer served.
+     */
+    async certificatePem(id: string): Promise<{ pem: string; maxAgeSeconds: number }> {
       const cert = await repo.certificate(id);
       if (!cert || cert.revokedAt) throw new DomainError('not_found', `no current certificate ${id}`);
-      return cert.pem;
+      const now = deps.clock();
+      if (!cert.trustAnchor) {
+        const [leaf, ...intermediates] = parseBundle(cert.pem) ?? [];
+        if (!leaf || !chainToAnchor(leaf, intermediates, await anchorsAt(now)).ok) throw new DomainError('not_found', `no current certificate ${id}: it no longer chains to a trust anchor in the store`);
+      }
+      const left = Math.floor((cert.notAfter.getTime() - now.getTime()) / 1000);
+      return { pem: cert.pem, maxAgeSeconds: Math.max(0, Math.min(X5U_MAX_AGE_SECONDS, left)) };
     },
+
+    /** Service provider codes and the operators they name (the regulator's table). */
+    async listSpcs() {
+      return repo.spcs();
+    },
+
+    /** Assigns a service provider code to an operator (the regulator only): its certificates vouch for that operator. */
+    async putSpc(ctx: RequestContext, spc: string, operator: string) {
+      requireRegulator(ctx, 'assign service provider codes');
+      const code = spc.toUpperCase();
+      const operatorId = await operatorIdOf(operator);
+      const updatedAt = deps.clock();
+      await deps.db.transaction().execute(async (trx) => {
+        await stirRepository(trx).putSpc(code, operatorId, updatedAt);
+        await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.assign', subjectType: 'stir_spc', subject: code, detail: { operatorId } });
+        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
+      });
+      return { spc: code, operatorId, updatedAt };
+    },
+
+    async deleteSpc(ctx: RequestContext, spc: string): Promise<void> {
+      requireRegulator(ctx, 'assign service provider codes');
+      const code = spc.toUpperCase();
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await stirRepository(trx).deleteSpc(code))) throw new DomainError('not_found', `service provider code ${code} is assigned to no operator`);
+        await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.unassign', subjectType: 'stir_spc', subject: code });
+        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
+      });
+    },
+
+    /** Hosts of the operators' certificate repositories, from which an x5u not in the store is fetched. */
+    async listRepositories() {
+      return repo.repositories();
+    },
+
+    async putRepository(ctx: RequestContext, host: string) {
+      requireRegulator(ctx, 'allow certificate repositories');
+      const canonical = canonicalHost(host);
+      const createdAt = deps.clock();
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await stirRepository(trx).addRepository(canonical, createdAt))) return;
+        await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.allow', subjectType: 'stir_repository', subject: canonical });
+        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
+      });
+      return (await repo.repositories()).find((r) => r.host === canonical)!;
+    },
+
+    async deleteRepository(ctx: RequestContext, host: string): Promise<void> {
+      requireRegulator(ctx, 'allow certificate repositories');
+      const canonical = canonicalHost(host);
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await stirRepository(trx).deleteRepository(canonical))) throw new DomainError('not_found', `${canonical} is not an allowed certificate repository`);
+        await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.remove', subjectType: 'stir_repository', subject: canonical });
+        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
+      });
+    },
+
+    /** Whether the x5u we give out are https (SHAKEN verifiers fetch only https). */
+    servesHttps: baseUrl.startsWith('https://'),
 
     /** Revokes a certificate: the operator its own, the regulator any (trust anchors only the regulator). Idempotent. */
     async revokeCertificate(ctx: RequestContext, id: string): Promise<void> {
@@ -118,7 +240,7 @@ export function createStirService(deps: StirServiceDeps) {
       const row = await repo.certificate(input.certificateId);
       if (!row || !voicePolicy.useCertificate(ctx.principal, row)) throw new DomainError('not_found', `no certificate ${input.certificateId} of your organisation`);
       if (row.revokedAt) throw new DomainError('unprocessable', 'the certificate has been revoked');
-      const cert = parseCertificate(row.pem);
+      const cert = parseBundle(row.pem)?.[0];
       const key = parsePrivateKey(input.privateKey);
       if (!key) throw new DomainError('unprocessable', 'privateKey is not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)');
       if (!cert || !keyMatches(key, cert)) throw new DomainError('unprocessable', 'the private key does not match the certificate’s public key');

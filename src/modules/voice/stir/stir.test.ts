@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import { CompactSign, importPKCS8 } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../../core/auth/principal.js';
@@ -11,7 +14,9 @@ import { createHttpServer, createServices, type Services } from '../../../server
 import { TEST_SECRET } from '../../../testing/app.js';
 import { createTestDatabase } from '../../../testing/database.js';
 import { voiceRepository } from '../repository.js';
-import { CERTIFICATES_CHANGED, type StirService } from './service.js';
+import { identityHeader, passportHeader, passportPayload } from './passport.js';
+import { stirRoutes } from './routes.js';
+import { CERTIFICATES_CHANGED, createStirService, type StirService } from './service.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
 const BASE = 'https://qalqan.test';
@@ -22,6 +27,8 @@ let app: App;
 let services: Services;
 let stir: StirService;
 const auth: Record<'regulator' | 'operator' | 'operator2' | 'screener', string> = { regulator: '', operator: '', operator2: '', screener: '' };
+/** What the operators' certificate repositories serve, by URL (the injected fetcher reads it). */
+const repository = new Map<string, string>();
 const orgIds: Record<string, string> = {};
 
 async function key(org: string, kind: OrgKind, scopes: string[]): Promise<string> {
@@ -33,12 +40,17 @@ async function key(org: string, kind: OrgKind, scopes: string[]): Promise<string
 beforeAll(async () => {
   const logger = pino({ level: 'silent' });
   const database = await createTestDatabase();
-  services = createServices({ database, bus: createMemoryBus(logger, 5), logger, secret: TEST_SECRET, clock: () => now, voice: { publicBaseUrl: `${BASE}/` } });
+  const fetchCertificate = async (url: URL) => {
+    const served = repository.get(url.href);
+    if (!served) throw new Error('the repository answered 404');
+    return { pem: served, maxAgeSeconds: 600 };
+  };
+  services = createServices({ database, bus: createMemoryBus(logger, 5), logger, secret: TEST_SECRET, clock: () => now, voice: { publicBaseUrl: `${BASE}/`, fetchCertificate } });
   stir = services.stir;
   app = (await createHttpServer(services)).app;
   await app.ready();
-  auth.regulator = await key('Agency', 'regulator', ['voice:write']);
-  auth.operator = await key('Kcell', 'operator', ['voice:write', 'voice:sign']);
+  auth.regulator = await key('Agency', 'regulator', ['voice:write', 'voice:admin']);
+  auth.operator = await key('Kcell', 'operator', ['voice:write', 'voice:sign', 'voice:admin']);
   auth.operator2 = await key('Beeline', 'operator', ['voice:write', 'voice:sign']);
   auth.screener = await key('Tele2', 'operator', ['voice:screen']);
 });
@@ -55,9 +67,12 @@ type Who = keyof typeof auth | 'nobody';
 const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, who: Who, payload?: object) =>
   app.inject({ method, url, headers: who === 'nobody' ? {} : { authorization: auth[who] }, ...(payload ? { payload } : {}) });
 const upload = (who: Who, name: string, trustAnchor = false) => call('POST', '/api/v1/voice/stir/certificates', who, { certificate: fixture(`${name}.pem`), trustAnchor });
+const uploadPem = (who: Who, certificate: string) => call('POST', '/api/v1/voice/stir/certificates', who, { certificate, trustAnchor: false });
+const assignSpc = (who: Who, spc: string, operator: string) => call('PUT', `/api/v1/voice/stir/spcs/${spc}`, who, { operator });
 const pathOf = (x5u: string) => x5u.slice(BASE.length);
 
 let operatorCert: { id: string; x5u: string };
+let chainCert: { id: string; x5u: string };
 let operator2Cert: { id: string; x5u: string };
 
 describe('certificate store', () => {
@@ -70,10 +85,19 @@ describe('certificate store', () => {
     expect(anchor.json()).toMatchObject({ type: 'https://qalqan.kz/problems/forbidden', detail: 'only the regulator may upload trust anchors' });
   });
 
-  it('the regulator uploads the anchor; operators upload certificates it issued, each with an x5u under our API', async () => {
+  it('the regulator uploads the anchor and assigns service provider codes; operators upload certificates naming their SPC, each with an x5u under our API', async () => {
     const anchor = await upload('regulator', 'anchor', true);
     expect(anchor.statusCode).toBe(201);
     expect(anchor.json()).toMatchObject({ operatorId: null, trustAnchor: true, subject: 'C=KZ, O=Qalqan Test, CN=Test STI-PA Root', revokedAt: null });
+    const unassigned = await upload('operator', 'operator');
+    expect(unassigned.json()).toMatchObject({ status: 422, detail: 'the certificate’s service provider code 1001 is assigned to no operator; the regulator assigns it with PUT /api/v1/voice/stir/spcs/1001' });
+    expect((await assignSpc('operator', '1001', 'Kcell')).statusCode).toBe(403);
+    const assigned = await assignSpc('regulator', '1001', 'Kcell');
+    expect(assigned.json()).toEqual({ spc: '1001', operatorId: orgIds.Kcell, updatedAt: now.toISOString() });
+    expect((await assignSpc('regulator', '1002', 'Beeline')).statusCode).toBe(200);
+    expect((await assignSpc('regulator', '1003', 'Agency')).json()).toMatchObject({ status: 404, detail: 'operator "Agency" does not exist' });
+    // The SPC, not the uploader, says whose certificate it is: Beeline cannot upload Kcell's.
+    expect((await upload('operator2', 'operator')).json()).toMatchObject({ status: 403, detail: 'the certificate’s service provider code 1001 belongs to another operator' });
     const res = await upload('operator', 'operator');
     expect(res.statusCode).toBe(201);
     const body = res.json();
@@ -84,13 +108,36 @@ describe('certificate store', () => {
     operator2Cert = (await upload('operator2', 'operator2')).json();
   });
 
-  it('serves the PEM at the x5u without credentials', async () => {
+  it('serves the certificate chain at the x5u without credentials, cacheable for a day', async () => {
     const res = await call('GET', pathOf(operatorCert.x5u), 'nobody');
     expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toContain('application/x-pem-file');
+    expect(res.headers['content-type']).toBe('application/pem-certificate-chain');
+    expect(res.headers['cache-control']).toBe('public, max-age=86400');
     expect(res.body.trim()).toBe(fixture('operator.pem').trim());
     expect((await call('GET', `/api/v1/voice/stir/certificates/${randomUUID()}.pem`, 'nobody')).statusCode).toBe(404);
     expect((await call('GET', '/api/v1/voice/stir/certificates/nope.pem', 'nobody')).statusCode).toBe(400);
+  });
+
+  it('accepts a chain through an intermediate CA (ATIS-1000080) and serves it whole; refuses a broken chain or a certificate off the SHAKEN profile', async () => {
+    const chain = await uploadPem('operator', fixture('chained.pem') + fixture('intermediate.pem'));
+    expect(chain.statusCode).toBe(201);
+    expect(chain.json()).toMatchObject({ operatorId: orgIds.Kcell, subject: 'C=KZ, O=Test Operator, CN=SHAKEN 7701 via STI-CA' });
+    const served = await call('GET', pathOf(chain.json().x5u), 'nobody');
+    expect(served.body.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(2);
+    expect(served.body).toBe(`${fixture('chained.pem').trim()}\n${fixture('intermediate.pem').trim()}\n`);
+    chainCert = chain.json();
+    const detail = async (pem: string) => {
+      const res = await uploadPem('operator', pem);
+      expect(res.statusCode).toBe(422);
+      return res.json().detail as string;
+    };
+    expect(await detail(fixture('chained.pem'))).toContain('not issued and signed by a trust anchor in the store or by a CA certificate in the bundle');
+    expect(await detail(fixture('below-not-ca.pem') + fixture('not-ca.pem'))).toContain('the intermediate C=KZ, O=Qalqan Test, CN=Not a CA is not a CA certificate');
+    expect(await detail(fixture('ca-leaf.pem'))).toContain('is a CA certificate (basicConstraints CA:TRUE)');
+    expect(await detail(fixture('no-tnauth.pem'))).toBe('the certificate has no TNAuthList extension (1.3.6.1.5.5.7.1.26)');
+    expect(await detail(fixture('anchor.pem') + fixture('intermediate.pem'))).toContain('is a CA certificate');
+    const anchorBundle = await call('POST', '/api/v1/voice/stir/certificates', 'regulator', { certificate: fixture('anchor.pem') + fixture('intermediate.pem'), trustAnchor: true });
+    expect(anchorBundle.json()).toMatchObject({ status: 422, detail: 'a trust anchor is uploaded alone, not in a bundle' });
   });
 
   it('refuses RSA, unchained, expired, unparseable and duplicate certificates with a clear 422 or 409', async () => {
@@ -129,12 +176,13 @@ describe('certificate store', () => {
       'C=KZ, O=Qalqan Test, CN=Test STI-PA Root',
       'C=KZ, O=Second Operator, CN=SHAKEN 7702',
       'C=KZ, O=Test Operator, CN=SHAKEN 7701',
+      'C=KZ, O=Test Operator, CN=SHAKEN 7701 via STI-CA',
     ]);
     expect(res.body).not.toContain('BEGIN');
     const audited = await services.database.db.selectFrom('audit_log').select('action').where('action', 'like', 'voice.stir.%').execute();
-    expect(audited.map((a) => a.action)).toEqual(['voice.stir.certificate.upload', 'voice.stir.certificate.upload', 'voice.stir.certificate.upload']);
+    expect(audited.map((a) => a.action).sort()).toEqual([...Array(4).fill('voice.stir.certificate.upload'), 'voice.stir.spc.assign', 'voice.stir.spc.assign']);
     const events = await services.database.db.selectFrom('core_outbox').select('topic').where('topic', '=', CERTIFICATES_CHANGED).execute();
-    expect(events).toHaveLength(3);
+    expect(events).toHaveLength(6);
   });
 });
 
@@ -201,6 +249,53 @@ describe('signing and verifying', () => {
     expect((await screen({ identity, calledNumber: '+77025550000', ingress: 'domestic' })).json()).toMatchObject({ verdict: 'block', reasons: ['IDENTITY_INVALID'] });
   });
 
+  it('vouching follows the SPC: reassigned to another operator, the same signature no longer vouches for Kcell’s subscriber abroad', async () => {
+    const identity = (await sign('operator', { ...CALL, attest: 'A' })).json().identity as string;
+    const abroad = { callingNumber: CALL.orig, calledNumber: CALL.dest, ingress: 'international', identity };
+    const screen = async () => (await app.inject({ method: 'POST', url: '/api/v1/voice/screen', headers: { authorization: auth.screener }, payload: abroad })).json();
+    expect(await screen()).toEqual({ verdict: 'allow', reasons: [], attestation: 'A' });
+    expect((await assignSpc('regulator', '1001', 'Beeline')).statusCode).toBe(200);
+    await stir.verifier.reload();
+    expect(await stir.verifier.verify(identity, CALL)).toMatchObject({ ok: true, operatorId: orgIds.Beeline });
+    expect(await screen()).toMatchObject({ verdict: 'block', reasons: ['SPOOFED_KZ_MOBILE_FROM_ABROAD'], attestation: 'A' });
+    expect((await call('DELETE', '/api/v1/voice/stir/spcs/1001', 'regulator')).statusCode).toBe(204);
+    expect((await call('DELETE', '/api/v1/voice/stir/spcs/1001', 'regulator')).statusCode).toBe(404);
+    await stir.verifier.reload();
+    expect(await stir.verifier.verify(identity, CALL)).toMatchObject({ ok: true, operatorId: null });
+    await assignSpc('regulator', '1001', 'Kcell');
+    expect((await call('GET', '/api/v1/voice/stir/spcs', 'operator')).json().items).toEqual([
+      { spc: '1001', operatorId: orgIds.Kcell, updatedAt: now.toISOString() },
+      { spc: '1002', operatorId: orgIds.Beeline, updatedAt: now.toISOString() },
+    ]);
+    await stir.verifier.reload();
+    expect(await screen()).toEqual({ verdict: 'allow', reasons: [], attestation: 'A' });
+  });
+
+  it('fetches an x5u missing from the store only from a repository host the regulator allowed', async () => {
+    const x5u = 'https://cr.kcell.test/sti/1001.pem';
+    repository.set(x5u, fixture('chained.pem') + fixture('intermediate.pem'));
+    const key = await importPKCS8(fixture('chained-key.pem'), 'ES256');
+    const payload = passportPayload({ attest: 'A', orig: '77011234567', dest: '77021234567', iat: now.getTime() / 1000, origid: randomUUID() });
+    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader(passportHeader(x5u)).sign(key);
+    const identity = identityHeader(jws, x5u);
+    expect(await stir.verifier.verify(identity, CALL)).toMatchObject({ ok: false, code: 436 });
+
+    expect((await call('PUT', '/api/v1/voice/stir/repositories/cr.kcell.test', 'operator')).statusCode).toBe(403);
+    const allowed = await call('PUT', '/api/v1/voice/stir/repositories/CR.Kcell.test:443', 'regulator');
+    expect(allowed.json()).toEqual({ host: 'cr.kcell.test', createdAt: now.toISOString() });
+    expect((await call('PUT', '/api/v1/voice/stir/repositories/bad_host', 'regulator')).statusCode).toBe(400);
+    expect((await call('GET', '/api/v1/voice/stir/repositories', 'operator')).json()).toEqual({ items: [{ host: 'cr.kcell.test', createdAt: now.toISOString() }] });
+    await stir.verifier.reload();
+    expect(await stir.verifier.verify(identity, CALL)).toMatchObject({ ok: true, attestation: 'A', operatorId: orgIds.Kcell });
+
+    expect((await call('DELETE', '/api/v1/voice/stir/repositories/cr.kcell.test', 'regulator')).statusCode).toBe(204);
+    expect((await call('DELETE', '/api/v1/voice/stir/repositories/cr.kcell.test', 'regulator')).statusCode).toBe(404);
+    await stir.verifier.reload();
+    expect(await stir.verifier.verify(identity, CALL)).toMatchObject({ ok: false, code: 436 });
+    const audited = await services.database.db.selectFrom('audit_log').select('action').where('action', 'like', 'voice.stir.repository.%').execute();
+    expect(audited.map((a) => a.action)).toEqual(['voice.stir.repository.allow', 'voice.stir.repository.remove']);
+  });
+
   it('keeps a given origid; 400 with field errors for numbers that are not numbers and a bad attest', async () => {
     const origid = randomUUID();
     expect((await sign('operator', { ...CALL, attest: 'B', origid })).json().passport.payload).toMatchObject({ attest: 'B', origid });
@@ -225,6 +320,23 @@ describe('signing and verifying', () => {
   });
 });
 
+describe('start-up', () => {
+  it('warns when PUBLIC_BASE_URL is not https, since verifiers fetch x5u over https only', async () => {
+    const lines: string[] = [];
+    const build = async (publicBaseUrl: string) => {
+      const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+      const plain = Fastify({ loggerInstance: logger }).withTypeProvider<TypeBoxTypeProvider>();
+      const deps = { db: services.database.db, audit: services.audit, outbox: services.outbox, clock: () => now, ids: randomUUID, secret: TEST_SECRET };
+      await plain.register(stirRoutes(createStirService({ ...deps, publicBaseUrl })));
+      await plain.close();
+    };
+    await build('https://qalqan.kz');
+    expect(lines).toEqual([]);
+    await build('http://qalqan.kz');
+    expect(lines.map((l) => JSON.parse(l) as { level: number; msg: string })).toEqual([expect.objectContaining({ level: 40, msg: expect.stringContaining('PUBLIC_BASE_URL is not https') })]);
+  });
+});
+
 describe('revocation', () => {
   it('an operator cannot revoke another’s certificate; the owner can; verification then answers 437 and signing 409', async () => {
     const identity = (await call('POST', '/api/v1/voice/stir/sign', 'operator', { ...CALL, attest: 'A' })).json().identity as string;
@@ -240,6 +352,15 @@ describe('revocation', () => {
     expect((await call('POST', '/api/v1/voice/stir/sign', 'operator', { ...CALL, attest: 'A' })).statusCode).toBe(409);
     const revokes = await services.database.db.selectFrom('audit_log').select('action').where('action', '=', 'voice.stir.certificate.revoke').execute();
     expect(revokes).toHaveLength(1);
+  });
+
+  it('a revoked trust anchor’s certificates are no longer served at their x5u', async () => {
+    expect((await call('GET', pathOf(chainCert.x5u), 'nobody')).statusCode).toBe(200);
+    const anchorId = ((await call('GET', '/api/v1/voice/stir/certificates', 'regulator')).json().items as { id: string; trustAnchor: boolean }[]).find((c) => c.trustAnchor)!.id;
+    expect((await call('DELETE', `/api/v1/voice/stir/certificates/${anchorId}`, 'regulator')).statusCode).toBe(204);
+    const gone = await call('GET', pathOf(chainCert.x5u), 'nobody');
+    expect(gone.json()).toMatchObject({ status: 404, detail: `no current certificate ${chainCert.id}: it no longer chains to a trust anchor in the store` });
+    expect((await call('GET', pathOf(operator2Cert.x5u), 'nobody')).statusCode).toBe(404);
   });
 
   it('the regulator revokes any certificate', async () => {

@@ -1,9 +1,10 @@
 import type { X509Certificate } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, importX509, type CryptoKey } from 'jose';
 import type { IdentityCheck, IdentityFailureCode } from '../types.js';
-import { isP256, issuerAmong, parseCertificate, validity } from './certificates.js';
+import { chainToAnchor, chainValidity, endEntitySpc, isP256, parseBundle, parseCertificate } from './certificates.js';
+import { httpsFetcher, type CertificateFetcher } from './fetcher.js';
 import { canonicalTn, parseIdentityHeader, readPayload } from './passport.js';
-import type { StirCertificate } from './repository.js';
+import type { CertificateRepository, SpcAssignment, StirCertificate } from './repository.js';
 
 /** RFC 8224 §6.2.2 reason phrases, for the SIP response line. */
 export const IDENTITY_REASON_PHRASES: Record<IdentityFailureCode, string> = {
@@ -14,52 +15,78 @@ export const IDENTITY_REASON_PHRASES: Record<IdentityFailureCode, string> = {
   438: 'Invalid Identity Header',
 };
 
-/** A certificate as the verifier holds it: its key, or why it cannot vouch for a call. */
+/** A certificate as the verifier holds it: its key and the operator its SPC names, or why it cannot vouch for a call. */
 type Credential =
   | { usable: true; key: CryptoKey; notBefore: Date; notAfter: Date; operatorId: string | null }
-  | { usable: false; why: string };
+  | { usable: false; code: 436 | 437; why: string };
+
+export interface X5uCacheOptions {
+  /** How long a fetched certificate is kept when its repository sends no Cache-Control max-age (default 300 s). */
+  defaultSeconds?: number;
+  /** The longest a fetched certificate is kept, whatever max-age says (default 86,400 s). */
+  maxSeconds?: number;
+  /** How long a failed fetch is remembered, so a flood of calls does not refetch (default 30 s). */
+  failureSeconds?: number;
+  /** Fetched x5u URLs kept at most; the oldest goes first (default 10,000). */
+  maxEntries?: number;
+}
 
 export interface StirVerifierDeps {
-  repo: { certificates(): Promise<StirCertificate[]> };
+  repo: {
+    certificates(): Promise<StirCertificate[]>;
+    spcs(): Promise<SpcAssignment[]>;
+    repositories(): Promise<CertificateRepository[]>;
+  };
   clock: () => Date;
   maxAgeSeconds?: number;
+  /** Fetches an x5u that is not in the store from an allowed repository (default: HTTPS with 2 s and 64 KiB limits). */
+  fetchCertificate?: CertificateFetcher;
+  x5uCache?: X5uCacheOptions;
 }
 
 function fail(code: IdentityFailureCode, detail: string): IdentityCheck {
   return { ok: false, code, reason: `${IDENTITY_REASON_PHRASES[code]}: ${detail}` };
 }
 
-async function credentialOf(row: StirCertificate, anchors: { cert: X509Certificate }[]): Promise<Credential> {
-  if (row.revokedAt) return { usable: false, why: 'the certificate has been revoked' };
-  if (row.trustAnchor) return { usable: false, why: 'a trust anchor does not sign calls' };
-  const cert = parseCertificate(row.pem);
-  if (!cert) return { usable: false, why: 'the certificate cannot be parsed' };
-  if (!isP256(cert)) return { usable: false, why: 'the certificate key is not EC P-256' };
-  const anchor = issuerAmong(cert, anchors);
-  if (!anchor) return { usable: false, why: 'the certificate is not issued by a trusted anchor' };
-  const own = validity(cert);
-  const parent = validity(anchor.cert);
-  const key = await importX509(row.pem, 'ES256');
-  return {
-    usable: true,
-    key,
-    operatorId: row.operatorId,
-    notBefore: own.notBefore > parent.notBefore ? own.notBefore : parent.notBefore,
-    notAfter: own.notAfter < parent.notAfter ? own.notAfter : parent.notAfter,
-  };
+const unusable = (why: string, code: 436 | 437 = 437): Credential => ({ usable: false, code, why });
+
+/** What the store knows at one reload: active anchors, SPC owners, allowed repository hosts. */
+interface Trust {
+  anchors: X509Certificate[];
+  spcs: Map<string, string>;
+  hosts: Set<string>;
 }
 
-/** Builds the x5u → credential map from the certificate store; a certificate that fails to load is kept as unusable. */
-async function load(rows: StirCertificate[]): Promise<Map<string, Credential>> {
-  const anchors = rows.flatMap((row) => {
-    const cert = row.trustAnchor && !row.revokedAt ? parseCertificate(row.pem) : null;
-    return cert && isP256(cert) ? [{ cert }] : [];
-  });
-  const map = new Map<string, Credential>();
-  for (const row of rows) {
-    map.set(row.x5u, await credentialOf(row, anchors).catch((): Credential => ({ usable: false, why: 'the certificate key cannot be imported' })));
+/** A certificate chain (end entity first) checked up to an active anchor and against the SHAKEN profile. */
+async function credentialOf(pem: string, trust: Trust): Promise<Credential> {
+  const bundle = parseBundle(pem);
+  if (!bundle) return unusable('the certificate cannot be parsed');
+  const [leaf, ...intermediates] = bundle as [X509Certificate, ...X509Certificate[]];
+  if (!isP256(leaf)) return unusable('the certificate key is not EC P-256');
+  const chain = chainToAnchor(leaf, intermediates, trust.anchors);
+  if (!chain.ok) return unusable(chain.why);
+  const profile = endEntitySpc(leaf);
+  if (!profile.ok) return unusable(profile.why);
+  const key = await importX509(leaf.toString(), 'ES256').catch(() => null);
+  if (!key) return unusable('the certificate key cannot be imported');
+  return { usable: true, key, operatorId: trust.spcs.get(profile.spc) ?? null, ...chainValidity([...chain.path, chain.anchor]) };
+}
+
+async function storedCredential(row: StirCertificate, trust: Trust): Promise<Credential> {
+  if (row.revokedAt) return unusable('the certificate has been revoked');
+  if (row.trustAnchor) return unusable('a trust anchor does not sign calls');
+  return credentialOf(row.pem, trust);
+}
+
+/** The host an x5u may be fetched from when it is an allowed repository: https, no credentials in the URL. */
+function repositoryHost(x5u: string, hosts: Set<string>): URL | null {
+  let url: URL;
+  try {
+    url = new URL(x5u);
+  } catch {
+    return null;
   }
-  return map;
+  return url.protocol === 'https:' && !url.username && !url.password && hosts.has(url.host.toLowerCase()) ? url : null;
 }
 
 async function verifiedPayload(jws: string, key: CryptoKey): Promise<Uint8Array | null> {
@@ -79,16 +106,68 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /**
- * Verifies SIP Identity headers (RFC 8224, SHAKEN PASSporTs) against the certificate store, answering from memory.
+ * Verifies SIP Identity headers (RFC 8224, SHAKEN PASSporTs) against the certificate store, answering from memory;
+ * an x5u not in the store is fetched from an allowed certificate repository and cached per its Cache-Control.
  * Call `reload()` at start-up and whenever `voice.stir.certificates.changed` arrives.
  */
 export function createStirVerifier(deps: StirVerifierDeps) {
   const maxAge = deps.maxAgeSeconds ?? 60;
+  const fetchCertificate = deps.fetchCertificate ?? httpsFetcher();
+  const cacheOptions = { defaultSeconds: 300, maxSeconds: 86_400, failureSeconds: 30, maxEntries: 10_000, ...deps.x5uCache };
   let credentials = new Map<string, Credential>();
+  let trust: Trust = { anchors: [], spcs: new Map(), hosts: new Set() };
+  /** Fetched x5u URLs: the credential and until when (ms) it may be used; a reload empties it. */
+  let fetched = new Map<string, { credential: Credential; until: number }>();
+  const inFlight = new Map<string, Promise<Credential>>();
+
+  function remember(x5u: string, credential: Credential, seconds: number): void {
+    if (seconds <= 0) return;
+    fetched.delete(x5u);
+    if (fetched.size >= cacheOptions.maxEntries) fetched.delete(fetched.keys().next().value!);
+    fetched.set(x5u, { credential, until: deps.clock().getTime() + seconds * 1000 });
+  }
+
+  async function fetchCredential(x5u: string, url: URL, against: Trust): Promise<Credential> {
+    try {
+      const answer = await fetchCertificate(url);
+      const credential = await credentialOf(answer.pem, against);
+      const seconds = Math.min(answer.maxAgeSeconds ?? cacheOptions.defaultSeconds, cacheOptions.maxSeconds);
+      if (against === trust) remember(x5u, credential, credential.usable ? seconds : cacheOptions.failureSeconds);
+      return credential;
+    } catch (err) {
+      const credential = unusable(`the certificate at x5u cannot be fetched: ${(err as Error).message}`, 436);
+      if (against === trust) remember(x5u, credential, cacheOptions.failureSeconds);
+      return credential;
+    }
+  }
+
+  /** A credential for an x5u not in the store: from the cache, or fetched once however many calls ask at the same time. */
+  async function remote(x5u: string): Promise<Credential | null> {
+    const url = repositoryHost(x5u, trust.hosts);
+    if (!url) return null;
+    const cached = fetched.get(x5u);
+    if (cached && cached.until > deps.clock().getTime()) return cached.credential;
+    let pending = inFlight.get(x5u);
+    if (!pending) {
+      pending = fetchCredential(x5u, url, trust).finally(() => inFlight.delete(x5u));
+      inFlight.set(x5u, pending);
+    }
+    return pending;
+  }
 
   return {
     async reload(): Promise<void> {
-      credentials = await load(await deps.repo.certificates());
+      const [rows, spcs, repositories] = await Promise.all([deps.repo.certificates(), deps.repo.spcs(), deps.repo.repositories()]);
+      const anchors = rows.flatMap((row) => {
+        const cert = row.trustAnchor && !row.revokedAt ? parseCertificate(row.pem) : null;
+        return cert && isP256(cert) ? [cert] : [];
+      });
+      const next: Trust = { anchors, spcs: new Map(spcs.map((s) => [s.spc, s.operatorId])), hosts: new Set(repositories.map((r) => r.host)) };
+      const map = new Map<string, Credential>();
+      for (const row of rows) map.set(row.x5u, await storedCredential(row, next));
+      credentials = map;
+      trust = next;
+      fetched = new Map();
     },
 
     /** Never throws: every failure is an RFC 8224 code with a reason. */
@@ -113,9 +192,11 @@ export function createStirVerifier(deps: StirVerifierDeps) {
       const info = parsed.params.get('info');
       if (info === undefined) return fail(436, 'the header has no info parameter');
       if (info !== header.x5u) return fail(436, 'the info parameter differs from the PASSporT x5u');
-      const credential = credentials.get(header.x5u);
-      if (!credential) return fail(436, 'the certificate is not in the certificate store');
-      if (!credential.usable) return fail(437, credential.why);
+      // RFC 8224 §4: a PASSporT with a ppt is carried with the same ppt parameter.
+      if (ppt === undefined) return fail(438, 'the header has no ppt parameter though the PASSporT carries ppt "shaken"');
+      const credential = credentials.get(header.x5u) ?? (await remote(header.x5u));
+      if (!credential) return fail(436, 'the certificate is not in the certificate store and x5u is not on an allowed certificate repository');
+      if (!credential.usable) return fail(credential.code, credential.why);
       const now = deps.clock();
       if (now < credential.notBefore || now > credential.notAfter) return fail(437, 'the certificate is expired or not yet valid');
 
