@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +14,8 @@ afterEach(async () => {
 });
 
 /** A stand-in for the server's admin channel that answers with `reply`. */
-async function fakeServer(reply: (res: ServerResponse) => void): Promise<string> {
-  const socketPath = join(mkdtempSync(join(tmpdir(), 'qalqan-admin-')), 'admin.sock');
+async function fakeServer(reply: (res: ServerResponse) => void, dataDir = mkdtempSync(join(tmpdir(), 'qalqan-admin-'))): Promise<string> {
+  const socketPath = join(dataDir, 'admin.sock');
   server = createServer((req, res) => {
     req.resume();
     req.on('end', () => reply(res));
@@ -60,4 +61,24 @@ describe('forwardToServer', () => {
     const socket = await fakeServer((res) => res.writeHead(200).end('<html>\n'));
     await expect(forwardToServer(socket, ['migrate'], capture().io)).rejects.toThrow(/answered something that is not an admin frame/);
   });
+});
+
+describe('qalqan (the command) with a server that dies mid-command', () => {
+  it('exits 1 with a message saying so', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'qalqan-admin-cli-'));
+    const socket = await fakeServer((res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write('{"out":"working"}\n', () => res.socket?.destroy());
+    }, dataDir);
+    // This test process plays the server holding the data dir.
+    writeFileSync(join(dataDir, 'qalqan.lock'), JSON.stringify({ pid: process.pid, adminSocket: socket }));
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'org', 'list'], { env: { ...process.env, QALQAN_DATA_DIR: dataDir } }, (_err, stdout, stderr) =>
+        resolve({ code: child.exitCode, stdout, stderr }),
+      );
+    });
+    expect(run.stdout).toBe('working\n');
+    expect(run.stderr).toMatch(/^qalqan: the server at .* closed the admin channel before "org list" finished; it may have been partly applied/);
+    expect(run.code).toBe(1);
+  }, 60_000);
 });
