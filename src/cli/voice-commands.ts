@@ -10,9 +10,9 @@ import type { WithServices } from './program.js';
 export function addVoiceCommands(program: Command, io: CliIO, withServices: WithServices): void {
   commandGroup(program, 'import', 'bulk imports')
     .command('ported')
-    .description('import ported numbers (CSV msisdn,operator,portedAt), as the operator they were ported to, or for any operator without --operator')
+    .description('import ported numbers (CSV msisdn,operator,portedAt): any port as the regulator, or with --operator only ports of numbers that operator holds')
     .argument('<file>', 'CSV file')
-    .option('--operator <org>', 'upload as this operator organisation (name or id): only its own numbers are accepted')
+    .option('--operator <org>', 'record as this operator organisation (name or id), the donor: only numbers it holds now (its ranges, or ported to it)')
     .action((file: string, opts: { operator?: string }) =>
       withServices(async (services) => {
         let ctx: RequestContext = systemContext('cli import ported');
