@@ -228,6 +228,15 @@ describe('relay wake-up on commit', () => {
         const times: number[] = [];
         for (let n = 0; n < 5; n++) times.push(await publishedWithin(bus, addOne(other.db, n), 250));
         console.log(`relay, another instance's commit → published (NOTIFY): ${times.map((t) => t.toFixed(1)).join(', ')} ms`);
+        // The LISTEN connection dies (a database restart, a proxy): it is opened again and still wakes the relay.
+        const listener = async () =>
+          (await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database() and query like 'LISTEN %'`.execute(database.db)).rows.map((r) => r.pid);
+        const [killed] = await listener();
+        await sql`select pg_terminate_backend(${killed})`.execute(database.db);
+        const again = Date.now() + 10_000;
+        while (!(await listener()).some((pid) => pid !== killed) && Date.now() < again) await new Promise((r) => setTimeout(r, 20));
+        expect((await listener()).filter((pid) => pid !== killed)).toHaveLength(1);
+        await publishedWithin(bus, addOne(other.db, 5), 250);
         // After stop, nothing listens any more.
         await relay.stop();
         expect(await listening()).toBe(0);
