@@ -127,10 +127,18 @@ describe('registrations', () => {
 
 describe('lost and stolen blocks (issue 10)', () => {
   it('POST /api/v1/devices/stolen: police and the regulator; an operator cannot block', async () => {
+    // No operator key holds devices:block: not its * key, and none can be made with it.
+    const grant = await ask('regulator', { method: 'POST', url: '/api/v1/orgs/Kcell/api-keys', body: { scopes: ['devices:block'] } });
+    expect([grant.statusCode, grant.json().scopesBeyondKind]).toEqual([422, ['devices:block']]);
     for (const who of ['kcell', 'beeline', 'bank', 'marketplace', 'isp'] as const) await expectRefused(who, block(20));
     expect(await publicStatus(20)).not.toBe('blocked');
     await expectAllowed('police', block(20), 201);
     await expectAllowed('police2', block(21), 201);
+    // Blocking it again: the maker and the regulator see the block's case; another police unit only that it is blocked.
+    expect((await expectAllowed('police', block(20), 200)).json()).toMatchObject({ caseNumber: 'KUI-20', alreadyBlocked: true });
+    expect((await expectAllowed('regulator', block(20), 200)).json()).toMatchObject({ caseNumber: 'KUI-20', alreadyBlocked: true });
+    const other = await expectAllowed('police2', { ...block(20), body: { imei: imei(20), caseNumber: 'ALM-1' } }, 409);
+    expect(other.body).not.toContain('KUI-20');
     await expectAllowed('regulator', block(22), 201);
   });
 

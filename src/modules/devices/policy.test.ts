@@ -48,6 +48,9 @@ describe('devices policy', () => {
     expect(policy.unblock(police, { orgId: null })).toBe(false);
     expect(policy.unblock(regulator, { orgId: null })).toBe(true);
     expect(policy.unblock(kcell, { orgId: 'kcell' })).toBe(true);
+    expect(policy.seesBlock(police, { orgId: 'police' })).toBe(true);
+    expect(policy.seesBlock(police2, { orgId: 'police' })).toBe(false);
+    expect(policy.seesBlock(regulator, { orgId: 'police' })).toBe(true);
   });
 
   it('an operator acts for its own network only; the regulator for any operator, never for another kind', () => {

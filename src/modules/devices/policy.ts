@@ -35,6 +35,9 @@ export const devicesPolicy = {
   /** The source a stolen-phone block is recorded with, from the caller's kind; null when the caller may not block. */
   blockSource: (p: Principal): BlockSource | null => (p.orgKind === 'police' ? 'police' : isRegulator(p) ? 'regulator' : null),
 
+  /** A block's case number is seen by the organisation that made it and the regulator; another only learns it is blocked. */
+  seesBlock: (p: Principal, block: { orgId: string | null }): boolean => actsFor(p, block.orgId),
+
   /** A block is lifted only by the organisation that made it, or by the regulator (imported lists have no organisation). */
   unblock: (p: Principal, block: { orgId: string | null }): boolean => actsFor(p, block.orgId),
 

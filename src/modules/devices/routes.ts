@@ -54,7 +54,7 @@ export function devicesRoutes(devices: DevicesService) {
 
     app.post('/api/v1/devices/stolen', {
       config: { scope: 'devices:block' },
-      schema: { tags: ['devices'], summary: 'Blocks a lost or stolen IMEI on every network (idempotent)', body: StolenRequest, response: { 200: StolenResponse, 201: StolenResponse, ...authErrors } },
+      schema: { tags: ['devices'], summary: 'Blocks a lost or stolen IMEI on every network (idempotent)', body: StolenRequest, response: { 200: StolenResponse, 201: StolenResponse, 409: Problem, ...authErrors } },
     }, async (request, reply) => {
       const r = await devices.block(requestContext(request), request.body);
       return reply.code(r.alreadyBlocked ? 200 : 201).send({ ...r, blockedAt: r.blockedAt.toISOString() });

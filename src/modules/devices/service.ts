@@ -110,6 +110,9 @@ export function createDevicesService(deps: DevicesServiceDeps) {
         return { created: inserted, current: await repo.findStolen(imei14), change: announced };
       });
       if (change) deps.eir.apply(change);
+      if (!created && current && !devicesPolicy.seesBlock(ctx.principal, { orgId: current.org_id })) {
+        throw new DomainError('conflict', 'this IMEI is already blocked by another organisation (its case is not yours to see); nothing was changed');
+      }
       return { imei: toImei15(imei14), caseNumber: current?.case_number ?? input.caseNumber, blockedAt: current?.blocked_at ?? new Date(), alreadyBlocked: !created };
     },
 
