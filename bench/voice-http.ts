@@ -51,7 +51,7 @@ export async function run(): Promise<Comparison> {
     const call =
       r < 6 ? { callingNumber: mobile((i * 7919) % ROAMING), ingress: 'international' } // roamer: allow
       : r < 9 ? { callingNumber: `+7702${String(i).padStart(7, '0')}`, ingress: 'international' } // spoofed: block
-      : r < 10 ? { callingNumber: '+77272501234', ingress: 'international' } // landline from abroad: flag
+      : r < 10 ? { callingNumber: '+77272501234', ingress: 'international' } // landline from abroad: block
       : r < 13 ? { callingNumber: `+7916${String(i).padStart(7, '0')}`, ingress: 'international' } // Russian: allow
       : r < 17 ? { callingNumber: `8 705 ${String(i).padStart(7, '0')}`, ingress: 'domestic' } // domestic
       : r < 18 ? { callingNumber: 'anonymous', ingress: 'international' } // invalid

@@ -142,7 +142,7 @@ const digits7 = (i: number) => String(i % 10_000_000).padStart(7, '0');
 /**
  * The calling number of the i-th call, in a repeating mix of 20 on the international trunk: 10 genuine roamers
  * (allow), 4 Russian numbers (allow), 3 spoofed Kazakh mobiles that are not abroad (block), 2 Kazakh landlines
- * (flag), 1 blocklisted roamer or the do-not-originate number (block).
+ * (block by default), 1 blocklisted roamer or the do-not-originate number (block).
  */
 function callingNumber(i: number): string {
   const r = i % 20;
@@ -231,7 +231,7 @@ export async function run(): Promise<{ rows: Row[]; ratio: number }> {
     }
     const share = (n: number) => `${((100 * n) / sample.length).toFixed(0)} %`;
     const { udpPort } = await server.start();
-    console.log(`call mix (first ${sample.length.toLocaleString('en')} CLIs): ${share(mix.allow)} allow (roamers, Russian numbers), ${share(mix.flag)} flag (Kazakh landlines), ${share(mix.block)} block (spoofed Kazakh mobiles, blocklisted, DNO)`);
+    console.log(`call mix (first ${sample.length.toLocaleString('en')} CLIs): ${share(mix.allow)} allow (roamers, Russian numbers), ${share(mix.flag)} flag, ${share(mix.block)} block (spoofed Kazakh mobiles and landlines, blocklisted, DNO)`);
     console.log(`Qalqan SIP server (createSip, trunk ${BENCH_TRUNK}) on 127.0.0.1:${udpPort} (UDP); sipp UAC test/sip/uac_bench.xml with CLIs from ${calls.toLocaleString('en')}-line injection file, ${seconds} s of calls per rate; baseline: sipp UAS test/sip/uas_bench.xml`);
     for (const rate of rates) {
       const args = ['-s', '+77011234567', '-inf', injection, '-r', String(rate), '-m', String(rate * seconds), '-timeout', `${seconds * 4 + 10}s`];
