@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { tenantKeys, type Tenant, type TenantKey } from '../../testing/tenants.js';
@@ -222,7 +224,46 @@ describe('STIR/SHAKEN: trust anchors the regulator’s, certificates and credent
     await certificate(ids.anchor, null, true);
   });
 
-  it('POST /api/v1/voice/stir/certificates: trust anchors by the regulator only; an operator uploads its own', async () => {
+  it('PUT and DELETE /api/v1/voice/stir/spcs/{spc}: the regulator only; GET: every voice:admin holder', async () => {
+    const assign = (spc: string, operator: string): Call => ({ method: 'PUT', url: `/api/v1/voice/stir/spcs/${spc}`, body: { operator } });
+    await expectAllowed('regulator', assign('1001', KCELL), 200);
+    await expectAllowed('regulator', assign('1002', 'Beeline Kazakhstan'), 200);
+    // Kcell cannot make Beeline's service provider code its own, nor drop it.
+    await expectRefused('kcell', assign('1002', KCELL));
+    await expectRefused('kcell', { method: 'DELETE', url: '/api/v1/voice/stir/spcs/1002' });
+    await refusedToOtherKinds(assign('1003', KCELL));
+    await refusedToOtherKinds({ method: 'DELETE', url: '/api/v1/voice/stir/spcs/1002' });
+    await expectAllowed('regulator', assign('1009', KCELL), 200);
+    await expectAllowed('regulator', { method: 'DELETE', url: '/api/v1/voice/stir/spcs/1009' }, 204);
+    for (const who of ['kcell', 'beeline', 'regulator'] as const) expect((await expectAllowed(who, { method: 'GET', url: '/api/v1/voice/stir/spcs' }, 200)).json().items).toHaveLength(2);
+    await refusedToOtherKinds({ method: 'GET', url: '/api/v1/voice/stir/spcs' });
+  });
+
+  it('PUT and DELETE /api/v1/voice/stir/repositories/{host}: the regulator only; GET: every voice:admin holder', async () => {
+    const allow: Call = { method: 'PUT', url: '/api/v1/voice/stir/repositories/cr.kcell.kz' };
+    await expectRefused('kcell', allow);
+    await refusedToOtherKinds(allow);
+    await expectAllowed('regulator', allow, 200);
+    await expectRefused('beeline', { method: 'DELETE', url: '/api/v1/voice/stir/repositories/cr.kcell.kz' });
+    await refusedToOtherKinds({ method: 'DELETE', url: '/api/v1/voice/stir/repositories/cr.kcell.kz' });
+    for (const who of ['kcell', 'regulator'] as const) await expectAllowed(who, { method: 'GET', url: '/api/v1/voice/stir/repositories' }, 200);
+    await refusedToOtherKinds({ method: 'GET', url: '/api/v1/voice/stir/repositories' });
+    await expectAllowed('regulator', { method: 'DELETE', url: '/api/v1/voice/stir/repositories/cr.kcell.kz' }, 204);
+  });
+
+  it('POST /api/v1/voice/stir/certificates: a certificate is uploaded by the operator its SPC names, or the regulator; a trust anchor by the regulator', async () => {
+    const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'stir', 'fixtures', `${name}.pem`), 'utf8');
+    const upload = (name: string, trustAnchor = false): Call => ({ method: 'POST', url: '/api/v1/voice/stir/certificates', body: { certificate: fixture(name), trustAnchor } });
+    expect((await expectRefused('kcell', upload('anchor', true))).json().detail).toBe('only the regulator may upload trust anchors');
+    await expectAllowed('regulator', upload('anchor', true), 201);
+    // operator.pem names SPC 1001 (Kcell's): Beeline cannot store it as its own, Kcell can.
+    await expectRefused('beeline', upload('operator'));
+    expect((await expectAllowed('kcell', upload('operator'), 201)).json().operatorId).toBe(keys.kcell.orgId);
+    expect((await expectAllowed('regulator', upload('operator2'), 201)).json().operatorId).toBe(keys.beeline.orgId);
+    await refusedToOtherKinds(upload('chained'));
+  });
+
+  it('POST /api/v1/voice/stir/certificates: a trust anchor by the regulator only (any PEM asked as every kind)', async () => {
     const anchor: Call = { method: 'POST', url: '/api/v1/voice/stir/certificates', body: { certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', trustAnchor: true } };
     expect((await expectRefused('kcell', anchor)).json().detail).toBe('only the regulator may upload trust anchors');
     await expectAllowed('regulator', anchor);
