@@ -63,6 +63,9 @@ interface Pending {
 function enforceRequestTimeout(server: Server, timeoutMs: number): void {
   const pending = new Set<Pending>();
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    // A request without a body is complete with its headers (Node marks it so only after this event).
+    const { 'content-length': length, 'transfer-encoding': chunked } = req.headers;
+    if ((length === undefined && chunked === undefined) || length === '0') return;
     if (!req.complete) pending.add({ req, res, since: Date.now(), bytesRead: req.socket.bytesRead });
   });
   const sweep = () => {
