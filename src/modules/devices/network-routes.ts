@@ -77,7 +77,7 @@ export function networkRoutes(service: DevicesNetworkService) {
       config: { scope: 'devices:block' },
       schema: {
         tags: ['devices'],
-        summary: 'Trace alerts for the calling police organisation: where the devices it blocked were seen (every read is audited)',
+        summary: 'Trace alerts for the calling police organisation (the regulator: every one): where the devices it blocked were seen (every read is audited)',
         querystring: TraceAlertQuery,
         response: { 200: Type.Object({ items: Type.Array(TraceAlert), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...authErrors },
       },
@@ -90,7 +90,7 @@ export function networkRoutes(service: DevicesNetworkService) {
       config: { scope: 'devices:write' },
       schema: {
         tags: ['devices'],
-        summary: 'Pairs an IMEI with an IMSI: exempts the device from the registration rule while used with that SIM',
+        summary: 'Pairs an IMEI with an IMSI (operators, regulator): exempts the device from the registration rule while used with that SIM',
         body: Pairing,
         response: { 200: PairingResult, 201: PairingResult, ...authErrors },
       },
@@ -101,7 +101,7 @@ export function networkRoutes(service: DevicesNetworkService) {
 
     app.delete('/api/v1/devices/pairings', {
       config: { scope: 'devices:write' },
-      schema: { tags: ['devices'], summary: 'Removes a pairing', querystring: Pairing, response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+      schema: { tags: ['devices'], summary: 'Removes a pairing (the organisation that made it, or the regulator)', querystring: Pairing, response: { 204: Type.Null(), 404: Problem, ...authErrors } },
     }, async (request, reply) => {
       await service.removePairing(requestContext(request), request.query);
       return reply.code(204).send(null);

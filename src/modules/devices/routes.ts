@@ -18,7 +18,7 @@ export function devicesRoutes(devices: DevicesService) {
       config: { scope: 'devices:write' },
       schema: {
         tags: ['devices'],
-        summary: 'Imports the TAC database (GSMA pipe-delimited or CSV): full replace, or delta with ?mode=delta',
+        summary: 'Imports the TAC database (GSMA pipe-delimited or CSV): full replace, or delta with ?mode=delta; the regulator only',
         querystring: Type.Object({ mode: Type.Union([Type.Literal('full'), Type.Literal('delta')], { default: 'full' }) }),
         response: { 200: ImportReport, ...uploadErrors },
       },
@@ -49,12 +49,12 @@ export function devicesRoutes(devices: DevicesService) {
     app.post('/api/v1/devices/registrations/import', {
       bodyLimit: UPLOAD_LIMIT,
       config: { scope: 'devices:write' },
-      schema: { tags: ['devices'], summary: 'Bulk registration from CSV `imei,reference` (streamed)', response: { 200: ImportReport, ...uploadErrors } },
+      schema: { tags: ['devices'], summary: 'Bulk registration from CSV `imei,reference` (streamed), for importers and customs; the regulator only', response: { 200: ImportReport, ...uploadErrors } },
     }, async (request) => answerImport(await devices.importRegistrations(requestContext(request), { input: request.body as Readable })));
 
     app.post('/api/v1/devices/stolen', {
       config: { scope: 'devices:block' },
-      schema: { tags: ['devices'], summary: 'Blocks a lost or stolen IMEI on every network (idempotent)', body: StolenRequest, response: { 200: StolenResponse, 201: StolenResponse, 409: Problem, ...authErrors } },
+      schema: { tags: ['devices'], summary: 'Blocks a lost or stolen IMEI on every network (idempotent); police and the regulator', body: StolenRequest, response: { 200: StolenResponse, 201: StolenResponse, 409: Problem, ...authErrors } },
     }, async (request, reply) => {
       const r = await devices.block(requestContext(request), request.body);
       return reply.code(r.alreadyBlocked ? 200 : 201).send({ ...r, blockedAt: r.blockedAt.toISOString() });
@@ -62,7 +62,7 @@ export function devicesRoutes(devices: DevicesService) {
 
     app.delete('/api/v1/devices/stolen/:imei', {
       config: { scope: 'devices:block' },
-      schema: { tags: ['devices'], summary: 'Unblocks an IMEI', params: Type.Object({ imei: Imei }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+      schema: { tags: ['devices'], summary: 'Unblocks an IMEI: the organisation that blocked it, or the regulator', params: Type.Object({ imei: Imei }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
     }, async (request, reply) => {
       await devices.unblock(requestContext(request), request.params.imei);
       return reply.code(204).send(null);
