@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
@@ -125,6 +127,10 @@ describe('certificate store', () => {
     const served = await call('GET', pathOf(chain.json().x5u), 'nobody');
     expect(served.body.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(2);
     expect(served.body).toBe(`${fixture('chained.pem').trim()}\n${fixture('intermediate.pem').trim()}\n`);
+    // An independent verifier (openssl) builds the path from what the x5u serves and the root alone.
+    const file = join(mkdtempSync(join(tmpdir(), 'qalqan-x5u-')), 'served.pem');
+    writeFileSync(file, served.body);
+    expect(execFileSync('openssl', ['verify', '-CAfile', join(import.meta.dirname, 'fixtures', 'anchor.pem'), '-untrusted', file, file], { encoding: 'utf8' }).trim()).toBe(`${file}: OK`);
     chainCert = chain.json();
     const detail = async (pem: string) => {
       const res = await uploadPem('operator', pem);
