@@ -7,6 +7,8 @@ export interface Metrics {
   eventsPublished: Counter<'topic'>;
   /** 1 when a dependency (database, nats) answers, 0 when not; refreshed at every scrape and readiness check. */
   dependencyUp: Gauge<'dependency'>;
+  /** Connections the HTTP limits closed, by reason (core/http/limits.ts). */
+  httpConnectionsClosed: Counter<'reason'>;
 }
 
 /** One registry per app instance, so tests that start several apps in a process do not collide. */
@@ -26,6 +28,12 @@ export function createMetrics(): Metrics {
       name: 'qalqan_dependency_up',
       help: 'Whether a dependency answers: 1 up, 0 down (database; nats when configured)',
       labelNames: ['dependency'],
+      registers: [registry],
+    }),
+    httpConnectionsClosed: new Counter({
+      name: 'qalqan_http_connections_closed_total',
+      help: 'HTTP connections closed by a limit: headers-timeout, request-timeout, per-address-cap',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

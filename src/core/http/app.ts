@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { Principal } from '../auth/principal.js';
 import { frameworkErrors, installErrorHandling, problemFor, rawProblem } from './errors.js';
 import { createHotLane, replayBody, type HotHandler } from './hot-lane.js';
-import { DEFAULT_HTTP_LIMITS, enforceLimits, serverOptions, type HttpLimits } from './limits.js';
+import { DEFAULT_HTTP_LIMITS, enforceLimits, serverOptions, type ClosedReason, type HttpLimits } from './limits.js';
 import { PROBLEM_BASE, problems } from './problem.js';
 import { buildValidator } from './validation.js';
 
@@ -81,6 +81,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   };
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const limits = options.limits ?? DEFAULT_HTTP_LIMITS;
+  const closedBy = (reason: ClosedReason) => options.metrics.httpConnectionsClosed.inc({ reason });
   /** The one line per request (identifiers masked) and the duration histogram, for both lanes. */
   const answered = (method: string, url: string, route: string, status: number, ms: number, id: string, ip: string | undefined) => {
     options.metrics.httpDuration.observe(method, route, status, ms / 1000);
@@ -106,7 +107,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
         if (!hotLane.take(req, res, hand)) hand(req, res);
       });
       // On the server, so they hold for every connection, whichever lane answers it.
-      enforceLimits(server, limits, options.trustProxy ?? false);
+      enforceLimits(server, limits, options.trustProxy ?? false, closedBy);
       return server;
     },
     loggerInstance: options.logger as FastifyBaseLogger,
@@ -126,9 +127,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     frameworkErrors,
     clientErrorHandler: (err, socket) => {
       const code = (err as NodeJS.ErrnoException).code;
-      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const title = status === 431 ? 'Request header fields too large' : 'Bad request';
-      const body = JSON.stringify({ type: `${PROBLEM_BASE}${status === 431 ? 'headers-too-large' : 'bad-request'}`, title, status, detail: status === 431 ? 'the request headers exceed 16 KiB' : 'the request could not be parsed' });
+      const [status, slug, title, detail] =
+        code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers-too-large', 'Request header fields too large', 'the request headers exceed 16 KiB']
+        : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request-timeout', 'Request timeout', 'the request headers did not arrive in time']
+        : [400, 'bad-request', 'Bad request', 'the request could not be parsed'];
+      if (status === 408) closedBy('headers-timeout');
+      const body = JSON.stringify({ type: `${PROBLEM_BASE}${slug}`, title, status, detail });
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       else socket.destroy();
     },

@@ -7,17 +7,18 @@ import type { Principal } from '../auth/principal.js';
 import { createMetrics } from '../metrics.js';
 import { createHttpApp, type App } from './app.js';
 import { bearerToken } from './auth-hook.js';
-import { markStreamedUpload, type HttpLimits } from './limits.js';
+import { markStreamedUpload, type ClosedReason, type HttpLimits } from './limits.js';
 import { problems } from './problem.js';
 
 const KEY = 'qk_limits_0123456789';
 const caller: Principal = { kind: 'apikey', id: 'limits', label: 'test key', orgId: 'org-test', orgKind: 'operator', scopes: ['test:limits'] };
 const LIMITS: HttpLimits = { requestTimeoutMs: 1000, headersTimeoutMs: 1000, keepAliveTimeoutMs: 1000, maxConnectionsPerAddress: 4 };
 
-async function startApp(limits: HttpLimits, trustProxy?: boolean | string): Promise<{ app: App; port: number }> {
+async function startApp(limits: HttpLimits, trustProxy?: boolean | string): Promise<{ app: App; port: number; closed: (reason: ClosedReason) => Promise<number> }> {
+  const metrics = createMetrics();
   const app = await createHttpApp({
     logger: pino({ level: 'silent' }),
-    metrics: createMetrics(),
+    metrics,
     limits,
     trustProxy,
     guard: (request, _scope, done) => done(request.headers.authorization === `Bearer ${KEY}` ? undefined : problems.unauthorized()),
@@ -42,7 +43,8 @@ async function startApp(limits: HttpLimits, trustProxy?: boolean | string): Prom
     });
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  return { app, port: (app.server.address() as AddressInfo).port };
+  const closed = async (reason: ClosedReason) => (await metrics.httpConnectionsClosed.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+  return { app, port: (app.server.address() as AddressInfo).port, closed };
 }
 
 /** Opens a raw connection; `ended` resolves with what the server sent and how long the connection lived. */
@@ -62,7 +64,7 @@ async function open(port: number, localAddress = '127.0.0.1'): Promise<{ socket:
 const head = (path: string, length: number, type = 'application/json', auth = true) =>
   `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n${auth ? `Authorization: Bearer ${KEY}\r\n` : ''}\r\n`;
 
-let t: { app: App; port: number };
+let t: Awaited<ReturnType<typeof startApp>>;
 beforeAll(async () => {
   t = await startApp(LIMITS);
 });
@@ -76,7 +78,9 @@ describe('request timeouts (real sockets)', () => {
   ])('cuts a stalled body on %s within the request timeout', async (_name, path, auth) => {
     const { socket, ended } = await open(t.port);
     socket.write(head(path, 100, 'application/json', auth) + '{"n": 1, "pad": "');
+    const before = await t.closed('request-timeout');
     const { text, ms } = await ended;
+    expect(await t.closed('request-timeout')).toBe(before + 1);
     expect(ms).toBeGreaterThanOrEqual(LIMITS.requestTimeoutMs - 50);
     expect(ms).toBeLessThan(LIMITS.requestTimeoutMs + 1500);
     if (auth) {
@@ -91,7 +95,11 @@ describe('request timeouts (real sockets)', () => {
   ])('cuts a connection %s within the headers timeout', async (_name, sent) => {
     const { socket, ended } = await open(t.port);
     socket.write(sent);
-    const { ms } = await ended;
+    const before = await t.closed('headers-timeout');
+    const { text, ms } = await ended;
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(text).toContain('"type":"https://qalqan.kz/problems/request-timeout"');
+    expect(await t.closed('headers-timeout')).toBe(before + 1);
     expect(ms).toBeLessThan(LIMITS.headersTimeoutMs + 1500);
   });
 
@@ -158,6 +166,7 @@ describe('connections per client address', () => {
       const ms = performance.now() - started;
       console.log(`1,100 stalled connections from one address: ${1100 - closed} held, ${closed} closed at once; another client answered in ${ms.toFixed(1)} ms`);
       expect(1100 - closed).toBe(256);
+      expect(await attacked.closed('per-address-cap')).toBe(844);
       expect(answer).toMatch(/^HTTP\/1\.1 200 /);
       for (const c of [...attack, other]) c.socket.destroy();
     } finally {

@@ -28,7 +28,10 @@ export function markStreamedUpload(req: IncomingMessage): void {
   (req as Marked)[UPLOAD] = true;
 }
 
-/** Node enforces the headers (checked every second) and keep-alive timeouts; the request timeout is `enforceLimits`' job. */
+/**
+ * Node enforces the headers (checked every second; the app's clientErrorHandler answers 408) and keep-alive timeouts;
+ * the request timeout is `enforceLimits`' job.
+ */
 export function serverOptions(limits: HttpLimits): ServerOptions {
   return {
     headersTimeout: limits.headersTimeoutMs,
@@ -59,8 +62,11 @@ interface Pending {
   bytesRead: number;
 }
 
+/** Why a limit closed a connection (the `reason` of qalqan_http_connections_closed_total). */
+export type ClosedReason = 'headers-timeout' | 'request-timeout' | 'per-address-cap';
+
 /** Cuts requests whose body is late, on every connection the server takes (whichever lane answers it). */
-function enforceRequestTimeout(server: Server, timeoutMs: number): void {
+function enforceRequestTimeout(server: Server, timeoutMs: number, closed: (reason: ClosedReason) => void): void {
   const pending = new Set<Pending>();
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     // A request without a body is complete with its headers (Node marks it so only after this event).
@@ -79,6 +85,7 @@ function enforceRequestTimeout(server: Server, timeoutMs: number): void {
       } else if (now - p.since >= timeoutMs) {
         pending.delete(p);
         cut(p.req, p.res);
+        closed('request-timeout');
       }
     }
   };
@@ -88,7 +95,7 @@ function enforceRequestTimeout(server: Server, timeoutMs: number): void {
 }
 
 /** At most `max` open connections per client address; one more is closed at once. */
-function capConnections(server: Server, max: number, exempt: (address: string) => boolean): void {
+function capConnections(server: Server, max: number, exempt: (address: string) => boolean, closed: (reason: ClosedReason) => void): void {
   const open = new Map<string, number>();
   server.prependListener('connection', (socket: Socket) => {
     const address = socket.remoteAddress;
@@ -96,6 +103,7 @@ function capConnections(server: Server, max: number, exempt: (address: string) =
     const count = open.get(address) ?? 0;
     if (count >= max) {
       socket.destroy();
+      closed('per-address-cap');
       return;
     }
     open.set(address, count + 1);
@@ -111,9 +119,9 @@ function capConnections(server: Server, max: number, exempt: (address: string) =
  * Applies the limits to a server. Behind trusted proxies the socket's address is the proxy's, so the per-address
  * cap skips them (every address when `trustProxy` is true): the load balancer limits its clients.
  */
-export function enforceLimits(server: Server, limits: HttpLimits, trustProxy: boolean | string): void {
-  enforceRequestTimeout(server, limits.requestTimeoutMs);
+export function enforceLimits(server: Server, limits: HttpLimits, trustProxy: boolean | string, closed: (reason: ClosedReason) => void): void {
+  enforceRequestTimeout(server, limits.requestTimeoutMs, closed);
   if (limits.maxConnectionsPerAddress === 0 || trustProxy === true) return;
   const proxy = trustProxy ? addressMatcher(trustProxy.split(',')) : () => false;
-  capConnections(server, limits.maxConnectionsPerAddress, (address) => proxy(address.replace(/^::ffff:/, '')));
+  capConnections(server, limits.maxConnectionsPerAddress, (address) => proxy(address.replace(/^::ffff:/, '')), closed);
 }
