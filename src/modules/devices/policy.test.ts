@@ -62,6 +62,10 @@ describe('devices policy', () => {
     expect(policy.defaultOperator(kcell)).toBe('kcell');
     expect(policy.defaultOperator(regulator)).toBeNull();
     expect(policy.defaultOperator(police)).toBeNull();
+    expect(policy.anyOperator(regulator)).toBe(true);
+    expect(policy.anyOperator(system)).toBe(true);
+    expect(policy.anyOperator(kcell)).toBe(false);
+    expect(policy.anyOperator(police)).toBe(false);
   });
 
   it('trace alerts: police see their own, the regulator all, nobody else any', () => {
