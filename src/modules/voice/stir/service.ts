@@ -1,8 +1,7 @@
+import type { X509Certificate } from 'node:crypto';
 import { CompactSign, importPKCS8 } from 'jose';
 import type { AuditService } from '../../../core/audit/service.js';
-import type { X509Certificate } from 'node:crypto';
 import type { RequestContext } from '../../../core/auth/principal.js';
-import { authRepository } from '../../../core/auth/repository.js';
 import type { Executor } from '../../../core/db/database.js';
 import { DomainError } from '../../../core/errors.js';
 import type { Outbox } from '../../../core/events/outbox.js';
@@ -13,9 +12,10 @@ import type { CertificateFetcher } from './fetcher.js';
 import { credentialCipher, keyMatches, parsePrivateKey } from './keys.js';
 import { canonicalTn, identityHeader, passportHeader, passportPayload } from './passport.js';
 import { stirRepository, type StirCertificate } from './repository.js';
+import { CERTIFICATES_CHANGED, createStirTrustLists } from './trust-lists.js';
 import { createStirVerifier } from './verifier.js';
 
-export const CERTIFICATES_CHANGED = 'voice.stir.certificates.changed';
+export { CERTIFICATES_CHANGED };
 
 export interface StirServiceDeps {
   db: Executor;
@@ -101,27 +101,6 @@ export function createStirService(deps: StirServiceDeps) {
     return operatorId;
   }
 
-  async function operatorIdOf(name: string): Promise<string> {
-    const org = await authRepository(deps.db).findOrg(name);
-    if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${name}" does not exist`);
-    return org.id;
-  }
-
-  function requireRegulator(ctx: RequestContext, what: string): void {
-    if (!voicePolicy.changeNationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
-  }
-
-  /** A repository host as URLs spell it: lower case, without the default port 443. */
-  function canonicalHost(host: string): string {
-    try {
-      const url = new URL(`https://${host}`);
-      if (url.host && `${url.hostname}${url.port ? `:${url.port}` : ''}` === url.host && url.pathname === '/' && !url.username) return url.host;
-    } catch {
-      // falls through to the problem below
-    }
-    throw new DomainError('invalid', `"${host}" is not a host name with an optional port`);
-  }
-
   return {
     verifier,
 
@@ -163,61 +142,7 @@ export function createStirService(deps: StirServiceDeps) {
       return { pem: cert.pem, maxAgeSeconds: Math.max(0, Math.min(X5U_MAX_AGE_SECONDS, left)) };
     },
 
-    /** Service provider codes and the operators they name (the regulator's table). */
-    async listSpcs() {
-      return repo.spcs();
-    },
-
-    /** Assigns a service provider code to an operator (the regulator only): its certificates vouch for that operator. */
-    async putSpc(ctx: RequestContext, spc: string, operator: string) {
-      requireRegulator(ctx, 'assign service provider codes');
-      const code = spc.toUpperCase();
-      const operatorId = await operatorIdOf(operator);
-      const updatedAt = deps.clock();
-      await deps.db.transaction().execute(async (trx) => {
-        await stirRepository(trx).putSpc(code, operatorId, updatedAt);
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.assign', subjectType: 'stir_spc', subject: code, detail: { operatorId } });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
-      });
-      return { spc: code, operatorId, updatedAt };
-    },
-
-    async deleteSpc(ctx: RequestContext, spc: string): Promise<void> {
-      requireRegulator(ctx, 'assign service provider codes');
-      const code = spc.toUpperCase();
-      await deps.db.transaction().execute(async (trx) => {
-        if (!(await stirRepository(trx).deleteSpc(code))) throw new DomainError('not_found', `service provider code ${code} is assigned to no operator`);
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.unassign', subjectType: 'stir_spc', subject: code });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
-      });
-    },
-
-    /** Hosts of the operators' certificate repositories, from which an x5u not in the store is fetched. */
-    async listRepositories() {
-      return repo.repositories();
-    },
-
-    async putRepository(ctx: RequestContext, host: string) {
-      requireRegulator(ctx, 'allow certificate repositories');
-      const canonical = canonicalHost(host);
-      const createdAt = deps.clock();
-      await deps.db.transaction().execute(async (trx) => {
-        if (!(await stirRepository(trx).addRepository(canonical, createdAt))) return;
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.allow', subjectType: 'stir_repository', subject: canonical });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
-      });
-      return (await repo.repositories()).find((r) => r.host === canonical)!;
-    },
-
-    async deleteRepository(ctx: RequestContext, host: string): Promise<void> {
-      requireRegulator(ctx, 'allow certificate repositories');
-      const canonical = canonicalHost(host);
-      await deps.db.transaction().execute(async (trx) => {
-        if (!(await stirRepository(trx).deleteRepository(canonical))) throw new DomainError('not_found', `${canonical} is not an allowed certificate repository`);
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.remove', subjectType: 'stir_repository', subject: canonical });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
-      });
-    },
+    ...createStirTrustLists(deps),
 
     /** Whether the x5u we give out are https (SHAKEN verifiers fetch only https). */
     servesHttps: baseUrl.startsWith('https://'),

@@ -78,8 +78,8 @@ async function storedCredential(row: StirCertificate, trust: Trust): Promise<Cre
   return credentialOf(row.pem, trust);
 }
 
-/** The host an x5u may be fetched from when it is an allowed repository: https, no credentials in the URL. */
-function repositoryHost(x5u: string, hosts: Set<string>): URL | null {
+/** The x5u as a URL to fetch when it is on an allowed repository: https, no credentials in the URL; null otherwise. */
+function fetchableUrl(x5u: string, hosts: Set<string>): URL | null {
   let url: URL;
   try {
     url = new URL(x5u);
@@ -143,7 +143,7 @@ export function createStirVerifier(deps: StirVerifierDeps) {
 
   /** A credential for an x5u not in the store: from the cache, or fetched once however many calls ask at the same time. */
   async function remote(x5u: string): Promise<Credential | null> {
-    const url = repositoryHost(x5u, trust.hosts);
+    const url = fetchableUrl(x5u, trust.hosts);
     if (!url) return null;
     const cached = fetched.get(x5u);
     if (cached && cached.until > deps.clock().getTime()) return cached.credential;

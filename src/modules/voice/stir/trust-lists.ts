@@ -1,0 +1,106 @@
+import type { AuditService } from '../../../core/audit/service.js';
+import type { RequestContext } from '../../../core/auth/principal.js';
+import { authRepository } from '../../../core/auth/repository.js';
+import type { Executor } from '../../../core/db/database.js';
+import { DomainError } from '../../../core/errors.js';
+import type { Outbox } from '../../../core/events/outbox.js';
+import { voicePolicy } from '../policy.js';
+import { stirRepository } from './repository.js';
+
+/** Announces a change the verifier must reload for (the same topic as certificate changes). */
+export const CERTIFICATES_CHANGED = 'voice.stir.certificates.changed';
+
+export interface TrustListsDeps {
+  db: Executor;
+  audit: AuditService;
+  outbox: Outbox;
+  clock: () => Date;
+}
+
+/** A repository host as URLs spell it: lower case, without the default port 443; a 400 problem when it is not a host. */
+function canonicalHost(host: string): string {
+  try {
+    const url = new URL(`https://${host}`);
+    if (url.host && `${url.hostname}${url.port ? `:${url.port}` : ''}` === url.host && url.pathname === '/' && !url.username) return url.host;
+  } catch {
+    // falls through to the problem below
+  }
+  throw new DomainError('invalid', `"${host}" is not a host name with an optional port`);
+}
+
+/**
+ * The regulator's STIR/SHAKEN reference lists: which operator each service provider code (SPC) names, and the
+ * operators' certificate repositories from which an x5u not in the store may be fetched.
+ */
+export function createStirTrustLists(deps: TrustListsDeps) {
+  const repo = stirRepository(deps.db);
+
+  function requireRegulator(ctx: RequestContext, what: string): void {
+    if (!voicePolicy.changeNationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
+  }
+
+  async function operatorIdOf(name: string): Promise<string> {
+    const org = await authRepository(deps.db).findOrg(name);
+    if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${name}" does not exist`);
+    return org.id;
+  }
+
+  return {
+    /** Service provider codes and the operators they name. */
+    async listSpcs() {
+      return repo.spcs();
+    },
+
+    /** Assigns a service provider code to an operator (the regulator only): its certificates vouch for that operator. */
+    async putSpc(ctx: RequestContext, spc: string, operator: string) {
+      requireRegulator(ctx, 'assign service provider codes');
+      const code = spc.toUpperCase();
+      const operatorId = await operatorIdOf(operator);
+      const updatedAt = deps.clock();
+      await deps.db.transaction().execute(async (trx) => {
+        await stirRepository(trx).putSpc(code, operatorId, updatedAt);
+        await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.assign', subjectType: 'stir_spc', subject: code, detail: { operatorId } });
+        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
+      });
+      return { spc: code, operatorId, updatedAt };
+    },
+
+    async deleteSpc(ctx: RequestContext, spc: string): Promise<void> {
+      requireRegulator(ctx, 'assign service provider codes');
+      const code = spc.toUpperCase();
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await stirRepository(trx).deleteSpc(code))) throw new DomainError('not_found', `service provider code ${code} is assigned to no operator`);
+        await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.unassign', subjectType: 'stir_spc', subject: code });
+        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
+      });
+    },
+
+    /** Hosts of the operators' certificate repositories, from which an x5u not in the store is fetched. */
+    async listRepositories() {
+      return repo.repositories();
+    },
+
+    /** Allows a repository host (the regulator only); idempotent. */
+    async putRepository(ctx: RequestContext, host: string) {
+      requireRegulator(ctx, 'allow certificate repositories');
+      const canonical = canonicalHost(host);
+      const createdAt = deps.clock();
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await stirRepository(trx).addRepository(canonical, createdAt))) return;
+        await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.allow', subjectType: 'stir_repository', subject: canonical });
+        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
+      });
+      return (await repo.repositories()).find((r) => r.host === canonical)!;
+    },
+
+    async deleteRepository(ctx: RequestContext, host: string): Promise<void> {
+      requireRegulator(ctx, 'allow certificate repositories');
+      const canonical = canonicalHost(host);
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await stirRepository(trx).deleteRepository(canonical))) throw new DomainError('not_found', `${canonical} is not an allowed certificate repository`);
+        await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.remove', subjectType: 'stir_repository', subject: canonical });
+        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
+      });
+    },
+  };
+}
