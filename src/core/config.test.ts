@@ -53,6 +53,8 @@ describe('loadConfig', () => {
     [{ NATS_URL: 'http://x' }, /^NATS_URL/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     [{ TRUST_PROXY: 'everyone' }, /^TRUST_PROXY must be/],
+    [{ TRUST_PROXY: '10.1.2' }, /^TRUST_PROXY must be/],
+    [{ TRUST_PROXY: '10.0.0.0/40' }, /^TRUST_PROXY must be/],
     [{ QALQAN_SECRET: 'short' }, /^QALQAN_SECRET must be at least 32/],
     [{ SIP_PORT: '99999' }, /^SIP_PORT must be an integer/],
     [{ SIP_TRUSTED: '999.1.1.1' }, /^SIP_TRUSTED must be/],

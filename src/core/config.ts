@@ -135,7 +135,7 @@ function parseTrustProxy(env: Env): boolean | string {
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
   const list = raw.split(',').map((a) => a.trim());
-  if (list.every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a))) return list.join(',');
+  if (list.every(isAddressOrCidr)) return list.join(',');
   throw new ConfigError(`TRUST_PROXY must be true, false, or a comma-separated list of addresses/CIDRs (got "${raw}")`);
 }
 
