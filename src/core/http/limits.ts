@@ -5,7 +5,7 @@ import { PROBLEM_BASE } from './problem.js';
 
 /** What one client may hold of the HTTP listener (README: the HTTP_* variables). */
 export interface HttpLimits {
-  /** A request's headers and body must have arrived within this; a streamed upload must instead never pause this long. */
+  /** A request's body must have arrived within this of its headers; a streamed upload must instead never pause this long. */
   requestTimeoutMs: number;
   /** The request line and headers must have arrived within this. */
   headersTimeoutMs: number;
