@@ -5,6 +5,7 @@ import type { OrgKind } from '../core/db/types.js';
 import type { EventBus } from '../core/events/bus.js';
 import { createMemoryBus } from '../core/events/memory-bus.js';
 import type { App } from '../core/http/app.js';
+import type { HttpLimits } from '../core/http/limits.js';
 import { createHttpServer, createServices, type Services } from '../server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   clock?: () => Date;
   /** Extra routes a test needs (registered before the app is ready). */
   routes?: (app: App) => void;
+  /** HTTP timeouts and connection cap (DEFAULT_HTTP_LIMITS when absent). */
+  limits?: HttpLimits;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -49,7 +52,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const memoryBus = options.bus ? null : createMemoryBus(logger, 5);
   const bus = options.bus ?? memoryBus!;
   const services = createServices({ database, bus, logger, secret: TEST_SECRET, clock: options.clock });
-  const { app } = await createHttpServer(services);
+  const { app } = await createHttpServer(services, { limits: options.limits });
   options.routes?.(app);
   // Which answers Fastify gave (the others came from the hot lane), by request id.
   const answeredByFastify = new Set<string>();
