@@ -17,6 +17,14 @@ const benchmarks: Record<string, Benchmark> = {
     description: 'N5g-eir equipment-status over 1 M registered IMEIs (mixed white/grey/black/unknown) vs an empty route; memory per IMEI',
     load: () => import('./eir.js'),
   },
+  'eir-propagation': {
+    description: 'stolen-phone blocks at 500/s (BENCH_BLOCK_RATE, BENCH_BLOCK_SECONDS) on two instances: ms from the 201 until each instance answers BLACKLISTED (p50, p99, max, share within 1 s)',
+    load: () => import('./eir-propagation.js'),
+  },
+  'eir-during-import': {
+    description: 'EIR and /healthz latency (p50, p99, max) on the embedded database while 500 k observation rows (BENCH_OBSERVATIONS) are imported and classified, against idle',
+    load: () => import('./eir-during-import.js'),
+  },
   'eir-index': {
     description: 'the packed EIR index alone: build time, bytes per IMEI at 1 M and 10 M, lookups/s',
     load: () => import('./eir-index.js'),

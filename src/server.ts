@@ -102,13 +102,20 @@ async function subscribeCaches(services: Services): Promise<void> {
   );
 }
 
-/** Registrations and blocks change a device's class: re-classify it (shared work: one instance handles each event). */
-async function subscribeDevices(services: Services): Promise<void> {
-  await services.bus.subscribe('devices-reclassify', 'devices.imei.>', async (event) => {
-    const p = event.payload;
-    const imei14s = Array.isArray(p.imei14s) ? p.imei14s.map(String) : typeof p.imei14 === 'string' ? [p.imei14] : null;
-    if (imei14s?.length) await services.devicesNetwork.reclassify(imei14s);
-  });
+/** How often each instance looks for classifications owed by changes (when no event woke it). */
+const OWED_CLASSIFICATION_POLL_MS = 5_000;
+/** How long an event's wake-up waits so that the changes of the next moments are classified together. */
+const OWED_CLASSIFICATION_GATHER_MS = 100;
+
+/**
+ * Registrations, blocks and orders owe a classification, recorded with the change: settle what a crash left now,
+ * then whenever such an event arrives (shared work: one instance handles each event, and the classification lock
+ * lets one instance classify at a time) and every few seconds. Stops when the app closes.
+ */
+async function subscribeDevices(services: Services, app: App): Promise<void> {
+  const owed = services.devicesNetwork.startPendingClassification(OWED_CLASSIFICATION_POLL_MS, OWED_CLASSIFICATION_GATHER_MS);
+  app.addHook('onClose', async () => owed.stop());
+  await services.bus.subscribe('devices-reclassify', 'devices.imei.>', () => owed.kick());
 }
 
 export async function createHttpServer(services: Services, options: { bodyLimit?: number; trustProxy?: boolean | string; limits?: HttpLimits } = {}): Promise<{ app: App; setDraining: () => void }> {
@@ -133,7 +140,7 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
   await app.register(voiceRoutes(services.voice, { roamingTtlSeconds: Math.round(services.roamingTtlMs / 1000) }));
   await app.register(stirRoutes(services.stir));
   await subscribeCaches(services);
-  await subscribeDevices(services);
+  await subscribeDevices(services, app);
   await services.eir.start();
   await services.voice.start();
   return { app, setDraining: () => (draining = true) };

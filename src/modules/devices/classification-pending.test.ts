@@ -56,13 +56,13 @@ describe('owed classification', () => {
     }
   });
 
-  it('settles in short transactions of at most 500 devices, each announcing every status it settled', async () => {
+  it('settles in short transactions of at most 250 devices, each announcing every status it settled', async () => {
     const before = (await events(f.db, 'devices.status.changed')).length;
     const report = await importObservations(f.deps, ctx, { operatorId: operator, input: csv(HEADER, ...lines(100, 1_100)) });
     expect(report.classification).toMatchObject({ examined: 1_100, grey: 1_100, changed: 1_100 });
     expect(await owed()).toEqual([]);
     const announced = (await events(f.db, 'devices.status.changed')).slice(before).map((e) => Object.keys(e.statuses as object).length);
-    expect(announced).toEqual([500, 500, 100]);
+    expect(announced).toEqual([250, 250, 250, 250, 100]);
   });
 
   it('keeps an IMEI owed when it is queued again while it is being classified', async () => {

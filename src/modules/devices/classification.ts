@@ -37,7 +37,7 @@ const PAGE = 2_000;
  * Owed classifications are done this many IMEIs per transaction, with the event loop free between transactions: on
  * the embedded database every statement runs on the one thread that also answers the EIR, screening and SIP.
  */
-const PENDING_PAGE = 500;
+const PENDING_PAGE = 250;
 /** Up to this many changed IMEIs are named in `devices.status.changed`; beyond it the event asks for a reload. */
 const EVENT_IMEI_LIMIT = 10_000;
 /** Arbitrary, fixed key of the advisory lock that lets one classification run at a time. */
@@ -185,9 +185,11 @@ export async function classifyPending(deps: ClassifyDeps): Promise<ClassifyResul
 /**
  * Settles owed classifications now, on start (what a crash left between a write and its classification), on
  * `kick()`, and every `everyMs`; one settling at a time per instance, a kick during one asks for another after it.
- * Returns `kick` (resolves once a settling that started after the call is done) and `stop`.
+ * A kick waits `gatherMs` before it starts settling, so that a stream of single writes (blocks at hundreds a second)
+ * is settled a page at a time rather than one transaction each. Returns `kick` (resolves once a settling that
+ * started after the call is done) and `stop`.
  */
-export function startPendingClassification(deps: ClassifyDeps, everyMs: number): { kick: () => Promise<void>; stop: () => Promise<void> } {
+export function startPendingClassification(deps: ClassifyDeps, everyMs: number, gatherMs = 0): { kick: () => Promise<void>; stop: () => Promise<void> } {
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = false;
@@ -207,7 +209,9 @@ export function startPendingClassification(deps: ClassifyDeps, everyMs: number):
       again = true;
       return running;
     }
-    running = settle().finally(() => (running = null));
+    running = new Promise((resolve) => setTimeout(resolve, gatherMs))
+      .then(settle)
+      .finally(() => (running = null));
     return running;
   };
   void kick();

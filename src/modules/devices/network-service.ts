@@ -113,7 +113,7 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
     classifyPending: () => classifyPending(deps),
 
     /** Settles owed classifications now (a crash may have left some), on every kick and every `everyMs`. */
-    startPendingClassification: (everyMs: number) => startPendingClassification(deps, everyMs),
+    startPendingClassification: (everyMs: number, gatherMs?: number) => startPendingClassification(deps, everyMs, gatherMs),
 
     regenerateLists: () => regenerateLists(deps),
 

@@ -9,6 +9,7 @@ import type { Outbox } from '../../core/events/outbox.js';
 import { parseImei, toImei15 } from '../../identifiers/imei.js';
 import type { Eir, EirChange, EquipmentStatus } from './eir.js';
 import { queueClassification, statusesOf } from './classification.js';
+import { STATUS_BLACK, type StatusCode } from './eir-index.js';
 import { peiToImei14, supiToImsi } from './eir.js';
 import { importRegistrations, importStolen, importTacs } from './imports.js';
 import { devicesPolicy, sees } from './policy.js';
@@ -36,9 +37,10 @@ export function createDevicesService(deps: DevicesServiceDeps) {
    * In the writer's transaction: these IMEIs owe a classification, and the change announcing their new EIR statuses
    * goes into the event; the writer applies it to its own index right after the commit (read your own writes).
    */
-  async function announce(trx: Executor, imei14s: string[]): Promise<EirChange> {
+  async function announce(trx: Executor, imei14s: string[], known?: StatusCode): Promise<EirChange> {
     await queueClassification(trx, imei14s);
-    return deps.eir.change(await statusesOf(trx, clock, imei14s));
+    // A block or an order makes a device black whatever else holds: no need to ask the classification.
+    return deps.eir.change(known === undefined ? await statusesOf(trx, clock, imei14s) : imei14s.map((imei14) => [imei14, known]));
   }
 
   /** Refuses, with who may, unless the policy allows. */
@@ -104,7 +106,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
         let announced: EirChange | null = null;
         if (inserted) {
           await deps.audit.record(trx, ctx, { action: 'devices.imei.block', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: input.caseNumber } });
-          announced = await announce(trx, [imei14]);
+          announced = await announce(trx, [imei14], STATUS_BLACK);
           await deps.outbox.add(trx, 'devices.imei.blocked', { imei14, caseNumber: input.caseNumber, orgId: ctx.principal.orgId, ...announced });
         }
         return { created: inserted, current: await repo.findStolen(imei14), change: announced };
@@ -142,7 +144,7 @@ export function createDevicesService(deps: DevicesServiceDeps) {
         const inserted = await devicesRepository(trx).insertOrder(imei14, input.orderRef);
         if (!inserted) return { created: false, change: null };
         await deps.audit.record(trx, ctx, { action: 'devices.imei.order', subjectType: 'imei', subject: toImei15(imei14), detail: { orderRef: input.orderRef } });
-        const announced = await announce(trx, [imei14]);
+        const announced = await announce(trx, [imei14], STATUS_BLACK);
         await deps.outbox.add(trx, 'devices.imei.ordered', { imei14, orderRef: input.orderRef, ...announced });
         return { created: true, change: announced };
       });
