@@ -118,8 +118,13 @@ async function subscribeDevices(services: Services, app: App): Promise<void> {
   await services.bus.subscribe('devices-reclassify', 'devices.imei.>', () => owed.kick());
 }
 
-export async function createHttpServer(services: Services, options: { bodyLimit?: number; trustProxy?: boolean | string; limits?: HttpLimits } = {}): Promise<{ app: App; setDraining: () => void }> {
+/** `starting`: /readyz answers 503 (`server: starting`) until `setStarted()`, so a start's first lines come first. */
+export async function createHttpServer(
+  services: Services,
+  options: { bodyLimit?: number; trustProxy?: boolean | string; limits?: HttpLimits; starting?: boolean } = {},
+): Promise<{ app: App; setDraining: () => void; setStarted: () => void }> {
   let draining = false;
+  let starting = options.starting ?? false;
   const app = await createHttpApp({
     logger: services.logger,
     metrics: services.metrics,
@@ -131,7 +136,7 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
     cachedPrincipal: (token) => services.auth.cachedApiKey(token),
     bearerToken,
   });
-  await app.register(opsRoutes({ database: services.database, metrics: services.metrics, dependencies: services.dependencies, isDraining: () => draining }));
+  await app.register(opsRoutes({ database: services.database, metrics: services.metrics, dependencies: services.dependencies, isDraining: () => draining, isStarting: () => starting }));
   await app.register(authRoutes(services.auth));
   await app.register(auditRoutes(services.audit));
   await app.register(devicesRoutes(services.devices));
@@ -143,7 +148,7 @@ export async function createHttpServer(services: Services, options: { bodyLimit?
   await subscribeDevices(services, app);
   await services.eir.start();
   await services.voice.start();
-  return { app, setDraining: () => (draining = true) };
+  return { app, setDraining: () => (draining = true), setStarted: () => (starting = false) };
 }
 
 export interface SipOptions {

@@ -41,7 +41,7 @@ async function runLocal(config: Config, argv: string[]): Promise<number> {
   return runCommand(argv, terminalIO, async (fn) => {
     const runtime = await openRuntime(config, logger, { server: false });
     try {
-      return await fn(runtime.services);
+      return await fn(runtime.services, runtime.applied);
     } finally {
       await runtime.close();
     }
@@ -88,7 +88,6 @@ async function main(argv: string[]): Promise<number> {
     return await runLocal(config, argv);
   } catch (err) {
     if (err instanceof DataDirLockedError || err instanceof MigrationError) fail(err.message);
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') fail(`port ${config.port} is already in use (set PORT to another)`);
     throw err;
   }
 }

@@ -9,8 +9,11 @@ import { addDevicesNetworkCommands } from './devices-network-commands.js';
 import { addVoiceCommands } from './voice-commands.js';
 import type { CliIO } from './io.js';
 
-/** Runs a command's work with the services: opened locally, or the running server's own. */
-export type WithServices = <T>(fn: (services: Services) => Promise<T>) => Promise<T>;
+/**
+ * Runs a command's work with the services: opened locally (with the migrations that opening applied), or the running
+ * server's own (which applied its migrations when it started).
+ */
+export type WithServices = <T>(fn: (services: Services, migrationsApplied?: string[]) => Promise<T>) => Promise<T>;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -25,7 +28,12 @@ export function buildProgram(io: CliIO, withServices: WithServices): Command {
   program
     .command('migrate')
     .description('apply pending database migrations')
-    .action(() => withServices(async () => io.out('database schema is current')));
+    .action(() =>
+      withServices(async (_services, applied = []) => {
+        for (const name of applied) io.out(`applied ${name}`);
+        io.out(applied.length ? `${applied.length} migration${applied.length === 1 ? '' : 's'} applied; the database schema is current` : 'database schema is current');
+      }),
+    );
 
   program
     .command('demo')

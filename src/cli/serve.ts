@@ -8,6 +8,15 @@ import { createHttpServer, createSip } from '../server.js';
 import { startAdminChannel } from './admin-channel.js';
 import type { CliIO } from './io.js';
 
+/** A listener that cannot bind says which setting chose its address or port. */
+function bindError(err: unknown, names: { port: string; host: string }, port: number, host: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new Error(`port ${port} is already in use (set ${names.port} to another)`);
+  if (code === 'EACCES') return new Error(`port ${port} needs privileges this user lacks (set ${names.port} to another)`);
+  if (code === 'EADDRNOTAVAIL') return new Error(`address ${host} is not on this machine (set ${names.host} to another)`);
+  return err;
+}
+
 /**
  * `qalqan serve`: migrate, load demo data on first start, listen, and on SIGTERM/SIGINT drain: stop accepting,
  * finish in-flight requests, flush the outbox, close the database and release the data dir.
@@ -16,7 +25,8 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   const runtime = await openRuntime(config, logger, { server: true });
   const { services } = runtime;
   if (runtime.applied.length) logger.info({ migrations: runtime.applied }, 'migrations applied');
-  const { app, setDraining } = await createHttpServer(services, { trustProxy: config.trustProxy, limits: config.httpLimits });
+  // Not ready (/readyz 503) until the first lines below are printed: whoever waits for readiness sees them first.
+  const { app, setDraining, setStarted } = await createHttpServer(services, { trustProxy: config.trustProxy, limits: config.httpLimits, starting: true });
   services.relay.start();
   // Grace periods end with time alone: re-classify every hour (one instance at a time).
   const stopClassification = services.devicesNetwork.startClassificationSchedule(60 * 60_000);
@@ -25,7 +35,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   } catch (err) {
     await app.close();
     await runtime.close();
-    throw err;
+    throw bindError(err, { port: 'PORT', host: 'HOST' }, config.port, config.host);
   }
   const sip = config.sipPort > 0 ? createSip(services, { host: config.sipHost, port: config.sipPort, trusted: config.sipTrusted, defaultIngress: config.voiceDefaultIngress }) : null;
   try {
@@ -34,7 +44,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   } catch (err) {
     await app.close();
     await runtime.close();
-    throw err;
+    throw bindError(err, { port: 'SIP_PORT', host: 'SIP_HOST' }, config.sipPort, config.sipHost);
   }
   let admin: Server | null = null;
   if (!config.databaseUrl) {
@@ -52,6 +62,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   }
   const { port } = app.server.address() as AddressInfo;
   io.out(`Qalqan listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port} (API docs at /docs)`);
+  setStarted();
 
   let stopping = false;
   const stop = async (signal: string) => {

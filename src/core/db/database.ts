@@ -1,3 +1,5 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -43,6 +45,51 @@ function wrap(db: Kysely<DB>, kind: DatabaseKind, commitListeners: Set<() => voi
   };
 }
 
+/** The embedded database's directory cannot be used: the message names it and says why. */
+export class DataDirError extends Error {
+  override name = 'DataDirError';
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  ENOTDIR: 'a part of the path is not a directory',
+  EEXIST: 'a file of that name is in the way',
+};
+
+function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return (e.code && REASONS[e.code]) ?? e.message;
+}
+
+/** PGlite fails obscurely ("failed to initialize properly") in a directory it cannot write: check first. */
+function assertWritable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const probe = join(dir, `.write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    throw new DataDirError(`cannot write to the database directory ${dir}: ${reason(err)} (QALQAN_DATA_DIR must be a directory this user can write)`);
+  }
+}
+
+async function openPglite(dataDir: string | undefined, loadDataDir: Blob | File | undefined): Promise<PGlite> {
+  if (dataDir) assertWritable(dataDir);
+  try {
+    return await PGlite.create({
+      dataDir,
+      loadDataDir,
+      parsers: { [INT8_OID]: (value: string) => value, [DATE_OID]: (value: string) => value },
+    });
+  } catch (err) {
+    if (!dataDir) throw err;
+    throw new DataDirError(`cannot open the database in ${dataDir}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const commitListeners = new Set<() => void>();
   if (options.kind === 'postgres') {
@@ -63,11 +110,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const url = options.url;
     return { ...wrap(db, 'postgres', commitListeners, () => db.destroy()), listen: (channel, onNotify, onError) => listenPostgres(url, channel, onNotify, onError) };
   }
-  const pglite = await PGlite.create({
-    dataDir: options.dataDir,
-    loadDataDir: options.loadDataDir,
-    parsers: { [INT8_OID]: (value: string) => value, [DATE_OID]: (value: string) => value },
-  });
+  const pglite = await openPglite(options.dataDir, options.loadDataDir);
   const db = new Kysely<DB>({ dialect: withCommitListeners(new PGliteDialect(pglite), commitListeners) });
   return wrap(db, 'pglite', commitListeners, () => db.destroy());
 }

@@ -14,9 +14,9 @@ const Health = Type.Object({
 
 /**
  * Liveness, readiness and Prometheus metrics. Ready means: every dependency up (the database; NATS when configured,
- * since without it this instance no longer follows other instances' writes), migrations current, not draining.
+ * since without it this instance no longer follows other instances' writes), migrations current, not starting or draining.
  */
-export function opsRoutes(deps: { database: Database; metrics: Metrics; dependencies: Dependencies; isDraining: () => boolean }) {
+export function opsRoutes(deps: { database: Database; metrics: Metrics; dependencies: Dependencies; isDraining: () => boolean; isStarting?: () => boolean }) {
   let migrationsCurrent = false;
 
   async function readiness(dependencies: Record<string, DependencyState>): Promise<Record<string, string>> {
@@ -35,7 +35,9 @@ export function opsRoutes(deps: { database: Database; metrics: Metrics; dependen
         checks.migrations = 'unknown';
       }
     } else checks.migrations = 'ok';
-    if (deps.isDraining()) checks.server = 'draining';
+    // Starting: `qalqan serve` is still loading the demo and printing its first lines (serve.ts).
+    if (deps.isStarting?.()) checks.server = 'starting';
+    else if (deps.isDraining()) checks.server = 'draining';
     return checks;
   }
 
