@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { Principal } from '../auth/principal.js';
 import { frameworkErrors, installErrorHandling, problemFor, rawProblem } from './errors.js';
 import { createHotLane, replayBody, type HotHandler } from './hot-lane.js';
+import { swaggerOptions } from './openapi.js';
 import { DEFAULT_HTTP_LIMITS, enforceLimits, serverOptions, type ClosedReason, type HttpLimits } from './limits.js';
 import { PROBLEM_BASE, problems } from './problem.js';
 import { buildValidator } from './validation.js';
@@ -186,18 +187,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     errorResponseBuilder: (_req, ctx) =>
       problems.tooManyRequests(`rate limit of ${ctx.max} requests exceeded; retry in ${ctx.after}`, Math.ceil(ctx.ttl / 1000)),
   });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Qalqan API', version: '1', description: 'National anti-fraud platform. Errors are RFC 9457 problem details.' },
-      components: {
-        securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer', description: 'Organisation API key: `Authorization: Bearer qk_…`' },
-          session: { type: 'apiKey', in: 'cookie', name: 'qalqan_session', description: 'Console session from POST /api/v1/auth/login' },
-        },
-      },
-    },
-  });
+  await app.register(swagger, swaggerOptions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 

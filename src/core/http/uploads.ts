@@ -58,6 +58,9 @@ const admitUpload: onRequestHookHandler = (request, reply, done) => {
 export function acceptCsv(app: App): void {
   app.addContentTypeParser(UPLOAD_TYPES, (_request, payload, done) => done(null, payload));
   app.addHook('onRoute', (route) => {
-    if (route.bodyLimit === UPLOAD_LIMIT) route.onRequest = [...hooks(route.onRequest), admitUpload];
+    if (route.bodyLimit !== UPLOAD_LIMIT) return;
+    route.onRequest = [...hooks(route.onRequest), admitUpload];
+    // The OpenAPI document describes the streamed body (openapi.ts), so /docs can send a file.
+    route.schema = { ...route.schema, consumes: UPLOAD_TYPES } as typeof route.schema;
   });
 }

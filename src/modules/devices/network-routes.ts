@@ -41,6 +41,7 @@ export function networkRoutes(service: DevicesNetworkService) {
         description:
           'The operator is the caller’s own organisation; the regulator names it with `operator`. Malformed rows are reported by line; when more than 0.5 % of rows are malformed, or the file is cut short or not UTF-8, nothing is stored and the reply is 422 with the report. Send the file as `text/csv`.',
         querystring: OperatorQuery,
+        consumes: ['text/csv', 'application/octet-stream'],
         response: { 200: ObservationReport, 404: Problem, 413: Problem, 415: Problem, 422: Problem, ...authErrors },
       },
     }, async (request) => {

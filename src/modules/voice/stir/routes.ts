@@ -50,7 +50,7 @@ export function stirRoutes(stir: StirService) {
       schema: { tags, summary: 'Lists the certificate store', response: { 200: Type.Object({ items: Type.Array(Certificate) }), ...authErrors } },
     }, async () => ({ items: (await stir.listCertificates()).map(certificateJson) }));
 
-    app.get('/api/v1/voice/stir/certificates/:file', {
+    app.get('/api/v1/voice/stir/certificates/:id', {
       config: { public: true },
       schema: {
         tags,
@@ -59,7 +59,7 @@ export function stirRoutes(stir: StirService) {
         response: { 200: { content: { 'application/pem-certificate-chain': { schema: Type.String() } } }, 404: Problem, 429: Problem },
       },
     }, async (request, reply) => {
-      const { pem, maxAgeSeconds } = await stir.certificatePem(request.params.file.slice(0, -'.pem'.length).toLowerCase());
+      const { pem, maxAgeSeconds } = await stir.certificatePem(request.params.id.slice(0, -'.pem'.length).toLowerCase());
       return reply.type('application/pem-certificate-chain').header('cache-control', `public, max-age=${maxAgeSeconds}`).send(pem);
     });
 

@@ -36,7 +36,8 @@ export const RepositoryParams = Type.Object({ host: Type.String({ pattern: '^[A-
 
 export const Repository = Type.Object({ host: Type.String(), createdAt: Type.String({ format: 'date-time' }) });
 
-export const CertificateFileParams = Type.Object({ file: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\.pem$', description: '{id}.pem' }) });
+/** Named `id` like the certificate's other routes (one path, one parameter name), though it ends in `.pem`. */
+export const CertificateFileParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\.pem$', description: 'the certificate id followed by .pem' }) });
 
 export const CredentialRequest = Type.Object(
   {

@@ -163,7 +163,7 @@ describe('certificate store', () => {
 
   it('documents its routes in the OpenAPI description', async () => {
     const paths = Object.keys((await call('GET', '/openapi.json', 'nobody')).json().paths as object);
-    expect(paths).toEqual(expect.arrayContaining(['/api/v1/voice/stir/certificates', '/api/v1/voice/stir/certificates/{file}', '/api/v1/voice/stir/credentials', '/api/v1/voice/stir/sign']));
+    expect(paths).toEqual(expect.arrayContaining(['/api/v1/voice/stir/certificates', '/api/v1/voice/stir/certificates/{id}', '/api/v1/voice/stir/credentials', '/api/v1/voice/stir/sign']));
   });
 
   it('400 for a malformed body, 401 without a key, 403 without the scope', async () => {
