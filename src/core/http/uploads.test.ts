@@ -7,7 +7,7 @@ import { UPLOAD_TYPES } from './uploads.js';
 const REQUEST_TIMEOUT_MS = 1000;
 
 /** Every streamed upload route (`bodyLimit: UPLOAD_LIMIT`). */
-const UPLOADS = ['/api/v1/devices/tac-imports', '/api/v1/devices/registrations/import', '/api/v1/voice/ported'];
+const UPLOADS = ['/api/v1/devices/tac-imports', '/api/v1/devices/registrations/import', '/api/v1/devices/observations', '/api/v1/voice/ported'];
 
 let t: TestApp;
 let authorization: string;

@@ -2,15 +2,13 @@ import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../core/http/app.js';
 import { requestContext } from '../../core/http/auth-hook.js';
-import { HttpProblem, problems } from '../../core/http/problem.js';
+import { problems } from '../../core/http/problem.js';
 import { Problem, authErrors } from '../../core/http/schemas.js';
+import { UPLOAD_LIMIT, acceptCsv } from '../../core/http/uploads.js';
 import { toImei15 } from '../../identifiers/imei.js';
 import type { TraceAlertRow } from './network-repository.js';
 import { ClassifyResult, Condition, ConditionParams, ConditionSettings, ListKindParams, ListQuery, ObservationReport, OperatorQuery, Pairing, PairingResult, TraceAlert, TraceAlertQuery } from './network-schema.js';
 import type { DevicesNetworkService } from './network-service.js';
-
-/** Observation files are streamed, never buffered: up to 4 GiB per upload. */
-const OBSERVATIONS_BODY_LIMIT = 4 * 1024 ** 3;
 
 /** A CSV text body, sent as a stream of lines. */
 const CsvStream = Type.Unsafe<Readable>({ type: 'string' });
@@ -30,11 +28,11 @@ const alertOut = (a: TraceAlertRow) => ({
 export function networkRoutes(service: DevicesNetworkService) {
   return async function (app: App): Promise<void> {
     // Inside this plugin only: CSV bodies reach the handler as the raw request stream.
-    app.addContentTypeParser(['text/csv', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
+    acceptCsv(app);
 
     app.post('/api/v1/devices/observations', {
       config: { scope: 'devices:write' },
-      bodyLimit: OBSERVATIONS_BODY_LIMIT,
+      bodyLimit: UPLOAD_LIMIT,
       schema: {
         tags: ['devices'],
         summary: 'Uploads an operator’s network observations (CSV `date,imei,imsi,msisdn,rat`, streamed)',
@@ -45,10 +43,7 @@ export function networkRoutes(service: DevicesNetworkService) {
         response: { 200: ObservationReport, 404: Problem, 413: Problem, 415: Problem, 422: Problem, ...authErrors },
       },
     }, async (request) => {
-      if (!(request.body instanceof Readable)) {
-        throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'send the observations as text/csv');
-      }
-      const report = await service.importObservations(requestContext(request), { operator: request.query.operator, input: request.body });
+      const report = await service.importObservations(requestContext(request), { operator: request.query.operator, input: request.body as Readable });
       if (!report.committed) throw problems.unprocessable(report.refusal ?? 'the import was refused', { report });
       return report;
     });
