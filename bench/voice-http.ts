@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import type { RequestContext } from '../src/core/auth/principal.js';
-import { systemContext } from '../src/core/auth/principal.js';
+import { actingFor, systemContext } from '../src/core/auth/principal.js';
 import { migrateToLatest } from '../src/core/db/migrate.js';
 import { createMemoryBus } from '../src/core/events/memory-bus.js';
 import { createHttpServer, createServices } from '../src/server.js';
@@ -26,7 +25,7 @@ export async function run(): Promise<Comparison> {
   const system = systemContext('bench voice-http');
   const operator = await services.auth.ensureOrg(system, { name: 'Bench Operator', kind: 'operator' });
   const key = await services.auth.createApiKey(system, { org: operator.name, scopes: ['voice:screen'] });
-  const asOperator: RequestContext = { ...system, principal: { ...system.principal, orgId: operator.id } };
+  const asOperator = actingFor(system, operator);
   let started = performance.now();
   // The bench operator holds the 701 range, so it reports its subscribers' roaming.
   await services.voice.putRangeHolder(system, '701', operator.name);

@@ -5,8 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import type { RequestContext } from '../src/core/auth/principal.js';
-import { systemContext } from '../src/core/auth/principal.js';
+import { actingFor, systemContext } from '../src/core/auth/principal.js';
 import { openDatabase } from '../src/core/db/database.js';
 import { migrateToLatest } from '../src/core/db/migrate.js';
 import { createMemoryBus } from '../src/core/events/memory-bus.js';
@@ -165,7 +164,7 @@ async function seededServices() {
   const services = createServices({ database, bus: createMemoryBus(logger), logger, secret: randomBytes(32).toString('base64url') });
   const system = systemContext('bench voice-sip');
   const operator = await services.auth.ensureOrg(system, { name: 'Bench Operator', kind: 'operator' });
-  const asOperator: RequestContext = { ...system, principal: { ...system.principal, orgId: operator.id } };
+  const asOperator = actingFor(system, operator);
   const started = performance.now();
   for (const prefix of ['701', '702', '705', '747']) await services.voice.putRangeHolder(system, prefix, operator.name);
   for (let from = 0; from < ROAMING; from += 10_000) {
