@@ -95,10 +95,10 @@ function* observationsCsv(rows: number, today: string): Generator<string> {
  * The embedded default (PGlite in this process, in-process bus) with REGISTERED registrations, answering the EIR over
  * HTTP while one operator's ROWS observation rows are imported and the devices seen are classified. A probe thread
  * asks the EIR (a mix of white, grey and black PEIs) and /healthz without pause: before the import (idle), while the
- * file streams in, and while the classification after it runs; each ask is counted in the phase it started in. Prints p50/p99/max per phase and the EIR's p99 during
- * the import against idle as a ratio.
+ * file streams in, and while the classification after it runs; each ask is counted in the phase it started in.
+ * Prints p50/p99/max per phase and the EIR's p99 while the import's devices are classified against idle as a ratio.
  */
-export async function run(): Promise<{ eirP99Ms: number; idleP99Ms: number }> {
+export async function run(): Promise<{ classifyingP99Ms: number; idleP99Ms: number }> {
   const logger = pino({ level: 'silent' });
   const database = await openDatabase({ kind: 'pglite' });
   const bus = createMemoryBus(logger);
@@ -158,13 +158,14 @@ export async function run(): Promise<{ eirP99Ms: number; idleP99Ms: number }> {
     console.log(`  /healthz ${line(stats(1, from, to))}`);
   }
   const idle = stats(0, 0, importStarted);
-  const during = stats(0, importStarted, done);
-  console.log(`EIR p99 during the import ${during.p99.toFixed(1)} ms vs idle ${idle.p99.toFixed(1)} ms (ratio ${(during.p99 / idle.p99).toFixed(1)})`);
+  const classifying = stats(0, streamedAt, done);
+  const streaming = stats(0, importStarted, streamedAt);
+  console.log(`EIR p99 while the import's devices are classified ${classifying.p99.toFixed(1)} ms vs idle ${idle.p99.toFixed(1)} ms (ratio ${(classifying.p99 / idle.p99).toFixed(1)}); longest EIR answer while the file streamed in ${streaming.max.toFixed(0)} ms`);
 
   await app.close();
   services.eir.stop();
   await services.relay.stop();
   await bus.close();
   await database.close();
-  return { eirP99Ms: during.p99, idleP99Ms: idle.p99 };
+  return { classifyingP99Ms: classifying.p99, idleP99Ms: idle.p99 };
 }

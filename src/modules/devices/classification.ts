@@ -119,6 +119,8 @@ async function classifyIn(trx: Executor, deps: ClassifyDeps, imei14s: string[] |
     }
     await repo.saveClassifications(save, now);
     await repo.deleteClassifications(clear);
+    // On the embedded database a transaction's statements follow each other without the event loop turning.
+    await yieldToEventLoop();
   }
   if (!announced.length) return { counts, change: null };
   if (announced.length > EVENT_IMEI_LIMIT) {
@@ -158,7 +160,7 @@ async function fullOrListed(trx: Executor, deps: ClassifyDeps, imei14s: string[]
  * holds the classification lock: that one settles them.
  */
 export async function classifyPending(deps: ClassifyDeps): Promise<ClassifyResult> {
-  const total: ClassifyResult = { ...EMPTY_COUNTS(), lists: { added: 0, removed: 0 } };
+  let total: ClassifyResult = { ...EMPTY_COUNTS(), lists: { added: 0, removed: 0 } };
   for (;;) {
     const page = await deps.db.transaction().execute(async (trx) => {
       const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${CLASSIFY_LOCK}) as locked`.execute(trx);
@@ -168,61 +170,90 @@ export async function classifyPending(deps: ClassifyDeps): Promise<ClassifyResul
       if (!owed.length) return null;
       const imei14s = owed.map((o) => o.imei14);
       const { counts, change } = await classifyIn(trx, deps, imei14s, true);
+      await yieldToEventLoop();
       const lists = await regenerateListsIn(trx, imei14s);
       await repo.settlePending(owed);
       return { counts, change, lists, more: owed.length === PENDING_PAGE };
     });
     if (!page) return total;
     if (page.change) deps.eir?.apply(page.change);
-    for (const k of ['examined', 'white', 'grey', 'black', 'changed'] as const) total[k] += page.counts[k];
-    total.lists.added += page.lists.added;
-    total.lists.removed += page.lists.removed;
+    total = sumResults(total, { ...page.counts, lists: page.lists });
     if (!page.more) return total;
     await yieldToEventLoop();
   }
 }
 
 /**
- * Settles owed classifications now, on start (what a crash left between a write and its classification), on
- * `kick()`, and every `everyMs`; one settling at a time per instance, a kick during one asks for another after it.
- * A kick waits `gatherMs` before it starts settling, so that a stream of single writes (blocks at hundreds a second)
- * is settled a page at a time rather than one transaction each. Returns `kick` (resolves once a settling that
- * started after the call is done) and `stop`.
+ * This instance's settling of owed classifications, one at a time: a call while one runs waits for it and then for
+ * one more that starts after it (the running one may have read what was owed before the caller's commit), and
+ * resolves to the counts of both. An import and the background wake-ups share it, so the devices of one import are
+ * counted in its report even when a wake-up's settling classified them.
  */
-export function startPendingClassification(deps: ClassifyDeps, everyMs: number, gatherMs = 0): { kick: () => Promise<void>; stop: () => Promise<void> } {
-  let running: Promise<void> | null = null;
-  let again = false;
-  let stopped = false;
-  const settle = async () => {
-    do {
-      again = false;
-      const result = await classifyPending(deps).catch((err: unknown) => {
-        deps.logger.error({ err }, 'owed classification failed; will retry');
-        return null;
-      });
-      if (result?.examined) deps.logger.info({ ...result }, 'owed classification done');
-    } while (again && !stopped);
-  };
-  const kick = (): Promise<void> => {
-    if (stopped) return Promise.resolve();
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = new Promise((resolve) => setTimeout(resolve, gatherMs))
-      .then(settle)
-      .finally(() => (running = null));
+export function pendingSettler(deps: ClassifyDeps): () => Promise<ClassifyResult> {
+  let running: Promise<ClassifyResult> | null = null;
+  let next: Promise<ClassifyResult> | null = null;
+  const start = (): Promise<ClassifyResult> => {
+    running = classifyPending(deps).finally(() => (running = null));
     return running;
   };
-  void kick();
-  const timer = setInterval(() => void kick(), everyMs);
+  return () => {
+    if (!running) return start();
+    const current = running;
+    next ??= current.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      next = null;
+      return running ?? start();
+    });
+    return Promise.all([current.catch(() => null), next]).then(([a, b]) => (a ? sumResults(a, b) : b));
+  };
+}
+
+function sumResults(a: ClassifyResult, b: ClassifyResult): ClassifyResult {
+  return {
+    examined: a.examined + b.examined,
+    white: a.white + b.white,
+    grey: a.grey + b.grey,
+    black: a.black + b.black,
+    changed: a.changed + b.changed,
+    lists: { added: a.lists.added + b.lists.added, removed: a.lists.removed + b.lists.removed },
+  };
+}
+
+/**
+ * Settles owed classifications through `settle` now, on start (what a crash left between a write and its
+ * classification), on `kick()`, and every `everyMs`. A kick waits `gatherMs` before it settles, so that a stream of
+ * single writes (blocks at hundreds a second) is settled a page at a time rather than one transaction each; kicks
+ * while it waits join it. Returns `kick` (resolves once that settling is done) and `stop`.
+ */
+export function startPendingClassification(deps: ClassifyDeps, settle: () => Promise<ClassifyResult>, everyMs: number, gatherMs = 0): { kick: () => Promise<void>; stop: () => Promise<void> } {
+  let gathering: Promise<void> | null = null;
+  let stopped = false;
+  const kick = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    gathering ??= new Promise((resolve) => setTimeout(resolve, gatherMs))
+      .then(() => {
+        gathering = null;
+        return stopped ? null : settle();
+      })
+      .then(
+        (result) => {
+          if (result?.examined) deps.logger.info({ ...result }, 'owed classification done');
+        },
+        (err: unknown) => deps.logger.error({ err }, 'owed classification failed; will retry'),
+      );
+    return gathering;
+  };
+  let last = kick();
+  const timer = setInterval(() => (last = kick()), everyMs);
   timer.unref();
   return {
-    kick,
+    kick: () => (last = kick()),
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await running;
+      await last;
     },
   };
 }

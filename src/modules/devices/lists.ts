@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Executor } from '../../core/db/database.js';
 import type { ListKind } from '../../core/db/types.js';
@@ -31,7 +32,9 @@ export async function regenerateListsIn(trx: Executor, imei14s?: string[]): Prom
   await networkRepository(trx).withoutJit();
   const repo = listRepository(trx);
   await repo.computeDesired(imei14s);
+  await yieldToEventLoop();
   const removed = await repo.applyRemovals(imei14s);
+  await yieldToEventLoop();
   const added = await repo.applyAdditions();
   return { added, removed };
 }

@@ -7,7 +7,7 @@ import { parseImei } from '../../identifiers/imei.js';
 import { parseImsi } from '../../identifiers/imsi.js';
 import { maskMiddle } from '../../identifiers/mask.js';
 import { maskMsisdn } from '../../identifiers/msisdn.js';
-import { classify, classifyPending, startClassificationSchedule, startPendingClassification } from './classification.js';
+import { classify, pendingSettler, startClassificationSchedule, startPendingClassification } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';
 import { importObservations, type ObservationDeps } from './observations.js';
 import { networkRepository, type Condition } from './network-repository.js';
@@ -51,6 +51,7 @@ function checkSettings(name: ConditionName, s: ConditionSettings): void {
 }
 
 export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
+  const settle = pendingSettler(deps);
   const requireRegulator = (ctx: RequestContext, what: string) => {
     if (!devicesPolicy.nationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
   };
@@ -89,14 +90,14 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
       return true;
     });
     if (!changed && !add) throw new DomainError('not_found', 'no such pairing');
-    if (changed) await classifyPending(deps);
+    if (changed) await settle();
     return { imei14, imsi, changed };
   }
 
   return {
     async importObservations(ctx: RequestContext, input: { operator?: string; input: Readable; maxMalformedShare?: number; onProgress?: (rows: number) => void }) {
       const operatorId = await resolveOperator(ctx, input.operator);
-      return importObservations(deps, ctx, { operatorId, input: input.input, maxMalformedShare: input.maxMalformedShare, onProgress: input.onProgress });
+      return importObservations({ ...deps, settleClassification: settle }, ctx, { operatorId, input: input.input, maxMalformedShare: input.maxMalformedShare, onProgress: input.onProgress });
     },
 
     async classify(ctx: RequestContext) {
@@ -109,11 +110,11 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
     /** Re-classifies these IMEIs and regenerates the lists: for changes made elsewhere (registration, stolen, orders). */
     reclassify: (imei14s: string[]) => classify(deps, { imei14s }),
 
-    /** Settles the classifications owed by committed changes (see `classifyPending`). */
-    classifyPending: () => classifyPending(deps),
+    /** Settles the classifications owed by committed changes (see `pendingSettler`). */
+    classifyPending: settle,
 
     /** Settles owed classifications now (a crash may have left some), on every kick and every `everyMs`. */
-    startPendingClassification: (everyMs: number, gatherMs?: number) => startPendingClassification(deps, everyMs, gatherMs),
+    startPendingClassification: (everyMs: number, gatherMs?: number) => startPendingClassification(deps, settle, everyMs, gatherMs),
 
     regenerateLists: () => regenerateLists(deps),
 

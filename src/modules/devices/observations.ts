@@ -22,6 +22,8 @@ export interface ObservationDeps {
   logger: Logger;
   /** This instance's EIR, which the classification after an import updates on commit. */
   eir?: EirWriter;
+  /** This instance's settling of owed classifications (`pendingSettler`); by default one of the import's own. */
+  settleClassification?: () => Promise<ClassifyResult>;
 }
 
 export interface ObservationImportReport extends ImportReport {
@@ -159,7 +161,7 @@ export async function importObservations(
     },
   });
   if (!report.committed) return { ...report, newPairs: 0, traceAlerts: 0, classification: null };
-  const classification = await classifyPending(deps);
+  const classification = await (deps.settleClassification?.() ?? classifyPending(deps));
   deps.logger.info({ operatorId: options.operatorId, rows: report.rows, rejected: report.rejected, newPairs, traceAlerts, changed: classification.changed }, 'observations imported');
   return { ...report, newPairs, traceAlerts, classification };
 }
