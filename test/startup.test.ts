@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,8 @@ describe('a data dir the server cannot write', { timeout: 60_000 }, () => {
     if (user) for (const path of [dir, join(dir, 'pgdata')]) chownSync(path, user.uid, user.gid);
     for (const path of [join(dir, 'pgdata'), dir]) chmodSync(path, 0o500);
     const run = await qalqan(['migrate'], { QALQAN_DATA_DIR: dir, QALQAN_SECRET: 'read-only-test-secret-read-only-test-secret' }, user);
+    for (const path of [dir, join(dir, 'pgdata')]) chmodSync(path, 0o700);
+    rmSync(dir, { recursive: true, force: true });
     expect(run.code).toBe(1);
     expect(run.stderr.trim()).toBe(`qalqan: cannot write to the database directory ${join(dir, 'pgdata')}: permission denied (QALQAN_DATA_DIR must be a directory this user can write)`);
   });
