@@ -271,7 +271,7 @@ describe('STIR/SHAKEN: trust anchors the regulator’s, certificates and credent
     await refusedToOtherKinds({ ...anchor, body: { ...(anchor.body as object), trustAnchor: false } });
   });
 
-  it('GET /api/v1/voice/stir/certificates: every voice:write holder (the store is public by x5u); GET …/{file}: anyone', async () => {
+  it('GET /api/v1/voice/stir/certificates: every voice:write holder (the store is public by x5u); GET …/{id}: anyone', async () => {
     for (const who of ['kcell', 'regulator'] as const) await expectAllowed(who, { method: 'GET', url: '/api/v1/voice/stir/certificates' }, 200);
     await refusedToOtherKinds({ method: 'GET', url: '/api/v1/voice/stir/certificates' });
     const pem = await t.app.inject({ method: 'GET', url: `/api/v1/voice/stir/certificates/${ids.beeline}.pem` });
