@@ -73,7 +73,7 @@ export function createServices(deps: CoreDeps) {
   const devices = createDevicesService({ db, audit, outbox, eir, clock });
   const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger, eir });
   const roamingTtlMs = deps.voice?.roamingTtlMs ?? 24 * 3_600_000;
-  const stir = createStirService({ db, audit, outbox, clock, ids, secret: deps.secret, publicBaseUrl: deps.voice?.publicBaseUrl ?? 'http://localhost:8080', fetchCertificate: deps.voice?.fetchCertificate });
+  const stir = createStirService({ db, audit, outbox, clock, ids, secret: deps.secret, publicBaseUrl: deps.voice?.publicBaseUrl ?? 'http://localhost:8080', fetchCertificate: deps.voice?.fetchCertificate, logger: deps.logger });
   const voice = createVoiceService({
     db,
     audit,
@@ -115,7 +115,8 @@ const OWED_CLASSIFICATION_GATHER_MS = 100;
 async function subscribeDevices(services: Services, app: App): Promise<void> {
   const owed = services.devicesNetwork.startPendingClassification(OWED_CLASSIFICATION_POLL_MS, OWED_CLASSIFICATION_GATHER_MS);
   app.addHook('onClose', async () => owed.stop());
-  await services.bus.subscribe('devices-reclassify', 'devices.imei.>', () => owed.kick());
+  // Not awaited: one settling serves every change owed until it starts, so the events need not wait for it in line.
+  await services.bus.subscribe('devices-reclassify', 'devices.imei.>', async () => void owed.kick());
 }
 
 /** `starting`: /readyz answers 503 (`server: starting`) until `setStarted()`, so a start's first lines come first. */

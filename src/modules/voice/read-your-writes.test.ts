@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../core/auth/principal.js';
@@ -127,5 +129,38 @@ describe('voice: a committed write is answered from what it committed, not from 
       readsFail = false;
     }
     expect(services.voice.index.policyFor(null).flag.has('INVALID_CLI')).toBe(true);
+  });
+});
+
+describe('STIR/SHAKEN: an upload, SPC assignment or revocation that answered 2xx is what this instance verifies with (no bus)', () => {
+  let t: TestApp;
+  const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'stir', 'fixtures', name), 'utf8');
+  const CALL = { orig: '+77011234567', dest: '+77021234567' };
+  const keys: Record<'regulator' | 'kcell', string> = { regulator: '', kcell: '' };
+
+  beforeAll(async () => {
+    // The fixtures' certificates are valid from 2026 to 2126; the PASSporT's iat must be fresh for the clock.
+    t = await startTestApp({ bus: deafBus(), clock: () => new Date('2027-01-01T00:00:00Z') });
+    keys.regulator = (await t.keyWith(['voice:write', 'voice:admin'])).authorization;
+    keys.kcell = (await t.keyWith(['voice:write', 'voice:sign'], 'Kcell', 'operator')).authorization;
+  });
+  afterAll(() => t.close());
+
+  const as = (who: keyof typeof keys, method: 'PUT' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>) =>
+    t.app.inject({ method, url, headers: { authorization: keys[who] }, ...(payload === undefined ? {} : { payload }) });
+
+  it('a signed call verifies right after the uploads, and fails right after the revocation', async () => {
+    expect((await as('regulator', 'POST', '/api/v1/voice/stir/certificates', { certificate: fixture('anchor.pem'), trustAnchor: true })).statusCode).toBe(201);
+    expect((await as('regulator', 'PUT', '/api/v1/voice/stir/spcs/1001', { operator: 'Kcell' })).statusCode).toBe(200);
+    const cert = await as('kcell', 'POST', '/api/v1/voice/stir/certificates', { certificate: fixture('operator.pem'), trustAnchor: false });
+    expect(cert.statusCode).toBe(201);
+    expect((await as('kcell', 'PUT', '/api/v1/voice/stir/credentials', { certificateId: cert.json().id, privateKey: fixture('operator-key.pem') })).statusCode).toBe(200);
+    const signed = await as('kcell', 'POST', '/api/v1/voice/stir/sign', { ...CALL, attest: 'A' });
+    expect(signed.statusCode).toBe(200);
+    const kcellId = (await t.services.auth.getOrg('Kcell')).id;
+    expect(await t.services.stir.verifier.verify(signed.json().identity, CALL)).toMatchObject({ ok: true, attestation: 'A', operatorId: kcellId });
+
+    expect((await as('kcell', 'DELETE', `/api/v1/voice/stir/certificates/${cert.json().id}`)).statusCode).toBe(204);
+    expect(await t.services.stir.verifier.verify(signed.json().identity, CALL)).toMatchObject({ ok: false });
   });
 });

@@ -5,6 +5,7 @@ import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Executor } from '../../../core/db/database.js';
 import { DomainError } from '../../../core/errors.js';
 import type { Outbox } from '../../../core/events/outbox.js';
+import type { Logger } from '../../../core/logger.js';
 import { voicePolicy } from '../policy.js';
 import type { Attestation } from '../types.js';
 import { chainToAnchor, chainValidity, endEntitySpc, isP256, parseBundle, parseCertificate, toPemBundle, validAt } from './certificates.js';
@@ -28,6 +29,7 @@ export interface StirServiceDeps {
   publicBaseUrl: string;
   /** Fetches an x5u that is not in the store (default: HTTPS with time and size limits); tests inject their own. */
   fetchCertificate?: CertificateFetcher;
+  logger: Logger;
 }
 
 /** How long a verifier may cache a certificate we serve at its x5u (never past the chain's end of validity). */
@@ -53,6 +55,13 @@ export function createStirService(deps: StirServiceDeps) {
   const cipher = credentialCipher(deps.secret);
   const baseUrl = deps.publicBaseUrl.replace(/\/+$/, '');
   const verifier = createStirVerifier({ repo, clock: deps.clock, fetchCertificate: deps.fetchCertificate });
+  /**
+   * Read your own writes: after a change commits, this instance's verifier reloads at once, not when the event comes
+   * back. A failed reload does not undo the committed change: the event and the periodic reload follow.
+   */
+  async function applied(): Promise<void> {
+    await verifier.reload().catch((err: unknown) => deps.logger.warn({ err }, 'STIR verifier reload after a change failed; the event or the periodic reload will apply it'));
+  }
 
   function requireOrg(orgId: string | null, what: string): string {
     if (!orgId) throw new DomainError('invalid', `only an organisation’s API key can ${what}`);
@@ -119,6 +128,7 @@ export function createStirService(deps: StirServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.stir.certificate.upload', subjectType: 'stir_certificate', subject: id, detail: { fingerprint, subject: row.subject, trustAnchor: row.trustAnchor } });
         await deps.outbox.add(trx, CERTIFICATES_CHANGED, { id, x5u: row.x5u, change: 'uploaded' });
       });
+      await applied();
       return view({ ...row, revokedAt: null });
     },
 
@@ -142,7 +152,7 @@ export function createStirService(deps: StirServiceDeps) {
       return { pem: cert.pem, maxAgeSeconds: Math.max(0, Math.min(X5U_MAX_AGE_SECONDS, left)) };
     },
 
-    ...createStirTrustLists(deps),
+    ...createStirTrustLists({ ...deps, applied }),
 
     /** Whether the x5u we give out are https (SHAKEN verifiers fetch only https). */
     servesHttps: baseUrl.startsWith('https://'),
@@ -157,6 +167,7 @@ export function createStirService(deps: StirServiceDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.stir.certificate.revoke', subjectType: 'stir_certificate', subject: id, detail: { fingerprint: cert.fingerprint, trustAnchor: cert.trustAnchor } });
         await deps.outbox.add(trx, CERTIFICATES_CHANGED, { id, x5u: cert.x5u, change: 'revoked' });
       });
+      await applied();
     },
 
     /** Sets the calling operator's signing credential: one of its certificates and the matching PKCS#8 private key. */

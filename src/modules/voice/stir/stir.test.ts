@@ -332,7 +332,7 @@ describe('start-up', () => {
     const build = async (publicBaseUrl: string) => {
       const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
       const plain = Fastify({ loggerInstance: logger }).withTypeProvider<TypeBoxTypeProvider>();
-      const deps = { db: services.database.db, audit: services.audit, outbox: services.outbox, clock: () => now, ids: randomUUID, secret: TEST_SECRET };
+      const deps = { db: services.database.db, audit: services.audit, outbox: services.outbox, clock: () => now, ids: randomUUID, secret: TEST_SECRET, logger };
       await plain.register(stirRoutes(createStirService({ ...deps, publicBaseUrl })));
       await plain.close();
     };

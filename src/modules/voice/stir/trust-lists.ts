@@ -15,6 +15,8 @@ export interface TrustListsDeps {
   audit: AuditService;
   outbox: Outbox;
   clock: () => Date;
+  /** Applies a committed change to this instance's verifier at once (read your own writes). */
+  applied: () => Promise<void>;
 }
 
 /** A repository host as URLs spell it: lower case, without the default port 443; a 400 problem when it is not a host. */
@@ -62,6 +64,7 @@ export function createStirTrustLists(deps: TrustListsDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.assign', subjectType: 'stir_spc', subject: code, detail: { operatorId } });
         await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
       });
+      await deps.applied();
       return { spc: code, operatorId, updatedAt };
     },
 
@@ -73,6 +76,7 @@ export function createStirTrustLists(deps: TrustListsDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.unassign', subjectType: 'stir_spc', subject: code });
         await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
       });
+      await deps.applied();
     },
 
     /** Hosts of the operators' certificate repositories, from which an x5u not in the store is fetched. */
@@ -85,12 +89,17 @@ export function createStirTrustLists(deps: TrustListsDeps) {
       requireRegulator(ctx, 'allow certificate repositories');
       const canonical = canonicalHost(host);
       const createdAt = deps.clock();
-      await deps.db.transaction().execute(async (trx) => {
-        if (!(await stirRepository(trx).addRepository(canonical, createdAt))) return;
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.allow', subjectType: 'stir_repository', subject: canonical });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
+      // Answered from the transaction: a read after the commit could fail and turn a committed change into an error.
+      const allowed = await deps.db.transaction().execute(async (trx) => {
+        const trxRepo = stirRepository(trx);
+        if (await trxRepo.addRepository(canonical, createdAt)) {
+          await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.allow', subjectType: 'stir_repository', subject: canonical });
+          await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
+        }
+        return (await trxRepo.repositories()).find((r) => r.host === canonical)!;
       });
-      return (await repo.repositories()).find((r) => r.host === canonical)!;
+      await deps.applied();
+      return allowed;
     },
 
     async deleteRepository(ctx: RequestContext, host: string): Promise<void> {
@@ -101,6 +110,7 @@ export function createStirTrustLists(deps: TrustListsDeps) {
         await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.remove', subjectType: 'stir_repository', subject: canonical });
         await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
       });
+      await deps.applied();
     },
   };
 }
