@@ -142,10 +142,10 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
     },
     reload,
 
-    /** The event fields announcing these statuses (put them in the payload inside the writing transaction). */
     /** The event fields asking every other instance to rebuild (the writer rebuilds itself on commit). */
     reloadNotice: () => ({ reload: true, origin }),
 
+    /** The event fields announcing these statuses (put them in the payload inside the writing transaction). */
     change: (statuses: Iterable<readonly [string, StatusCode]>): EirChange => statusChange(statuses, origin),
 
     /** Applies a committed change to this instance's index now (the writer, right after its commit). */
