@@ -154,8 +154,9 @@ async function fullOrListed(trx: Executor, deps: ClassifyDeps, imei14s: string[]
 }
 
 /**
- * Settles owed classifications (`queueClassification`), PENDING_PAGE IMEIs per transaction — classify them, bring
- * their list entries up to date, delete what was owed, announce the new statuses — yielding to the event loop
+ * Settles owed classifications (`queueClassification`), PENDING_PAGE IMEIs per transaction — delete what was owed
+ * (unless queued again meanwhile), classify those, bring their list entries up to date, announce the new statuses —
+ * yielding to the event loop
  * between transactions, until none is owed. Skips (and returns what it did so far) while another instance or run
  * holds the classification lock: that one settles them.
  */
@@ -168,11 +169,12 @@ export async function classifyPending(deps: ClassifyDeps): Promise<ClassifyResul
       const repo = networkRepository(trx);
       const owed = await repo.pendingPage(PENDING_PAGE);
       if (!owed.length) return null;
-      const imei14s = owed.map((o) => o.imei14);
-      const { counts, change } = await classifyIn(trx, deps, imei14s, true);
+      // Settled first, then classified: an IMEI a change queues again meanwhile is left for the next settling, so this
+      // one never announces a status older than that change's.
+      const imei14s = await repo.settlePending(owed);
+      const { counts, change } = imei14s.length ? await classifyIn(trx, deps, imei14s, true) : { counts: EMPTY_COUNTS(), change: null };
       await yieldToEventLoop();
       const lists = await regenerateListsIn(trx, imei14s);
-      await repo.settlePending(owed);
       return { counts, change, lists, more: owed.length === PENDING_PAGE };
     });
     if (!page) return total;

@@ -229,12 +229,17 @@ export function networkRepository(db: Executor) {
       return db.selectFrom('devices_classification_pending').select(['imei14', 'mark']).orderBy('mark').limit(limit).execute();
     },
 
-    /** Deletes these owed classifications unless queued again since they were read (a new mark). */
-    async settlePending(owed: { imei14: string; mark: string }[]): Promise<void> {
-      if (!owed.length) return;
-      await sql`delete from devices_classification_pending p
+    /**
+     * Deletes these owed classifications unless queued again since they were read (a new mark); returns the IMEIs
+     * deleted. (A change that queues one of them while this runs waits for this transaction, or keeps its own mark.)
+     */
+    async settlePending(owed: { imei14: string; mark: string }[]): Promise<string[]> {
+      if (!owed.length) return [];
+      const { rows } = await sql<{ imei14: string }>`delete from devices_classification_pending p
         using unnest(${owed.map((o) => o.imei14)}::char(14)[], ${owed.map((o) => o.mark)}::bigint[]) as s(imei14, mark)
-        where p.imei14 = s.imei14 and p.mark = s.mark`.execute(db);
+        where p.imei14 = s.imei14 and p.mark = s.mark
+        returning p.imei14`.execute(db);
+      return rows.map((r) => r.imei14);
     },
 
     /** The newest mark owed now (null when nothing is owed): a full classification settles everything up to it. */
