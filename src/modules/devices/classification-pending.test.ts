@@ -65,6 +65,19 @@ describe('owed classification', () => {
     expect(announced).toEqual([250, 250, 250, 250, 100]);
   });
 
+  it('lets the event loop turn while it classifies (on PGlite a transaction otherwise holds the one thread)', async () => {
+    await networkRepository(f.db).queuePending(Array.from({ length: 750 }, (_, i) => imei14(3_000 + i)));
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    try {
+      expect(await classifyPending(f.deps)).toMatchObject({ examined: 750 });
+    } finally {
+      clearInterval(timer);
+    }
+    // Three pages, each yielding after classifying, twice inside the list update and once after the page.
+    expect(turns).toBeGreaterThanOrEqual(9);
+  });
+
   it('keeps an IMEI owed when it is queued again while it is being classified', async () => {
     await f.db.insertInto('devices_classification_pending').values({ imei14: imei14(5_000) }).execute();
     const [first] = await f.db.selectFrom('devices_classification_pending').select(['imei14', 'mark']).execute();
