@@ -10,8 +10,8 @@ import { regenerateLists, regenerateListsIn, type ListCounts } from './lists.js'
 import { addDays, kzDay } from './network-days.js';
 import { networkRepository, type Classification, type DeviceFacts, type NetworkRepository } from './network-repository.js';
 
-/** What classification needs of the EIR. */
-export type EirWriter = Pick<Eir, 'change' | 'apply'>;
+/** What classification, and the changes that owe one, need of the EIR. */
+export type EirWriter = Pick<Eir, 'change' | 'apply' | 'pairingNotice' | 'applyPairing'>;
 
 export interface ClassifyDeps {
   db: Executor;

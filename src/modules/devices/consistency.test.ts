@@ -51,6 +51,22 @@ describe('read your own writes: the writing instance answers from its commit, wi
     expect(await status(imei)).toEqual({ status: 'WHITELISTED' });
   });
 
+  it('a pairing answers 201 and the same instance whitelists the device for that IMSI at once; its removal too', async () => {
+    const ctx = systemContext('test');
+    await t.services.auth.ensureOrg(ctx, { name: 'Operator Consistency', kind: 'operator' });
+    const operator = { authorization: `Bearer ${(await t.services.auth.createApiKey(ctx, { org: 'Operator Consistency', scopes: ['devices:write'] })).key}` };
+    const imei = imeiOf(TAC, 4);
+    const imsi = '401021234567890';
+    const withSim = () => t.services.devices.equipmentStatus(`imei-${imei}`, `imsi-${imsi}`);
+    expect(await withSim()).toEqual({ status: 'GREYLISTED' });
+    const paired = await t.app.inject({ method: 'POST', url: '/api/v1/devices/pairings', headers: operator, payload: { imei, imsi } });
+    expect(paired.statusCode).toBe(201);
+    expect(await withSim()).toEqual({ status: 'WHITELISTED' });
+    const removed = await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/pairings?imei=${imei}&imsi=${imsi}`, headers: operator });
+    expect(removed.statusCode).toBe(204);
+    expect(await withSim()).toEqual({ status: 'GREYLISTED' });
+  });
+
   it('the event carries the new status of each IMEI, so other instances need no database read', async () => {
     const imei = imeiOf(TAC, 3);
     await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: police, payload: { imei, caseNumber: 'KUI-RYW-2' } });

@@ -63,6 +63,8 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
   /** Changes applied while a rebuild reads the database, applied again to the rebuilt index. */
   let duringReload: [number, StatusCode][] | null = [];
   let reloading: Promise<void> | null = null;
+  /** Pairing changes applied while the pairings are read, applied again to what was read. */
+  let pairingsDuringReload: [string, boolean][] | null = null;
   let reloadAgain = false;
 
   async function* entries(): AsyncGenerator<[number, StatusCode]> {
@@ -109,7 +111,24 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
   }
 
   async function reloadPairings(): Promise<void> {
-    pairings = new Set((await deps.repo().allPairings()).map((x) => `${x.imei14}:${x.imsi}`));
+    pairingsDuringReload ??= [];
+    try {
+      const next = new Set((await deps.repo().allPairings()).map((x) => `${x.imei14}:${x.imsi}`));
+      for (const [key, paired] of pairingsDuringReload) {
+        if (paired) next.add(key);
+        else next.delete(key);
+      }
+      pairings = next;
+    } finally {
+      pairingsDuringReload = null;
+    }
+  }
+
+  function applyPairing(imei14: string, imsi: string, paired: boolean): void {
+    const key = `${imei14}:${imsi}`;
+    if (paired) pairings.add(key);
+    else pairings.delete(key);
+    pairingsDuringReload?.push([key, paired]);
   }
 
   function apply(change: EirChange): void {
@@ -128,7 +147,10 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
         const change = changeIn(event.payload);
         if (change) {
           if (change.origin !== origin) apply(change);
-        } else if (event.topic.startsWith('devices.pairing.')) await reloadPairings();
+        } else if (event.topic.startsWith('devices.pairing.')) {
+          // The event does not carry the IMSI (a subscriber's identifier): other instances read the pairings again.
+          if (event.payload.origin !== origin) await reloadPairings();
+        }
         else if ((event.payload.reload === true || event.topic === 'devices.tac.imported') && event.payload.origin !== origin) await reload();
       }, { fanout: true });
       await reload();
@@ -150,6 +172,12 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
 
     /** Applies a committed change to this instance's index now (the writer, right after its commit). */
     apply,
+
+    /** The event fields of a pairing change: the instance that applies it itself on commit. */
+    pairingNotice: () => ({ origin }),
+
+    /** Applies a committed pairing (or its removal) to this instance now (the writer, right after its commit). */
+    applyPairing,
 
     /**
      * The N5g-eir decision for a PEI's first 14 digits, from memory. `paired` (this IMEI with this IMSI) turns grey

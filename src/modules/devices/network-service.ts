@@ -86,11 +86,14 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
       if (!(add ? await repo.addPairing(imei14, imsi, p.orgId) : await repo.removePairing(imei14, imsi))) return false;
       await deps.audit.record(trx, ctx, { action: add ? 'devices.pairing.add' : 'devices.pairing.remove', subjectType: 'imsi', subject: maskImsi(imsi), detail: { imei: maskMiddle(imei14, 8, 2) } });
       await repo.queuePending([imei14]);
-      await deps.outbox.add(trx, add ? 'devices.pairing.added' : 'devices.pairing.removed', { imei14 });
+      await deps.outbox.add(trx, add ? 'devices.pairing.added' : 'devices.pairing.removed', { imei14, ...deps.eir?.pairingNotice() });
       return true;
     });
     if (!changed && !add) throw new DomainError('not_found', 'no such pairing');
-    if (changed) await settle();
+    if (changed) {
+      deps.eir?.applyPairing(imei14, imsi, add);
+      await settle();
+    }
     return { imei14, imsi, changed };
   }
 
