@@ -90,6 +90,42 @@ describe.skipIf(!natsUp)(natsUp ? `NATS JetStream bus (${NATS_URL})` : `NATS Jet
     expect(pending).toEqual([]);
   });
 
+  it('the relay publishes a backlog of 2,000 events pipelined, and the stream holds them in outbox order', async () => {
+    const b = await bus();
+    const received: string[] = [];
+    await b.subscribe('t5-consumer', 't5.>', async (e) => void received.push(e.id));
+    const ids = await addEvents('t5.thing.created', 2_000);
+    expect(await createOutboxRelay({ db: database.db, bus: b, logger, metrics: createMetrics() }).drain()).toBe(2_000);
+    await waitFor('2,000 events at the durable consumer', () => received.length >= 2_000, 30_000);
+    expect(received).toEqual(ids);
+  });
+
+  it('pipelined publishes: one the stream refuses makes those issued after it fail too, so none overtakes it', async () => {
+    // A stream of its own that refuses messages over 1 KB.
+    const stream = `${STREAM}_SMALL`;
+    const jsm = await admin.jetstreamManager();
+    await jsm.streams.add({ name: stream, subjects: [`${PREFIX}small.>`], max_msg_size: 1024, duplicate_window: 60_000_000_000 });
+    try {
+      const b = await createNatsBus({ url: NATS_URL, logger, stream, subjectPrefix: `${PREFIX}small` });
+      buses.push(b);
+      const events = Array.from({ length: 6 }, (_, n) => ({ ...event('t6.thing.created'), payload: { n, pad: n === 2 ? 'x'.repeat(2_000) : '' } }));
+      const results = await Promise.allSettled(events.map((e) => b.publish(e)));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected', 'rejected']);
+      expect((await jsm.streams.info(stream)).state.messages).toBe(2);
+      // Published again (the refused one now fits): the stored ones are duplicates, the rest follow in order.
+      const again = events.map((e) => ({ ...e, payload: { n: e.payload.n } }));
+      const second = await Promise.allSettled(again.map((e) => b.publish(e)));
+      expect(second.every((r) => r.status === 'fulfilled')).toBe(true);
+      const info = await jsm.streams.info(stream);
+      expect(info.state.messages).toBe(6);
+      const order: unknown[] = [];
+      for (let seq = 1; seq <= 6; seq++) order.push((await jsm.streams.getMessage(stream, { seq })).json<QalqanEvent>().payload.n);
+      expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+    } finally {
+      await jsm.streams.delete(stream).catch(() => {});
+    }
+  });
+
   it('redelivers an event whose handler throws, until the handler succeeds', async () => {
     const b = await bus();
     const attempts = new Map<string, number>();

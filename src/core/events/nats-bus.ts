@@ -42,6 +42,8 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
     await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], duplicate_window: 2 * 60 * 1_000_000_000 });
   }
   const running = new Set<ConsumerMessages>();
+  /** The latest publish issued and not yet acknowledged, if any. */
+  let unacknowledged: { id: string } | null = null;
 
   async function consume(messages: ConsumerMessages, consumer: string, handler: EventHandler): Promise<void> {
     for await (const m of messages) {
@@ -68,7 +70,18 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
     kind: 'nats',
     connected: () => up && !nc.isClosed(),
     async publish(event) {
-      await js.publish(`${prefix}.${event.topic}`, codec.encode(event), { msgID: event.id, timeout: 5_000 });
+      // A publish may be issued before the one before it is acknowledged (the relay pipelines a batch). One
+      // connection keeps them in order, and each names that one as the stream's expected last message: if it was
+      // not stored, this one is refused too, so an event never overtakes an earlier one that failed. (A duplicate
+      // is acknowledged before the expectation is checked, so publishing rows again still works.)
+      const previous = unacknowledged;
+      const mine = { id: event.id };
+      unacknowledged = mine;
+      try {
+        await js.publish(`${prefix}.${event.topic}`, codec.encode(event), { msgID: event.id, timeout: 5_000, ...(previous && { expect: { lastMsgID: previous.id } }) });
+      } finally {
+        if (unacknowledged === mine) unacknowledged = null;
+      }
     },
     async subscribe(consumer, pattern, handler, subscribeOptions) {
       const subject = `${prefix}.${pattern}`;

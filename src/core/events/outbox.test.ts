@@ -151,6 +151,56 @@ describe('outbox and relay', () => {
     expect(bus.published).toHaveLength(1);
   });
 
+  it('publishes a backlog in batches: each batch\'s publishes are all issued before any is acknowledged, in order', async () => {
+    const values = Array.from({ length: 2_000 }, (_, n) => ({ id: randomUUID(), topic: 'test.backlog.created', payload: JSON.stringify({ n }), created_at: new Date() }));
+    await database.db.insertInto('core_outbox').values(values).execute();
+    // A bus whose acknowledgements come a turn later; a batch is a run of publishes in flight together.
+    const published: QalqanEvent[] = [];
+    let inFlight = 0;
+    const batches: number[] = [];
+    const bus: EventBus = {
+      kind: 'memory',
+      async publish(event) {
+        if (inFlight++ === 0) batches.push(0);
+        batches[batches.length - 1]!++;
+        published.push(event);
+        await new Promise((r) => setImmediate(r));
+        inFlight--;
+      },
+      subscribe: async () => ({ close: async () => {} }),
+      close: async () => {},
+    };
+    expect(await relayOn(bus).drain()).toBe(2_000);
+    expect(batches).toEqual([500, 500, 500, 500]);
+    expect(published.map((e) => e.payload.n)).toEqual(values.map((_, n) => n));
+    const after = await rows();
+    expect(after.every((r) => r.published_at !== null)).toBe(true);
+    expect(published.map((e) => e.seq)).toEqual(after.map((r) => String(r.published_seq)));
+    const seqs = published.map((e) => BigInt(e.seq));
+    expect(seqs).toEqual([...seqs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
+  it('marks exactly the events the bus acknowledged; the others stay pending and go out, in order, on the next pass', async () => {
+    for (let n = 0; n < 6; n++) await database.db.transaction().execute((trx) => outbox.add(trx, 'test.thing.created', { n }));
+    const refused = new Set([2, 4]);
+    const published: unknown[] = [];
+    const flaky: EventBus = {
+      kind: 'memory',
+      async publish(event) {
+        if (refused.has(event.payload.n as number)) throw new Error('refused');
+        published.push(event.payload.n);
+      },
+      subscribe: async () => ({ close: async () => {} }),
+      close: async () => {},
+    };
+    expect(await relayOn(flaky).drain()).toBe(4);
+    expect((await rows()).filter((r) => r.published_at === null).map((r) => r.payload)).toEqual([{ n: 2 }, { n: 4 }]);
+    refused.clear();
+    expect(await relayOn(flaky).drain()).toBe(2);
+    expect(published).toEqual([0, 1, 3, 5, 2, 4]);
+    expect((await rows()).every((r) => r.published_at !== null)).toBe(true);
+  });
+
   it('two relays draining at once publish each event once (one of them holds the relay lease)', async () => {
     for (let n = 0; n < 20; n++) {
       await database.db.transaction().execute(async (trx) => {

@@ -42,7 +42,8 @@ export interface OutboxRelayDeps {
 
 /**
  * Moves committed outbox rows to the bus in insertion order, numbering them as it publishes, and marks them
- * published. Runs in every instance but only the lease holder works; a publish failure leaves the rest pending.
+ * published: a batch of up to 500 rows a pass, its publishes pipelined, marked in one statement, the next pass at
+ * once while rows remain. Runs in every instance but only the lease holder works; what the bus refuses stays pending.
  * A started relay passes at once after a commit in its own process and, holding the lease on PostgreSQL, after a
  * commit on any instance (NOTIFY); the poll catches anything else.
  */
@@ -79,30 +80,30 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
     renewedAt = Date.now();
     listen();
     if (!any) return 0;
+    // The pass's publication numbers come with its rows (one round trip); they are handed out in row order below.
     const pending = await deps.db
       .selectFrom('core_outbox')
-      .select(['seq', 'id', 'topic', 'payload', 'created_at'])
+      .select(['seq', 'id', 'topic', 'payload', 'created_at', sql<string>`nextval('core_outbox_published_seq')::text`.as('number')])
       .where('published_at', 'is', null)
       .orderBy('seq')
       .limit(BATCH)
       .execute();
     if (pending.length === 0) return 0;
-    const numbers = await sql<{ n: string }>`select nextval('core_outbox_published_seq')::text as n from generate_series(1, ${pending.length})`.execute(deps.db);
-    const publishedSeqs = numbers.rows.map((r) => BigInt(r.n)).sort((a, b) => (a < b ? -1 : 1));
-    const sent: { seq: string; publishedSeq: string }[] = [];
-    try {
-      for (const [i, row] of pending.entries()) {
-        const publishedSeq = String(publishedSeqs[i]);
-        await deps.bus.publish({ id: row.id, topic: row.topic, payload: row.payload, occurredAt: row.created_at.toISOString(), seq: publishedSeq });
-        deps.metrics.eventsPublished.inc({ topic: row.topic });
-        sent.push({ seq: String(row.seq), publishedSeq });
-      }
-    } catch (err) {
-      deps.logger.warn({ err, pending: pending.length - sent.length }, 'outbox relay: publish failed; will retry');
-    }
-    // If this fails after publishing, the events go out again later: consumers deduplicate by event id.
+    const publishedSeqs = pending.map((r) => BigInt(r.number)).sort((a, b) => (a < b ? -1 : 1));
+    // Pipelined: every publish is issued, in order, before any acknowledgement is awaited. The bus keeps them in
+    // that order (NATS: one connection, and each names the one before it, so one that fails fails those after it).
+    const events = pending.map((row, i) => ({ row, publishedSeq: String(publishedSeqs[i]) }));
+    const results = await Promise.allSettled(
+      events.map(({ row, publishedSeq }) => deps.bus.publish({ id: row.id, topic: row.topic, payload: row.payload, occurredAt: row.created_at.toISOString(), seq: publishedSeq })),
+    );
+    const sent = events.filter((_, i) => results[i]!.status === 'fulfilled');
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) deps.logger.warn({ err: failed.reason, pending: pending.length - sent.length }, 'outbox relay: publish failed; will retry');
+    for (const { row } of sent) deps.metrics.eventsPublished.inc({ topic: row.topic });
+    // If this fails after publishing, the events go out again later: the bus deduplicates by event id (NATS: the
+    // stream's duplicate window), consumers too.
     if (sent.length > 0) {
-      const values = sql.join(sent.map((s) => sql`(${s.seq}::bigint, ${s.publishedSeq}::bigint)`));
+      const values = sql.join(sent.map((s) => sql`(${String(s.row.seq)}::bigint, ${s.publishedSeq}::bigint)`));
       await sql`update core_outbox o set published_at = now(), published_seq = v.ps from (values ${values}) as v(seq, ps) where o.seq = v.seq`.execute(deps.db);
     }
     return sent.length;
