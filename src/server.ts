@@ -68,7 +68,7 @@ export function createServices(deps: CoreDeps) {
     onCommit: (listener) => deps.database.onCommit(listener),
     listen: deps.database.listen,
   });
-  const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids });
+  const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
   const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
   const devices = createDevicesService({ db, audit, outbox, eir, clock });
   const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger, eir });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from './principal.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
+import { waitFor } from '../../testing/wait.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -78,7 +79,10 @@ describe('API keys', () => {
   it('stores only a hash of the key and records its last use', async () => {
     const { authorization, keyId } = await t.keyWith(['devices:read']);
     await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization } });
-    const row = await t.database.db.selectFrom('auth_api_keys').selectAll().where('id', '=', keyId).executeTakeFirstOrThrow();
+    // The last use is written without making the request wait.
+    const stored = () => t.database.db.selectFrom('auth_api_keys').selectAll().where('id', '=', keyId).executeTakeFirstOrThrow();
+    await waitFor('the key’s last use', async () => (await stored()).last_used_at !== null);
+    const row = await stored();
     const key = authorization.slice('Bearer '.length);
     expect(JSON.stringify(row)).not.toContain(key.slice('qk_0123456789_'.length));
     expect(row.last_used_at).toBeInstanceOf(Date);

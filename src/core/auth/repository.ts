@@ -103,8 +103,14 @@ export function authRepository(db: Executor) {
       const r = await db.selectFrom('auth_api_keys').select(['org_id', 'revoked_at']).where('id', '=', id).executeTakeFirst();
       return r ? { orgId: r.org_id, revokedAt: r.revoked_at } : null;
     },
+    /** Moves a key's last use forward only: two writes that land out of order keep the later time. */
     async touchKey(id: string, at: Date): Promise<void> {
-      await db.updateTable('auth_api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+      await db
+        .updateTable('auth_api_keys')
+        .set({ last_used_at: at })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+        .execute();
     },
     async insertUser(u: Omit<UserRecord, 'failedLogins' | 'lockedUntil'> & { createdAt: Date }): Promise<boolean> {
       const row = await db

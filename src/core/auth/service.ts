@@ -5,6 +5,7 @@ import type { OrgKind } from '../db/types.js';
 import { DomainError } from '../errors.js';
 import { maskEmail } from '../../identifiers/email.js';
 import type { Outbox } from '../events/outbox.js';
+import type { Logger } from '../logger.js';
 import { generateApiKey, generatePassword, generateSessionToken, hashToken, keyPrefix, sameHash, sameToken } from './keys.js';
 import type { Principal, RequestContext } from './principal.js';
 import { authPolicy } from './policy.js';
@@ -20,18 +21,84 @@ export interface AuthServiceDeps {
   ids: () => string;
   /** How long a verified key is trusted without asking the database again (revocation on this instance is immediate). */
   keyCacheMs?: number;
+  /**
+   * How long past `keyCacheMs` a verified key is still answered from the cache while it is read again in the
+   * background (a busy database, e.g. PGlite during an import, must not stall every keyed request).
+   */
+  keyStaleMs?: number;
+  logger?: Logger;
   sessionHours?: number;
   lockAfterFailures?: number;
   lockMinutes?: number;
 }
 
 const LAST_USED_EVERY_MS = 60_000;
+type CachedKey = { record: ApiKeyRecord; until: number; principal: Principal; verified: string | null };
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export function createAuthService(deps: AuthServiceDeps) {
   /** Per key prefix: the record, until when to trust it, the principal, and the token that last matched its hash. */
-  const keyCache = new Map<string, { record: ApiKeyRecord; until: number; principal: Principal; verified: string | null }>();
+  const keyCache = new Map<string, CachedKey>();
   const lastTouched = new Map<string, number>();
+  const keyCacheMs = deps.keyCacheMs ?? 5_000;
+  const keyStaleMs = deps.keyStaleMs ?? 60_000;
+  /** Background re-reads of expired cache entries, one per key prefix at a time. */
+  const refreshing = new Map<string, Promise<CachedKey | null>>();
+  /** Bumped when a key is revoked or forgotten: a re-read that began before must not bring the old record back. */
+  const invalidations = new Map<string, number>();
+  function forget(prefix: string): void {
+    keyCache.delete(prefix);
+    invalidations.set(prefix, (invalidations.get(prefix) ?? 0) + 1);
+  }
+
+  /** Reads a key again and caches it; keeps what was verified when its hash is unchanged. Single flight per prefix. */
+  function refreshKey(prefix: string): Promise<CachedKey | null> {
+    let pending = refreshing.get(prefix);
+    if (!pending) {
+      pending = (async () => {
+        const generation = invalidations.get(prefix);
+        const record = await authRepository(deps.db).findKeyByPrefix(prefix);
+        if (invalidations.get(prefix) !== generation) return refreshKeyAfterInvalidation(prefix);
+        if (!record) {
+          keyCache.delete(prefix);
+          return null;
+        }
+        const previous = keyCache.get(prefix);
+        const verified = previous && previous.record.keyHash === record.keyHash ? previous.verified : null;
+        const entry = { record, until: deps.clock().getTime() + keyCacheMs, principal: principalOfKey(record), verified };
+        keyCache.set(prefix, entry);
+        return entry;
+      })().finally(() => refreshing.delete(prefix));
+      refreshing.set(prefix, pending);
+    }
+    return pending;
+  }
+
+  /** A re-read that overlapped a revocation reads once more, after it. */
+  async function refreshKeyAfterInvalidation(prefix: string): Promise<CachedKey | null> {
+    const record = await authRepository(deps.db).findKeyByPrefix(prefix);
+    if (!record) return null;
+    const entry = { record, until: deps.clock().getTime() + keyCacheMs, principal: principalOfKey(record), verified: null };
+    keyCache.set(prefix, entry);
+    return entry;
+  }
+
+  /** Records a key's last use (to the minute) without making its request wait for the write. */
+  function touch(id: string, now: number): void {
+    lastTouched.set(id, now);
+    authRepository(deps.db)
+      .touchKey(id, new Date(now))
+      .catch((err: unknown) => deps.logger?.warn({ err }, 'recording an API key’s last use failed'));
+  }
+
+  /** A cached, verified entry usable now: fresh, or stale within `keyStaleMs` (then read again in the background). */
+  function usable(prefix: string, cached: CachedKey | undefined, now: number): cached is CachedKey {
+    if (!cached || cached.verified === null || cached.until + keyStaleMs < now) return false;
+    if (cached.until < now) {
+      refreshKey(prefix).catch((err: unknown) => deps.logger?.warn({ err }, 'reading an API key again failed; the cached key is used a while longer'));
+    }
+    return true;
+  }
   const lockAfter = deps.lockAfterFailures ?? 5;
   const lockMs = (deps.lockMinutes ?? 15) * 60_000;
   const sessionMs = (deps.sessionHours ?? 8) * 3_600_000;
@@ -132,12 +199,12 @@ export function createAuthService(deps: AuthServiceDeps) {
         await deps.outbox.add(trx, 'auth.apikey.revoked', { keyId: id, orgId: r.orgId, prefix: r.prefix });
         return r;
       });
-      if (revoked) keyCache.delete(revoked.prefix);
+      if (revoked) forget(revoked.prefix);
     },
 
     /** Drops a key from this instance's cache (on the `auth.apikey.revoked` event from another instance). */
     forgetKey(prefix: string): void {
-      keyCache.delete(prefix);
+      forget(prefix);
     },
 
     /**
@@ -150,10 +217,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!prefix) return null;
       const cached = keyCache.get(prefix);
       const now = deps.clock().getTime();
-      if (!cached || cached.until < now || cached.verified === null) return undefined;
+      if (!usable(prefix, cached, now)) return undefined;
       if (cached.record.revokedAt) return null;
-      if (!sameToken(cached.verified, token)) return undefined;
-      if (now - (lastTouched.get(cached.record.id) ?? 0) > LAST_USED_EVERY_MS) return undefined;
+      if (!sameToken(cached.verified!, token)) return undefined;
+      if (now - (lastTouched.get(cached.record.id) ?? 0) > LAST_USED_EVERY_MS) touch(cached.record.id, now);
       return cached.principal;
     },
 
@@ -162,24 +229,19 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!prefix) return null;
       const now = deps.clock().getTime();
       let cached = keyCache.get(prefix);
-      if (!cached || cached.until < now) {
-        const record = await authRepository(deps.db).findKeyByPrefix(prefix);
-        if (!record) return null;
-        cached = { record, until: now + (deps.keyCacheMs ?? 5_000), principal: principalOfKey(record), verified: null };
-        keyCache.set(prefix, cached);
+      const known = cached !== undefined && cached.verified !== null && sameToken(cached.verified, token);
+      if (!cached || (cached.until < now && !(known && usable(prefix, cached, now)))) {
+        cached = (await refreshKey(prefix)) ?? undefined;
+        if (!cached) return null;
       }
       const { record } = cached;
       if (record.revokedAt) return null;
       // A token equal (in constant time) to the one that already matched skips the HMAC: the hot path is a compare.
-      const known = cached.verified !== null && sameToken(cached.verified, token);
-      if (!known) {
+      if (!(cached.verified !== null && sameToken(cached.verified, token))) {
         if (!sameHash(record.keyHash, hashToken(deps.secret, token))) return null;
         cached.verified = token;
       }
-      if (now - (lastTouched.get(record.id) ?? 0) > LAST_USED_EVERY_MS) {
-        lastTouched.set(record.id, now);
-        await authRepository(deps.db).touchKey(record.id, new Date(now));
-      }
+      if (now - (lastTouched.get(record.id) ?? 0) > LAST_USED_EVERY_MS) touch(record.id, now);
       return cached.principal;
     },
 
