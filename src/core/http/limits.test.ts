@@ -180,7 +180,8 @@ describe('connections per client address', () => {
       const held = await Promise.all(Array.from({ length: LIMITS.maxConnectionsPerAddress + 2 }, () => open(proxied.port)));
       const last = held.at(-1)!;
       last.socket.write(head('/test/plain', 8) + '{"n": 7}');
-      await new Promise((r) => last.socket.once('data', r));
+      const answer = await new Promise<string>((r) => last.socket.once('data', (d: Buffer) => r(d.toString())));
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
       for (const c of held) c.socket.destroy();
     } finally {
       await proxied.app.close();
