@@ -2,9 +2,12 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { systemContext } from '../../core/auth/principal.js';
 import { classifier } from './classification-rules.js';
+import type { EventBus } from '../../core/events/bus.js';
 import { classify, startClassificationSchedule } from './classification.js';
+import { createEir } from './eir.js';
 import { classificationOf, events, foreignImsi, imei14, kzImsi, networkFixture } from './network-fixtures.js';
 import type { Condition, DeviceFacts } from './network-repository.js';
+import { devicesRepository } from './repository.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
 
 const ctx = systemContext('test');
@@ -142,11 +145,21 @@ describe('classification', () => {
     await expect(f.service.updateCondition(ctx, 'nonsense', nr)).rejects.toThrow(/does not exist/);
   });
 
-  it('asks the EIR to reload when more than 10 000 devices changed at once', async () => {
+  it('asks the other EIRs to reload when more than 10 000 devices changed at once, and reloads its own before it answers', async () => {
+    // A bus that never delivers (NATS down): only the writer's own reload can bring its EIR up to date.
+    const silent: EventBus = { kind: 'memory', publish: async () => undefined, subscribe: async () => ({ close: async () => undefined }), close: async () => undefined };
+    const eir = createEir({ repo: () => devicesRepository(f.db), bus: silent, logger: f.deps.logger });
+    await f.seed.tacs('99000000');
+    await eir.start();
     await sql`insert into devices_stolen (imei14, case_number, source) select '99' || lpad(g::text, 12, '0'), 'bulk', 'gsma' from generate_series(1, 10001) g`.execute(f.db);
-    expect((await classify(f.deps)).changed).toBeGreaterThan(10_000);
-    expect((await events(f.db, 'devices.status.changed')).at(-1)).toEqual({ reload: true });
+    expect(eir.check('99000000000001', null)).toMatchObject({ status: 'GREYLISTED' });
+    expect((await classify({ ...f.deps, eir })).changed).toBeGreaterThan(10_000);
+    expect((await events(f.db, 'devices.status.changed')).at(-1)).toMatchObject({ reload: true });
+    expect(eir.check('99000000000001', null)).toMatchObject({ status: 'BLACKLISTED' });
+    expect(eir.check('99000000010001', null)).toMatchObject({ status: 'BLACKLISTED' });
+    eir.stop();
     await sql`delete from devices_stolen where source = 'gsma'`.execute(f.db);
+    await sql`delete from devices_tac where tac = '99000000'`.execute(f.db);
     await classify(f.deps);
   });
 

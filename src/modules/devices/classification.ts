@@ -11,7 +11,7 @@ import { addDays, kzDay } from './network-days.js';
 import { networkRepository, type Classification, type DeviceFacts, type NetworkRepository } from './network-repository.js';
 
 /** What classification, and the changes that owe one, need of the EIR. */
-export type EirWriter = Pick<Eir, 'change' | 'apply' | 'pairingNotice' | 'applyPairing'>;
+export type EirWriter = Pick<Eir, 'change' | 'apply' | 'pairingNotice' | 'applyPairing' | 'reload' | 'reloadNotice'>;
 
 export interface ClassifyDeps {
   db: Executor;
@@ -94,9 +94,10 @@ export async function statusesOf(trx: Executor, clock: () => Date, imei14s: stri
 /**
  * Classifies the given IMEIs (or every IMEI that needs it) inside `trx`, in pages, and records one change event
  * naming the new EIR status of each changed IMEI (of every IMEI examined with `announceAll`). Returns the change for
- * the caller to apply to its EIR once the transaction commits.
+ * the caller to apply to its EIR once the transaction commits, or `reload` when too many changed to name them: the
+ * event then asks every other instance to rebuild, and the caller rebuilds its own EIR after the commit.
  */
-async function classifyIn(trx: Executor, deps: ClassifyDeps, imei14s: string[] | undefined, announceAll = false): Promise<{ counts: ClassifyCounts; change: EirChange | null }> {
+async function classifyIn(trx: Executor, deps: ClassifyDeps, imei14s: string[] | undefined, announceAll = false): Promise<{ counts: ClassifyCounts; change: EirChange | null; reload?: true }> {
   const repo = networkRepository(trx);
   await repo.withoutJit();
   const now = deps.clock();
@@ -124,8 +125,8 @@ async function classifyIn(trx: Executor, deps: ClassifyDeps, imei14s: string[] |
   }
   if (!announced.length) return { counts, change: null };
   if (announced.length > EVENT_IMEI_LIMIT) {
-    await deps.outbox.add(trx, 'devices.status.changed', { reload: true });
-    return { counts, change: null };
+    await deps.outbox.add(trx, 'devices.status.changed', deps.eir ? deps.eir.reloadNotice() : { reload: true });
+    return { counts, change: null, reload: true };
   }
   const change = deps.eir ? deps.eir.change(announced) : statusChange(announced);
   await deps.outbox.add(trx, 'devices.status.changed', { ...change });
@@ -138,12 +139,18 @@ async function classifyIn(trx: Executor, deps: ClassifyDeps, imei14s: string[] |
  * time across instances; the lists are regenerated after.
  */
 export async function classify(deps: ClassifyDeps, options: { imei14s?: string[] } = {}): Promise<ClassifyResult> {
-  const { counts, change } = await deps.db.transaction().execute(async (trx) => {
+  const run = await deps.db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${CLASSIFY_LOCK})`.execute(trx);
     return fullOrListed(trx, deps, options.imei14s);
   });
-  if (change) deps.eir?.apply(change);
-  return { ...counts, lists: await regenerateLists(deps) };
+  await applyCommitted(deps, run);
+  return { ...run.counts, lists: await regenerateLists(deps) };
+}
+
+/** Brings the writer's EIR up to date with a committed classification before the caller answers (read your own writes). */
+async function applyCommitted(deps: ClassifyDeps, run: { change: EirChange | null; reload?: true }): Promise<void> {
+  if (run.change) deps.eir?.apply(run.change);
+  if (run.reload) await deps.eir?.reload();
 }
 
 async function fullOrListed(trx: Executor, deps: ClassifyDeps, imei14s: string[] | undefined) {
@@ -267,7 +274,7 @@ async function scheduledRun(deps: ClassifyDeps): Promise<ClassifyResult | null> 
     return rows[0]?.locked ? fullOrListed(trx, deps, undefined) : null;
   });
   if (!run) return null;
-  if (run.change) deps.eir?.apply(run.change);
+  await applyCommitted(deps, run);
   return { ...run.counts, lists: await regenerateLists(deps) };
 }
 
