@@ -142,6 +142,12 @@ describe('pairings, conditions and classification', () => {
     expect((await call('PUT', 'conditions/not_registered', kcell, settings)).statusCode).toBe(403);
     expect((await call('PUT', 'conditions/nonsense', regulator, settings)).statusCode).toBe(404);
     expect((await call('PUT', 'conditions/not_registered', regulator, settings)).json()).toEqual({ name: 'not_registered', ...settings });
+    const duplicate = { blocking: true, graceDays: 0, sticky: false, enabled: true, params: { maxImsis: 3, windowDays: 30 } };
+    for (const absurd of [{ params: { maxImsis: 1e300, windowDays: 30 } }, { params: { maxImsis: 3, windowDays: 1e6 } }, { graceDays: 1e300 }]) {
+      const refused = await call('PUT', 'conditions/duplicate', regulator, { ...duplicate, ...absurd });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.headers['content-type']).toContain('application/problem+json');
+    }
     expect((await call('POST', 'classify', kcell)).statusCode).toBe(403);
     const run = await call('POST', 'classify', regulator);
     expect(run.statusCode).toBe(200);

@@ -59,16 +59,21 @@ export const Pairing = Type.Object({
 
 export const PairingResult = Type.Object({ imei: Type.String(), imsi: Type.String(), created: Type.Boolean() });
 
+/** Bounds of the condition settings: a grace period or window of up to a year; a device with up to 1,000 IMSIs. */
+export const MAX_GRACE_DAYS = 366;
+export const MAX_WINDOW_DAYS = 366;
+export const MAX_IMSIS = 1_000;
+
 export const ConditionSettings = Type.Object(
   {
     blocking: Type.Boolean({ description: 'A matching device is grey, then black; otherwise the reason is only recorded' }),
-    graceDays: Type.Integer({ minimum: 0, description: 'Days on the grey list before the black list (0 = black at once)' }),
+    graceDays: Type.Integer({ minimum: 0, maximum: MAX_GRACE_DAYS, description: 'Days on the grey list before the black list (0 = black at once)' }),
     sticky: Type.Boolean({ description: 'Once black for this reason, the device stays black while the underlying fact holds' }),
     enabled: Type.Boolean(),
     params: Type.Object(
       {
-        maxImsis: Type.Optional(Type.Integer({ minimum: 1, description: 'duplicate: more IMSIs than this in the window is a clone' })),
-        windowDays: Type.Optional(Type.Integer({ minimum: 1, description: 'duplicate: days an IMSI counts after it was last seen' })),
+        maxImsis: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_IMSIS, description: 'duplicate: more IMSIs than this in the window is a clone' })),
+        windowDays: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_WINDOW_DAYS, description: 'duplicate: days an IMSI counts after it was last seen' })),
       },
       { additionalProperties: false },
     ),

@@ -11,6 +11,7 @@ import { classify, pendingSettler, startClassificationSchedule, startPendingClas
 import { listCsv, listVersion, regenerateLists } from './lists.js';
 import { importObservations, type ObservationDeps } from './observations.js';
 import { networkRepository, type Condition } from './network-repository.js';
+import { MAX_GRACE_DAYS, MAX_IMSIS, MAX_WINDOW_DAYS } from './network-schema.js';
 import { devicesPolicy } from './policy.js';
 
 /** The network side needs what an observation import needs. */
@@ -42,11 +43,11 @@ function imsiOf(imsi: string): string {
 }
 
 function checkSettings(name: ConditionName, s: ConditionSettings): void {
-  if (!Number.isInteger(s.graceDays) || s.graceDays < 0) throw new DomainError('invalid', 'graceDays must be a whole number ≥ 0');
+  if (!Number.isInteger(s.graceDays) || s.graceDays < 0 || s.graceDays > MAX_GRACE_DAYS) throw new DomainError('invalid', `graceDays must be a whole number from 0 to ${MAX_GRACE_DAYS}`);
   if (name !== 'duplicate') return;
-  for (const key of ['maxImsis', 'windowDays']) {
+  for (const [key, max] of [['maxImsis', MAX_IMSIS], ['windowDays', MAX_WINDOW_DAYS]] as const) {
     const v = s.params[key];
-    if (!Number.isInteger(v) || (v as number) < 1) throw new DomainError('invalid', `params.${key} must be a whole number ≥ 1`);
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > max) throw new DomainError('invalid', `params.${key} must be a whole number from 1 to ${max}`);
   }
 }
 
