@@ -67,6 +67,7 @@ export function createServices(deps: CoreDeps) {
     metrics,
     onCommit: (listener) => deps.database.onCommit(listener),
     listen: deps.database.listen,
+    ownPool: deps.database.ownPool,
   });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
   const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });

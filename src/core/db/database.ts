@@ -22,6 +22,13 @@ export interface Database {
   onCommit(listener: () => void): () => void;
   /** PostgreSQL only: LISTEN on a channel (a NOTIFY arrives when its transaction commits), reconnecting. */
   listen?(channel: string, onNotify: () => void, onError: (err: unknown) => void): Promise<Listening>;
+  /** PostgreSQL only: connections of a caller's own (up to `size`), for work that must not queue behind requests. */
+  ownPool?(size: number): OwnPool;
+  close(): Promise<void>;
+}
+
+export interface OwnPool {
+  db: Kysely<DB>;
   close(): Promise<void>;
 }
 
@@ -90,25 +97,36 @@ async function openPglite(dataDir: string | undefined, loadDataDir: Blob | File 
   }
 }
 
+function postgresPool(url: string, max: number, onPoolError: ((err: Error) => void) | undefined): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // Calendar dates stay 'YYYY-MM-DD' strings: a Date would shift them by the process time zone.
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+  });
+  // A dropped idle connection (database restart) must not crash the process; the pool replaces it.
+  pool.on('error', (err) => onPoolError?.(err));
+  // Neither may one lost while checked out (mid-request): its query already fails with the error, but the client's
+  // own 'error' event has no listener then (the pool only listens on idle clients) and would be thrown uncaught.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const commitListeners = new Set<() => void>();
   if (options.kind === 'postgres') {
-    const pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: 5_000,
-      idleTimeoutMillis: 30_000,
-      // Calendar dates stay 'YYYY-MM-DD' strings: a Date would shift them by the process time zone.
-      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
-    });
-    // A dropped idle connection (database restart) must not crash the process; the pool replaces it.
-    pool.on('error', (err) => options.onPoolError?.(err));
-    // Neither may one lost while checked out (mid-request): its query already fails with the error, but the client's
-    // own 'error' event has no listener then (the pool only listens on idle clients) and would be thrown uncaught.
-    pool.on('connect', (client) => client.on('error', () => {}));
-    const db = new Kysely<DB>({ dialect: withCommitListeners(new PostgresDialect({ pool }), commitListeners) });
-    const url = options.url;
-    return { ...wrap(db, 'postgres', commitListeners, () => db.destroy()), listen: (channel, onNotify, onError) => listenPostgres(url, channel, onNotify, onError) };
+    const { url, onPoolError } = options;
+    const db = new Kysely<DB>({ dialect: withCommitListeners(new PostgresDialect({ pool: postgresPool(url, options.poolSize ?? 10, onPoolError) }), commitListeners) });
+    return {
+      ...wrap(db, 'postgres', commitListeners, () => db.destroy()),
+      listen: (channel, onNotify, onError) => listenPostgres(url, channel, onNotify, onError),
+      ownPool(size) {
+        const own = new Kysely<DB>({ dialect: new PostgresDialect({ pool: postgresPool(url, size, onPoolError) }) });
+        return { db: own, close: () => own.destroy() };
+      },
+    };
   }
   const pglite = await openPglite(options.dataDir, options.loadDataDir);
   const db = new Kysely<DB>({ dialect: withCommitListeners(new PGliteDialect(pglite), commitListeners) });

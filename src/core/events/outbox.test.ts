@@ -298,6 +298,36 @@ describe('relay wake-up on commit', () => {
   );
 });
 
+describe.skipIf(!process.env.DATABASE_URL)(process.env.DATABASE_URL ? 'relay connection' : 'relay connection — SKIPPED: DATABASE_URL is not set', () => {
+  it('PostgreSQL: a started relay publishes on a connection of its own while every connection of the shared pool is busy', async () => {
+    const bus = recordingBus();
+    const relay = createOutboxRelay({ db: database.db, bus, logger, metrics: createMetrics(), intervalMs: 3_600_000, listen: database.listen, ownPool: database.ownPool });
+    const other = await openDatabase({ kind: 'postgres', url: database.url!, poolSize: 1 });
+    relay.start();
+    try {
+      await relay.drain();
+      // Requests hold all five of the shared pool's connections (and queue for them) until they are released.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const busy = Array.from({ length: 10 }, () => database.db.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx);
+        await released;
+      }));
+      await new Promise((r) => setTimeout(r, 100));
+      await other.db.transaction().execute((trx) => outbox.add(trx, 'test.own.created', {}));
+      const deadline = Date.now() + 5_000;
+      while (bus.published.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const publishedWhileBusy = bus.published.map((e) => e.topic);
+      release();
+      await Promise.all(busy);
+      expect(publishedWhileBusy).toEqual(['test.own.created']);
+    } finally {
+      await relay.stop();
+      await other.close();
+    }
+  });
+});
+
 describe('handleOnce', () => {
   const ev = (): QalqanEvent => ({ id: randomUUID(), topic: 'test.thing.created', payload: {}, occurredAt: new Date().toISOString(), seq: '1' });
 

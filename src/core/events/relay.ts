@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { releaseLease, takeLease } from '../db/lease.js';
-import type { Database, Executor } from '../db/database.js';
+import type { Database, Executor, OwnPool } from '../db/database.js';
 import type { Listening } from '../db/listen.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -38,6 +38,8 @@ export interface OutboxRelayDeps {
   onCommit?: Database['onCommit'];
   /** PostgreSQL: the lease holder LISTENs for the NOTIFY of commits on every instance. */
   listen?: Database['listen'];
+  /** PostgreSQL: a started relay works on a connection of its own, not queued behind requests in the shared pool. */
+  ownPool?: Database['ownPool'];
 }
 
 /**
@@ -57,6 +59,8 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   /** Until then another instance is known to hold the lease: this one's commits need not wake it. */
   let otherHoldsUntil = 0;
   let renewedAt = 0;
+  let own: OwnPool | null = null;
+  const db = () => own?.db ?? deps.db;
 
   function pass(): Promise<number> {
     const next = processPasses.then(passNow, passNow);
@@ -67,11 +71,11 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   async function passNow(): Promise<number> {
     // Short statements only: no transaction or connection is held while the bus is slow or away. An idle pass
     // only reads (taking the lease is a write), so polling costs little.
-    const any = await deps.db.selectFrom('core_outbox').select('seq').where('published_at', 'is', null).limit(1).executeTakeFirst();
+    const any = await db().selectFrom('core_outbox').select('seq').where('published_at', 'is', null).limit(1).executeTakeFirst();
     // Idle, a relay that could listen claims the lease now and then, so that one instance is always woken by NOTIFY.
     const claim = !any && deps.listen !== undefined && !stopped && Date.now() >= otherHoldsUntil && Date.now() - renewedAt >= RENEW_IDLE_MS;
     if (!any && !claim) return 0;
-    if (!(await takeLease(deps.db, LEASE, HOLDER, LEASE_SECONDS))) {
+    if (!(await takeLease(db(), LEASE, HOLDER, LEASE_SECONDS))) {
       otherHoldsUntil = Date.now() + LEASE_SECONDS * 1000;
       await unlisten();
       return 0;
@@ -81,7 +85,7 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
     listen();
     if (!any) return 0;
     // The pass's publication numbers come with its rows (one round trip); they are handed out in row order below.
-    const pending = await deps.db
+    const pending = await db()
       .selectFrom('core_outbox')
       .select(['seq', 'id', 'topic', 'payload', 'created_at', sql<string>`nextval('core_outbox_published_seq')::text`.as('number')])
       .where('published_at', 'is', null)
@@ -104,7 +108,7 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
     // stream's duplicate window), consumers too.
     if (sent.length > 0) {
       const values = sql.join(sent.map((s) => sql`(${String(s.row.seq)}::bigint, ${s.publishedSeq}::bigint)`));
-      await sql`update core_outbox o set published_at = now(), published_seq = v.ps from (values ${values}) as v(seq, ps) where o.seq = v.seq`.execute(deps.db);
+      await sql`update core_outbox o set published_at = now(), published_seq = v.ps from (values ${values}) as v(seq, ps) where o.seq = v.seq`.execute(db());
     }
     return sent.length;
   }
@@ -155,6 +159,7 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   return {
     start() {
       stopped = false;
+      own ??= deps.ownPool?.(1) ?? null;
       stopCommits = deps.onCommit?.(() => {
         if (Date.now() >= otherHoldsUntil) wake();
       }) ?? null;
@@ -179,7 +184,9 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
       if (timer) clearTimeout(timer);
       if (running) await running;
       await unlisten();
-      await releaseLease(deps.db, LEASE, HOLDER).catch(() => undefined);
+      await releaseLease(db(), LEASE, HOLDER).catch(() => undefined);
+      await own?.close();
+      own = null;
     },
   };
 }
