@@ -149,6 +149,14 @@ export interface DevicesPairingsTable {
   created_at: Timestamp;
 }
 
+/** The operator organisation holding a mobile network (MCC + MNC). */
+export interface DevicesNetworksTable {
+  /** MCC + MNC, e.g. `40102`: 5 digits, or 6 where the MCC's networks have 3-digit MNCs. */
+  plmn: string;
+  operator_id: string;
+  updated_at: Generated<Date>;
+}
+
 export type ConditionName = 'malformed' | 'tac_unknown' | 'not_registered' | 'stolen' | 'duplicate' | 'blocked_by_order';
 
 export interface DevicesConditionsTable {
@@ -325,6 +333,7 @@ export interface DB {
   devices_orders: DevicesOrdersTable;
   devices_observations: DevicesObservationsTable;
   devices_pairings: DevicesPairingsTable;
+  devices_networks: DevicesNetworksTable;
   devices_conditions: DevicesConditionsTable;
   devices_classification: DevicesClassificationTable;
   devices_classification_pending: DevicesClassificationPendingTable;

@@ -9,6 +9,7 @@ import * as devicesTraceCase from './20261207_0001_devices_trace_case.js';
 import * as devicesPendingClassification from './20261207_0002_devices_pending_classification.js';
 import * as devicesPairingOwner from './20261207_0005_devices_pairing_owner.js';
 import * as voiceStirSpcs from './20261207_0010_voice_stir_spcs.js';
+import * as devicesNetworks from './20261207_0011_devices_networks.js';
 
 /** Every migration, by its timestamped name. Forward-only: never edit one that has shipped; add a new one. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '20261207_0002_devices_pending_classification': devicesPendingClassification,
   '20261207_0005_devices_pairing_owner': devicesPairingOwner,
   '20261207_0010_voice_stir_spcs': voiceStirSpcs,
+  '20261207_0011_devices_networks': devicesNetworks,
 };
 
 export const migrationProvider: MigrationProvider = {
