@@ -18,6 +18,8 @@ let keys: Record<Tenant, TenantKey>;
 const today = kzDay(new Date());
 const imei = (serial: number) => toImei15(imei14(serial));
 const OTHER_TAC = '35290611';
+/** An IMSI of Kcell's network (401-02; `kzImsi` gives Beeline's, 401-01). */
+const kcellImsi = (n: number) => '40102' + String(n).padStart(10, '0');
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 interface Call {
@@ -103,6 +105,46 @@ describe('national reference data is the regulator’s', () => {
     const put: Call = { method: 'PUT', url: '/api/v1/devices/conditions/tac_unknown', body: settings };
     for (const who of ['kcell', 'beeline', 'police', 'bank'] as const) await expectRefused(who, put);
     await expectAllowed('regulator', put, 200);
+  });
+});
+
+describe('mobile networks (whose IMSIs an operator may pair) are the regulator’s', () => {
+  const assign = (plmn: string, operator: string): Call => ({ method: 'PUT', url: `/api/v1/devices/networks/${plmn}`, body: { operator } });
+  const unassign = (plmn: string): Call => ({ method: 'DELETE', url: `/api/v1/devices/networks/${plmn}` });
+
+  it('PUT and DELETE /api/v1/devices/networks/{plmn}: the regulator only, audited', async () => {
+    for (const who of ['kcell', 'beeline', 'police', 'bank', 'isp'] as const) await expectRefused(who, assign('40102', 'Kcell'));
+    expect((await expectAllowed('regulator', assign('40102', 'Kcell'), 200)).json()).toEqual({ plmn: '40102', operatorId: keys.kcell.orgId });
+    await expectAllowed('regulator', assign('40101', 'Beeline Kazakhstan'), 200);
+    await expectAllowed('regulator', assign('40177', 'Kcell'), 200);
+    for (const who of ['kcell', 'beeline', 'police', 'bank'] as const) await expectRefused(who, unassign('40177'));
+    await expectAllowed('regulator', unassign('40177'), 204);
+    expect((await ask('regulator', unassign('40177'))).statusCode).toBe(404);
+    expect((await ask('regulator', assign('4010', 'Kcell'))).statusCode).toBe(400);
+    expect((await ask('regulator', assign('310410', 'Kcell'))).statusCode).toBe(200);
+    expect((await ask('regulator', assign('31041', 'Kcell'))).statusCode).toBe(400);
+    await expectAllowed('regulator', unassign('310410'), 204);
+    expect((await ask('regulator', assign('40108', 'Police Cyber Unit'))).statusCode).toBe(404);
+    const audit = await t.database.db.selectFrom('audit_log').select(['action', 'subject']).where('action', 'like', 'devices.network.%').orderBy('id').execute();
+    expect(audit.map((a) => `${a.action} ${a.subject}`)).toEqual([
+      'devices.network.assign 40102',
+      'devices.network.assign 40101',
+      'devices.network.assign 40177',
+      'devices.network.unassign 40177',
+      'devices.network.assign 310410',
+      'devices.network.unassign 310410',
+    ]);
+  });
+
+  it('GET /api/v1/devices/networks: every devices:read holder', async () => {
+    const list: Call = { method: 'GET', url: '/api/v1/devices/networks' };
+    for (const who of ['regulator', 'kcell', 'beeline', 'police'] as const) {
+      expect((await expectAllowed(who, list, 200)).json().items).toEqual([
+        { plmn: '40101', operatorId: keys.beeline.orgId },
+        { plmn: '40102', operatorId: keys.kcell.orgId },
+      ]);
+    }
+    for (const who of ['bank', 'marketplace', 'isp'] as const) await expectRefused(who, list);
   });
 });
 
@@ -199,10 +241,9 @@ describe('operators’ own data', () => {
     for (const who of ['police', 'bank', 'isp'] as const) await expectRefused(who, list());
   });
 
-  it('POST and DELETE /api/v1/devices/pairings: operators and the regulator; a pairing is removed by the one that made it or the regulator', async () => {
-    const pairing = (serial: number) => ({ imei: imei(serial), imsi: kzImsi(serial) });
-    const add = (serial: number): Call => ({ method: 'POST', url: '/api/v1/devices/pairings', body: pairing(serial) });
-    const remove = (serial: number): Call => ({ method: 'DELETE', url: `/api/v1/devices/pairings?imei=${imei(serial)}&imsi=${kzImsi(serial)}` });
+  it('POST and DELETE /api/v1/devices/pairings: an operator its own networks’ IMSIs, the regulator any; a pairing is removed by the one that made it or the regulator', async () => {
+    const add = (serial: number, imsi = kcellImsi(serial)): Call => ({ method: 'POST', url: '/api/v1/devices/pairings', body: { imei: imei(serial), imsi } });
+    const remove = (serial: number, imsi = kcellImsi(serial)): Call => ({ method: 'DELETE', url: `/api/v1/devices/pairings?imei=${imei(serial)}&imsi=${imsi}` });
     await expectAllowed('kcell', add(40), 201);
     await expectAllowed('regulator', add(41), 201);
     for (const who of ['police', 'bank', 'isp'] as const) await expectRefused(who, add(42));
@@ -213,6 +254,22 @@ describe('operators’ own data', () => {
     await expectAllowed('kcell', add(43), 201);
     await expectAllowed('regulator', remove(43), 204);
     for (const who of ['police', 'bank'] as const) await expectRefused(who, remove(43));
+  });
+
+  it('an operator cannot pair another operator’s subscriber (issue 10), nor an IMSI of a network no one holds; the regulator can', async () => {
+    const add = (serial: number, imsi: string): Call => ({ method: 'POST', url: '/api/v1/devices/pairings', body: { imei: imei(serial), imsi } });
+    const refused = await expectRefused('kcell', add(44, kzImsi(44)));
+    expect(refused.json().detail).toContain('network 40101');
+    await expectRefused('beeline', add(45, kcellImsi(45)));
+    expect(await t.database.db.selectFrom('devices_pairings').select('imei14').where('imei14', 'in', [imei14(44), imei14(45)]).execute()).toEqual([]);
+    await expectAllowed('beeline', add(44, kzImsi(44)), 201);
+    await expectAllowed('regulator', add(46, kzImsi(46)), 201);
+
+    const roamer = '25099' + '0000000047';
+    const unheld = await ask('kcell', add(47, roamer));
+    expect([unheld.statusCode, unheld.headers['content-type']]).toEqual([422, expect.stringContaining('application/problem+json')]);
+    expect(unheld.json().detail).toContain('PUT /api/v1/devices/networks/25099');
+    await expectAllowed('regulator', add(47, roamer), 201);
   });
 
   it('GET /api/v1/devices/stats: devices:read holders; observations per operator are the regulator’s, an operator sees its own', async () => {
@@ -267,6 +324,9 @@ describe('the table covers every devices operation', () => {
         'GET /api/v1/devices/trace-alerts',
         'POST /api/v1/devices/pairings',
         'DELETE /api/v1/devices/pairings',
+        'GET /api/v1/devices/networks',
+        'PUT /api/v1/devices/networks/{plmn}',
+        'DELETE /api/v1/devices/networks/{plmn}',
         'GET /api/v1/devices/conditions',
         'GET /api/v1/devices/conditions/{name}',
         'PUT /api/v1/devices/conditions/{name}',

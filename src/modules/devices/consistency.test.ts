@@ -55,6 +55,7 @@ describe('read your own writes: the writing instance answers from its commit, wi
     const ctx = systemContext('test');
     await t.services.auth.ensureOrg(ctx, { name: 'Operator Consistency', kind: 'operator' });
     const operator = { authorization: `Bearer ${(await t.services.auth.createApiKey(ctx, { org: 'Operator Consistency', scopes: ['devices:write'] })).key}` };
+    await t.services.devicesNetwork.networks.put(ctx, '40102', 'Operator Consistency');
     const imei = imeiOf(TAC, 4);
     const imsi = '401021234567890';
     const withSim = () => t.services.devices.equipmentStatus(`imei-${imei}`, `imsi-${imsi}`);

@@ -25,6 +25,12 @@ export const DEMO_GREY_IMEI = demoImei('86753003', 500001);
 /** A cloned IMEI: seen with five SIMs in a month, black at once (grey devices turn black when the 30 days pass). */
 export const DEMO_BLACK_IMEI = demoImei('35875309', 500002);
 
+/**
+ * Kazakhstan's mobile networks (MCC 401, DOMAIN-FACTS §2) held by the demo operators: an operator pairs only IMSIs
+ * of its own networks. Altel (401-07) was taken over by Tele2; 401-08 (Kazakhtelecom's closed CDMA) has no demo operator.
+ */
+export const DEMO_NETWORKS: Readonly<Record<string, string>> = { '40101': 'Beeline Kazakhstan', '40102': 'Kcell', '40107': 'Tele2 Kazakhstan', '40177': 'Tele2 Kazakhstan' };
+
 /** Kcell's network data: a registered phone, a grey and a cloned (black) case, and the stolen phone with a new SIM. */
 function demoObservations(today: Date): string {
   const day = (daysAgo: number) => kzDay(new Date(today.getTime() - daysAgo * 86_400_000));
@@ -40,7 +46,7 @@ function demoObservations(today: Date): string {
 }
 
 /**
- * Idempotent: TACs as a delta, registrations and the block skip what exists, observations keep first/last seen.
+ * Idempotent: TACs as a delta, the networks' holders assigned again, registrations and the block skip what exists, observations keep first/last seen.
  * The stolen phone appears on Kcell with a new SIM, so the police get a trace alert.
  */
 export async function loadDevicesDemo(
@@ -48,6 +54,7 @@ export async function loadDevicesDemo(
   ctx: { importer: RequestContext; police: RequestContext; system: RequestContext },
 ): Promise<void> {
   await services.devices.importTacs(ctx.importer, { input: Readable.from([DEMO_TACS]), delta: true });
+  for (const [plmn, operator] of Object.entries(DEMO_NETWORKS)) await services.devicesNetwork.networks.put(ctx.importer, plmn, operator);
   await services.devices.register(ctx.importer, { imeis: DEMO_REGISTERED, source: 'importer', reference: 'DT-DEMO-0001' });
   await services.devices.block(ctx.police, { imei: DEMO_STOLEN_IMEI, caseNumber: 'KUI-2026-000123' });
   await services.devicesNetwork.importObservations(ctx.system, { operator: 'Kcell', input: Readable.from([demoObservations(services.clock())]) });

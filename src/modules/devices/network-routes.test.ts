@@ -123,8 +123,12 @@ describe('trace alerts', () => {
 describe('pairings, conditions and classification', () => {
   const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, auth: { authorization: string }, payload?: object) => t.app.inject({ method, url: `/api/v1/devices/${url}`, headers: auth, payload });
 
-  it('adds and removes pairings', async () => {
-    const body = { imei: toImei15(imei14(5)), imsi: kzImsi(5) };
+  it('adds and removes pairings of the caller’s own networks', async () => {
+    const body = { imei: toImei15(imei14(5)), imsi: '401020000000005' };
+    const unknown = await call('POST', 'pairings', kcell, body);
+    expect([unknown.statusCode, unknown.json().detail]).toEqual([422, expect.stringContaining('PUT /api/v1/devices/networks/40102')]);
+    expect((await call('PUT', 'networks/40102', regulator, { operator: 'Kcell' })).statusCode).toBe(200);
+    expect((await call('POST', 'pairings', beeline, body)).statusCode).toBe(403);
     expect((await call('POST', 'pairings', kcell, body)).statusCode).toBe(201);
     expect((await call('POST', 'pairings', kcell, body)).json()).toEqual({ ...body, created: false });
     expect((await call('POST', 'pairings', kcell, { ...body, imei: imei14(5) + '9' })).statusCode).toBe(400);

@@ -7,7 +7,23 @@ import { Problem, authErrors } from '../../core/http/schemas.js';
 import { UPLOAD_LIMIT, acceptCsv } from '../../core/http/uploads.js';
 import { toImei15 } from '../../identifiers/imei.js';
 import type { TraceAlertRow } from './network-repository.js';
-import { ClassifyResult, Condition, ConditionParams, ConditionSettings, ListKindParams, ListQuery, ObservationReport, OperatorQuery, Pairing, PairingResult, TraceAlert, TraceAlertQuery } from './network-schema.js';
+import {
+  ClassifyResult,
+  Condition,
+  ConditionParams,
+  ConditionSettings,
+  ListKindParams,
+  ListQuery,
+  NetworkAssignment,
+  NetworkHolder,
+  ObservationReport,
+  OperatorQuery,
+  Pairing,
+  PairingResult,
+  PlmnParams,
+  TraceAlert,
+  TraceAlertQuery,
+} from './network-schema.js';
 import type { DevicesNetworkService } from './network-service.js';
 
 /** A CSV text body, sent as a stream of lines. */
@@ -86,9 +102,10 @@ export function networkRoutes(service: DevicesNetworkService) {
       config: { scope: 'devices:write' },
       schema: {
         tags: ['devices'],
-        summary: 'Pairs an IMEI with an IMSI (operators, regulator): exempts the device from the registration rule while used with that SIM',
+        summary: 'Pairs an IMEI with an IMSI (an operator IMSIs of its own networks, the regulator any): exempts the device from the registration rule while used with that SIM',
+        description: 'An operator may pair only IMSIs whose network (MCC + MNC) it holds (`GET /api/v1/devices/networks`): another operator’s answers 403, a network no operator holds 422.',
         body: Pairing,
-        response: { 200: PairingResult, 201: PairingResult, ...authErrors },
+        response: { 200: PairingResult, 201: PairingResult, 422: Problem, ...authErrors },
       },
     }, async (request, reply) => {
       const r = await service.addPairing(requestContext(request), request.body);
@@ -100,6 +117,30 @@ export function networkRoutes(service: DevicesNetworkService) {
       schema: { tags: ['devices'], summary: 'Removes a pairing (the organisation that made it, or the regulator)', querystring: Pairing, response: { 204: Type.Null(), 404: Problem, ...authErrors } },
     }, async (request, reply) => {
       await service.removePairing(requestContext(request), request.query);
+      return reply.code(204).send(null);
+    });
+
+    app.get('/api/v1/devices/networks', {
+      config: { scope: 'devices:read' },
+      schema: { tags: ['devices'], summary: 'Mobile networks (MCC + MNC) and the operator organisations holding them: whose IMSIs each operator may pair', response: { 200: Type.Object({ items: Type.Array(NetworkHolder) }), ...authErrors } },
+    }, async () => ({ items: await service.networks.list() }));
+
+    app.put('/api/v1/devices/networks/:plmn', {
+      config: { scope: 'devices:write' },
+      schema: {
+        tags: ['devices'],
+        summary: 'Assigns a mobile network (MCC + MNC) to an operator organisation (regulator)',
+        params: PlmnParams,
+        body: NetworkAssignment,
+        response: { 200: NetworkHolder, 404: Problem, ...authErrors },
+      },
+    }, async (request) => service.networks.put(requestContext(request), request.params.plmn, request.body.operator));
+
+    app.delete('/api/v1/devices/networks/:plmn', {
+      config: { scope: 'devices:write' },
+      schema: { tags: ['devices'], summary: 'Removes a network’s assignment (regulator)', params: PlmnParams, response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+    }, async (request, reply) => {
+      await service.networks.remove(requestContext(request), request.params.plmn);
       return reply.code(204).send(null);
     });
 

@@ -57,6 +57,12 @@ export const Pairing = Type.Object({
   imsi: Type.String({ minLength: 14, maxLength: 15 }),
 });
 
+export const PlmnParams = Type.Object({ plmn: Type.String({ pattern: '^[0-9]{5,6}$', description: 'MCC + MNC, e.g. 40102 (6 digits where the MCC’s networks have 3-digit MNCs)' }) });
+
+export const NetworkHolder = Type.Object({ plmn: Type.String({ description: 'MCC + MNC, e.g. 40102' }), operatorId: Type.String({ format: 'uuid' }) });
+
+export const NetworkAssignment = Type.Object({ operator: Type.String({ minLength: 1, maxLength: 200, description: 'Operator organisation id or name' }) }, { additionalProperties: false });
+
 export const PairingResult = Type.Object({ imei: Type.String(), imsi: Type.String(), created: Type.Boolean() });
 
 /** Bounds of the condition settings: a grace period or window of up to a year; a device with up to 1,000 IMSIs. */

@@ -12,7 +12,9 @@ import { listCsv, listVersion, regenerateLists } from './lists.js';
 import { importObservations, type ObservationDeps } from './observations.js';
 import { networkRepository, type Condition } from './network-repository.js';
 import { MAX_GRACE_DAYS, MAX_IMSIS, MAX_WINDOW_DAYS } from './network-schema.js';
-import { devicesPolicy } from './policy.js';
+import { createNetworksService, plmnOf } from './networks.js';
+import { networksRepository } from './networks-repository.js';
+import { devicesPolicy, type PairingDecision } from './policy.js';
 
 /** The network side needs what an observation import needs. */
 export type DevicesNetworkDeps = ObservationDeps;
@@ -36,10 +38,18 @@ function imei14Of(imei: string): string {
   return parsed.imei14;
 }
 
-function imsiOf(imsi: string): string {
+function imsiOf(imsi: string): { imsi: string; plmn: string } {
   const parsed = parseImsi(imsi);
   if (!parsed.ok) throw new DomainError('invalid', `imsi is not valid (${parsed.reason.replaceAll('_', ' ')})`);
-  return parsed.imsi;
+  return { imsi: parsed.imsi, plmn: plmnOf(parsed) };
+}
+
+/** Refuses a pairing the policy does not allow, saying who may. */
+function checkPairing(decision: PairingDecision, plmn: string): void {
+  if (decision === 'forbidden') throw new DomainError('forbidden', `the IMSI's network ${plmn} is not the caller's: an operator pairs only IMSIs of its own networks, the regulator any`);
+  if (decision === 'unknown_network') {
+    throw new DomainError('unprocessable', `no operator holds network ${plmn} (MCC + MNC of the IMSI): the regulator assigns it with PUT /api/v1/devices/networks/${plmn}`);
+  }
 }
 
 function checkSettings(name: ConditionName, s: ConditionSettings): void {
@@ -74,12 +84,12 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
 
   async function changePairing(ctx: RequestContext, input: { imei: string; imsi: string }, add: boolean): Promise<{ imei14: string; imsi: string; changed: boolean }> {
     const imei14 = imei14Of(input.imei);
-    const imsi = imsiOf(input.imsi);
+    const { imsi, plmn } = imsiOf(input.imsi);
     const p = ctx.principal;
-    if (add && !devicesPolicy.addPairing(p)) throw new DomainError('forbidden', 'pairings are made by operators and the regulator');
     const changed = await deps.db.transaction().execute(async (trx) => {
       const repo = networkRepository(trx);
-      if (!add) {
+      if (add) checkPairing(devicesPolicy.addPairing(p, await networksRepository(trx).holderOf(plmn)), plmn);
+      else {
         // Another organisation's pairing is not the caller's to know of: it answers like a missing one.
         const pairing = await repo.lockPairing(imei14, imsi);
         if (!pairing || !devicesPolicy.removePairing(p, pairing)) return false;
@@ -153,6 +163,9 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
     /** Exempts a device from the registration rule while it is used with this IMSI (never from a stolen or ordered block). */
     addPairing: (ctx: RequestContext, input: { imei: string; imsi: string }) => changePairing(ctx, input, true),
     removePairing: (ctx: RequestContext, input: { imei: string; imsi: string }) => changePairing(ctx, input, false),
+
+    /** The mobile networks and the operators holding them (whose IMSIs each operator may pair). */
+    networks: createNetworksService(deps),
 
     getConditions: () => networkRepository(deps.db).conditions(),
 

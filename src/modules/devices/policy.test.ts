@@ -76,10 +76,22 @@ describe('devices policy', () => {
     expect(policy.traceAlerts(bank)).toBeNull();
   });
 
-  it('pairings are added by operators and the regulator, removed by the one that made them or the regulator', () => {
-    expect(policy.addPairing(kcell)).toBe(true);
-    expect(policy.addPairing(regulator)).toBe(true);
-    expect(policy.addPairing(police)).toBe(false);
+  it('an operator pairs IMSIs of its own networks; the regulator any, even of a network no one holds (issue 10)', () => {
+    expect(policy.addPairing(kcell, 'kcell')).toBe('allowed');
+    expect(policy.addPairing(kcell, 'beeline')).toBe('forbidden');
+    expect(policy.addPairing(kcell, null)).toBe('unknown_network');
+    for (const p of [regulator, staff, system]) {
+      expect(policy.addPairing(p, 'beeline')).toBe('allowed');
+      expect(policy.addPairing(p, null)).toBe('allowed');
+    }
+    for (const p of [police, bank, orphanKey]) {
+      expect(policy.addPairing(p, 'kcell')).toBe('forbidden');
+      expect(policy.addPairing(p, null)).toBe('forbidden');
+    }
+    expect(policy.addPairing({ ...police, orgId: 'kcell' }, 'kcell')).toBe('forbidden');
+  });
+
+  it('a pairing is removed by the one that made it or the regulator', () => {
     expect(policy.removePairing(kcell, { orgId: 'kcell' })).toBe(true);
     expect(policy.removePairing(beeline, { orgId: 'kcell' })).toBe(false);
     expect(policy.removePairing(regulator, { orgId: 'kcell' })).toBe(true);

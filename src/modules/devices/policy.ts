@@ -14,6 +14,9 @@ const OPERATOR_SOURCES: readonly RegistrationSource[] = ['individual', 'service_
 
 export type BlockSource = 'police' | 'regulator';
 
+/** Whether a caller may pair an IMSI: allowed, refused, or refused because no operator holds the IMSI's network yet. */
+export type PairingDecision = 'allowed' | 'forbidden' | 'unknown_network';
+
 /** Whose rows a listing shows: every organisation's, one organisation's, or none. */
 export type Visibility = { all: true } | { all: false; orgId: string } | null;
 
@@ -53,8 +56,17 @@ export const devicesPolicy = {
   /** Trace alerts: the police organisation whose block raised them; the regulator sees all. */
   traceAlerts: (p: Principal): Visibility => (isRegulator(p) ? { all: true } : p.orgKind === 'police' ? own(p) : null),
 
-  /** Pairings exempt a subscriber's device from registration: made by operators (recorded as theirs) and the regulator. */
-  addPairing: (p: Principal): boolean => isRegulator(p) || p.orgKind === 'operator',
+  /**
+   * Pairings exempt a subscriber's device from registration: an operator pairs IMSIs of its own networks (recorded as
+   * its pairing), the regulator any IMSI. `imsiHolderOrgId` is the organisation holding the IMSI's network (MCC + MNC),
+   * null when none does: an operator is then refused until the regulator assigns the network.
+   */
+  addPairing: (p: Principal, imsiHolderOrgId: string | null): PairingDecision => {
+    if (isRegulator(p)) return 'allowed';
+    if (p.orgKind !== 'operator') return 'forbidden';
+    if (imsiHolderOrgId === null) return 'unknown_network';
+    return imsiHolderOrgId === p.orgId ? 'allowed' : 'forbidden';
+  },
 
   /** A pairing is removed by the organisation that made it, or by the regulator. */
   removePairing: (p: Principal, pairing: { orgId: string | null }): boolean => actsFor(p, pairing.orgId),

@@ -1,0 +1,55 @@
+import type { RequestContext } from '../../core/auth/principal.js';
+import type { AuditService } from '../../core/audit/service.js';
+import { authRepository } from '../../core/auth/repository.js';
+import type { Executor } from '../../core/db/database.js';
+import { DomainError } from '../../core/errors.js';
+import { THREE_DIGIT_MNC_MCCS } from '../../identifiers/imsi.js';
+import { networksRepository, type NetworkHolder } from './networks-repository.js';
+import { devicesPolicy } from './policy.js';
+
+/** The network of an IMSI: its MCC and MNC (the MNC's length as `parseImsi` splits it). */
+export const plmnOf = (imsi: { mcc: string; mnc: string }): string => imsi.mcc + imsi.mnc;
+
+/** A PLMN as the IMSIs of its network start: MCC + 2-digit MNC, or + 3 digits where the MCC's MNCs have 3. */
+function checkPlmn(plmn: string): void {
+  const mncDigits = THREE_DIGIT_MNC_MCCS.has(plmn.slice(0, 3)) ? 3 : 2;
+  if (!new RegExp(`^[0-9]{${3 + mncDigits}}$`).test(plmn)) {
+    throw new DomainError('invalid', `network must be MCC + MNC: 3 + ${mncDigits} digits for MCC ${plmn.slice(0, 3) || '…'} (e.g. 40102)`);
+  }
+}
+
+/**
+ * The mobile networks (MCC + MNC) and the operator organisations holding them: national reference data, assigned by
+ * the regulator. An operator pairs devices only with IMSIs of the networks it holds.
+ */
+export function createNetworksService(deps: { db: Executor; audit: AuditService }) {
+  const requireRegulator = (ctx: RequestContext) => {
+    if (!devicesPolicy.nationalData(ctx.principal)) throw new DomainError('forbidden', 'only the regulator assigns mobile networks to operators');
+  };
+
+  return {
+    list: (): Promise<NetworkHolder[]> => networksRepository(deps.db).all(),
+
+    async put(ctx: RequestContext, plmn: string, operator: string): Promise<NetworkHolder> {
+      requireRegulator(ctx);
+      checkPlmn(plmn);
+      const org = await authRepository(deps.db).findOrg(operator);
+      if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${operator}" does not exist`);
+      await deps.db.transaction().execute(async (trx) => {
+        await networksRepository(trx).put(plmn, org.id);
+        await deps.audit.record(trx, ctx, { action: 'devices.network.assign', subjectType: 'network', subject: plmn, detail: { operatorId: org.id } });
+      });
+      return { plmn, operatorId: org.id };
+    },
+
+    async remove(ctx: RequestContext, plmn: string): Promise<void> {
+      requireRegulator(ctx);
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await networksRepository(trx).remove(plmn))) throw new DomainError('not_found', `network ${plmn} has no holder`);
+        await deps.audit.record(trx, ctx, { action: 'devices.network.unassign', subjectType: 'network', subject: plmn });
+      });
+    },
+  };
+}
+
+export type NetworksService = ReturnType<typeof createNetworksService>;
