@@ -72,8 +72,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
     async publish(event) {
       // A publish may be issued before the one before it is acknowledged (the relay pipelines a batch). One
       // connection keeps them in order, and each names that one as the stream's expected last message: if it was
-      // not stored, this one is refused too, so an event never overtakes an earlier one that failed. (A duplicate
-      // is acknowledged before the expectation is checked, so publishing rows again still works.)
+      // not stored, this one is refused too, so an event never overtakes an earlier one that failed. A duplicate is
+      // acknowledged before the expectation is checked, so publishing rows again works; only an event right after a
+      // duplicate that is not the stream's last message is refused, and goes out on the relay's next pass.
       const previous = unacknowledged;
       const mine = { id: event.id };
       unacknowledged = mine;
