@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../core/auth/principal.js';
@@ -5,7 +7,7 @@ import type { Executor } from '../../core/db/database.js';
 import { createMemoryBus } from '../../core/events/memory-bus.js';
 import { createHttpServer, createServices } from '../../server.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
-import { classifyPending } from './classification.js';
+import { CLASSIFY_LOCK, classifyPending } from './classification.js';
 import { classificationOf, csv, events, imei14, kzImsi, networkFixture } from './network-fixtures.js';
 import { networkRepository } from './network-repository.js';
 import { importObservations } from './observations.js';
@@ -23,6 +25,23 @@ afterAll(async () => f.database.close());
 
 const owed = async () => (await f.db.selectFrom('devices_classification_pending').select('imei14').orderBy('imei14').execute()).map((r) => r.imei14);
 const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => `2026-03-09,${imei14(from + i)}0,${kzImsi(from + i)},,4G`);
+
+/**
+ * Another run (a full classification, another instance's settling) holding the classification lock for `ms`; on
+ * PostgreSQL on a connection of its own, as another instance's would be.
+ */
+async function anotherRunHoldsTheLock(ms: number): Promise<{ released: Promise<void> }> {
+  const own = f.database.ownPool?.(1);
+  let acquired!: () => void;
+  const held = new Promise<void>((resolve) => (acquired = resolve));
+  const released = (own?.db ?? f.db).transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${CLASSIFY_LOCK})`.execute(trx);
+    acquired();
+    await sleep(ms);
+  });
+  await held;
+  return { released: released.finally(() => own?.close()) };
+}
 
 /** The database as a crash right after the import's commit leaves it: the transaction after the first one fails. */
 function crashingAfterFirstCommit(db: Executor): Executor {
@@ -76,6 +95,25 @@ describe('owed classification', () => {
     }
     // Three pages, each yielding after classifying, twice inside the list update and once after the page.
     expect(turns).toBeGreaterThanOrEqual(9);
+  });
+
+  it('an import waits for the classification lock another run holds, then answers with its devices classified', async () => {
+    const { released } = await anotherRunHoldsTheLock(400);
+    const report = await importObservations(f.deps, ctx, { operatorId: operator, input: csv(HEADER, ...lines(6_000, 5)) });
+    await released;
+    expect(report.classification).toMatchObject({ examined: 5, grey: 5 });
+    expect(await owed()).toEqual([]);
+    expect(await classificationOf(f.db, imei14(6_000))).toMatchObject({ status: 'grey' });
+  });
+
+  // With PGlite's one connection, a transaction holding the lock keeps every other one waiting: no settling meets it.
+  it.skipIf(!process.env.DATABASE_URL)('past its wait, a settling leaves what is owed to the next one', async () => {
+    await networkRepository(f.db).queuePending([imei14(6_100)]);
+    const { released } = await anotherRunHoldsTheLock(1_000);
+    expect(await classifyPending(f.deps, { lockWaitMs: 100 })).toMatchObject({ examined: 0 });
+    expect(await owed()).toEqual([imei14(6_100)]);
+    await released;
+    expect(await classifyPending(f.deps)).toMatchObject({ examined: 1 });
   });
 
   it('keeps an IMEI owed when it is queued again while it is being classified', async () => {

@@ -1,4 +1,4 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Executor } from '../../core/db/database.js';
 import type { Outbox } from '../../core/events/outbox.js';
@@ -41,7 +41,12 @@ const PENDING_PAGE = 250;
 /** Up to this many changed IMEIs are named in `devices.status.changed`; beyond it the event asks for a reload. */
 const EVENT_IMEI_LIMIT = 10_000;
 /** Arbitrary, fixed key of the advisory lock that lets one classification run at a time. */
-const CLASSIFY_LOCK = 7_214_004_101;
+export const CLASSIFY_LOCK = 7_214_004_101;
+/**
+ * How long a settling waits for the classification lock while another run holds it (a full run, or another
+ * instance's settling) before it leaves what is owed to the next settling; it asks again every 20–500 ms.
+ */
+export const SETTLE_LOCK_WAIT_MS = 30_000;
 
 const EMPTY_COUNTS = (): ClassifyCounts => ({ examined: 0, white: 0, grey: 0, black: 0, changed: 0 });
 
@@ -163,16 +168,19 @@ async function fullOrListed(trx: Executor, deps: ClassifyDeps, imei14s: string[]
 /**
  * Settles owed classifications (`queueClassification`), PENDING_PAGE IMEIs per transaction — delete what was owed
  * (unless queued again meanwhile), classify those, bring their list entries up to date, announce the new statuses —
- * yielding to the event loop
- * between transactions, until none is owed. Skips (and returns what it did so far) while another instance or run
- * holds the classification lock: that one settles them.
+ * yielding to the event loop between transactions, until none is owed. While another run holds the classification
+ * lock it waits for it (up to `lockWaitMs`, asking again with a growing pause), then settles what is still owed;
+ * past that wait it returns what it did so far and leaves the rest to the next settling.
  */
-export async function classifyPending(deps: ClassifyDeps): Promise<ClassifyResult> {
+export async function classifyPending(deps: ClassifyDeps, options: { lockWaitMs?: number } = {}): Promise<ClassifyResult> {
+  const lockWaitMs = options.lockWaitMs ?? SETTLE_LOCK_WAIT_MS;
   let total: ClassifyResult = { ...EMPTY_COUNTS(), lists: { added: 0, removed: 0 } };
+  let busySince: number | null = null;
+  let pause = 20;
   for (;;) {
     const page = await deps.db.transaction().execute(async (trx) => {
       const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${CLASSIFY_LOCK}) as locked`.execute(trx);
-      if (!rows[0]?.locked) return null;
+      if (!rows[0]?.locked) return 'busy' as const;
       const repo = networkRepository(trx);
       const owed = await repo.pendingPage(PENDING_PAGE);
       if (!owed.length) return null;
@@ -184,6 +192,19 @@ export async function classifyPending(deps: ClassifyDeps): Promise<ClassifyResul
       const lists = await regenerateListsIn(trx, imei14s);
       return { counts, change, lists, more: owed.length === PENDING_PAGE };
     });
+    if (page === 'busy') {
+      busySince ??= performance.now();
+      const left = lockWaitMs - (performance.now() - busySince);
+      if (left <= 0) {
+        deps.logger.warn({ waitedMs: lockWaitMs }, 'classification lock still held: owed classifications left to the next settling');
+        return total;
+      }
+      await sleep(Math.min(pause, left));
+      pause = Math.min(pause * 2, 500);
+      continue;
+    }
+    busySince = null;
+    pause = 20;
     if (!page) return total;
     if (page.change) deps.eir?.apply(page.change);
     total = sumResults(total, { ...page.counts, lists: page.lists });

@@ -32,7 +32,8 @@ export interface ObservationImportReport extends ImportReport {
   traceAlerts: number;
   /**
    * The classification settled after the import committed (null when it was refused): the devices it saw, and any
-   * other classification owed at the time. Empty when another instance holds the classification lock: it settles them.
+   * other classification owed at the time. When another run holds the classification lock it waits for it (up to 30 s;
+   * past that, only what it settled is counted, and the next settling does the rest).
    */
   classification: ClassifyResult | null;
 }
