@@ -176,11 +176,11 @@ describe('trunks: an operator’s own, the regulator any', () => {
   const trunk = (addresses: string[], operator?: string) => ({ name: 'Interconnect', addresses, ingress: 'international', ...(operator ? { operator } : {}) });
 
   it('PUT /api/v1/voice/trunks/{id}: an operator its own trunks, on addresses no other organisation’s trunk holds', async () => {
-    expect((await expectAllowed('beeline', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.2.0.0/16']) }, 200)).json().operatorId).toBe(keys.beeline.orgId);
-    expect((await expectAllowed('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/kcell-intl', body: trunk(['10.1.0.0/16'], KCELL) }, 200)).json().operatorId).toBe(keys.kcell.orgId);
+    expect((await expectAllowed('beeline', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.2.7.0/24']) }, 200)).json().operatorId).toBe(keys.beeline.orgId);
+    expect((await expectAllowed('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/kcell-intl', body: trunk(['10.1.0.0/24'], KCELL) }, 200)).json().operatorId).toBe(keys.kcell.orgId);
     // Another's trunk is not Kcell's to replace, nor another's name to put on its own; Beeline's addresses are not Kcell's to claim.
-    await expectRefused('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.1.0.0/16']) });
-    await expectRefused('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/kcell-2', body: trunk(['10.3.0.0/16'], 'Beeline Kazakhstan') });
+    await expectRefused('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.1.0.0/24']) });
+    await expectRefused('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/kcell-2', body: trunk(['10.3.0.0/24'], 'Beeline Kazakhstan') });
     const takeover = await ask('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/kcell-2', body: trunk(['10.2.7.1']) });
     expect(takeover.statusCode).toBe(409);
     expect(t.services.voice.index.trunkOf('10.2.7.1')?.id).toBe('beeline-intl');
@@ -189,6 +189,31 @@ describe('trunks: an operator’s own, the regulator any', () => {
     await expectAllowed('regulator', { method: 'PUT', url: '/api/v1/voice/trunks/shared-gw', body: trunk(['192.0.2.0/24']) }, 200);
     await expectAllowed('regulator', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.2.0.0/16', '10.4.0.0/16'], 'Beeline Kazakhstan') }, 200);
     await expectRefused('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/shared-gw', body: trunk(['192.0.2.0/24']) });
+  });
+
+  it('PUT /api/v1/voice/trunks/{id}: an operator claims no range wider than IPv4 /24 or IPv6 /48, so not every unconfigured source', async () => {
+    for (const [addresses, ingress] of [[['0.0.0.0/0'], 'international'], [['::/0'], 'domestic'], [['10.8.0.0/23'], 'international'], [['2001:db8::/47'], 'domestic'], [['::ffff:0:0/96'], 'domestic']] as const) {
+      const res = await ask('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/0-kcell-all', body: { name: 'All', addresses, ingress } });
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().detail).toMatch(/at most an IPv4 \/24 or an IPv6 \/48/);
+    }
+    expect(t.services.voice.index.trunkOf('10.0.0.1')).toBeUndefined();
+    expect(t.services.voice.index.trunkOf('2001:db8::1')).toBeUndefined();
+    // Beeline then claims an unconfigured source of its own.
+    await expectAllowed('beeline', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-sbc', body: trunk(['10.0.0.1']) }, 200);
+    expect(t.services.voice.index.trunkOf('10.0.0.1')?.id).toBe('beeline-sbc');
+    await expectAllowed('beeline', { method: 'DELETE', url: '/api/v1/voice/trunks/beeline-sbc' }, 204);
+    // At the limit it is accepted; a more specific trunk the regulator adds later wins over it, whatever the ids' order.
+    await expectAllowed('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/0-kcell-wide', body: trunk(['10.8.0.0/24', '2001:db8::/48']) }, 200);
+    await expectAllowed('regulator', { method: 'PUT', url: '/api/v1/voice/trunks/z-regulator-host', body: trunk(['10.8.0.9', '2001:db8::9']) }, 200);
+    expect(t.services.voice.index.trunkOf('10.8.0.9')?.id).toBe('z-regulator-host');
+    expect(t.services.voice.index.trunkOf('2001:db8::9')?.id).toBe('z-regulator-host');
+    expect(t.services.voice.index.trunkOf('10.8.0.10')?.id).toBe('0-kcell-wide');
+    // The regulator may configure any range.
+    await expectAllowed('regulator', { method: 'PUT', url: '/api/v1/voice/trunks/z-regulator-all', body: trunk(['0.0.0.0/0']) }, 200);
+    expect(t.services.voice.index.trunkOf('10.8.0.10')?.id).toBe('0-kcell-wide');
+    expect(t.services.voice.index.trunkOf('203.0.113.1')?.id).toBe('z-regulator-all');
+    for (const id of ['0-kcell-wide', 'z-regulator-host', 'z-regulator-all']) await expectAllowed('regulator', { method: 'DELETE', url: `/api/v1/voice/trunks/${id}` }, 204);
   });
 
   it('GET /api/v1/voice/trunks: an operator sees its own, the regulator all', async () => {

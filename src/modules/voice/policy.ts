@@ -1,6 +1,6 @@
 import { isRegulator } from '../../core/auth/policy.js';
 import type { Principal } from '../../core/auth/principal.js';
-import { addressMatcher } from '../../core/net.js';
+import { familyLength, prefixesOverlap, toPrefix } from './trunk-addresses.js';
 import { DEFAULT_POLICY_ID } from './voice-index.js';
 
 /**
@@ -18,11 +18,14 @@ function ownOperator(p: Principal, orgId: string | null | undefined): boolean {
   return p.orgKind === 'operator' && p.orgId !== null && p.orgId === orgId;
 }
 
-/** Does one address or CIDR share an address with another (two CIDRs overlap only if one holds the other's start)? */
+/** Does one address or CIDR share an address with another (IPv4 and its IPv4-mapped IPv6 form are one)? */
 function overlaps(a: string, b: string): boolean {
-  const start = (entry: string) => entry.split('/')[0] ?? '';
-  return addressMatcher([a])(start(b)) || addressMatcher([b])(start(a));
+  const [pa, pb] = [toPrefix(a), toPrefix(b)];
+  return pa !== undefined && pb !== undefined && prefixesOverlap(pa, pb);
 }
+
+/** The widest source range an operator may claim for a trunk, per address family (prefix length). */
+export const OPERATOR_TRUNK_PREFIX = { 4: 24, 6: 48 } as const;
 
 export const voicePolicy = {
   /** Operators and the regulator work in voice; no other kind does (their ceilings hold no voice scope either). */
@@ -66,6 +69,22 @@ export const voicePolicy = {
   addressConflicts(p: Principal, addresses: readonly string[], trunks: readonly { id: string; operatorId: string | null; addresses: readonly string[] }[]): string[] {
     if (isRegulator(p)) return [];
     return trunks.filter((t) => t.operatorId !== p.orgId && t.addresses.some((held) => addresses.some((wanted) => overlaps(held, wanted)))).map((t) => t.id);
+  },
+
+  /**
+   * The source ranges an operator may not claim for a trunk: any wider than /24 (IPv4) or /48 (IPv6) — else one
+   * `0.0.0.0/0` or `::/0` takes every source no trunk names yet, its calls screened and counted as the claimant's.
+   * An IPv6 prefix holding IPv4-mapped addresses counts by the IPv4 addresses it holds (`::/48` holds them all).
+   * The regulator may configure any.
+   */
+  trunkRangesTooWide(p: Principal, addresses: readonly string[]): string[] {
+    if (isRegulator(p)) return [];
+    return addresses.filter((entry) => {
+      const prefix = toPrefix(entry);
+      if (!prefix) return false;
+      const { family, bits } = familyLength(prefix);
+      return bits < OPERATOR_TRUNK_PREFIX[family];
+    });
   },
 
   /** Call statistics: every operator's for the regulator, its own for an operator; null for anyone else. */

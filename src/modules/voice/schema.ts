@@ -58,8 +58,11 @@ export const DnoEntry = Type.Object({ msisdn: Type.String(), label: Type.String(
 
 export const RangeHolder = Type.Object({ prefix: Type.String({ description: 'national-number prefix, e.g. 701' }), operatorId: Type.String() });
 
+const PolicyReasons = (verdict: string) =>
+  Type.Array(Type.String({ maxLength: 64 }), { maxItems: REASONS.length, description: `the reasons that ${verdict} a call, each once: ${REASONS.join(', ')}` });
+
 export const PolicyBody = Type.Object(
-  { block: Type.Array(Type.String()), flag: Type.Array(Type.String()), enabled: Type.Boolean({ description: 'false = kill switch: allow every call' }) },
+  { block: PolicyReasons('block'), flag: PolicyReasons('flag'), enabled: Type.Boolean({ description: 'false = kill switch: allow every call' }) },
   { additionalProperties: false },
 );
 
@@ -71,7 +74,7 @@ export const PolicyResponse = Type.Object({
   isDefault: Type.Boolean({ description: 'the operator has no policy of its own and gets the default' }),
 });
 
-const Address = Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', description: 'IP address or CIDR' });
+const Address = Type.String({ maxLength: 64, pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', description: 'IP address or CIDR' });
 
 export const TrunkBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 200 }), operator: Type.Optional(Type.String({ maxLength: 200 })), addresses: Type.Array(Address, { minItems: 1, maxItems: 256 }), ingress: IngressType },

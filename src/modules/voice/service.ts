@@ -17,7 +17,7 @@ import { DEFAULT_POLICY, screenCall } from './screening.js';
 import { REASONS, type CallToScreen, type IdentityCheck, type Ingress, type Reason, type ScreeningResult } from './types.js';
 import { CERTIFICATES_CHANGED as STIR_CERTIFICATES_CHANGED } from './stir/service.js';
 import { DEFAULT_POLICY_ID, VoiceIndex, rangeHolderLookup } from './voice-index.js';
-import { voicePolicy } from './policy.js';
+import { OPERATOR_TRUNK_PREFIX, voicePolicy } from './policy.js';
 
 export interface IdentityVerifier {
   verify(identity: string | undefined, call: { orig: string; dest: string }): Promise<IdentityCheck>;
@@ -71,6 +71,14 @@ const BLOCKLIST_TOPICS: Record<string, boolean> = {
   'traffic.simbox.cleared': false,
 };
 const RELOAD_EVERY_MS = 15 * 60_000;
+
+/** A problem lists at most this many of the items it refuses, then how many more (the answer stays small). */
+const MAX_LISTED = 20;
+
+function listed(items: readonly string[]): string {
+  const more = items.length - MAX_LISTED;
+  return items.slice(0, MAX_LISTED).join(', ') + (more > 0 ? ` and ${more} more` : '');
+}
 
 /** How the do-not-originate list keys a number: short codes (102, 112, hotlines such as 7111) as digits, others as E.164; null if neither. */
 function dnoKey(number: string): string | null {
@@ -367,8 +375,8 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     /** Which reasons block and which flag, per receiving operator (`*` = the default; disabling it is the kill switch). */
     async putPolicy(ctx: RequestContext, operator: string, input: { block: string[]; flag: string[]; enabled: boolean }) {
       const operatorId = await policyTarget(ctx, operator, 'set');
-      const unknown = [...input.block, ...input.flag].filter((r) => !(REASONS as readonly string[]).includes(r));
-      if (unknown.length) throw new DomainError('invalid', `unknown reason(s): ${unknown.join(', ')}; known: ${REASONS.join(', ')}`);
+      const unknown = [...new Set([...input.block, ...input.flag])].filter((r) => !(REASONS as readonly string[]).includes(r));
+      if (unknown.length) throw new DomainError('invalid', `unknown reason(s): ${listed(unknown)}; known: ${REASONS.join(', ')}`);
       const both = input.block.filter((r) => input.flag.includes(r));
       if (both.length) throw new DomainError('invalid', `a reason either blocks or flags, not both: ${both.join(', ')}`);
       const policy = { operatorId, block: [...new Set(input.block)] as Reason[], flag: [...new Set(input.flag)] as Reason[], enabled: input.enabled };
@@ -392,12 +400,17 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     async putTrunk(ctx: RequestContext, input: { id: string; name: string; operator?: string; addresses: string[]; ingress: Ingress }): Promise<TrunkRecord> {
       requireVoiceActor(ctx);
       const bad = input.addresses.filter((a) => !isAddressOrCidr(a));
-      if (bad.length) throw new DomainError('invalid', `not an IP address or CIDR: ${bad.join(', ')}`);
+      if (bad.length) throw new DomainError('invalid', `not an IP address or CIDR: ${listed(bad)}`);
       const operatorId = input.operator === undefined ? voicePolicy.trunkOperatorByDefault(ctx.principal) : await operatorIdOf(input.operator);
       const trunks = await repo().trunks();
       const existing = trunks.find((t) => t.id === input.id);
       if (existing && !voicePolicy.manageTrunk(ctx.principal, existing.operatorId)) throw new DomainError('forbidden', `trunk "${input.id}" is another organisation’s: only its operator or the regulator may change it`);
       if (!voicePolicy.manageTrunk(ctx.principal, operatorId)) throw new DomainError('forbidden', 'an operator configures only its own trunks');
+      const wide = voicePolicy.trunkRangesTooWide(ctx.principal, input.addresses);
+      if (wide.length) {
+        const { 4: v4, 6: v6 } = OPERATOR_TRUNK_PREFIX;
+        throw new DomainError('unprocessable', `an operator's trunk may hold at most an IPv4 /${v4} or an IPv6 /${v6} per entry (IPv4-mapped IPv6 counted as IPv4); wider ranges are the regulator's to configure: ${listed(wide)}`);
+      }
       if (voicePolicy.addressConflicts(ctx.principal, input.addresses, trunks.filter((t) => t.id !== input.id)).length) {
         throw new DomainError('conflict', 'these addresses overlap another organisation’s trunk; ask the regulator');
       }

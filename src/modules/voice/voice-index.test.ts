@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PolicyRecord, VoiceRepository } from './repository.js';
+import type { PolicyRecord, TrunkRecord, VoiceRepository } from './repository.js';
 import { VoiceIndex } from './voice-index.js';
 
 /** A repository whose reads answer what `state` holds when they are released, one release per read. */
@@ -48,5 +48,29 @@ describe('VoiceIndex: a read that overlapped a write applied on commit does not 
     release();
     await refresh;
     expect(index.isRoaming('+77011234567')).toBe(true);
+  });
+});
+
+describe('VoiceIndex: trunks by source address', () => {
+  const trunk = (id: string, addresses: string[], operatorId: string | null = null): TrunkRecord => ({ id, name: id, operatorId, addresses, ingress: 'international' });
+
+  it('the most specific address or CIDR wins, whatever the trunks’ ids; equal ones go to the smallest id', () => {
+    const index = new VoiceIndex(() => 0);
+    index.putTrunk(trunk('0-kcell', ['10.0.0.0/8', '2001:db8::/32'], 'kcell'));
+    index.putTrunk(trunk('z-regulator', ['10.1.2.0/24', '2001:db8:1::/48']));
+    expect(index.trunkOf('10.1.2.3')?.id).toBe('z-regulator');
+    expect(index.trunkOf('::ffff:10.1.2.3')?.id).toBe('z-regulator');
+    expect(index.trunkOf('10.1.3.1')?.id).toBe('0-kcell');
+    expect(index.trunkOf('2001:db8:1::9')?.id).toBe('z-regulator');
+    expect(index.trunkOf('2001:db8:2::9')?.id).toBe('0-kcell');
+    index.putTrunk(trunk('b-host', ['10.1.2.3']));
+    index.putTrunk(trunk('a-host', ['10.1.2.3']));
+    expect(index.trunkOf('10.1.2.3')?.id).toBe('a-host');
+    index.removeTrunk('a-host');
+    expect(index.trunkOf('10.1.2.3')?.id).toBe('b-host');
+    index.setTrunks([trunk('y', ['192.0.2.0/24']), trunk('x', ['192.0.2.0/24'])]);
+    expect(index.trunkOf('192.0.2.1')?.id).toBe('x');
+    expect(index.trunkOf('10.1.2.3')).toBeUndefined();
+    expect(index.stats().trunks).toBe(2);
   });
 });

@@ -1,7 +1,7 @@
-import { addressMatcher } from '../../core/net.js';
 import type { NumberFacts, Policy } from './screening.js';
 import { DEFAULT_POLICY } from './screening.js';
 import type { PolicyRecord, TrunkRecord, VoiceRepository } from './repository.js';
+import { longestPrefixMatcher, toPrefix, type Prefix } from './trunk-addresses.js';
 import type { Ingress } from './types.js';
 
 export const DEFAULT_POLICY_ID = '*';
@@ -45,7 +45,7 @@ export class VoiceIndex implements NumberFacts {
   private dno = new Set<string>();
   private blocked = new Set<string>();
   private policies = new Map<string, Policy>();
-  private trunks: { matches: (address: string) => boolean; trunk: Trunk }[] = [];
+  private trunkAt: (address: string) => Trunk | undefined = () => undefined;
   private trunkRecords = new Map<string, TrunkRecord>();
   private ported = new Map<string, string>();
   private holders = new Map<string, string>();
@@ -77,9 +77,12 @@ export class VoiceIndex implements NumberFacts {
     return (operatorId ? this.policies.get(operatorId) : undefined) ?? fallback;
   }
 
-  /** The trunk whose addresses or CIDRs include this source address (IPv6 in any notation). */
+  /**
+   * The trunk with the most specific address or CIDR holding this source address (IPv6 in any notation; IPv4 and
+   * its IPv4-mapped form alike); of equally specific entries, the trunk with the smallest id.
+   */
   trunkOf(address: string): Trunk | undefined {
-    return this.trunks.find((t) => t.matches(address))?.trunk;
+    return this.trunkAt(address);
   }
 
   isTrunk(id: string): boolean {
@@ -138,8 +141,7 @@ export class VoiceIndex implements NumberFacts {
 
   putTrunk(trunk: TrunkRecord): void {
     this.localWrites.trunks++;
-    // In id order, as loaded: the first trunk whose addresses match a source wins.
-    this.setTrunks([...this.trunkRecords.values()].filter((t) => t.id !== trunk.id).concat(trunk).sort((a, b) => (a.id < b.id ? -1 : 1)));
+    this.setTrunks([...this.trunkRecords.values()].filter((t) => t.id !== trunk.id).concat(trunk));
   }
 
   removeTrunk(id: string): void {
@@ -189,7 +191,15 @@ export class VoiceIndex implements NumberFacts {
 
   setTrunks(trunks: TrunkRecord[]): void {
     this.trunkRecords = new Map(trunks.map((t) => [t.id, t]));
-    this.trunks = trunks.map((t) => ({ matches: addressMatcher(t.addresses), trunk: { id: t.id, operatorId: t.operatorId, ingress: t.ingress } }));
+    const entries: { prefix: Prefix; value: Trunk }[] = [];
+    for (const t of [...trunks].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+      const value = { id: t.id, operatorId: t.operatorId, ingress: t.ingress };
+      for (const address of t.addresses) {
+        const prefix = toPrefix(address);
+        if (prefix) entries.push({ prefix, value });
+      }
+    }
+    this.trunkAt = longestPrefixMatcher(entries);
   }
 
   async loadAll(repo: VoiceRepository): Promise<void> {
@@ -201,6 +211,6 @@ export class VoiceIndex implements NumberFacts {
   }
 
   stats(): { roaming: number; doNotOriginate: number; blocklisted: number; policies: number; trunks: number; ported: number; rangeHolders: number } {
-    return { roaming: this.roaming.size, doNotOriginate: this.dno.size, blocklisted: this.blocked.size, policies: this.policies.size, trunks: this.trunks.length, ported: this.ported.size, rangeHolders: this.holders.size };
+    return { roaming: this.roaming.size, doNotOriginate: this.dno.size, blocklisted: this.blocked.size, policies: this.policies.size, trunks: this.trunkRecords.size, ported: this.ported.size, rangeHolders: this.holders.size };
   }
 }

@@ -171,6 +171,19 @@ describe('voice screening over HTTP', () => {
     expect((await screen(hotline, beeline)).json().verdict).toBe('block');
     const bad = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['NOPE'], flag: [], enabled: true } });
     expect(bad.statusCode).toBe(400);
+    expect(bad.json().detail).toMatch(/^unknown reason\(s\): NOPE; known: SPOOFED_KZ_MOBILE_FROM_ABROAD, /);
+    // A body of 20,000 bogus reasons is refused by its size, with a small answer (was a 400 listing every one).
+    const bogus = Array.from({ length: 20_000 }, (_, i) => `BOGUS_REASON_${i}`);
+    const flood = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: bogus, flag: bogus, enabled: true } });
+    expect(flood.statusCode).toBe(400);
+    expect(flood.body.length).toBeLessThan(2_000);
+    expect(flood.json().detail).toMatch(/must NOT have more than 7 items/);
+    // Called without HTTP's bounds, the service still names at most 20 unknown reasons, then how many more.
+    const unbounded = t.services.voice.putPolicy(systemContext('test'), '*', { block: bogus, flag: [], enabled: true });
+    await expect(unbounded).rejects.toThrow(/^unknown reason\(s\): BOGUS_REASON_0, (BOGUS_REASON_\d+, ){18}BOGUS_REASON_19 and 19980 more; known: /);
+    const long = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['X'.repeat(100_000)], flag: [], enabled: true } });
+    expect(long.statusCode).toBe(400);
+    expect(long.body.length).toBeLessThan(2_000);
 
     await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['DO_NOT_ORIGINATE'], flag: [], enabled: false } });
     await t.relayed();
