@@ -11,6 +11,7 @@ import { startTestApp, type TestApp } from '../../testing/app.js';
 import { imeiOf } from '../../testing/imei.js';
 import { createEir } from './eir.js';
 import { devicesRepository, type DevicesRepository } from './repository.js';
+import { createDevicesNetworkService } from './network-service.js';
 import { createDevicesService } from './service.js';
 
 const TAC = '35332811';
@@ -178,5 +179,16 @@ describe('a committed block is answered from its transaction', () => {
     expect(first).toMatchObject({ imei, caseNumber: 'KUI-503', alreadyBlocked: false });
     const retry = await service(database.db).block(ctx, { imei, caseNumber: 'KUI-503' });
     expect(retry).toMatchObject({ imei, caseNumber: 'KUI-503', alreadyBlocked: true, blockedAt: first.blockedAt });
+  });
+
+  it('answers a committed pairing even when its settling fails right after the commit; the IMEI stays owed', async () => {
+    const clock = () => new Date();
+    const db = failingAfterCommit(database.db);
+    const network = createDevicesNetworkService({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids: () => crypto.randomUUID(), clock }), clock, ids: () => crypto.randomUUID(), logger });
+    const imei = imeiOf(TAC, 21);
+    const paired = await network.addPairing(systemContext('regulator test'), { imei, imsi: '401021234567890' });
+    expect(paired).toMatchObject({ imsi: '401021234567890', changed: true });
+    const owed = await database.db.selectFrom('devices_classification_pending').select('imei14').where('imei14', '=', paired.imei14).execute();
+    expect(owed).toHaveLength(1);
   });
 });

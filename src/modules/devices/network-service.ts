@@ -103,7 +103,9 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
     if (!changed && !add) throw new DomainError('not_found', 'no such pairing');
     if (changed) {
       deps.eir?.applyPairing(imei14, imsi, add);
-      await settle();
+      // The change is committed and its IMEI owed in the same transaction: a failed settling here is retried by the
+      // periodic one (within 5 s), and must not turn the committed change into an error.
+      await settle().catch((err: unknown) => deps.logger.warn({ err }, 'settling a pairing’s classification failed; the periodic settling retries it'));
     }
     return { imei14, imsi, changed };
   }

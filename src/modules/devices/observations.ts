@@ -162,7 +162,12 @@ export async function importObservations(
     },
   });
   if (!report.committed) return { ...report, newPairs: 0, traceAlerts: 0, classification: null };
-  const classification = await (deps.settleClassification?.() ?? classifyPending(deps));
-  deps.logger.info({ operatorId: options.operatorId, rows: report.rows, rejected: report.rejected, newPairs, traceAlerts, changed: classification.changed }, 'observations imported');
+  // The import is committed and its devices owed in its transaction: a failed settling is retried by the periodic one
+  // (within 5 s), and the report says none was settled rather than turning the committed import into an error.
+  const classification = await (deps.settleClassification?.() ?? classifyPending(deps)).catch((err: unknown) => {
+    deps.logger.warn({ err, operatorId: options.operatorId }, 'settling an import’s classification failed; the periodic settling retries it');
+    return null;
+  });
+  deps.logger.info({ operatorId: options.operatorId, rows: report.rows, rejected: report.rejected, newPairs, traceAlerts, changed: classification?.changed ?? null }, 'observations imported');
   return { ...report, newPairs, traceAlerts, classification };
 }
