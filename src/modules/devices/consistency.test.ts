@@ -6,6 +6,7 @@ import type { Executor } from '../../core/db/database.js';
 import type { EventBus, EventHandler, QalqanEvent } from '../../core/events/bus.js';
 import { createMemoryBus } from '../../core/events/memory-bus.js';
 import { createOutbox } from '../../core/events/outbox.js';
+import { deafBus } from '../../testing/buses.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { imeiOf } from '../../testing/imei.js';
@@ -17,13 +18,6 @@ import { createDevicesService } from './service.js';
 const TAC = '35332811';
 const logger = pino({ level: 'silent' });
 
-/** A bus that takes every event and delivers none (NATS away): only what the writer applies itself can show. */
-const deafBus: EventBus = {
-  kind: 'memory',
-  publish: async () => undefined,
-  subscribe: async () => ({ close: async () => undefined }),
-  close: async () => undefined,
-};
 
 describe('read your own writes: the writing instance answers from its commit, without the bus', () => {
   let t: TestApp;
@@ -31,7 +25,7 @@ describe('read your own writes: the writing instance answers from its commit, wi
   const status = (imei: string) => t.services.devices.equipmentStatus(`imei-${imei}`, undefined);
 
   beforeAll(async () => {
-    t = await startTestApp({ bus: deafBus });
+    t = await startTestApp({ bus: deafBus() });
     const ctx = systemContext('test');
     await t.services.auth.ensureOrg(ctx, { name: 'Police Consistency', kind: 'police' });
     police = { authorization: `Bearer ${(await t.services.auth.createApiKey(ctx, { org: 'Police Consistency', scopes: ['devices:block'] })).key}` };

@@ -4,22 +4,11 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../core/auth/principal.js';
 import type { Executor } from '../../core/db/database.js';
-import type { EventBus } from '../../core/events/bus.js';
 import { createServices, type Services } from '../../server.js';
 import { startTestApp, TEST_SECRET, type TestApp } from '../../testing/app.js';
+import { deafBus } from '../../testing/buses.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
 
-/** A bus that takes every event and delivers none: what an instance sees while NATS is away. */
-function deafBus(): EventBus {
-  return {
-    kind: 'memory',
-    async publish() {},
-    async subscribe() {
-      return { close: async () => {} };
-    },
-    async close() {},
-  };
-}
 
 describe('voice: a write that answered 2xx is already what this instance screens with (no bus)', () => {
   let t: TestApp;
