@@ -14,7 +14,7 @@ const MAPPED = 0xffffn << 32n;
 const ALL = (1n << 128n) - 1n;
 const MASKS = Array.from({ length: 129 }, (_, bits) => ALL ^ ((1n << BigInt(128 - bits)) - 1n));
 
-const ipv4Value = (address: string): bigint => address.split('.').reduce((v, octet) => (v << 8n) | BigInt(Number(octet)), 0n);
+const ipv4Value = (address: string): bigint => BigInt(address.split('.').reduce((v, octet) => v * 256 + Number(octet), 0));
 
 function ipv6Value(address: string): bigint {
   let text = address.split('%')[0] ?? '';
@@ -27,7 +27,7 @@ function ipv6Value(address: string): bigint {
   const groups = (part: string | undefined) => (part ? part.split(':') : []);
   const first = groups(head);
   const last = groups(tail);
-  return [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last].reduce((v, g) => (v << 16n) | BigInt(parseInt(g, 16)), 0n);
+  return BigInt(`0x${[...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last].map((g) => g.padStart(4, '0')).join('')}`);
 }
 
 /** An IPv4 or IPv6 address (any notation, zone ignored) in the 128-bit space; undefined for anything else. */
