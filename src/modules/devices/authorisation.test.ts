@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toImei15 } from '../../identifiers/imei.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
-import { tenantKeys, type Tenant, type TenantKey } from '../../testing/tenants.js';
+import { tenantCalls, tenantKeys, type Tenant, type TenantCall, type TenantKey } from '../../testing/tenants.js';
 import { kzDay } from './network-days.js';
 import { imei14, kzImsi, TAC } from './network-fixtures.js';
 
@@ -21,34 +21,8 @@ const OTHER_TAC = '35290611';
 /** An IMSI of Kcell's network (401-02; `kzImsi` gives Beeline's, 401-01). */
 const kcellImsi = (n: number) => '40102' + String(n).padStart(10, '0');
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-interface Call {
-  method: Method;
-  url: string;
-  body?: unknown;
-  csv?: string;
-}
-
-function ask(who: Tenant, c: Call) {
-  const headers: Record<string, string> = { authorization: keys[who].authorization };
-  if (c.csv !== undefined) headers['content-type'] = 'text/csv';
-  return t.app.inject({ method: c.method, url: c.url, headers, ...(c.csv !== undefined ? { payload: c.csv } : c.body !== undefined ? { payload: c.body as Record<string, unknown> } : {}) });
-}
-
-async function expectAllowed(who: Tenant, c: Call, status?: number) {
-  const res = await ask(who, c);
-  expect(res.statusCode, `${who} ${c.method} ${c.url}: ${res.body}`).not.toBe(401);
-  expect(res.statusCode, `${who} ${c.method} ${c.url}: ${res.body}`).not.toBe(403);
-  if (status !== undefined) expect(res.statusCode, `${who} ${c.method} ${c.url}: ${res.body}`).toBe(status);
-  return res;
-}
-
-async function expectRefused(who: Tenant, c: Call, status: 403 | 404 = 403) {
-  const res = await ask(who, c);
-  expect(res.statusCode, `${who} ${c.method} ${c.url}: ${res.body}`).toBe(status);
-  expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-  return res;
-}
+type Call = TenantCall;
+const { ask, expectAllowed, expectRefused } = tenantCalls(() => ({ app: t.app, keys }));
 
 const observations = (...lines: string[]) => ['date,imei,imsi,msisdn,rat', ...lines].join('\n') + '\n';
 const block = (serial: number): Call => ({ method: 'POST', url: '/api/v1/devices/stolen', body: { imei: imei(serial), caseNumber: `KUI-${serial}` } });
