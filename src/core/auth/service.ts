@@ -51,14 +51,21 @@ export function createAuthService(deps: AuthServiceDeps) {
     invalidations.set(prefix, (invalidations.get(prefix) ?? 0) + 1);
   }
 
-  /** Reads a key again and caches it; keeps what was verified when its hash is unchanged. Single flight per prefix. */
+  /**
+   * Reads a key again and caches it; keeps what was verified when its hash is unchanged. Single flight per prefix. A
+   * read that overlapped a revocation (or a forgotten key) reads once more, after it, so it cannot bring the old
+   * record back.
+   */
   function refreshKey(prefix: string): Promise<CachedKey | null> {
     let pending = refreshing.get(prefix);
     if (!pending) {
       pending = (async () => {
-        const generation = invalidations.get(prefix);
-        const record = await authRepository(deps.db).findKeyByPrefix(prefix);
-        if (invalidations.get(prefix) !== generation) return refreshKeyAfterInvalidation(prefix);
+        let generation: number | undefined;
+        let record: ApiKeyWithOrg | null;
+        do {
+          generation = invalidations.get(prefix);
+          record = await authRepository(deps.db).findKeyByPrefix(prefix);
+        } while (invalidations.get(prefix) !== generation);
         if (!record) {
           keyCache.delete(prefix);
           return null;
@@ -72,15 +79,6 @@ export function createAuthService(deps: AuthServiceDeps) {
       refreshing.set(prefix, pending);
     }
     return pending;
-  }
-
-  /** A re-read that overlapped a revocation reads once more, after it. */
-  async function refreshKeyAfterInvalidation(prefix: string): Promise<CachedKey | null> {
-    const record = await authRepository(deps.db).findKeyByPrefix(prefix);
-    if (!record) return null;
-    const entry = { record, until: deps.clock().getTime() + keyCacheMs, principal: principalOfKey(record), verified: null };
-    keyCache.set(prefix, entry);
-    return entry;
   }
 
   /** Records a key's last use (to the minute) without making its request wait for the write. */
