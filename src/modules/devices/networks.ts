@@ -1,6 +1,6 @@
 import type { RequestContext } from '../../core/auth/principal.js';
 import type { AuditService } from '../../core/audit/service.js';
-import { authRepository } from '../../core/auth/repository.js';
+import { requireOperatorId } from '../../core/auth/operators.js';
 import type { Executor } from '../../core/db/database.js';
 import { DomainError } from '../../core/errors.js';
 import { THREE_DIGIT_MNC_MCCS } from '../../identifiers/imsi.js';
@@ -33,13 +33,12 @@ export function createNetworksService(deps: { db: Executor; audit: AuditService 
     async put(ctx: RequestContext, plmn: string, operator: string): Promise<NetworkHolder> {
       requireRegulator(ctx);
       checkPlmn(plmn);
-      const org = await authRepository(deps.db).findOrg(operator);
-      if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${operator}" does not exist`);
+      const operatorId = await requireOperatorId(deps.db, operator);
       await deps.db.transaction().execute(async (trx) => {
-        await networksRepository(trx).put(plmn, org.id);
-        await deps.audit.record(trx, ctx, { action: 'devices.network.assign', subjectType: 'network', subject: plmn, detail: { operatorId: org.id } });
+        await networksRepository(trx).put(plmn, operatorId);
+        await deps.audit.record(trx, ctx, { action: 'devices.network.assign', subjectType: 'network', subject: plmn, detail: { operatorId } });
       });
-      return { plmn, operatorId: org.id };
+      return { plmn, operatorId };
     },
 
     async remove(ctx: RequestContext, plmn: string): Promise<void> {

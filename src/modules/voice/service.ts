@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
-import { authRepository } from '../../core/auth/repository.js';
+import { findOperator, requireOperatorId } from '../../core/auth/operators.js';
 import type { AuditService } from '../../core/audit/service.js';
 import type { Executor } from '../../core/db/database.js';
 import { isIsoDay } from '../../core/days.js';
@@ -115,11 +115,6 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     if (!voicePolicy.changeNationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
   }
 
-  async function operatorIdOf(name: string): Promise<string> {
-    const org = await authRepository(deps.db).findOrg(name);
-    if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${name}" does not exist`);
-    return org.id;
-  }
 
   /** The home operator of each number, from the database: the ported-to operator, else the range holder. */
   async function homeOperators(ex: Executor, e164s: string[]): Promise<Map<string, string>> {
@@ -140,7 +135,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
    */
   async function policyTarget(ctx: RequestContext, operator: string, what: 'read' | 'set'): Promise<string> {
     requireVoiceActor(ctx);
-    const target = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await operatorIdOf(operator);
+    const target = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await requireOperatorId(deps.db, operator);
     if (!voicePolicy.screeningPolicy(ctx.principal, target)) {
       throw new DomainError('forbidden', `${target === DEFAULT_POLICY_ID ? 'the default policy * is the regulator’s: ' : ''}an operator may ${what} only its own screening policy`);
     }
@@ -232,7 +227,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     async putRangeHolder(ctx: RequestContext, prefix: string, operator: string): Promise<{ prefix: string; operatorId: string }> {
       requireRegulator(ctx, 'assign number ranges');
       if (!/^7[0-9]{1,6}$/.test(prefix)) throw new DomainError('invalid', 'prefix must be the start of a Kazakh national number: 7 and 1–6 more digits, e.g. 701');
-      const operatorId = await operatorIdOf(operator);
+      const operatorId = await requireOperatorId(deps.db, operator);
       await deps.db.transaction().execute(async (trx) => {
         await voiceRepository(trx).putRangeHolder(prefix, operatorId);
         await deps.audit.record(trx, ctx, { action: 'voice.range.assign', subjectType: 'range', subject: prefix, detail: { operatorId } });
@@ -262,8 +257,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       const operators = new Map<string, string | null>();
       const resolve = async (trx: Executor, name: string) => {
         if (!operators.has(name)) {
-          const found = await authRepository(trx).findOrg(name);
-          operators.set(name, found?.kind === 'operator' ? found.id : null);
+          operators.set(name, (await findOperator(trx, name))?.id ?? null);
         }
         return operators.get(name) ?? null;
       };
@@ -401,7 +395,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       requireVoiceActor(ctx);
       const bad = input.addresses.filter((a) => !isAddressOrCidr(a));
       if (bad.length) throw new DomainError('invalid', `not an IP address or CIDR: ${listed(bad)}`);
-      const operatorId = input.operator === undefined ? voicePolicy.trunkOperatorByDefault(ctx.principal) : await operatorIdOf(input.operator);
+      const operatorId = input.operator === undefined ? voicePolicy.trunkOperatorByDefault(ctx.principal) : await requireOperatorId(deps.db, input.operator);
       const trunks = await repo().trunks();
       const existing = trunks.find((t) => t.id === input.id);
       if (existing && !voicePolicy.manageTrunk(ctx.principal, existing.operatorId)) throw new DomainError('forbidden', `trunk "${input.id}" is another organisation’s: only its operator or the regulator may change it`);

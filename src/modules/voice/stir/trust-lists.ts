@@ -1,6 +1,6 @@
 import type { AuditService } from '../../../core/audit/service.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
-import { authRepository } from '../../../core/auth/repository.js';
+import { requireOperatorId } from '../../../core/auth/operators.js';
 import type { Executor } from '../../../core/db/database.js';
 import { DomainError } from '../../../core/errors.js';
 import type { Outbox } from '../../../core/events/outbox.js';
@@ -41,11 +41,6 @@ export function createStirTrustLists(deps: TrustListsDeps) {
     if (!voicePolicy.changeNationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
   }
 
-  async function operatorIdOf(name: string): Promise<string> {
-    const org = await authRepository(deps.db).findOrg(name);
-    if (!org || org.kind !== 'operator') throw new DomainError('not_found', `operator "${name}" does not exist`);
-    return org.id;
-  }
 
   return {
     /** Service provider codes and the operators they name. */
@@ -57,7 +52,7 @@ export function createStirTrustLists(deps: TrustListsDeps) {
     async putSpc(ctx: RequestContext, spc: string, operator: string) {
       requireRegulator(ctx, 'assign service provider codes');
       const code = spc.toUpperCase();
-      const operatorId = await operatorIdOf(operator);
+      const operatorId = await requireOperatorId(deps.db, operator);
       const updatedAt = deps.clock();
       await deps.db.transaction().execute(async (trx) => {
         await stirRepository(trx).putSpc(code, operatorId, updatedAt);
