@@ -8,10 +8,10 @@ import { openDatabase } from '../src/core/db/database.js';
 import { migrateToLatest } from '../src/core/db/migrate.js';
 import { createMemoryBus } from '../src/core/events/memory-bus.js';
 import { toImei15 } from '../src/identifiers/imei.js';
-import { addDays, kzDay } from '../src/modules/devices/network-days.js';
+import { kzDay } from '../src/modules/devices/network-days.js';
 import { createHttpServer, createServices } from '../src/server.js';
 import { loopbackBase } from './harness.js';
-import { prng } from './prng.js';
+import { observationsByDay } from './observations.js';
 
 export const description = 'EIR and /healthz latency on the embedded database while BENCH_OBSERVATIONS (500 k) observation rows are imported and classified';
 
@@ -69,26 +69,12 @@ type Sample = [kind: 0 | 1, at: number, ms: number, status: number];
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
 
 /** Rows `date,imei,imsi,msisdn,rat`, oldest day first: 80 % of devices registered, the rest unregistered (grey). */
-function* observationsCsv(rows: number, today: string): Generator<string> {
+function observationsCsv(rows: number, today: string): Generator<string> {
   const pairs = Math.max(1, Math.round(rows / REPEATS));
-  const random = prng(20261207);
-  let chunk = 'date,imei,imsi,msisdn,rat\n';
-  let lines = 0;
-  for (let day = 0; day < DAYS; day++) {
-    const date = addDays(today, day - (DAYS - 1));
-    const end = Math.floor(((day + 1) * rows) / DAYS);
-    for (let k = Math.floor((day * rows) / DAYS); k < end; k++) {
-      const p = Math.floor(random() * pairs);
-      const imei14 = p % 5 === 4 ? GREY_TAC + String(p % 1_000_000).padStart(6, '0') : TAC + String(p % REGISTERED).padStart(6, '0');
-      chunk += `${date},${imei14}0,40102${String(p).padStart(10, '0')},+7701${String(p % 10_000_000).padStart(7, '0')},LTE\n`;
-      if (++lines === 1_000) {
-        yield chunk;
-        chunk = '';
-        lines = 0;
-      }
-    }
-  }
-  if (chunk) yield chunk;
+  return observationsByDay({ rows, pairs, days: DAYS, today, seed: 20261207 }, (p, date) => {
+    const imei14 = p % 5 === 4 ? GREY_TAC + String(p % 1_000_000).padStart(6, '0') : TAC + String(p % REGISTERED).padStart(6, '0');
+    return `${date},${imei14}0,40102${String(p).padStart(10, '0')},+7701${String(p % 10_000_000).padStart(7, '0')},LTE\n`;
+  });
 }
 
 /**

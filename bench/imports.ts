@@ -10,9 +10,9 @@ import { migrateToLatest } from '../src/core/db/migrate.js';
 import { createMemoryBus } from '../src/core/events/memory-bus.js';
 import type { ImportReport } from '../src/core/imports/csv-import.js';
 import { toImei15 } from '../src/identifiers/imei.js';
-import { addDays, kzDay } from '../src/modules/devices/network-days.js';
+import { kzDay } from '../src/modules/devices/network-days.js';
 import { createServices } from '../src/server.js';
-import { prng } from './prng.js';
+import { observationsByDay } from './observations.js';
 
 export const description = 'CSV imports through the services: BENCH_REGISTRATIONS (1 M) registrations, then BENCH_OBSERVATIONS (10 M) observation rows; rows/s and memory';
 
@@ -89,27 +89,13 @@ const RATS = ['LTE', 'NR', 'LTE', 'UMTS', 'GSM'];
  * drawn at random from the pairs, so a pair recurs on ~REPEATS days and its first/last seen move forward. IMEIs
  * carry a spare trailing 0, as networks send them; IMSIs are Kcell's (401 02); 5 % of rows have no MSISDN.
  */
-function* observationsCsv(rows: number, registered: number, today: string): Generator<string> {
+function observationsCsv(rows: number, registered: number, today: string): Generator<string> {
   const { pairs, devices } = observationShape(rows);
-  const random = prng(20261130);
-  let chunk = 'date,imei,imsi,msisdn,rat\n';
-  let lines = 0;
-  for (let day = 0; day < DAYS; day++) {
-    const date = addDays(today, day - (DAYS - 1));
-    const end = Math.floor(((day + 1) * rows) / DAYS);
-    for (let k = Math.floor((day * rows) / DAYS); k < end; k++) {
-      const p = Math.floor(random() * pairs);
-      const device = p < devices ? p : p - devices;
-      const msisdn = p % 20 === 7 ? '' : `+7701${String(p % 10_000_000).padStart(7, '0')}`;
-      chunk += `${date},${deviceImei14(device, registered)}0,40102${String(p).padStart(10, '0')},${msisdn},${RATS[p % RATS.length]}\n`;
-      if (++lines === LINES_PER_CHUNK) {
-        yield chunk;
-        chunk = '';
-        lines = 0;
-      }
-    }
-  }
-  if (chunk) yield chunk;
+  return observationsByDay({ rows, pairs, days: DAYS, today, seed: 20261130 }, (p, date) => {
+    const device = p < devices ? p : p - devices;
+    const msisdn = p % 20 === 7 ? '' : `+7701${String(p % 10_000_000).padStart(7, '0')}`;
+    return `${date},${deviceImei14(device, registered)}0,40102${String(p).padStart(10, '0')},${msisdn},${RATS[p % RATS.length]}\n`;
+  });
 }
 
 /** The main thread's time on a CPU and waiting for one, in ns (Linux schedstat), or null elsewhere. */
