@@ -1,5 +1,6 @@
 import { isRegulator } from '../../core/auth/policy.js';
 import type { Principal } from '../../core/auth/principal.js';
+import { DomainError } from '../../core/errors.js';
 import { familyLength, prefixesOverlap, toPrefix } from './trunk-addresses.js';
 import { DEFAULT_POLICY_ID } from './voice-index.js';
 
@@ -109,3 +110,8 @@ export const voicePolicy = {
   /** Whose credential signs the caller's calls: its own organisation's (null: no organisation, nothing to sign with). */
   signsAs: (p: Principal): string | null => p.orgId,
 };
+
+/** National reference data (range holders, the do-not-originate list, SPCs, repositories) is the regulator's: a 403. */
+export function requireNationalData(p: Principal, what: string): void {
+  if (!voicePolicy.changeNationalData(p)) throw new DomainError('forbidden', `only the regulator may ${what}`);
+}

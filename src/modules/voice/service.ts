@@ -17,7 +17,7 @@ import { DEFAULT_POLICY, screenCall } from './screening.js';
 import { REASONS, type CallToScreen, type IdentityCheck, type Ingress, type Reason, type ScreeningResult } from './types.js';
 import { CERTIFICATES_CHANGED as STIR_CERTIFICATES_CHANGED } from './stir/service.js';
 import { DEFAULT_POLICY_ID, VoiceIndex, rangeHolderLookup } from './voice-index.js';
-import { OPERATOR_TRUNK_PREFIX, voicePolicy } from './policy.js';
+import { OPERATOR_TRUNK_PREFIX, requireNationalData, voicePolicy } from './policy.js';
 
 export interface IdentityVerifier {
   verify(identity: string | undefined, call: { orig: string; dest: string }): Promise<IdentityCheck>;
@@ -110,10 +110,6 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     if (!voicePolicy.actsInVoice(ctx.principal)) throw new DomainError('forbidden', 'only operators (and the regulator) may do this');
   }
 
-  /** National reference data (range holders, the do-not-originate list) is the regulator's. */
-  function requireRegulator(ctx: RequestContext, what: string): void {
-    if (!voicePolicy.changeNationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
-  }
 
 
   /** The home operator of each number, from the database: the ported-to operator, else the range holder. */
@@ -225,7 +221,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
 
     /** Which operator holds a number range (national-number prefix, e.g. `701`): the home operator of its numbers. */
     async putRangeHolder(ctx: RequestContext, prefix: string, operator: string): Promise<{ prefix: string; operatorId: string }> {
-      requireRegulator(ctx, 'assign number ranges');
+      requireNationalData(ctx.principal, 'assign number ranges');
       if (!/^7[0-9]{1,6}$/.test(prefix)) throw new DomainError('invalid', 'prefix must be the start of a Kazakh national number: 7 and 1–6 more digits, e.g. 701');
       const operatorId = await requireOperatorId(deps.db, operator);
       await deps.db.transaction().execute(async (trx) => {
@@ -238,7 +234,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     },
 
     async deleteRangeHolder(ctx: RequestContext, prefix: string): Promise<void> {
-      requireRegulator(ctx, 'assign number ranges');
+      requireNationalData(ctx.principal, 'assign number ranges');
       await deps.db.transaction().execute(async (trx) => {
         if (!(await voiceRepository(trx).deleteRangeHolder(prefix))) throw new DomainError('not_found', `range ${prefix} has no holder`);
         await deps.audit.record(trx, ctx, { action: 'voice.range.unassign', subjectType: 'range', subject: prefix });
@@ -311,7 +307,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     },
 
     async addDoNotOriginate(ctx: RequestContext, entries: { number: string; label: string }[]): Promise<{ added: string[] }> {
-      requireRegulator(ctx, 'change the do-not-originate list');
+      requireNationalData(ctx.principal, 'change the do-not-originate list');
       const normalised = entries.map((e) => {
         const msisdn = dnoKey(e.number);
         if (msisdn === null) throw new DomainError('invalid', `"${e.number}" is neither a phone number nor a 3–6 digit short code`);
@@ -328,7 +324,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     },
 
     async removeDoNotOriginate(ctx: RequestContext, number: string): Promise<void> {
-      requireRegulator(ctx, 'change the do-not-originate list');
+      requireNationalData(ctx.principal, 'change the do-not-originate list');
       const key = dnoKey(number) ?? number;
       await deps.db.transaction().execute(async (trx) => {
         if (!(await voiceRepository(trx).removeDno(key))) throw new DomainError('not_found', `${key} is not on the do-not-originate list`);

@@ -4,7 +4,7 @@ import { requireOperatorId } from '../../../core/auth/operators.js';
 import type { Executor } from '../../../core/db/database.js';
 import { DomainError } from '../../../core/errors.js';
 import type { Outbox } from '../../../core/events/outbox.js';
-import { voicePolicy } from '../policy.js';
+import { requireNationalData } from '../policy.js';
 import { stirRepository } from './repository.js';
 
 /** Announces a change the verifier must reload for (the same topic as certificate changes). */
@@ -37,10 +37,6 @@ function canonicalHost(host: string): string {
 export function createStirTrustLists(deps: TrustListsDeps) {
   const repo = stirRepository(deps.db);
 
-  function requireRegulator(ctx: RequestContext, what: string): void {
-    if (!voicePolicy.changeNationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
-  }
-
 
   return {
     /** Service provider codes and the operators they name. */
@@ -50,7 +46,7 @@ export function createStirTrustLists(deps: TrustListsDeps) {
 
     /** Assigns a service provider code to an operator (the regulator only): its certificates vouch for that operator. */
     async putSpc(ctx: RequestContext, spc: string, operator: string) {
-      requireRegulator(ctx, 'assign service provider codes');
+      requireNationalData(ctx.principal, 'assign service provider codes');
       const code = spc.toUpperCase();
       const operatorId = await requireOperatorId(deps.db, operator);
       const updatedAt = deps.clock();
@@ -64,7 +60,7 @@ export function createStirTrustLists(deps: TrustListsDeps) {
     },
 
     async deleteSpc(ctx: RequestContext, spc: string): Promise<void> {
-      requireRegulator(ctx, 'assign service provider codes');
+      requireNationalData(ctx.principal, 'assign service provider codes');
       const code = spc.toUpperCase();
       await deps.db.transaction().execute(async (trx) => {
         if (!(await stirRepository(trx).deleteSpc(code))) throw new DomainError('not_found', `service provider code ${code} is assigned to no operator`);
@@ -81,7 +77,7 @@ export function createStirTrustLists(deps: TrustListsDeps) {
 
     /** Allows a repository host (the regulator only); idempotent. */
     async putRepository(ctx: RequestContext, host: string) {
-      requireRegulator(ctx, 'allow certificate repositories');
+      requireNationalData(ctx.principal, 'allow certificate repositories');
       const canonical = canonicalHost(host);
       const createdAt = deps.clock();
       // Answered from the transaction: a read after the commit could fail and turn a committed change into an error.
@@ -98,7 +94,7 @@ export function createStirTrustLists(deps: TrustListsDeps) {
     },
 
     async deleteRepository(ctx: RequestContext, host: string): Promise<void> {
-      requireRegulator(ctx, 'allow certificate repositories');
+      requireNationalData(ctx.principal, 'allow certificate repositories');
       const canonical = canonicalHost(host);
       await deps.db.transaction().execute(async (trx) => {
         if (!(await stirRepository(trx).deleteRepository(canonical))) throw new DomainError('not_found', `${canonical} is not an allowed certificate repository`);
