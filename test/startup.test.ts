@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +17,16 @@ interface Run {
   stderr: string;
 }
 
-function qalqan(args: string[], env: Record<string, string | undefined> = {}, user?: { uid: number; gid: number }): Promise<Run> {
+/**
+ * Runs the CLI. `withoutRootBypass`: as root, without the capabilities that let root write where file modes forbid
+ * (util-linux's setpriv), so a read-only directory is read-only to it too, while it still reads the project it owns.
+ */
+function qalqan(args: string[], env: Record<string, string | undefined> = {}, withoutRootBypass = false): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: { ...baseEnv, ...env }, ...user });
+    const command = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args];
+    const caps = '-dac_override,-dac_read_search';
+    const [file, ...argv] = withoutRootBypass && process.getuid?.() === 0 ? ['setpriv', `--inh-caps=${caps}`, `--bounding-set=${caps}`, '--', ...command] : command;
+    const child = spawn(file!, argv, { cwd: root, env: { ...baseEnv, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -108,13 +115,12 @@ describe('qalqan start-up on the embedded database', { timeout: 120_000 }, () =>
 
 describe('a data dir the server cannot write', { timeout: 60_000 }, () => {
   it('names the database directory and the reason, and exits non-zero', async () => {
-    // Root may write anywhere: run as nobody then, in a tree nobody owns but may not write.
-    const user = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+    // Root may write anywhere: it runs without that bypass (running as nobody needed the whole path to the project
+    // readable by nobody, which a clone in a private temporary directory is not).
     const dir = mkdtempSync(join(tmpdir(), 'qalqan-readonly-'));
     mkdirSync(join(dir, 'pgdata'));
-    if (user) for (const path of [dir, join(dir, 'pgdata')]) chownSync(path, user.uid, user.gid);
     for (const path of [join(dir, 'pgdata'), dir]) chmodSync(path, 0o500);
-    const run = await qalqan(['migrate'], { QALQAN_DATA_DIR: dir, QALQAN_SECRET: 'read-only-test-secret-read-only-test-secret' }, user);
+    const run = await qalqan(['migrate'], { QALQAN_DATA_DIR: dir, QALQAN_SECRET: 'read-only-test-secret-read-only-test-secret' }, true);
     for (const path of [dir, join(dir, 'pgdata')]) chmodSync(path, 0o700);
     rmSync(dir, { recursive: true, force: true });
     expect(run.code).toBe(1);
