@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { systemContext } from '../core/auth/principal.js';
-import type { ListKind } from '../core/db/types.js';
+import type { ListKind } from '../modules/devices/tables.js';
 import { DomainError } from '../core/errors.js';
 import type { ClassifyResult } from '../modules/devices/classification.js';
 import { LIST_KINDS } from '../modules/devices/lists.js';

@@ -1,4 +1,4 @@
-import type { ConditionName } from '../../core/db/types.js';
+import type { ConditionName } from './tables.js';
 import { isAllZeroOrTestTac } from '../../identifiers/imei.js';
 import { addDays } from './network-days.js';
 import type { Classification, Condition, DeviceFacts } from './network-repository.js';

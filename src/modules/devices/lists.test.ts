@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ListKind } from '../../core/db/types.js';
+import type { ListKind } from './tables.js';
 import { toImei15 } from '../../identifiers/imei.js';
 import { classify } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';

@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Executor } from '../../core/db/database.js';
-import type { ListKind } from '../../core/db/types.js';
+import type { ListKind } from './tables.js';
 import { toImei15 } from '../../identifiers/imei.js';
 import { GLOBAL_LIST_OPERATOR, listRepository } from './list-repository.js';
 import { networkRepository } from './network-repository.js';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../core/db/database.js';
-import type { ConditionName, DeviceStatus } from '../../core/db/types.js';
+import type { ConditionName, DeviceStatus } from './tables.js';
 import { KZ_MCC } from '../../identifiers/imsi.js';
 
 /** One (IMEI, IMSI) pair as an import saw it: the first and last day in the file, and the latest MSISDN and RAT. */

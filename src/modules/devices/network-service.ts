@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { authRepository } from '../../core/auth/repository.js';
-import type { ConditionName, ListKind } from '../../core/db/types.js';
+import type { ConditionName, ListKind } from './tables.js';
 import { DomainError } from '../../core/errors.js';
 import { parseImei } from '../../identifiers/imei.js';
 import { parseImsi } from '../../identifiers/imsi.js';

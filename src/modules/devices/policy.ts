@@ -1,6 +1,7 @@
 import type { Principal } from '../../core/auth/principal.js';
 import { actsFor, isRegulator } from '../../core/auth/policy.js';
-import type { OrgKind, RegistrationSource } from '../../core/db/types.js';
+import type { OrgKind } from '../../core/db/types.js';
+import type { RegistrationSource } from './tables.js';
 
 /**
  * Who may do what in the devices module: small pure functions of the principal (organisation id and kind, resolved

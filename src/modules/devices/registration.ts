@@ -1,5 +1,5 @@
 import type { Executor } from '../../core/db/database.js';
-import type { RegistrationSource } from '../../core/db/types.js';
+import type { RegistrationSource } from './tables.js';
 import { parseImei } from '../../identifiers/imei.js';
 import { devicesRepository } from './repository.js';
 

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { AuditService } from '../../core/audit/service.js';
 import type { RequestContext } from '../../core/auth/principal.js';
 import type { Executor } from '../../core/db/database.js';
-import type { RegistrationSource } from '../../core/db/types.js';
+import type { RegistrationSource } from './tables.js';
 import { authRepository } from '../../core/auth/repository.js';
 import { DomainError } from '../../core/errors.js';
 import type { Outbox } from '../../core/events/outbox.js';

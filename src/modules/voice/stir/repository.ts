@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Executor } from '../../../core/db/database.js';
-import type { VoiceStirCertificatesTable } from '../../../core/db/types.js';
+import type { VoiceStirCertificatesTable } from '../tables.js';
 
 export interface StirCertificate {
   id: string;
