@@ -4,7 +4,7 @@ import { DomainError } from '../core/errors.js';
 import type { ImportReport } from '../core/imports/csv-import.js';
 import type { CliIO } from './io.js';
 import { commandGroup, fileWithProgress } from './file-input.js';
-import type { WithServices } from './program.js';
+import type { WithServices } from './types.js';
 
 const cli = (label: string) => systemContext(`cli ${label}`);
 

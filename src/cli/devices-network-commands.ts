@@ -10,7 +10,7 @@ import { LIST_KINDS } from '../modules/devices/lists.js';
 import { DEFAULT_MAX_MALFORMED_SHARE } from '../modules/devices/observations.js';
 import { commandGroup, fileWithProgress } from './file-input.js';
 import type { CliIO } from './io.js';
-import type { WithServices } from './program.js';
+import type { WithServices } from './types.js';
 
 const cli = (label: string) => systemContext(`cli ${label}`);
 

@@ -3,17 +3,11 @@ import { ORG_KINDS } from '../core/auth/scopes.js';
 import { systemContext } from '../core/auth/principal.js';
 import type { OrgKind } from '../core/db/types.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from '../demo.js';
-import type { Services } from '../server.js';
 import { addDevicesCommands } from './devices-commands.js';
 import { addDevicesNetworkCommands } from './devices-network-commands.js';
 import { addVoiceCommands } from './voice-commands.js';
 import type { CliIO } from './io.js';
-
-/**
- * Runs a command's work with the services: opened locally (with the migrations that opening applied), or the running
- * server's own (which applied its migrations when it started).
- */
-export type WithServices = <T>(fn: (services: Services, migrationsApplied?: string[]) => Promise<T>) => Promise<T>;
+import type { WithServices } from './types.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 

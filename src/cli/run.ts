@@ -1,7 +1,8 @@
 import { CommanderError } from 'commander';
 import { DomainError } from '../core/errors.js';
 import type { CliIO } from './io.js';
-import { buildProgram, type WithServices } from './program.js';
+import { buildProgram } from './program.js';
+import type { WithServices } from './types.js';
 
 /** Runs one command line; returns the exit code. Known errors become one clear line, never a stack trace. */
 export async function runCommand(argv: string[], io: CliIO, withServices: WithServices): Promise<number> {

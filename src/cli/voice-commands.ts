@@ -4,7 +4,7 @@ import { actingFor, systemContext } from '../core/auth/principal.js';
 import type { CliIO } from './io.js';
 import { printReport } from './devices-commands.js';
 import { commandGroup, fileWithProgress } from './file-input.js';
-import type { WithServices } from './program.js';
+import type { WithServices } from './types.js';
 
 /** `import ported`: number portability for the voice module. */
 export function addVoiceCommands(program: Command, io: CliIO, withServices: WithServices): void {
