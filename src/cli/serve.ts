@@ -18,8 +18,9 @@ function bindError(err: unknown, names: { port: string; host: string }, port: nu
 }
 
 /**
- * `qalqan serve`: migrate, load demo data on first start, listen, and on SIGTERM/SIGINT drain: stop accepting,
- * finish in-flight requests, flush the outbox, close the database and release the data dir.
+ * `qalqan serve`: migrate, load demo data on the embedded database's first start (unless QALQAN_DEMO=0), listen, and
+ * on SIGTERM/SIGINT drain: stop accepting, finish in-flight requests, flush the outbox, close the database and release
+ * the data dir.
  */
 export async function serve(config: Config, logger: Logger, io: CliIO): Promise<void> {
   const runtime = await openRuntime(config, logger, { server: true });
@@ -54,10 +55,14 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   }
   // Only once the server is reachable, so the one-time password is never printed for a start that then fails.
   if ((await services.auth.countUsers()) === 0) {
-    const password = await loadDemo(services, io);
-    if (password) {
-      io.out(`Demo data loaded. Console admin: ${DEMO_ADMIN_EMAIL}`);
-      io.out(`One-time password (shown once, change it at first sign-in): ${password}`);
+    if (config.demoOnFirstStart) {
+      const password = await loadDemo(services, io);
+      if (password) {
+        io.out(`Demo data loaded. Console admin: ${DEMO_ADMIN_EMAIL}`);
+        io.out(`One-time password (shown once, change it at first sign-in): ${password}`);
+      }
+    } else {
+      io.out('No console users yet: create the first admin with `qalqan user create --email <address> --role admin`, or load the demo data on purpose with `qalqan demo`');
     }
   }
   const { port } = app.server.address() as AddressInfo;

@@ -45,8 +45,20 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', databaseUrl: 'postgres://u@db:5432/qalqan', natsUrl: 'nats://nats:4222', secret: 's'.repeat(40), logLevel: 'debug', trustProxy: '10.0.0.0/8,127.0.0.1' });
   });
 
+  it('QALQAN_DEMO: the first start on the embedded database loads the demo unless 0; with DATABASE_URL never', () => {
+    expect(loadConfig({ QALQAN_DATA_DIR: dir() }).demoOnFirstStart).toBe(true);
+    expect(loadConfig({ QALQAN_DATA_DIR: dir(), QALQAN_DEMO: '1' }).demoOnFirstStart).toBe(true);
+    expect(loadConfig({ QALQAN_DATA_DIR: dir(), QALQAN_DEMO: '0' }).demoOnFirstStart).toBe(false);
+    expect(loadConfig({ QALQAN_DATA_DIR: dir(), QALQAN_DEMO: 'false' }).demoOnFirstStart).toBe(false);
+    const postgres = { QALQAN_DATA_DIR: dir(), DATABASE_URL: 'postgres://u@db:5432/qalqan', QALQAN_SECRET: 's'.repeat(40) };
+    expect(loadConfig(postgres).demoOnFirstStart).toBe(false);
+    expect(loadConfig({ ...postgres, QALQAN_DEMO: '0' }).demoOnFirstStart).toBe(false);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, /^PORT must be an integer/],
+    [{ QALQAN_DEMO: 'yes' }, /^QALQAN_DEMO must be 0 or 1 \(got "yes"\)$/],
+    [{ DATABASE_URL: 'postgres://x/y', QALQAN_SECRET: 's'.repeat(40), QALQAN_DEMO: '1' }, /^QALQAN_DEMO=1 applies to the embedded database only; with DATABASE_URL load the demo on purpose with `qalqan demo`$/],
     [{ PORT: '70000' }, /^PORT/],
     [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must start with postgres/],
     [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a valid URL/],

@@ -11,6 +11,8 @@ export interface Config {
   host: string;
   dataDir: string;
   databaseUrl: string | null;
+  /** QALQAN_DEMO: `serve` loads the demo on the embedded database's first start (never with DATABASE_URL). */
+  demoOnFirstStart: boolean;
   natsUrl: string | null;
   secret: string;
   logLevel: LogLevel;
@@ -130,6 +132,16 @@ function resolveSecret(env: Env, dataDir: string, databaseUrl: string | null): s
   return secret;
 }
 
+/** On by default on the embedded database, off with 0; with DATABASE_URL only `qalqan demo` loads the demo. */
+function parseDemo(env: Env, databaseUrl: string | null): boolean {
+  const raw = value(env, 'QALQAN_DEMO');
+  if (raw === undefined) return databaseUrl === null;
+  if (raw === '0' || raw === 'false') return false;
+  if (raw !== '1' && raw !== 'true') throw new ConfigError(`QALQAN_DEMO must be 0 or 1 (got "${raw}")`);
+  if (databaseUrl !== null) throw new ConfigError('QALQAN_DEMO=1 applies to the embedded database only; with DATABASE_URL load the demo on purpose with `qalqan demo`');
+  return true;
+}
+
 function parseTrustProxy(env: Env): boolean | string {
   const raw = value(env, 'TRUST_PROXY');
   if (raw === undefined || raw === 'false') return false;
@@ -152,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     natsUrl: parseUrl(env, 'NATS_URL', ['nats:', 'tls:']),
     secret: resolveSecret(env, dataDir, databaseUrl),
+    demoOnFirstStart: parseDemo(env, databaseUrl),
     logLevel: parseLogLevel(env),
     trustProxy: parseTrustProxy(env),
     sipPort: parsePort(env, 'SIP_PORT', 5060),
