@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTestCertificates } from '../testing/certificates.js';
 import { ConfigError, loadConfig } from './config.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'qalqan-config-'));
@@ -13,6 +14,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir, databaseUrl: null, natsUrl: null, logLevel: 'info', trustProxy: false });
     expect(config).toMatchObject({ sipPort: 5060, sipHost: '0.0.0.0', sipTrusted: ['127.0.0.1', '::1'], voiceDefaultIngress: 'international', roamingTtlHours: 24, publicBaseUrl: 'http://localhost:8080' });
     expect(config.httpLimits).toEqual({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxConnectionsPerAddress: 256 });
+    expect(config).toMatchObject({ sbiPort: 8081, sbiHost: '0.0.0.0', sbiTls: null, http2Limits: { maxConcurrentStreams: 128 } });
     expect(config.secret.length).toBeGreaterThanOrEqual(32);
     expect(readFileSync(join(dataDir, 'secret.key'), 'utf8').trim()).toBe(config.secret);
     expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
@@ -39,7 +41,11 @@ describe('loadConfig', () => {
       HTTP_HEADERS_TIMEOUT_MS: '5000',
       HTTP_KEEP_ALIVE_TIMEOUT_MS: '75000',
       HTTP_MAX_CONNECTIONS_PER_IP: '0',
+      SBI_PORT: '0',
+      SBI_HOST: '10.2.2.2',
+      SBI_MAX_CONCURRENT_STREAMS: '64',
     });
+    expect(config).toMatchObject({ sbiPort: 0, sbiHost: '10.2.2.2', http2Limits: { maxConcurrentStreams: 64 } });
     expect(config.httpLimits).toEqual({ requestTimeoutMs: 60_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 75_000, maxConnectionsPerAddress: 0 });
     expect(config).toMatchObject({ sipPort: 0, sipHost: '10.1.1.1', sipTrusted: ['10.0.0.0/8', '::1'], voiceDefaultIngress: 'domestic', roamingTtlHours: 12, publicBaseUrl: 'https://qalqan.example' });
     expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', databaseUrl: 'postgres://u@db:5432/qalqan', natsUrl: 'nats://nats:4222', secret: 's'.repeat(40), logLevel: 'debug', trustProxy: '10.0.0.0/8,127.0.0.1' });
@@ -79,9 +85,39 @@ describe('loadConfig', () => {
     [{ HTTP_HEADERS_TIMEOUT_MS: '10s' }, /^HTTP_HEADERS_TIMEOUT_MS must be an integer/],
     [{ HTTP_KEEP_ALIVE_TIMEOUT_MS: '-1' }, /^HTTP_KEEP_ALIVE_TIMEOUT_MS must be an integer/],
     [{ HTTP_MAX_CONNECTIONS_PER_IP: 'many' }, /^HTTP_MAX_CONNECTIONS_PER_IP must be an integer from 0/],
+    [{ SBI_PORT: '-1' }, /^SBI_PORT must be an integer/],
+    [{ SBI_MAX_CONCURRENT_STREAMS: '0' }, /^SBI_MAX_CONCURRENT_STREAMS must be an integer from 1/],
+    [{ SBI_TLS_CERT: '/no/such/cert.pem', SBI_TLS_KEY: '/no/such/key.pem' }, /^SBI_TLS_CERT: cannot read \/no\/such\/cert\.pem \(ENOENT\)/],
   ])('refuses %o with a one-line message naming the variable', (env, message) => {
     const run = () => loadConfig({ QALQAN_DATA_DIR: dir(), ...env });
     expect(run).toThrow(ConfigError);
     expect(run).toThrow(message);
+  });
+
+  describe('SBI TLS', () => {
+    const certs = makeTestCertificates();
+    afterAll(() => certs.remove());
+    const load = (env: Record<string, string>) => () => loadConfig({ QALQAN_DATA_DIR: dir(), ...env });
+
+    it('reads the certificate, the key and the CA at start', () => {
+      const config = load({ SBI_TLS_CERT: certs.server.certPath, SBI_TLS_KEY: certs.server.keyPath, SBI_TLS_CA: certs.caPath })();
+      expect(config.sbiTls).toEqual({ cert: certs.server.cert, key: certs.server.key, ca: certs.ca });
+      expect(load({ SBI_TLS_CERT: certs.server.certPath, SBI_TLS_KEY: certs.server.keyPath })().sbiTls?.ca).toBeNull();
+    });
+
+    it.each([
+      [{ SBI_TLS_CERT: 'server' }, /^SBI_TLS_CERT and SBI_TLS_KEY go together/],
+      [{ SBI_TLS_KEY: 'server-key' }, /^SBI_TLS_CERT and SBI_TLS_KEY go together/],
+      [{ SBI_TLS_CA: 'ca' }, /^SBI_TLS_CA needs SBI_TLS_CERT and SBI_TLS_KEY/],
+      [{ SBI_TLS_CERT: 'server-key', SBI_TLS_KEY: 'server-key' }, /^SBI_TLS_CERT: .* is not a PEM certificate/],
+      [{ SBI_TLS_CERT: 'server', SBI_TLS_KEY: 'server' }, /^SBI_TLS_KEY: .* is not an unencrypted PEM private key/],
+      [{ SBI_TLS_CERT: 'server', SBI_TLS_KEY: 'client-key' }, /^SBI_TLS_KEY: .* is not the key of the certificate/],
+      [{ SBI_TLS_CERT: 'server', SBI_TLS_KEY: 'server-key', SBI_TLS_CA: 'server-key' }, /^SBI_TLS_CA: .* is not a PEM CA certificate/],
+    ])('refuses %o, naming the variable', (files, message) => {
+      const path: Record<string, string> = { server: certs.server.certPath, 'server-key': certs.server.keyPath, 'client-key': certs.client.keyPath, ca: certs.caPath };
+      const env = Object.fromEntries(Object.entries(files).map(([name, file]) => [name, path[file]!]));
+      expect(load(env)).toThrow(ConfigError);
+      expect(load(env)).toThrow(message);
+    });
   });
 });

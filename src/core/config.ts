@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { HttpLimits } from './http/limits.js';
+import type { SbiTls } from './http/http2-server.js';
+import { DEFAULT_HTTP2_LIMITS, type Http2Limits, type HttpLimits } from './http/limits.js';
 import { isAddressOrCidr } from './net.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -31,6 +32,13 @@ export interface Config {
   publicBaseUrl: string;
   /** Timeouts and the per-address connection cap of the HTTP listener. */
   httpLimits: HttpLimits;
+  /** SBI listener port: HTTP/2 for core networks and switches (0 = no SBI listener). */
+  sbiPort: number;
+  sbiHost: string;
+  /** SBI_TLS_CERT and SBI_TLS_KEY (and SBI_TLS_CA for mutual TLS), read at start; null: h2c. */
+  sbiTls: SbiTls | null;
+  /** The SBI's HTTP/2 limits (SBI_MAX_CONCURRENT_STREAMS). */
+  http2Limits: Http2Limits;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +101,46 @@ function parseHttpLimits(env: Env): HttpLimits {
     keepAliveTimeoutMs: parseInteger(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 1000, hour),
     maxConnectionsPerAddress: parseInteger(env, 'HTTP_MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
   };
+}
+
+function parseHttp2Limits(env: Env): Http2Limits {
+  return { ...DEFAULT_HTTP2_LIMITS, maxConcurrentStreams: parseInteger(env, 'SBI_MAX_CONCURRENT_STREAMS', DEFAULT_HTTP2_LIMITS.maxConcurrentStreams, 1, 10_000) };
+}
+
+/** A file a variable names, read now: one that cannot be read stops the start, naming the variable and the file. */
+function readNamedFile(env: Env, name: string): { path: string; data: Buffer } | null {
+  const path = value(env, name);
+  if (path === undefined) return null;
+  try {
+    return { path, data: readFileSync(resolve(path)) };
+  } catch (err) {
+    throw new ConfigError(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+function parsePem<T>(name: string, file: { path: string; data: Buffer }, what: string, parse: (data: Buffer) => T): T {
+  try {
+    return parse(file.data);
+  } catch {
+    throw new ConfigError(`${name}: ${file.path} is not ${what}`);
+  }
+}
+
+/** TLS of the SBI listener: a certificate and its key, both or neither; a CA bundle (mutual TLS) only with them. */
+function parseSbiTls(env: Env): SbiTls | null {
+  const cert = readNamedFile(env, 'SBI_TLS_CERT');
+  const key = readNamedFile(env, 'SBI_TLS_KEY');
+  const ca = readNamedFile(env, 'SBI_TLS_CA');
+  if (!cert && !key) {
+    if (ca) throw new ConfigError('SBI_TLS_CA needs SBI_TLS_CERT and SBI_TLS_KEY (mutual TLS is TLS that also asks for client certificates)');
+    return null;
+  }
+  if (!cert || !key) throw new ConfigError('SBI_TLS_CERT and SBI_TLS_KEY go together: set both for TLS, or neither for h2c');
+  const x509 = parsePem('SBI_TLS_CERT', cert, 'a PEM certificate', (data) => new X509Certificate(data));
+  const privateKey: KeyObject = parsePem('SBI_TLS_KEY', key, 'an unencrypted PEM private key', (data) => createPrivateKey(data));
+  if (!x509.checkPrivateKey(privateKey)) throw new ConfigError(`SBI_TLS_KEY: ${key.path} is not the key of the certificate in ${cert.path}`);
+  if (ca) parsePem('SBI_TLS_CA', ca, 'a PEM CA certificate (bundle)', (data) => new X509Certificate(data));
+  return { cert: cert.data, key: key.data, ca: ca?.data ?? null };
 }
 
 function parseUrl(env: Env, name: string, protocols: string[]): string | null {
@@ -174,5 +222,9 @@ export function loadConfig(env: Env = process.env): Config {
     roamingTtlHours: parseHours(env, 'VOICE_ROAMING_TTL_HOURS', 24),
     publicBaseUrl: (parseUrl(env, 'PUBLIC_BASE_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     httpLimits: parseHttpLimits(env),
+    sbiPort: parsePort(env, 'SBI_PORT', 8081),
+    sbiHost: value(env, 'SBI_HOST') ?? host,
+    sbiTls: parseSbiTls(env),
+    http2Limits: parseHttp2Limits(env),
   };
 }

@@ -7,8 +7,8 @@ export interface Metrics {
   eventsPublished: Counter<'topic'>;
   /** 1 when a dependency (database, nats) answers, 0 when not; refreshed at every scrape and readiness check. */
   dependencyUp: Gauge<'dependency'>;
-  /** Connections the HTTP limits closed, by reason (core/http/limits.ts). */
-  httpConnectionsClosed: Counter<'reason'>;
+  /** Connections (or HTTP/2 streams) the HTTP limits closed, by listener (api, sbi) and reason (core/http/limits.ts). */
+  httpConnectionsClosed: Counter<'listener' | 'reason'>;
 }
 
 /** One registry per app instance, so tests that start several apps in a process do not collide. */
@@ -32,8 +32,8 @@ export function createMetrics(): Metrics {
     }),
     httpConnectionsClosed: new Counter({
       name: 'qalqan_http_connections_closed_total',
-      help: 'HTTP connections closed by a limit: headers-timeout, request-timeout, per-address-cap',
-      labelNames: ['reason'],
+      help: 'HTTP connections (HTTP/2: streams, for request-timeout) closed by a limit, by listener (api, sbi): headers-timeout, request-timeout, per-address-cap',
+      labelNames: ['listener', 'reason'],
       registers: [registry],
     }),
   };

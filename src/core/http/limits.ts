@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { addressMatcher } from '../net.js';
 import { PROBLEM_BASE } from './problem.js';
 
@@ -16,6 +16,23 @@ export interface HttpLimits {
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxConnectionsPerAddress: 256 };
+
+/**
+ * What one connection may hold of the SBI's HTTP/2 (core/http/http2-server.ts), on top of the HttpLimits it shares with
+ * the main API (headers timeout: the preface and TLS handshake; request timeout: a stream's body; the per-address cap).
+ */
+export interface Http2Limits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: streams one connection may have open; more are refused (RST_STREAM REFUSED_STREAM). */
+  maxConcurrentStreams: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE: bytes of one request's decoded header fields (16 KiB, as on HTTP/1.1); more resets the stream. */
+  maxHeaderListSize: number;
+  /** Header fields in one request; more resets the stream. */
+  maxHeaderListPairs: number;
+  /** A connection with no frame for this long is closed (GOAWAY). Network functions keep theirs open, so it is long. */
+  sessionIdleTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP2_LIMITS: Http2Limits = { maxConcurrentStreams: 128, maxHeaderListSize: 16 * 1024, maxHeaderListPairs: 128, sessionIdleTimeoutMs: 120_000 };
 
 const UPLOAD = Symbol('qalqan.streamedUpload');
 type Marked = IncomingMessage & { [UPLOAD]?: true };
@@ -98,7 +115,7 @@ function enforceRequestTimeout(server: Server, timeoutMs: number, closed: (reaso
 }
 
 /** At most `max` open connections per client address; one more is closed at once. */
-function capConnections(server: Server, max: number, exempt: (address: string) => boolean, closed: (reason: ClosedReason) => void): void {
+function capConnections(server: NetServer, max: number, exempt: (address: string) => boolean, closed: (reason: ClosedReason) => void): void {
   const open = new Map<string, number>();
   server.prependListener('connection', (socket: Socket) => {
     const address = socket.remoteAddress;
@@ -124,7 +141,12 @@ function capConnections(server: Server, max: number, exempt: (address: string) =
  */
 export function enforceLimits(server: Server, limits: HttpLimits, trustProxy: boolean | string, closed: (reason: ClosedReason) => void): void {
   enforceRequestTimeout(server, limits.requestTimeoutMs, closed);
-  if (limits.maxConnectionsPerAddress === 0 || trustProxy === true) return;
+  capPerAddress(server, limits.maxConnectionsPerAddress, trustProxy, closed);
+}
+
+/** The per-address connection cap alone (0 = none), for any TCP or TLS server: the SBI's HTTP/2 server too. */
+export function capPerAddress(server: NetServer, max: number, trustProxy: boolean | string, closed: (reason: ClosedReason) => void): void {
+  if (max === 0 || trustProxy === true) return;
   const proxy = trustProxy ? addressMatcher(trustProxy.split(',')) : () => false;
-  capConnections(server, limits.maxConnectionsPerAddress, (address) => proxy(address.replace(/^::ffff:/, '')), closed);
+  capConnections(server, max, (address) => proxy(address.replace(/^::ffff:/, '')), closed);
 }
