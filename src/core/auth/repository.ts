@@ -64,6 +64,9 @@ export function authRepository(db: Executor) {
         .executeTakeFirst();
       return row ? toOrg(row) : null;
     },
+    async orgsByIds(ids: string[]): Promise<Organisation[]> {
+      return (await db.selectFrom('auth_organisations').selectAll().where('id', 'in', ids).execute()).map(toOrg);
+    },
     async listOrgs(): Promise<Organisation[]> {
       return (await db.selectFrom('auth_organisations').selectAll().orderBy('name').execute()).map(toOrg);
     },

@@ -1,3 +1,4 @@
+import { createOrgDirectory } from '../../core/auth/directory.js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditService } from '../../core/audit/service.js';
@@ -166,7 +167,7 @@ describe('a committed block is answered from its transaction', () => {
     const clock = () => new Date();
     const ids = () => crypto.randomUUID();
     const eir = createEir({ repo: () => devicesRepository(database.db), bus: createMemoryBus(logger), logger });
-    const service = (db: Executor) => createDevicesService({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids, clock }), eir, clock });
+    const service = (db: Executor) => createDevicesService({ db, orgs: createOrgDirectory(db), audit: createAuditService({ db, clock }), outbox: createOutbox({ ids, clock }), eir, clock });
     const ctx = systemContext('police test');
     const imei = imeiOf(TAC, 20);
     const first = await service(failingAfterCommit(database.db)).block(ctx, { imei, caseNumber: 'KUI-503' });
@@ -178,7 +179,7 @@ describe('a committed block is answered from its transaction', () => {
   it('answers a committed pairing even when its settling fails right after the commit; the IMEI stays owed', async () => {
     const clock = () => new Date();
     const db = failingAfterCommit(database.db);
-    const network = createDevicesNetworkService({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids: () => crypto.randomUUID(), clock }), clock, ids: () => crypto.randomUUID(), logger });
+    const network = createDevicesNetworkService({ db, orgs: createOrgDirectory(db), audit: createAuditService({ db, clock }), outbox: createOutbox({ ids: () => crypto.randomUUID(), clock }), clock, ids: () => crypto.randomUUID(), logger });
     const imei = imeiOf(TAC, 21);
     const paired = await network.addPairing(systemContext('regulator test'), { imei, imsi: '401021234567890' });
     expect(paired).toMatchObject({ imsi: '401021234567890', changed: true });

@@ -1,6 +1,7 @@
 // Test helpers for the network side of the devices module: the service on a test database with a controllable
 // clock, and seeding. (No import of src/testing, which the build leaves out.)
 import { randomUUID } from 'node:crypto';
+import { createOrgDirectory } from '../../core/auth/directory.js';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { createAuditService } from '../../core/audit/service.js';
@@ -30,7 +31,7 @@ export function testClock(day: string) {
 }
 
 export function networkDeps(db: Executor, clock: () => Date): DevicesNetworkDeps {
-  return { db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids: randomUUID, clock }), clock, ids: randomUUID, logger: pino({ level: 'silent' }) };
+  return { db, orgs: createOrgDirectory(db), audit: createAuditService({ db, clock }), outbox: createOutbox({ ids: randomUUID, clock }), clock, ids: randomUUID, logger: pino({ level: 'silent' }) };
 }
 
 export function seed(db: Executor) {

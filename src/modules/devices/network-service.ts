@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
-import { authRepository } from '../../core/auth/repository.js';
+import type { OrgDirectory } from '../../core/auth/directory.js';
 import type { ConditionName, ListKind } from './tables.js';
 import { DomainError } from '../../core/errors.js';
 import { parseImei } from '../../identifiers/imei.js';
@@ -17,7 +17,7 @@ import { networksRepository } from './networks-repository.js';
 import { devicesPolicy, type PairingDecision } from './policy.js';
 
 /** The network side needs what an observation import needs. */
-export type DevicesNetworkDeps = ObservationDeps;
+export type DevicesNetworkDeps = ObservationDeps & { orgs: OrgDirectory };
 
 export type ConditionSettings = Omit<Condition, 'name'>;
 
@@ -76,7 +76,7 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
       if (own !== null) return own;
       throw new DomainError('invalid', 'name the operator (operator=<organisation id or name>)');
     }
-    const org = await authRepository(deps.db).findOrg(requested);
+    const org = await deps.orgs.find(requested);
     if (org && devicesPolicy.actsForOperator(p, org)) return org.id;
     if (own !== null) throw new DomainError('forbidden', 'an operator acts only for itself');
     throw new DomainError('not_found', `operator "${requested}" does not exist`);

@@ -1,6 +1,6 @@
 import type { RequestContext } from '../../core/auth/principal.js';
 import type { AuditService } from '../../core/audit/service.js';
-import { requireOperatorId } from '../../core/auth/operators.js';
+import type { OrgDirectory } from '../../core/auth/directory.js';
 import type { Executor } from '../../core/db/database.js';
 import { DomainError } from '../../core/errors.js';
 import { THREE_DIGIT_MNC_MCCS } from '../../identifiers/imsi.js';
@@ -22,7 +22,7 @@ function checkPlmn(plmn: string): void {
  * The mobile networks (MCC + MNC) and the operator organisations holding them: national reference data, assigned by
  * the regulator. An operator pairs devices only with IMSIs of the networks it holds.
  */
-export function createNetworksService(deps: { db: Executor; audit: AuditService }) {
+export function createNetworksService(deps: { db: Executor; audit: AuditService; orgs: OrgDirectory }) {
   const requireRegulator = (ctx: RequestContext) => {
     if (!devicesPolicy.nationalData(ctx.principal)) throw new DomainError('forbidden', 'only the regulator assigns mobile networks to operators');
   };
@@ -33,7 +33,7 @@ export function createNetworksService(deps: { db: Executor; audit: AuditService 
     async put(ctx: RequestContext, plmn: string, operator: string): Promise<NetworkHolder> {
       requireRegulator(ctx);
       checkPlmn(plmn);
-      const operatorId = await requireOperatorId(deps.db, operator);
+      const operatorId = await deps.orgs.requireOperatorId(operator);
       await deps.db.transaction().execute(async (trx) => {
         await networksRepository(trx).put(plmn, operatorId);
         await deps.audit.record(trx, ctx, { action: 'devices.network.assign', subjectType: 'network', subject: plmn, detail: { operatorId } });

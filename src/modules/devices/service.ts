@@ -3,7 +3,7 @@ import type { AuditService } from '../../core/audit/service.js';
 import type { RequestContext } from '../../core/auth/principal.js';
 import type { Executor } from '../../core/db/database.js';
 import type { RegistrationSource } from './tables.js';
-import { authRepository } from '../../core/auth/repository.js';
+import type { OrgDirectory } from '../../core/auth/directory.js';
 import { DomainError } from '../../core/errors.js';
 import type { Outbox } from '../../core/events/outbox.js';
 import { parseImei, toImei15 } from '../../identifiers/imei.js';
@@ -18,6 +18,7 @@ import { devicesReadRepository, devicesRepository } from './repository.js';
 
 export interface DevicesServiceDeps {
   db: Executor;
+  orgs: OrgDirectory;
   audit: AuditService;
   outbox: Outbox;
   eir: Eir;
@@ -214,9 +215,10 @@ export function createDevicesService(deps: DevicesServiceDeps) {
     /** National totals for every reader; observations per operator as the policy lets the caller see them. */
     async stats(ctx: RequestContext, days: number) {
       const s = await devicesReadRepository(deps.db).stats(days);
-      const orgs = authRepository(deps.db);
       const visible = devicesPolicy.observationStats(ctx.principal);
-      const observations = await Promise.all(s.observations.filter((o) => sees(visible, o.operatorId)).map(async (o) => ({ operator: (await orgs.findOrg(o.operatorId))?.name ?? o.operatorId, pairs: Number(o.pairs), imeis: Number(o.imeis) })));
+      const seen = s.observations.filter((o) => sees(visible, o.operatorId));
+      const names = await deps.orgs.names(seen.map((o) => o.operatorId));
+      const observations = seen.map((o) => ({ operator: names.get(o.operatorId) ?? o.operatorId, pairs: Number(o.pairs), imeis: Number(o.imeis) }));
       const count = (status: string) => Number(s.lists.find((l) => l.status === status)?.n ?? 0);
       return {
         lists: { grey: count('grey'), black: count('black') },

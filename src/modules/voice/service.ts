@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
-import { findOperator, requireOperatorId } from '../../core/auth/operators.js';
+import type { OrgDirectory } from '../../core/auth/directory.js';
 import type { AuditService } from '../../core/audit/service.js';
 import type { Executor } from '../../core/db/database.js';
 import { isIsoDay } from '../../core/days.js';
@@ -27,6 +27,7 @@ export interface IdentityVerifier {
 
 export interface VoiceServiceDeps {
   db: Executor;
+  orgs: OrgDirectory;
   audit: AuditService;
   outbox: Outbox;
   bus: EventBus;
@@ -131,7 +132,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
    */
   async function policyTarget(ctx: RequestContext, operator: string, what: 'read' | 'set'): Promise<string> {
     requireVoiceActor(ctx);
-    const target = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await requireOperatorId(deps.db, operator);
+    const target = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await deps.orgs.requireOperatorId(operator);
     if (!voicePolicy.screeningPolicy(ctx.principal, target)) {
       throw new DomainError('forbidden', `${target === DEFAULT_POLICY_ID ? 'the default policy * is the regulator’s: ' : ''}an operator may ${what} only its own screening policy`);
     }
@@ -223,7 +224,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     async putRangeHolder(ctx: RequestContext, prefix: string, operator: string): Promise<{ prefix: string; operatorId: string }> {
       requireNationalData(ctx.principal, 'assign number ranges');
       if (!/^7[0-9]{1,6}$/.test(prefix)) throw new DomainError('invalid', 'prefix must be the start of a Kazakh national number: 7 and 1–6 more digits, e.g. 701');
-      const operatorId = await requireOperatorId(deps.db, operator);
+      const operatorId = await deps.orgs.requireOperatorId(operator);
       await deps.db.transaction().execute(async (trx) => {
         await voiceRepository(trx).putRangeHolder(prefix, operatorId);
         await deps.audit.record(trx, ctx, { action: 'voice.range.assign', subjectType: 'range', subject: prefix, detail: { operatorId } });
@@ -250,13 +251,11 @@ export function createVoiceService(deps: VoiceServiceDeps) {
     /** Ported numbers, CSV `msisdn,operator,portedAt` (operator by organisation name or id): an upsert, atomic. */
     async importPorted(ctx: RequestContext, opts: { input: Readable; onProgress?: (rows: number) => void }): Promise<ImportReport> {
       requireVoiceActor(ctx);
-      const operators = new Map<string, string | null>();
-      const resolve = async (trx: Executor, name: string) => {
-        if (!operators.has(name)) {
-          operators.set(name, (await findOperator(trx, name))?.id ?? null);
-        }
-        return operators.get(name) ?? null;
-      };
+      // Every operator, by name and by id, read before the import's transaction begins (the embedded database
+      // answers one connection at a time: a read beside an open transaction would wait for it).
+      const operators = new Map<string, string>();
+      for (const org of await deps.orgs.operators()) operators.set(org.name, org.id).set(org.id, org.id);
+      const resolve = (name: string) => operators.get(name) ?? null;
       const report = await runImport<{ msisdn: string; operator: string; portedAt: Date }>({
         input: opts.input,
         columns: ['msisdn', 'operator', 'portedat'],
@@ -279,7 +278,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
           // A number listed twice in one batch: the later line wins.
           const rows = new Map<string, { msisdn: string; operatorId: string; portedAt: Date }>();
           for (const { line, value } of batch) {
-            const operatorId = await resolve(trx, value.operator);
+            const operatorId = resolve(value.operator);
             // Who holds the number now (the donor): the operator it is ported to, else its range holder.
             const holder = onRecord.get(value.msisdn) ?? rangeHolderOf(value.msisdn);
             if (!operatorId) errors.push({ line, message: `operator "${value.operator}" is not a known operator organisation` });
@@ -391,7 +390,7 @@ export function createVoiceService(deps: VoiceServiceDeps) {
       requireVoiceActor(ctx);
       const bad = input.addresses.filter((a) => !isAddressOrCidr(a));
       if (bad.length) throw new DomainError('invalid', `not an IP address or CIDR: ${listed(bad)}`);
-      const operatorId = input.operator === undefined ? voicePolicy.trunkOperatorByDefault(ctx.principal) : await requireOperatorId(deps.db, input.operator);
+      const operatorId = input.operator === undefined ? voicePolicy.trunkOperatorByDefault(ctx.principal) : await deps.orgs.requireOperatorId(input.operator);
       const trunks = await repo().trunks();
       const existing = trunks.find((t) => t.id === input.id);
       if (existing && !voicePolicy.manageTrunk(ctx.principal, existing.operatorId)) throw new DomainError('forbidden', `trunk "${input.id}" is another organisation’s: only its operator or the regulator may change it`);

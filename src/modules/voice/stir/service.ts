@@ -1,3 +1,4 @@
+import type { OrgDirectory } from '../../../core/auth/directory.js';
 import type { X509Certificate } from 'node:crypto';
 import { CompactSign, importPKCS8 } from 'jose';
 import type { AuditService } from '../../../core/audit/service.js';
@@ -20,6 +21,7 @@ export { CERTIFICATES_CHANGED };
 
 export interface StirServiceDeps {
   db: Executor;
+  orgs: OrgDirectory;
   audit: AuditService;
   outbox: Outbox;
   clock: () => Date;

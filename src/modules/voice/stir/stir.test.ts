@@ -1,3 +1,4 @@
+import { createOrgDirectory } from '../../../core/auth/directory.js';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -332,7 +333,7 @@ describe('start-up', () => {
     const build = async (publicBaseUrl: string) => {
       const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
       const plain = Fastify({ loggerInstance: logger }).withTypeProvider<TypeBoxTypeProvider>();
-      const deps = { db: services.database.db, audit: services.audit, outbox: services.outbox, clock: () => now, ids: randomUUID, secret: TEST_SECRET, logger };
+      const deps = { db: services.database.db, orgs: createOrgDirectory(services.database.db), audit: services.audit, outbox: services.outbox, clock: () => now, ids: randomUUID, secret: TEST_SECRET, logger };
       await plain.register(stirRoutes(createStirService({ ...deps, publicBaseUrl })));
       await plain.close();
     };

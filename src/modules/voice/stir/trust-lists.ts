@@ -1,6 +1,6 @@
 import type { AuditService } from '../../../core/audit/service.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
-import { requireOperatorId } from '../../../core/auth/operators.js';
+import type { OrgDirectory } from '../../../core/auth/directory.js';
 import type { Executor } from '../../../core/db/database.js';
 import { DomainError } from '../../../core/errors.js';
 import type { Outbox } from '../../../core/events/outbox.js';
@@ -12,6 +12,7 @@ export const CERTIFICATES_CHANGED = 'voice.stir.certificates.changed';
 
 export interface TrustListsDeps {
   db: Executor;
+  orgs: OrgDirectory;
   audit: AuditService;
   outbox: Outbox;
   clock: () => Date;
@@ -48,7 +49,7 @@ export function createStirTrustLists(deps: TrustListsDeps) {
     async putSpc(ctx: RequestContext, spc: string, operator: string) {
       requireNationalData(ctx.principal, 'assign service provider codes');
       const code = spc.toUpperCase();
-      const operatorId = await requireOperatorId(deps.db, operator);
+      const operatorId = await deps.orgs.requireOperatorId(operator);
       const updatedAt = deps.clock();
       await deps.db.transaction().execute(async (trx) => {
         await stirRepository(trx).putSpc(code, operatorId, updatedAt);
