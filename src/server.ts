@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createAuditService } from './core/audit/service.js';
 import { auditRoutes } from './core/audit/routes.js';
 import { authRoutes } from './core/auth/routes.js';
+import { createOrgDirectory } from './core/auth/directory.js';
 import { createAuthService } from './core/auth/service.js';
 import type { Database } from './core/db/database.js';
 import { createDependencies } from './core/dependencies.js';
@@ -70,13 +71,15 @@ export function createServices(deps: CoreDeps) {
     ownPool: deps.database.ownPool,
   });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
+  const orgs = createOrgDirectory(db);
   const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
-  const devices = createDevicesService({ db, audit, outbox, eir, clock });
-  const devicesNetwork = createDevicesNetworkService({ db, audit, outbox, clock, ids, logger: deps.logger, eir });
+  const devices = createDevicesService({ db, orgs, audit, outbox, eir, clock });
+  const devicesNetwork = createDevicesNetworkService({ db, orgs, audit, outbox, clock, ids, logger: deps.logger, eir });
   const roamingTtlMs = deps.voice?.roamingTtlMs ?? 24 * 3_600_000;
-  const stir = createStirService({ db, audit, outbox, clock, ids, secret: deps.secret, publicBaseUrl: deps.voice?.publicBaseUrl ?? 'http://localhost:8080', fetchCertificate: deps.voice?.fetchCertificate, logger: deps.logger });
+  const stir = createStirService({ db, orgs, audit, outbox, clock, ids, secret: deps.secret, publicBaseUrl: deps.voice?.publicBaseUrl ?? 'http://localhost:8080', fetchCertificate: deps.voice?.fetchCertificate, logger: deps.logger });
   const voice = createVoiceService({
     db,
+    orgs,
     audit,
     outbox,
     bus: deps.bus,
