@@ -1,7 +1,8 @@
 import argon2 from 'argon2';
 import type { AuditService } from '../audit/service.js';
+import { createChanges } from '../changes.js';
 import type { Executor } from '../db/database.js';
-import type { OrgKind } from '../db/types.js';
+import type { DB, OrgKind } from '../db/types.js';
 import { DomainError } from '../errors.js';
 import { maskEmail } from '../../identifiers/email.js';
 import type { Outbox } from '../events/outbox.js';
@@ -37,6 +38,7 @@ type CachedKey = { record: ApiKeyRecord; until: number; principal: Principal; ve
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export function createAuthService(deps: AuthServiceDeps) {
+  const change = createChanges<DB>(deps);
   /** Per key prefix: the record, until when to trust it, the principal, and the token that last matched its hash. */
   const keyCache = new Map<string, CachedKey>();
   const lastTouched = new Map<string, number>();
@@ -125,10 +127,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!ORG_KINDS.includes(input.kind)) throw new DomainError('invalid', `kind must be one of ${ORG_KINDS.join(', ')}`);
       const org: Organisation = { id: deps.ids(), name: input.name.trim(), kind: input.kind, createdAt: deps.clock() };
       if (!org.name) throw new DomainError('invalid', 'name must not be empty');
-      const created = await deps.db.transaction().execute(async (trx) => {
-        if (!(await authRepository(trx).insertOrg(org))) return false;
-        await deps.audit.record(trx, ctx, { action: 'org.create', subjectType: 'organisation', subject: org.name, detail: { kind: org.kind } });
-        await deps.outbox.add(trx, 'auth.org.created', { orgId: org.id, name: org.name, kind: org.kind });
+      const created = await change(ctx, async (c) => {
+        if (!(await authRepository(c.db).insertOrg(org))) return false;
+        await c.audit({ action: 'org.create', subjectType: 'organisation', subject: org.name, detail: { kind: org.kind } });
+        await c.publish('auth.org.created', { orgId: org.id, name: org.name, kind: org.kind });
         return true;
       });
       if (!created) throw new DomainError('conflict', `organisation "${org.name}" already exists`);
@@ -175,10 +177,10 @@ export function createAuthService(deps: AuthServiceDeps) {
         lastUsedAt: null,
         revokedAt: null,
       };
-      await deps.db.transaction().execute(async (trx) => {
-        await authRepository(trx).insertKey(record);
-        await deps.audit.record(trx, ctx, { action: 'apikey.create', subjectType: 'apikey', subject: `qk_${record.prefix}`, detail: { org: org.name, scopes: record.scopes } });
-        await deps.outbox.add(trx, 'auth.apikey.created', { keyId: record.id, orgId: org.id, scopes: record.scopes });
+      await change(ctx, async (c) => {
+        await authRepository(c.db).insertKey(record);
+        await c.audit({ action: 'apikey.create', subjectType: 'apikey', subject: `qk_${record.prefix}`, detail: { org: org.name, scopes: record.scopes } });
+        await c.publish('auth.apikey.created', { keyId: record.id, orgId: org.id, scopes: record.scopes });
       });
       return { id: record.id, key: generated.key, prefix: record.prefix, name: record.name, orgId: org.id, scopes: record.scopes, createdAt: record.createdAt };
     },
@@ -190,11 +192,11 @@ export function createAuthService(deps: AuthServiceDeps) {
     async revokeApiKey(ctx: RequestContext, id: string): Promise<void> {
       const key = await authRepository(deps.db).findKeyById(id);
       if (!key || !authPolicy.manageKeys(ctx.principal, key.orgId)) throw new DomainError('not_found', `API key ${id} does not exist`);
-      const revoked = await deps.db.transaction().execute(async (trx) => {
-        const r = await authRepository(trx).revokeKey(id, deps.clock());
+      const revoked = await change(ctx, async (c) => {
+        const r = await authRepository(c.db).revokeKey(id, deps.clock());
         if (!r) return null;
-        await deps.audit.record(trx, ctx, { action: 'apikey.revoke', subjectType: 'apikey', subject: `qk_${r.prefix}` });
-        await deps.outbox.add(trx, 'auth.apikey.revoked', { keyId: id, orgId: r.orgId, prefix: r.prefix });
+        await c.audit({ action: 'apikey.revoke', subjectType: 'apikey', subject: `qk_${r.prefix}` });
+        await c.publish('auth.apikey.revoked', { keyId: id, orgId: r.orgId, prefix: r.prefix });
         return r;
       });
       if (revoked) forget(revoked.prefix);
@@ -254,11 +256,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       const password = input.password ?? generatePassword();
       const id = deps.ids();
       const passwordHash = await argon2.hash(password, ARGON2);
-      const created = await deps.db.transaction().execute(async (trx) => {
-        const ok = await authRepository(trx).insertUser({ id, email, orgId: org?.id ?? null, role: input.role, passwordHash, mustChangePassword: input.password === undefined, createdAt: deps.clock() });
+      const created = await change(ctx, async (c) => {
+        const ok = await authRepository(c.db).insertUser({ id, email, orgId: org?.id ?? null, role: input.role, passwordHash, mustChangePassword: input.password === undefined, createdAt: deps.clock() });
         if (!ok) return false;
-        await deps.audit.record(trx, ctx, { action: 'user.create', subjectType: 'user', subject: maskEmail(email), detail: { role: input.role } });
-        await deps.outbox.add(trx, 'auth.user.created', { userId: id, role: input.role });
+        await c.audit({ action: 'user.create', subjectType: 'user', subject: maskEmail(email), detail: { role: input.role } });
+        await c.publish('auth.user.created', { userId: id, role: input.role });
         return true;
       });
       if (!created) throw new DomainError('conflict', `user ${email} already exists`);
@@ -285,10 +287,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       const token = generateSessionToken();
       const expiresAt = new Date(now.getTime() + sessionMs);
-      await deps.db.transaction().execute(async (trx) => {
-        await authRepository(trx).resetLoginFailures(user.id);
-        await authRepository(trx).insertSession({ idHash: hashToken(deps.secret, token), userId: user.id, createdAt: now, expiresAt });
-        await deps.audit.record(trx, { ...ctx, principal: { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, orgKind: null, scopes: [] } }, { action: 'auth.login', subjectType: 'user', subject: maskEmail(user.email) });
+      // Audited as the user who signed in.
+      await change({ ...ctx, principal: { kind: 'user', id: user.id, label: user.email, orgId: user.orgId, orgKind: null, scopes: [] } }, async (c) => {
+        await authRepository(c.db).resetLoginFailures(user.id);
+        await authRepository(c.db).insertSession({ idHash: hashToken(deps.secret, token), userId: user.id, createdAt: now, expiresAt });
+        await c.audit({ action: 'auth.login', subjectType: 'user', subject: maskEmail(user.email) });
       });
       return { token, expiresAt, user: { id: user.id, email: user.email, role: user.role, mustChangePassword: user.mustChangePassword } };
     },
@@ -314,10 +317,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       const user = await authRepository(deps.db).findUserById(userId);
       if (!user || !(await argon2.verify(user.passwordHash, current))) throw new DomainError('unauthenticated', 'the current password is wrong');
       const hash = await argon2.hash(next, ARGON2);
-      await deps.db.transaction().execute(async (trx) => {
-        await authRepository(trx).setPassword(user.id, hash);
-        await authRepository(trx).deleteOtherSessions(user.id, keepSession ? hashToken(deps.secret, keepSession) : null);
-        await deps.audit.record(trx, ctx, { action: 'user.password.change', subjectType: 'user', subject: maskEmail(user.email) });
+      await change(ctx, async (c) => {
+        await authRepository(c.db).setPassword(user.id, hash);
+        await authRepository(c.db).deleteOtherSessions(user.id, keepSession ? hashToken(deps.secret, keepSession) : null);
+        await c.audit({ action: 'user.password.change', subjectType: 'user', subject: maskEmail(user.email) });
       });
     },
   };
