@@ -6,7 +6,6 @@ import { openDatabase } from '../db/database.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
 import { createMetrics } from '../metrics.js';
 import type { EventBus, QalqanEvent } from './bus.js';
-import { handleOnce } from './once.js';
 import { createOutbox } from './outbox.js';
 import { createOutboxRelay } from './relay.js';
 
@@ -333,50 +332,6 @@ describe.skipIf(!process.env.DATABASE_URL)(process.env.DATABASE_URL ? 'relay con
       await relay.stop();
       await other.close();
     }
-  });
-});
-
-describe('handleOnce', () => {
-  const ev = (): QalqanEvent => ({ id: randomUUID(), topic: 'test.thing.created', payload: {}, occurredAt: new Date().toISOString(), seq: '1' });
-
-  it('runs the side effect once for a redelivered event id', async () => {
-    const event = ev();
-    let effects = 0;
-    const effect = async () => {
-      effects++;
-    };
-    expect(await handleOnce(database.db, 'consumer-a', event, effect)).toBe(true);
-    expect(await handleOnce(database.db, 'consumer-a', { ...event }, effect)).toBe(false);
-    expect(await handleOnce(database.db, 'consumer-a', { ...event, seq: '2' }, effect)).toBe(false);
-    expect(effects).toBe(1);
-
-    // Another consumer handles the same event on its own; another event is handled too.
-    expect(await handleOnce(database.db, 'consumer-b', event, effect)).toBe(true);
-    expect(await handleOnce(database.db, 'consumer-a', ev(), effect)).toBe(true);
-    expect(effects).toBe(3);
-  });
-
-  it('commits the side effect and the record together: a failed handler leaves the event to be handled again', async () => {
-    const event = ev();
-    await expect(
-      handleOnce(database.db, 'consumer-a', event, async (trx) => {
-        await outbox.add(trx, 'test.effect.done', { attempt: 1 });
-        throw new Error('handler failed');
-      }),
-    ).rejects.toThrow('handler failed');
-    expect(await rows()).toHaveLength(0);
-
-    expect(
-      await handleOnce(database.db, 'consumer-a', event, async (trx) => {
-        await outbox.add(trx, 'test.effect.done', { attempt: 2 });
-      }),
-    ).toBe(true);
-    expect(
-      await handleOnce(database.db, 'consumer-a', event, async (trx) => {
-        await outbox.add(trx, 'test.effect.done', { attempt: 3 });
-      }),
-    ).toBe(false);
-    expect((await rows()).map((r) => r.payload)).toEqual([{ attempt: 2 }]);
   });
 });
 
