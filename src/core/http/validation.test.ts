@@ -1,16 +1,21 @@
 import { Type } from '@sinclair/typebox';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScreenBatchRequest } from '../../modules/voice/schema.js';
 import { createMetrics } from '../metrics.js';
 import { createHttpApp, type App } from './app.js';
 import { MAX_FIELD_ERRORS } from './problem.js';
 import { ALL_ERRORS_MAX_VALUES, holdsAtMost } from './validation.js';
 
+/** A batch body like the call screening's: many small objects, a cap on how many. */
+const Batch = Type.Object(
+  { calls: Type.Array(Type.Object({ from: Type.String({ maxLength: 32 }), to: Type.String({ maxLength: 32 }) }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }) },
+  { additionalProperties: false },
+);
+
 let app: App;
 beforeAll(async () => {
   app = await createHttpApp({ logger: pino({ level: 'silent' }), metrics: createMetrics() });
-  app.post('/test/screen-batch', { bodyLimit: 4 * 1024 * 1024, schema: { body: ScreenBatchRequest } }, async () => ({ ok: true }));
+  app.post('/test/screen-batch', { bodyLimit: 4 * 1024 * 1024, schema: { body: Batch } }, async () => ({ ok: true }));
   const Form = Type.Object(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, Type.Optional(Type.Integer({ minimum: 0 }))])), { additionalProperties: false });
   app.post('/test/form', { schema: { body: Form, querystring: Type.Object({ n: Type.Optional(Type.Integer()) }) } }, async () => ({ ok: true }));
   await app.ready();
@@ -37,27 +42,18 @@ describe('validation problems are bounded', () => {
     expect(body.detail).toMatch(/; and 10 more$/);
   });
 
-  it('answers 150,000 invalid calls in one screen-batch with a small 400, quickly', async () => {
-    const payload = JSON.stringify({ calls: Array.from({ length: 150_000 }, () => ({})) });
-    const started = performance.now();
-    const res = await post('/test/screen-batch', payload);
-    const ms = performance.now() - started;
+  it('answers 150,000 invalid calls in one batch with a small 400 naming the first error only', async () => {
+    const res = await post('/test/screen-batch', JSON.stringify({ calls: Array.from({ length: 150_000 }, () => ({})) }));
     expect(res.statusCode).toBe(400);
     expect(res.body.length).toBeLessThan(2048);
     expect(res.json()).toMatchObject({ type: 'https://qalqan.kz/problems/validation-error', errorCount: 1 });
-    console.log(`150,000 invalid calls (${(payload.length / 1024).toFixed(0)} KiB): 400 of ${res.body.length} bytes in ${ms.toFixed(0)} ms`);
-    expect(ms).toBeLessThan(500);
   });
 
-  it('answers the worst 4 MB body (1.4 million empty calls) within a second (most of it JSON parsing)', async () => {
-    const payload = JSON.stringify({ calls: Array.from({ length: Math.floor((4 * 1024 * 1024 - 20) / 3) }, () => ({})) });
-    const started = performance.now();
-    const res = await post('/test/screen-batch', payload);
-    const ms = performance.now() - started;
+  it('answers the worst 4 MB body (1.4 million empty calls) with a small 400', async () => {
+    const res = await post('/test/screen-batch', JSON.stringify({ calls: Array.from({ length: Math.floor((4 * 1024 * 1024 - 20) / 3) }, () => ({})) }));
     expect(res.statusCode).toBe(400);
     expect(res.body.length).toBeLessThan(2048);
-    console.log(`1.4 M invalid calls (4 MiB): 400 of ${res.body.length} bytes in ${ms.toFixed(0)} ms`);
-    expect(ms).toBeLessThan(1000);
+    expect(res.json()).toMatchObject({ errorCount: 1 });
   });
 
   it('still coerces and validates query strings', async () => {
