@@ -65,10 +65,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
       io.out('No console users yet: create the first admin with `qalqan user create --email <address> --role admin`, or load the demo data on purpose with `qalqan demo`');
     }
   }
-  const { port } = app.server.address() as AddressInfo;
-  io.out(`Qalqan listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port} (API docs at /docs)`);
-  setStarted();
-
+  // Before the listening line: whoever sees it and sends SIGTERM at once gets a drain, not the default kill.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -90,4 +87,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  const { port } = app.server.address() as AddressInfo;
+  io.out(`Qalqan listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port} (API docs at /docs)`);
+  setStarted();
 }
