@@ -12,7 +12,7 @@ import { createOutboxRelay } from './core/events/relay.js';
 import { createHttpApp, type App } from './core/http/app.js';
 import type { HttpLimits } from './core/http/limits.js';
 import { addressMatcher } from './core/net.js';
-import { authGuard, bearerToken } from './core/http/auth-hook.js';
+import { authGuard } from './core/http/auth-hook.js';
 import { opsRoutes } from './core/http/ops-routes.js';
 import { databaseRateLimitStore } from './core/http/rate-limit-store.js';
 import type { Logger } from './core/logger.js';
@@ -138,8 +138,6 @@ export async function createHttpServer(
     limits: options.limits,
     rateLimitStore: services.database.kind === 'postgres' ? databaseRateLimitStore(services.database.db) : undefined,
     guard: authGuard(services.auth),
-    cachedPrincipal: (token) => services.auth.cachedApiKey(token),
-    bearerToken,
   });
   await app.register(opsRoutes({ database: services.database, metrics: services.metrics, dependencies: services.dependencies, isDraining: () => draining, isStarting: () => starting }));
   await app.register(authRoutes(services.auth));

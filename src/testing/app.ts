@@ -22,10 +22,7 @@ export interface TestApp {
    * scopes; returns the bearer header.
    */
   keyWith(scopes: string[], org?: string, kind?: OrgKind): Promise<{ authorization: string; keyId: string; orgId: string }>;
-  /**
-   * The request over a real socket (`inject` bypasses the server, so only this reaches the hot lane); `lane` says
-   * whether the hot lane answered it.
-   */
+  /** The request over a real socket (`inject` bypasses the server: only this goes through its limits and parser). */
   overHttp(request: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; body?: string }): Promise<HttpAnswer>;
   close(): Promise<void>;
 }
@@ -34,7 +31,6 @@ export interface HttpAnswer {
   statusCode: number;
   headers: Headers;
   body: string;
-  lane: 'hot' | 'fastify';
 }
 
 export interface TestAppOptions {
@@ -54,12 +50,6 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const services = createServices({ database, bus, logger, secret: TEST_SECRET, clock: options.clock });
   const { app } = await createHttpServer(services, { limits: options.limits });
   options.routes?.(app);
-  // Which answers Fastify gave (the others came from the hot lane), by request id.
-  const answeredByFastify = new Set<string>();
-  app.addHook('onResponse', (request, _reply, done) => {
-    answeredByFastify.add(request.id);
-    done();
-  });
   await app.ready();
   const ctx = systemContext('test');
   let base: string | null = null;
@@ -88,7 +78,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       }
       const res = await fetch(`${base}${url}`, { method, headers, body });
       const answer = await res.text();
-      return { statusCode: res.status, headers: res.headers, body: answer, lane: answeredByFastify.has(res.headers.get('x-request-id') ?? '') ? 'fastify' : 'hot' };
+      return { statusCode: res.status, headers: res.headers, body: answer };
     },
     async close() {
       services.eir.stop();

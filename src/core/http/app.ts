@@ -8,9 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { maskDigits } from '../../identifiers/hashing.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { Principal } from '../auth/principal.js';
-import { frameworkErrors, installErrorHandling, problemFor, rawProblem } from './errors.js';
-import { createHotLane, replayBody, type HotHandler } from './hot-lane.js';
+import { frameworkErrors, installErrorHandling } from './errors.js';
 import { swaggerOptions } from './openapi.js';
 import { DEFAULT_HTTP_LIMITS, enforceLimits, serverOptions, type ClosedReason, type HttpLimits } from './limits.js';
 import { PROBLEM_BASE, problems } from './problem.js';
@@ -30,9 +28,6 @@ declare module 'fastify' {
     scope?: string;
     /** Reachable without credentials (always rate-limited). */
     public?: boolean;
-    /** The everyday request is answered by the hot lane (see hot-lane.ts), with this route's method, path and scope. */
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route's handler checks its own body type
-    hot?: HotHandler<any>;
   }
   interface FastifyRequest {
     /** The matched route's URL pattern (the metric and log label), or null when no route matched. */
@@ -55,13 +50,6 @@ export interface HttpAppOptions {
   rateLimitStore?: unknown;
   /** Checks the credential of every route that is not public; without one, every route is open (tests of the stack). */
   guard?: RouteGuard;
-  /**
-   * The hot lane's credential check: the caller of a cached API key, else undefined. Without it, or behind a trusted
-   * proxy (`trustProxy`: the client's address is Fastify's to work out), the lane takes nothing.
-   */
-  cachedPrincipal?: (token: string) => Principal | null | undefined;
-  /** `Authorization: Bearer` token parsing, shared with the guard. */
-  bearerToken?: (header: string) => string | null;
   /** Timeouts and the per-address connection cap; DEFAULT_HTTP_LIMITS when absent. */
   limits?: HttpLimits;
 }
@@ -80,34 +68,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     const given = req.headers['x-request-id'];
     return typeof given === 'string' && REQUEST_ID.test(given) ? given : `${idPrefix}-${(++idCounter).toString(36)}`;
   };
-  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const limits = options.limits ?? DEFAULT_HTTP_LIMITS;
   const closedBy = (reason: ClosedReason) => options.metrics.httpConnectionsClosed.inc({ reason });
-  /** The one line per request (identifiers masked) and the duration histogram, for both lanes. */
-  const answered = (method: string, url: string, route: string, status: number, ms: number, id: string, ip: string | undefined) => {
-    options.metrics.httpDuration.observe(method, route, status, ms / 1000);
-    if (options.logger.isLevelEnabled('info')) {
-      options.logger.info({ reqId: id, method, url: maskDigits(url), route, status, ms: Math.round(ms * 10) / 10, ip }, 'request');
-    }
-  };
-  const hotLane = createHotLane({
-    cachedPrincipal: (!options.trustProxy && options.cachedPrincipal) || (() => undefined),
-    bearerToken: options.bearerToken ?? (() => null),
-    requestId,
-    answered: (req, route, status, id, startedAt) => answered(req.method!, req.url!, route, status, performance.now() - startedAt, id, req.socket.remoteAddress),
-    problemFor: (err, req, id) => {
-      const problem = problemFor(err, { id, headers: req.headers }, options.logger);
-      return rawProblem(problem.toBody(req.url?.split('?')[0]), id, problem.headers);
-    },
-  });
   const app = Fastify({
-    // The hot lane answers its few endpoints before Fastify sees the request; everything else goes to Fastify.
+    // Our own server, for its timeouts and the per-address connection cap (limits.ts), held on every connection.
     serverFactory: (handler) => {
-      const hand = handler as (req: IncomingMessage, res: import('node:http').ServerResponse) => void;
-      const server = createServer(serverOptions(limits), (req, res) => {
-        if (!hotLane.take(req, res, hand)) hand(req, res);
-      });
-      // On the server, so they hold for every connection, whichever lane answers it.
+      const server = createServer(serverOptions(limits), handler);
       enforceLimits(server, limits, options.trustProxy ?? false, closedBy);
       return server;
     },
@@ -117,7 +83,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
     // No pino child per request (a measurable share of a hot route's cost): request.log is the app's logger, and
     // the lines this app writes carry the request id themselves.
     childLoggerFactory: (logger) => logger,
-    bodyLimit,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
     requestIdHeader: false,
     genReqId: requestId,
     forceCloseConnections: 'idle',
@@ -143,11 +109,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
-  // While the server drains, Fastify answers everything (with Connection: close), so keep-alive clients let go.
-  app.addHook('preClose', (done) => {
-    hotLane.close();
-    done();
-  });
   // JSON only, unless a module registers its own parser (CSV uploads): text/plain is a 415, not a guess.
   app.removeContentTypeParser('text/plain');
   // Runs before the plugins' own onRoute hooks: documentation is public, and every public route is rate-limited.
@@ -171,14 +132,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
       guard(request, scope, done);
     };
     route.onRequest = [enter, ...hooks(route.onRequest)];
-    const hot = route.config?.hot;
-    const method = route.method === 'GET' ? 'GET' : route.method === 'POST' ? 'POST' : null;
-    if (hot && method) {
-      // The lane has no rate limit: a public route cannot take it.
-      if (route.config?.public) throw new Error(`${url}: a hot route needs a credential`);
-      hotLane.add({ method, url, scope, bodyLimit: route.bodyLimit ?? bodyLimit, handler: hot });
-      if (method === 'POST') route.preParsing = [replayBody, ...hooks(route.preParsing)];
-    }
   });
   await app.register(rateLimit, {
     global: false,
@@ -191,9 +144,16 @@ export async function createHttpApp(options: HttpAppOptions): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  // Callback style: it runs on every request, and skips a promise.
+  // The duration histogram and the one line per request (identifiers masked). Callback style: it runs on every
+  // request, and skips a promise.
   app.addHook('onResponse', (request, reply, done) => {
-    answered(request.method, request.url, request.routeUrl ?? 'unmatched', reply.statusCode, reply.elapsedTime, request.id, request.ip);
+    const route = request.routeUrl ?? 'unmatched';
+    const ms = reply.elapsedTime;
+    options.metrics.httpDuration.observe(request.method, route, reply.statusCode, ms / 1000);
+    if (options.logger.isLevelEnabled('info')) {
+      const line = { reqId: request.id, method: request.method, url: maskDigits(request.url), route, status: reply.statusCode, ms: Math.round(ms * 10) / 10, ip: request.ip };
+      options.logger.info(line, 'request');
+    }
     done();
   });
   return app;

@@ -38,10 +38,7 @@ function fieldErrors(err: FastifyError): FieldError[] {
   });
 }
 
-/**
- * Maps an error to a problem: Fastify's own errors by code; anything unknown becomes a 500 that says nothing internal.
- * `request` is a Fastify request, or the hot lane's raw request with its id.
- */
+/** Maps an error to a problem: Fastify's own errors by code; anything unknown becomes a 500 that says nothing internal. */
 export function toProblem(err: FastifyError, request: Pick<FastifyRequest, 'id' | 'headers'>): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (err instanceof DomainError) return fromDomain(err);
@@ -73,16 +70,6 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyR
 export function sendProblemBody(reply: FastifyReply, body: ProblemBody): FastifyReply {
   // Routes set x-request-id on entry; answers from the not-found handler and pre-routing errors get it here.
   return reply.header('x-request-id', reply.request.id).code(body.status).type('application/problem+json').send({ ...body, requestId: reply.request.id });
-}
-
-/** A problem answer written without Fastify (the hot lane): its status, headers and JSON text. */
-export function rawProblem(body: ProblemBody, requestId: string, headers: Record<string, string> = {}): { status: number; headers: Record<string, string>; payload: string } {
-  const payload = JSON.stringify({ ...body, requestId });
-  return {
-    status: body.status,
-    headers: { ...headers, 'x-request-id': requestId, 'content-type': 'application/problem+json; charset=utf-8', 'content-length': String(Buffer.byteLength(payload)) },
-    payload,
-  };
 }
 
 /** The problem for an error a request ran into; a 5xx is logged (with the error) once, here. */

@@ -3,15 +3,12 @@ import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Principal } from '../auth/principal.js';
 import { createMetrics } from '../metrics.js';
 import { createHttpApp, type App } from './app.js';
-import { bearerToken } from './auth-hook.js';
 import { markStreamedUpload, type ClosedReason, type HttpLimits } from './limits.js';
 import { problems } from './problem.js';
 
 const KEY = 'qk_limits_0123456789';
-const caller: Principal = { kind: 'apikey', id: 'limits', label: 'test key', orgId: 'org-test', orgKind: 'operator', scopes: ['test:limits'] };
 const LIMITS: HttpLimits = { requestTimeoutMs: 1000, headersTimeoutMs: 1000, keepAliveTimeoutMs: 1000, maxConnectionsPerAddress: 4 };
 
 async function startApp(limits: HttpLimits, trustProxy?: boolean | string): Promise<{ app: App; port: number; closed: (reason: ClosedReason) => Promise<number> }> {
@@ -22,15 +19,9 @@ async function startApp(limits: HttpLimits, trustProxy?: boolean | string): Prom
     limits,
     trustProxy,
     guard: (request, _scope, done) => done(request.headers.authorization === `Bearer ${KEY}` ? undefined : problems.unauthorized()),
-    cachedPrincipal: (token) => (token === KEY ? caller : undefined),
-    bearerToken,
   });
   const body = Type.Object({ n: Type.Number(), pad: Type.Optional(Type.String()) });
   app.post('/test/plain', { config: { scope: 'test:limits' }, schema: { body } }, async (request) => ({ n: request.body.n }));
-  app.post('/test/hot', {
-    config: { scope: 'test:limits', hot: { answer: () => ({ status: 200, body: { lane: 'hot' } }) } },
-    schema: { body },
-  }, async () => ({ lane: 'fastify' }));
   app.register(async (scoped) => {
     scoped.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
     scoped.post('/test/upload', { config: { scope: 'test:limits' }, onRequest: (request, _reply, done) => {
@@ -73,7 +64,6 @@ afterAll(() => t.app.close());
 describe('request timeouts (real sockets)', () => {
   it.each([
     ['a route answered by Fastify', '/test/plain', true],
-    ['a route the hot lane answers', '/test/hot', true],
     ['a request refused for its credentials (401 sent, body still owed)', '/test/plain', false],
   ])('cuts a stalled body on %s within the request timeout', async (_name, path, auth) => {
     const { socket, ended } = await open(t.port);

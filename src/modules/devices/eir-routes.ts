@@ -1,12 +1,14 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifySchemaValidationError } from 'fastify';
 import type { App } from '../../core/http/app.js';
-import { sendAnswer, type HotAnswer } from '../../core/http/hot-lane.js';
+import { sendProblemBody } from '../../core/http/errors.js';
 import { PROBLEM_BASE, type ProblemBody } from '../../core/http/problem.js';
 import { EirResponseData, ProblemDetails3gpp } from './schema.js';
 import type { DevicesService, EirOutcome } from './service.js';
 
 const EquipmentStatusQuery = Type.Object({
-  pei: Type.String({ description: 'PEI: imei-<15 digits> or imeisv-<16 digits>; the first 14 digits decide' }),
+  // The PEI itself is parsed by the service (src/identifiers decides what an IMEI is), to answer with 3GPP causes.
+  pei: Type.String({ minLength: 1, description: 'PEI: imei-<15 digits> or imeisv-<16 digits>; the first 14 digits decide' }),
   supi: Type.Optional(Type.String({ description: 'SUPI, e.g. imsi-401011234567890' })),
   gpsi: Type.Optional(Type.String({ description: 'GPSI, e.g. msisdn-77011234567' })),
   'supported-features': Type.Optional(Type.String()),
@@ -27,32 +29,32 @@ function problem3gpp(status: number, cause: string, detail: string, invalidParam
   };
 }
 
-/** The answer to a GetEquipmentStatus query, for both the Fastify route and the hot lane. */
-function answer(devices: DevicesService, pei: unknown, supi: unknown): HotAnswer | Promise<HotAnswer> {
-  if (pei === undefined || pei === '') {
-    return { status: 400, problem: problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]) };
+const BAD_PEI = problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]);
+const NO_PEI = problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]);
+
+/** A query the schema refused, with the TS 29.500 cause: pei missing (or empty), pei not one string, another parameter wrong. */
+function refused(errors: FastifySchemaValidationError[]): ProblemBody {
+  const onPei = errors.filter((e) => e.instancePath === '/pei' || (e.params as { missingProperty?: string }).missingProperty === 'pei');
+  if (onPei.length === 0) {
+    const invalidParams = errors.map((e) => ({ param: e.instancePath.slice(1), reason: e.message ?? 'is invalid' }));
+    return problem3gpp(400, 'INVALID_QUERY_PARAM', invalidParams.map((p) => `${p.param}: ${p.reason}`).join('; '), invalidParams);
   }
-  // Synchronous in the common case: the hot path allocates no promise.
-  const outcome = devices.equipmentStatus(String(pei), typeof supi === 'string' ? supi : undefined);
-  return outcome instanceof Promise ? outcome.then(toAnswer) : toAnswer(outcome);
+  return onPei.some((e) => e.keyword === 'required' || e.keyword === 'minLength') ? NO_PEI : BAD_PEI;
 }
 
-function toAnswer(outcome: EirOutcome): HotAnswer {
-  if ('badPei' in outcome) {
-    return { status: 400, problem: problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]) };
-  }
-  if ('unknownTac' in outcome) return { status: 404, problem: problem3gpp(404, 'ERROR_EQUIPMENT_UNKNOWN', `TAC ${outcome.unknownTac} is not in the TAC database`) };
-  return { status: 200, body: { status: outcome.status } };
+function send(reply: FastifyReply, outcome: EirOutcome): void {
+  if ('badPei' in outcome) sendProblemBody(reply, BAD_PEI);
+  else if ('unknownTac' in outcome) sendProblemBody(reply, problem3gpp(404, 'ERROR_EQUIPMENT_UNKNOWN', `TAC ${outcome.unknownTac} is not in the TAC database`));
+  else reply.send({ status: outcome.status });
 }
 
-/** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path; network functions' everyday calls take the hot lane. */
+/** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path. */
 export function eirRoutes(devices: DevicesService) {
   return async function (app: App): Promise<void> {
     app.get(EIR_PATH, {
-      // The handler checks pei itself, to answer with the 3GPP causes; the schema documents the query, so the
-      // generic validator would only repeat that work on the hottest route.
-      validatorCompiler: () => (value) => ({ value }),
-      config: { scope: 'devices:check', hot: { answer: ({ query }) => answer(devices, query.get('pei'), query.get('supi')) } },
+      // A refused query is answered by the handler, with the 3GPP cause, rather than as a generic validation problem.
+      attachValidation: true,
+      config: { scope: 'devices:check' },
       schema: {
         tags: ['N5g-eir'],
         summary: 'Equipment status of a PEI (TS 29.511 GetEquipmentStatus)',
@@ -60,8 +62,14 @@ export function eirRoutes(devices: DevicesService) {
         response: { 200: EirResponseData, 400: ProblemDetails3gpp, 401: ProblemDetails3gpp, 403: ProblemDetails3gpp, 404: ProblemDetails3gpp, 503: ProblemDetails3gpp },
       },
     }, (request, reply) => {
-      const { pei, supi } = request.query as { pei?: unknown; supi?: unknown };
-      return sendAnswer(reply, answer(devices, pei, supi));
+      if (request.validationError) {
+        sendProblemBody(reply, refused(request.validationError.validation));
+        return;
+      }
+      // Synchronous when the index answers from memory (the everyday case): no promise per request.
+      const outcome = devices.equipmentStatus(request.query.pei, request.query.supi);
+      if (outcome instanceof Promise) return outcome.then((o) => send(reply, o));
+      send(reply, outcome);
     });
   };
 }

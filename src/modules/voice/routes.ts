@@ -1,9 +1,7 @@
 import type { Readable } from 'node:stream';
-import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type } from '@sinclair/typebox';
 import type { App } from '../../core/http/app.js';
 import { requestContext } from '../../core/http/auth-hook.js';
-import { sendAnswer, type HotAnswer, type HotHandler } from '../../core/http/hot-lane.js';
 import { Problem, authErrors } from '../../core/http/schemas.js';
 import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
 import { RangeHolder, DnoEntry, DnoRequest, PolicyBody, PolicyResponse, RoamingRequest, RoamingResponse, ScreenBatchRequest, ScreenRequest, ScreenResult, StatsResponse, Trunk, TrunkBody } from './schema.js';
@@ -16,26 +14,21 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
   return async function (app: App): Promise<void> {
     acceptCsv(app);
 
-    // Operators' switches screen every call: the everyday request takes the hot lane, anything unusual this route.
-    // Synchronous unless the call carries an Identity header: the hot path allocates no promise.
-    const screen = (call: Static<typeof ScreenRequest>, operatorId: string | null): HotAnswer | Promise<HotAnswer> => {
-      const result = voice.screen(call, operatorId);
-      return result instanceof Promise ? result.then((r) => ({ status: 200, body: r })) : { status: 200, body: result };
-    };
-    const screenBody = TypeCompiler.Compile(ScreenRequest);
-    const hot: HotHandler<Static<typeof ScreenRequest>> = {
-      accepts: (body): body is Static<typeof ScreenRequest> => screenBody.Check(body),
-      answer: ({ body, principal }) => screen(body, voicePolicy.screensFor(principal)),
-    };
     app.post('/api/v1/voice/screen', {
-      config: { scope: 'voice:screen', hot },
+      config: { scope: 'voice:screen' },
       schema: {
         tags: ['voice'],
         summary: 'Screens one call for the calling operator: allow, flag or block, with reasons',
         body: ScreenRequest,
         response: { 200: ScreenResult, ...authErrors },
       },
-    }, (request, reply) => sendAnswer(reply, screen(request.body, request.principal ? voicePolicy.screensFor(request.principal) : null)));
+    }, (request, reply) => {
+      // Operators' switches screen every call: answered synchronously unless the call carries an Identity header
+      // (STIR/SHAKEN), so the everyday request costs no promise.
+      const result = voice.screen(request.body, request.principal ? voicePolicy.screensFor(request.principal) : null);
+      if (result instanceof Promise) return result;
+      reply.send(result);
+    });
 
     app.post('/api/v1/voice/screen-batch', {
       bodyLimit: 4 * 1024 * 1024,
