@@ -11,3 +11,12 @@ export class DomainError extends Error {
     super(message);
   }
 }
+
+/** A problem lists at most this many of the items it refuses, then how many more (the answer stays small). */
+const MAX_LISTED = 20;
+
+/** Items a problem names: the first twenty, then "and N more". */
+export function listed(items: readonly string[]): string {
+  const more = items.length - MAX_LISTED;
+  return items.slice(0, MAX_LISTED).join(', ') + (more > 0 ? ` and ${more} more` : '');
+}

@@ -28,24 +28,28 @@ export interface Line<T> {
 
 export type RowResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
-export interface ImportOptions<T> {
+/** An import's work, run in one transaction handed to the callbacks as `X`. */
+export interface ImportWork<T, X> {
   input: Readable;
   delimiter?: string;
   /** Columns that must be in the header (others are ignored). */
   columns: string[];
   parseRow(row: Record<string, string>, line: number): RowResult<T>;
-  db: Executor;
   /** Runs first inside the import's transaction (e.g. to empty a table for a full replace). */
-  begin?(trx: Executor): Promise<void>;
+  begin?(trx: X): Promise<void>;
   /** Writes a batch; may return rows the database refuses (e.g. duplicates), which count as rejected. */
-  writeBatch(trx: Executor, batch: Line<T>[]): Promise<RowError[] | void>;
+  writeBatch(trx: X, batch: Line<T>[]): Promise<RowError[] | void>;
   /** Runs last inside the transaction, after every batch. */
-  finish?(trx: Executor, report: ImportReport): Promise<void>;
+  finish?(trx: X, report: ImportReport): Promise<void>;
   /** Refuse the whole import when more than this share of rows is malformed (0.01 = 1 %). Default 0: any bad row refuses it. */
   maxMalformedShare?: number;
   batchSize?: number;
   onProgress?(rows: number): void;
   clock?: () => number;
+}
+
+export interface ImportOptions<T> extends ImportWork<T, Executor> {
+  db: Executor;
 }
 
 const MAX_REPORTED_ERRORS = 100;
@@ -56,7 +60,15 @@ class Refused extends Error {}
  * Streams a delimited file into the database in one transaction, in batches, in constant memory. Bad rows are
  * reported by line number; when too many are bad, or the file is cut short or not UTF-8, nothing is written.
  */
-export async function runImport<T>(options: ImportOptions<T>): Promise<ImportReport> {
+export function runImport<T>(options: ImportOptions<T>): Promise<ImportReport> {
+  return runImportIn({ ...options, transaction: (work) => options.db.transaction().execute(work) });
+}
+
+/**
+ * `runImport` in a transaction the caller runs, e.g. a module's change (`createChanges`: its own tables, audit
+ * entries and events), handed to the callbacks.
+ */
+export async function runImportIn<T, X>(options: ImportWork<T, X> & { transaction: (work: (trx: X) => Promise<void>) => Promise<void> }): Promise<ImportReport> {
   const now = options.clock ?? (() => performance.now());
   const started = now();
   const report: ImportReport = { rows: 0, accepted: 0, rejected: 0, errors: [], committed: false, seconds: 0 };
@@ -73,7 +85,7 @@ export async function runImport<T>(options: ImportOptions<T>): Promise<ImportRep
     if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push({ line, message });
   };
   try {
-    await options.db.transaction().execute(async (trx) => {
+    await options.transaction(async (trx) => {
       await options.begin?.(trx);
       let batch: Line<T>[] = [];
       const write = async () => {
