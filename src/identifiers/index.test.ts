@@ -5,7 +5,7 @@ describe('index', () => {
   it('re-exports the public API', () => {
     const names = [
       'luhnCheckDigit', 'luhnValid', 'parseImei', 'imeiCheckDigit', 'toImei15', 'isAllZeroOrTestTac',
-      'packImei14', 'unpackImei14', 'parseImsi', 'KZ_MNC', 'KZ_NUMBERING_PLAN', 'PLUS7_SPLIT', 'findKzRange',
+      'packImei14', 'unpackImei14', 'parseImsi', 'parsePei', 'parseSupi', 'imsiOfSupi', 'KZ_MNC', 'KZ_NUMBERING_PLAN', 'PLUS7_SPLIT', 'findKzRange',
       'plus7Holder', 'parseMsisdn', 'maskMsisdn', 'validateIin', 'validateBin', 'parseIin', 'maskIin',
       'iinCheckDigit', 'parseIban', 'maskIban', 'ibanCheckDigits', 'parseCardPan', 'cardFingerprint', 'maskCard',
       'keyedHash', 'maskDigits',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../core/errors.js';
 import type { EventBus } from '../../core/events/bus.js';
 import type { Logger } from '../../core/logger.js';
-import { packImei14, parseImei } from '../../identifiers/imei.js';
+import { packImei14 } from '../../identifiers/imei.js';
 import { PackedStatusIndex, STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, TacSet, type StatusCode } from './eir-index.js';
 import type { DevicesRepository } from './repository.js';
 
@@ -199,17 +199,3 @@ export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; 
 }
 
 export type Eir = ReturnType<typeof createEir>;
-
-/** `imei-` + 15 digits or `imeisv-` + 16 digits → the 14 digits that identify the device (the 15th never decides). */
-export function peiToImei14(pei: string): string | null {
-  const m = /^(?:imei-([0-9]{15})|imeisv-([0-9]{16}))$/.exec(pei);
-  if (!m) return null;
-  const parsed = parseImei((m[1] ?? m[2])!, { network: true });
-  return parsed.ok ? parsed.imei14 : null;
-}
-
-/** `imsi-<digits>` → the IMSI, or null. */
-export function supiToImsi(supi: string | undefined): string | null {
-  const m = supi ? /^imsi-([0-9]{5,15})$/.exec(supi) : null;
-  return m ? m[1]! : null;
-}

@@ -7,10 +7,11 @@ import type { OrgDirectory } from '../../core/auth/directory.js';
 import { DomainError } from '../../core/errors.js';
 import type { Outbox } from '../../core/events/outbox.js';
 import { parseImei, toImei15 } from '../../identifiers/imei.js';
+import { parsePei } from '../../identifiers/pei.js';
+import { imsiOfSupi } from '../../identifiers/supi.js';
 import type { Eir, EirChange, EquipmentStatus } from './eir.js';
 import { queueClassification, statusesOf } from './classification.js';
 import { STATUS_BLACK, type StatusCode } from './eir-index.js';
-import { peiToImei14, supiToImsi } from './eir.js';
 import { importRegistrations, importStolen, importTacs } from './imports.js';
 import { devicesPolicy, sees } from './policy.js';
 import { registerBatch, REJECT_TEXT } from './registration.js';
@@ -173,9 +174,10 @@ export function createDevicesService(deps: DevicesServiceDeps) {
      * the block is just non-registration (which a pairing lifts), and so returns a promise.
      */
     equipmentStatus(pei: string, supi: string | undefined): EirOutcome | Promise<EirOutcome> {
-      const imei14 = peiToImei14(pei);
-      if (!imei14) return { badPei: true };
-      const answer = deps.eir.check(imei14, supiToImsi(supi));
+      const parsed = parsePei(pei);
+      if (!parsed.ok) return { badPei: true };
+      const imei14 = parsed.imei14;
+      const answer = deps.eir.check(imei14, imsiOfSupi(supi));
       if ('unknownTac' in answer) return answer;
       if (answer.status !== 'BLACKLISTED' || !answer.paired) return { status: answer.status };
       return devicesRepository(deps.db)
