@@ -111,6 +111,7 @@ const noImportCycle = {
       ExportAllDeclaration: (node) => check(node, node.source),
       ImportExpression: (node) => check(node, node.source),
       TSImportEqualsDeclaration: (node) => check(node, node.moduleReference.expression),
+      TSImportType: (node) => check(node, node.argument.literal),
     };
   },
 };

@@ -45,6 +45,14 @@ describe('lint: no import cycles', () => {
     });
   });
 
+  it('refuses a cycle through an import type', async () => {
+    const found = await cycleMessages({
+      'a.ts': "export type A = import('./b.js').B[];\n",
+      'b.ts': "import type { A } from './a.js';\nexport type B = { a: A };\n",
+    });
+    expect(found).toEqual({ 'a.ts': ['Import cycle: a.ts → b.ts → a.ts'], 'b.ts': ['Import cycle: b.ts → a.ts → b.ts'] });
+  });
+
   it('accepts two files that share a third', async () => {
     const found = await cycleMessages({
       'types.ts': 'export type Run = () => void;\n',
