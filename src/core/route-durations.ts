@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 interface Series {
-  labels: { method: string; route: string; status: string };
+  labels: { listener: string; method: string; route: string; status: string };
   /** Non-cumulative counts per bucket; the last slot is +Inf. */
   counts: Float64Array;
   sum: number;
@@ -11,9 +11,9 @@ interface Series {
 }
 
 /**
- * `http_request_duration_seconds`, a Prometheus histogram by method, route template and status, exposed through the
- * prom-client registry. It is kept by hand because it is observed on every request: a series is looked up once per
- * (method, route, status) and observing is a bucket search and three additions, where prom-client's Histogram
+ * `http_request_duration_seconds`, a Prometheus histogram by listener (api, sbi), method, route template and status,
+ * exposed through the prom-client registry. It is kept by hand because it is observed on every request: a series is
+ * looked up once per (listener, method, route, status) and observing is a bucket search and three additions, where prom-client's Histogram
  * re-validates and re-hashes the label set on every observation.
  */
 export class RouteDurations {
@@ -27,10 +27,10 @@ export class RouteDurations {
     registry.registerMetric(this as never);
   }
 
-  observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`;
+  observe(listener: string, method: string, route: string, status: number, seconds: number): void {
+    const key = `${listener} ${method} ${route} ${status}`;
     let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { labels: { method, route, status: String(status) }, counts: new Float64Array(BUCKETS.length + 1), sum: 0, count: 0 }));
+    if (!s) this.series.set(key, (s = { labels: { listener, method, route, status: String(status) }, counts: new Float64Array(BUCKETS.length + 1), sum: 0, count: 0 }));
     let i = 0;
     while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
     s.counts[i]! += 1;

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import type { Principal, RequestContext } from '../auth/principal.js';
 import { hasScope } from '../auth/scopes.js';
-import type { RouteGuard } from './app.js';
+import type { RouteGuard } from './pipeline.js';
 import { problems } from './problem.js';
 
 declare module 'fastify' {
@@ -22,12 +22,13 @@ export function bearerToken(header: string): string | null {
   return BEARER.exec(header)?.[1] ?? null;
 }
 
-async function identify(auth: AuthService, request: FastifyRequest): Promise<Principal | null> {
+async function identify(auth: AuthService, request: FastifyRequest, sessions: boolean): Promise<Principal | null> {
   const header = request.headers.authorization;
   if (header !== undefined) {
     const token = bearerToken(header);
     return token ? auth.authenticateApiKey(token) : null;
   }
+  if (!sessions) return null;
   const cookies = request.headers.cookie;
   const session = cookies ? fastifyCookie.parse(cookies)[SESSION_COOKIE] : undefined;
   return session ? auth.authenticateSession(session) : null;
@@ -44,15 +45,16 @@ function admit(request: FastifyRequest, principal: Principal | null, scope: stri
 /**
  * The guard of every route not marked public: an API key (`Authorization: Bearer qk_…`) or a console session cookie
  * must identify the caller, and carry the route's `config.scope` when it has one. A cached API key (the common case
- * for operators' systems) is checked in memory, with no promise.
+ * for operators' systems) is checked in memory, with no promise. `sessions: false` (the SBI, for network functions
+ * and switches) takes API keys only.
  */
-export function authGuard(auth: AuthService): RouteGuard {
+export function authGuard(auth: AuthService, { sessions = true }: { sessions?: boolean } = {}): RouteGuard {
   return (request, scope, done) => {
     const header = request.headers.authorization;
     const token = header === undefined ? null : bearerToken(header);
     const cached = token === null ? undefined : auth.cachedApiKey(token);
     if (cached !== undefined) return done(admit(request, cached, scope));
-    identify(auth, request).then(
+    identify(auth, request, sessions).then(
       (principal) => done(admit(request, principal, scope)),
       (err: Error) => done(err),
     );

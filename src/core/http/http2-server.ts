@@ -7,6 +7,7 @@ import {
   type Http2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
+  type IncomingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
@@ -73,6 +74,48 @@ function acceptOnlyHttp2(server: Http2Server, prefaceTimeoutMs: number, closed: 
   });
 }
 
+const HEADERS_BODY = JSON.stringify({
+  type: `${PROBLEM_BASE}headers-too-large`,
+  title: 'Request header fields too large',
+  status: 431,
+  detail: 'the request headers exceed 16 KiB',
+});
+
+type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
+
+/** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it: each field's name and value, plus 32. */
+function headerListSize(rawHeaders: string[]): number {
+  let size = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) size += rawHeaders[i]!.length + (rawHeaders[i + 1]?.length ?? 0) + 32;
+  return size;
+}
+
+/**
+ * Checks each stream before the request reaches Fastify. A header list over the limit in the client's first flight
+ * (before it acknowledged our SETTINGS, when Node does not yet hold it to them) is answered 431; later ones are reset
+ * by Node (ENHANCE_YOUR_CALM). A stream still expecting a body is cancelled when the body stalls for the request
+ * timeout (a GET's stream ends with its headers).
+ */
+function checkStreams(server: Http2Server | Http2SecureServer, config: Http2ServerConfig): void {
+  const toFastify = server.listeners('stream') as StreamListener[];
+  server.removeAllListeners('stream');
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    if (headerListSize(rawHeaders) > config.http2Limits.maxHeaderListSize) {
+      stream.respond({ ':status': 431, 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(HEADERS_BODY) });
+      stream.end(HEADERS_BODY);
+      return;
+    }
+    if (!stream.endAfterHeaders) {
+      stream.setTimeout(config.limits.requestTimeoutMs, () => {
+        config.closed('request-timeout');
+        stream.close(constants.NGHTTP2_CANCEL);
+      });
+      stream.once('end', () => stream.setTimeout(0));
+    }
+    for (const listener of toFastify) listener.call(server, stream, headers, flags, rawHeaders);
+  });
+}
+
 /**
  * The SBI's HTTP/2 server: h2c with prior knowledge, or TLS with ALPN h2 and http/1.1 (mutual TLS with a CA). Its
  * limits: SETTINGS_MAX_CONCURRENT_STREAMS (more streams are refused with RST_STREAM REFUSED_STREAM), the header list
@@ -114,15 +157,7 @@ export function createHttp2Server(handler: Http2Handler, config: Http2ServerConf
     session.once('close', () => sessions.delete(session));
     session.setTimeout(http2Limits.sessionIdleTimeoutMs, () => session.close());
   });
-  // A GET's stream ends with its headers; a stream still expecting a body is cancelled when it stalls that long.
-  server.on('stream', (stream: ServerHttp2Stream) => {
-    if (stream.endAfterHeaders) return;
-    stream.setTimeout(limits.requestTimeoutMs, () => {
-      config.closed('request-timeout');
-      stream.close(constants.NGHTTP2_CANCEL);
-    });
-    stream.once('end', () => stream.setTimeout(0));
-  });
+  checkStreams(server, config);
   // Fastify calls this when it closes: every session gets a GOAWAY, and the streams in flight are answered first.
   Object.assign(server, { closeHttp2Sessions: () => sessions.forEach((session) => session.close()) });
   capPerAddress(server, limits.maxConnectionsPerAddress, false, config.closed);

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { ImportReport as Report } from '../imports/csv-import.js';
 import type { onRequestHookHandler } from 'fastify';
-import { hooks, type App } from './app.js';
+import type { App } from './app.js';
+import { hooks } from './pipeline.js';
 import { markStreamedUpload } from './limits.js';
 import { HttpProblem, problems } from './problem.js';
 import { Problem, authErrors } from './schemas.js';
