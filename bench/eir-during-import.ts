@@ -8,7 +8,7 @@ import { openDatabase } from '../src/core/db/database.js';
 import { migrateToLatest } from '../src/core/db/migrate.js';
 import { createMemoryBus } from '../src/core/events/memory-bus.js';
 import { toImei15 } from '../src/identifiers/imei.js';
-import { kzDay } from '../src/modules/devices/network-days.js';
+import { kzDay } from '../src/modules/devices/network/days.js';
 import { createHttpServer, createServices } from '../src/server.js';
 import { loopbackBase } from './harness.js';
 import { observationsByDay } from './observations.js';

@@ -10,7 +10,7 @@ import { migrateToLatest } from '../src/core/db/migrate.js';
 import { createMemoryBus } from '../src/core/events/memory-bus.js';
 import type { ImportReport } from '../src/core/imports/csv-import.js';
 import { toImei15 } from '../src/identifiers/imei.js';
-import { kzDay } from '../src/modules/devices/network-days.js';
+import { kzDay } from '../src/modules/devices/network/days.js';
 import { createServices } from '../src/server.js';
 import { observationsByDay } from './observations.js';
 

@@ -1,4 +1,4 @@
-import { addDays } from '../src/modules/devices/network-days.js';
+import { addDays } from '../src/modules/devices/network/days.js';
 import { prng } from './prng.js';
 
 const LINES_PER_CHUNK = 1_000;

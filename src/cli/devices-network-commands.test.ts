@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imei14, kzImsi, msisdn, networkFixture } from '../modules/devices/network-fixtures.js';
+import { imei14, kzImsi, msisdn, networkFixture } from '../modules/devices/network/fixtures.js';
 import type { Services } from '../server.js';
 import { addDevicesNetworkCommands } from './devices-network-commands.js';
 import type { CliIO } from './io.js';

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toImei15 } from '../../identifiers/imei.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { tenantCalls, tenantKeys, type Tenant, type TenantCall, type TenantKey } from '../../testing/tenants.js';
-import { kzDay } from './network-days.js';
-import { imei14, kzImsi, TAC } from './network-fixtures.js';
+import { kzDay } from './network/days.js';
+import { imei14, kzImsi, TAC } from './network/fixtures.js';
 
 /**
  * The devices rows of the table in docs/api.md ("Who may do what"): every devices route asked by the tenants allowed

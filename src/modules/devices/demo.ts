@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { toImei15 } from '../../identifiers/imei.js';
-import type { DevicesNetworkService } from './network-service.js';
-import { kzDay } from './network-days.js';
-import type { DevicesService } from './service.js';
+import type { DevicesNetworkService } from './network/service.js';
+import { kzDay } from './network/days.js';
+import type { DevicesService } from './registry/service.js';
 
 /** A TAC sample for the demo (GSMA layout). */
 const DEMO_TACS = `tac|manufacturer|model_name|bands|allocation_date|device_type

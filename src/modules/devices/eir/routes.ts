@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifySchemaValidationError } from 'fastify';
-import type { App } from '../../core/http/app.js';
-import { sendProblemBody } from '../../core/http/errors.js';
-import { PROBLEM_BASE, type ProblemBody } from '../../core/http/problem.js';
-import { EirResponseData, ProblemDetails3gpp } from './schema.js';
-import type { DevicesService, EirOutcome } from './service.js';
+import type { App } from '../../../core/http/app.js';
+import { sendProblemBody } from '../../../core/http/errors.js';
+import { PROBLEM_BASE, type ProblemBody } from '../../../core/http/problem.js';
+import { EirResponseData, ProblemDetails3gpp } from '../registry/schema.js';
+import type { DevicesService, EirOutcome } from '../registry/service.js';
 
 const EquipmentStatusQuery = Type.Object({
   // The PEI itself is parsed by the service (src/identifiers decides what an IMEI is), to answer with 3GPP causes.

@@ -1,14 +1,14 @@
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
-import type { Executor } from '../../core/db/database.js';
-import type { Outbox } from '../../core/events/outbox.js';
-import type { Logger } from '../../core/logger.js';
+import type { Executor } from '../../../core/db/database.js';
+import type { Outbox } from '../../../core/events/outbox.js';
+import type { Logger } from '../../../core/logger.js';
 import { classifier, duplicateParams, sameClassification } from './classification-rules.js';
-import { statusChange, type Eir, type EirChange } from './eir.js';
-import { STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, type StatusCode } from './eir-index.js';
+import { statusChange, type Eir, type EirChange } from '../eir/eir.js';
+import { STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, type StatusCode } from '../eir/packed-index.js';
 import { regenerateLists, regenerateListsIn, type ListCounts } from './lists.js';
-import { addDays, kzDay } from './network-days.js';
-import { networkRepository, type Classification, type DeviceFacts, type NetworkRepository } from './network-repository.js';
+import { addDays, kzDay } from './days.js';
+import { networkRepository, type Classification, type DeviceFacts, type NetworkRepository } from './repository.js';
 
 /** What classification, and the changes that owe one, need of the EIR. */
 export type EirWriter = Pick<Eir, 'change' | 'apply' | 'pairingNotice' | 'applyPairing' | 'reload' | 'reloadNotice'>;

@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
-import type { RequestContext } from '../../core/auth/principal.js';
-import type { AuditService } from '../../core/audit/service.js';
-import type { Executor } from '../../core/db/database.js';
-import type { Outbox } from '../../core/events/outbox.js';
-import { runImport, type ImportReport, type RowResult } from '../../core/imports/csv-import.js';
-import { parseImei } from '../../identifiers/imei.js';
-import { queueClassification, statusesOf } from './classification.js';
-import type { Eir, EirChange } from './eir.js';
+import type { RequestContext } from '../../../core/auth/principal.js';
+import type { AuditService } from '../../../core/audit/service.js';
+import type { Executor } from '../../../core/db/database.js';
+import type { Outbox } from '../../../core/events/outbox.js';
+import { runImport, type ImportReport, type RowResult } from '../../../core/imports/csv-import.js';
+import { parseImei } from '../../../identifiers/imei.js';
+import { queueClassification, statusesOf } from '../network/classification.js';
+import type { Eir, EirChange } from '../eir/eir.js';
 import { registerBatch, REJECT_TEXT } from './registration.js';
 import { devicesRepository, type TacRecord } from './repository.js';
 

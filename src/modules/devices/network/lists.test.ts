@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ListKind } from './tables.js';
-import { toImei15 } from '../../identifiers/imei.js';
+import type { ListKind } from '../tables.js';
+import { toImei15 } from '../../../identifiers/imei.js';
 import { classify } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';
-import { imei14, kzImsi, msisdn, networkFixture } from './network-fixtures.js';
-import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { imei14, kzImsi, msisdn, networkFixture } from './fixtures.js';
+import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
 
 let f: Awaited<ReturnType<typeof networkFixture<TestDatabase>>>;
 let opA: string;

@@ -13,7 +13,7 @@
 //   for every IMEI changed since the last compaction (code 0 = removed). Merged into a new base by
 //   `compact()`, automatically once it holds more than max(1024, min(65536, 1% of base)) IMEIs.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { packImei14 } from '../../identifiers/imei.js';
+import { packImei14 } from '../../../identifiers/imei.js';
 
 /** Device status codes stored per IMEI (14-digit IMEI proper, no check digit). 0 = not in the index. */
 export const STATUS_NONE = 0,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Executor } from '../../core/db/database.js';
-import type { ListKind } from './tables.js';
+import type { Executor } from '../../../core/db/database.js';
+import type { ListKind } from '../tables.js';
 
 /** The black list is one list for every operator, stored under this operator id. */
 export const GLOBAL_LIST_OPERATOR = '00000000-0000-0000-0000-000000000000';

@@ -1,10 +1,10 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
-import type { Executor } from '../../core/db/database.js';
-import type { ListKind } from './tables.js';
-import { toImei15 } from '../../identifiers/imei.js';
+import type { Executor } from '../../../core/db/database.js';
+import type { ListKind } from '../tables.js';
+import { toImei15 } from '../../../identifiers/imei.js';
 import { GLOBAL_LIST_OPERATOR, listRepository } from './list-repository.js';
-import { networkRepository } from './network-repository.js';
+import { networkRepository } from './repository.js';
 
 export const LIST_KINDS: readonly ListKind[] = ['black', 'notification', 'exception'];
 

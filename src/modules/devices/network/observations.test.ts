@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemContext } from '../../core/auth/principal.js';
-import { classificationOf, csv, events, imei14, kzImsi, msisdn, networkFixture } from './network-fixtures.js';
+import { systemContext } from '../../../core/auth/principal.js';
+import { classificationOf, csv, events, imei14, kzImsi, msisdn, networkFixture } from './fixtures.js';
 import { importObservations, observationParser } from './observations.js';
-import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
 
 const ctx = systemContext('test');
 const HEADER = 'date,imei,imsi,msisdn,rat';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Executor } from '../../core/db/database.js';
-import type { RegistrationSource } from './tables.js';
+import type { Executor } from '../../../core/db/database.js';
+import type { RegistrationSource } from '../tables.js';
 
 export interface TacRecord {
   tac: string;

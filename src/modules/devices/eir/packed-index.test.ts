@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { packImei14 } from '../../identifiers/imei.js';
+import { packImei14 } from '../../../identifiers/imei.js';
 import {
   PackedStatusIndex,
   STATUS_BLACK,
@@ -9,8 +9,8 @@ import {
   STATUS_WHITE,
   TacSet,
   type StatusCode,
-} from './eir-index.js';
-import { prng } from '../../../bench/prng.js';
+} from './packed-index.js';
+import { prng } from '../../../../bench/prng.js';
 
 const MAX_KEY = 1e14 - 1;
 

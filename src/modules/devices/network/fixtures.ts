@@ -1,14 +1,14 @@
 // Test helpers for the network side of the devices module: the service on a test database with a controllable
 // clock, and seeding. (No import of src/testing, which the build leaves out.)
 import { randomUUID } from 'node:crypto';
-import { createOrgDirectory } from '../../core/auth/directory.js';
+import { createOrgDirectory } from '../../../core/auth/directory.js';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
-import { createAuditService } from '../../core/audit/service.js';
-import type { Executor } from '../../core/db/database.js';
-import type { OrgKind } from '../../core/db/types.js';
-import { createOutbox } from '../../core/events/outbox.js';
-import { createDevicesNetworkService, type DevicesNetworkDeps } from './network-service.js';
+import { createAuditService } from '../../../core/audit/service.js';
+import type { Executor } from '../../../core/db/database.js';
+import type { OrgKind } from '../../../core/db/types.js';
+import { createOutbox } from '../../../core/events/outbox.js';
+import { createDevicesNetworkService, type DevicesNetworkDeps } from './service.js';
 
 export const TAC = '35332811';
 /** A device of the known TAC: TAC + a 6-digit serial. */

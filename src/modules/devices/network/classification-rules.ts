@@ -1,7 +1,7 @@
-import type { ConditionName } from './tables.js';
-import { isAllZeroOrTestTac } from '../../identifiers/imei.js';
-import { addDays } from './network-days.js';
-import type { Classification, Condition, DeviceFacts } from './network-repository.js';
+import type { ConditionName } from '../tables.js';
+import { isAllZeroOrTestTac } from '../../../identifiers/imei.js';
+import { addDays } from './days.js';
+import type { Classification, Condition, DeviceFacts } from './repository.js';
 
 export interface DuplicateParams {
   maxImsis: number;

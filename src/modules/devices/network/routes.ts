@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import type { App } from '../../core/http/app.js';
-import { requestContext } from '../../core/http/auth-hook.js';
-import { problems } from '../../core/http/problem.js';
-import { Problem, authErrors } from '../../core/http/schemas.js';
-import { UPLOAD_LIMIT, acceptCsv } from '../../core/http/uploads.js';
-import { toImei15 } from '../../identifiers/imei.js';
-import type { TraceAlertRow } from './network-repository.js';
+import type { App } from '../../../core/http/app.js';
+import { requestContext } from '../../../core/http/auth-hook.js';
+import { problems } from '../../../core/http/problem.js';
+import { Problem, authErrors } from '../../../core/http/schemas.js';
+import { UPLOAD_LIMIT, acceptCsv } from '../../../core/http/uploads.js';
+import { toImei15 } from '../../../identifiers/imei.js';
+import type { TraceAlertRow } from './repository.js';
 import {
   ClassifyResult,
   Condition,
@@ -23,8 +23,8 @@ import {
   PlmnParams,
   TraceAlert,
   TraceAlertQuery,
-} from './network-schema.js';
-import type { DevicesNetworkService } from './network-service.js';
+} from './schema.js';
+import type { DevicesNetworkService } from './service.js';
 
 /** A CSV text body, sent as a stream of lines. */
 const CsvStream = Type.Unsafe<Readable>({ type: 'string' });

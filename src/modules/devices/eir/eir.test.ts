@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { startTestApp, type TestApp } from '../../testing/app.js';
-import { imeiOf } from '../../testing/imei.js';
+import { startTestApp, type TestApp } from '../../../testing/app.js';
+import { imeiOf } from '../../../testing/imei.js';
 
 const SPECS = join(import.meta.dirname, '../../../../shared/specs');
 

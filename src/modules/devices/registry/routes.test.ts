@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../../testing/app.js';
-import { imeiOf } from '../../testing/imei.js';
+import { startTestApp, type TestApp } from '../../../testing/app.js';
+import { imeiOf } from '../../../testing/imei.js';
 
 const TAC_FILE = readFileSync(join(import.meta.dirname, 'testdata/tac-sample.txt'));
 

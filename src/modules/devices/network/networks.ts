@@ -1,11 +1,11 @@
-import type { RequestContext } from '../../core/auth/principal.js';
-import type { AuditService } from '../../core/audit/service.js';
-import type { OrgDirectory } from '../../core/auth/directory.js';
-import type { Executor } from '../../core/db/database.js';
-import { DomainError } from '../../core/errors.js';
-import { THREE_DIGIT_MNC_MCCS } from '../../identifiers/imsi.js';
+import type { RequestContext } from '../../../core/auth/principal.js';
+import type { AuditService } from '../../../core/audit/service.js';
+import type { OrgDirectory } from '../../../core/auth/directory.js';
+import type { Executor } from '../../../core/db/database.js';
+import { DomainError } from '../../../core/errors.js';
+import { THREE_DIGIT_MNC_MCCS } from '../../../identifiers/imsi.js';
 import { networksRepository, type NetworkHolder } from './networks-repository.js';
-import { devicesPolicy } from './policy.js';
+import { devicesPolicy } from '../policy.js';
 
 /** The network of an IMSI: its MCC and MNC (the MNC's length as `parseImsi` splits it). */
 export const plmnOf = (imsi: { mcc: string; mnc: string }): string => imsi.mcc + imsi.mnc;

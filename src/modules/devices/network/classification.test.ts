@@ -1,14 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { systemContext } from '../../core/auth/principal.js';
+import { systemContext } from '../../../core/auth/principal.js';
 import { classifier } from './classification-rules.js';
-import type { EventBus } from '../../core/events/bus.js';
+import type { EventBus } from '../../../core/events/bus.js';
 import { classify, startClassificationSchedule } from './classification.js';
-import { createEir } from './eir.js';
-import { classificationOf, events, foreignImsi, imei14, kzImsi, networkFixture } from './network-fixtures.js';
-import type { Condition, DeviceFacts } from './network-repository.js';
-import { devicesRepository } from './repository.js';
-import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { createEir } from '../eir/eir.js';
+import { classificationOf, events, foreignImsi, imei14, kzImsi, networkFixture } from './fixtures.js';
+import type { Condition, DeviceFacts } from './repository.js';
+import { devicesRepository } from '../registry/repository.js';
+import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
 
 const ctx = systemContext('test');
 let f: Awaited<ReturnType<typeof networkFixture<TestDatabase>>>;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import type { Executor } from '../../core/db/database.js';
-import type { ConditionName, DeviceStatus } from './tables.js';
-import { KZ_MCC } from '../../identifiers/imsi.js';
+import type { Executor } from '../../../core/db/database.js';
+import type { ConditionName, DeviceStatus } from '../tables.js';
+import { KZ_MCC } from '../../../identifiers/imsi.js';
 
 /** One (IMEI, IMSI) pair as an import saw it: the first and last day in the file, and the latest MSISDN and RAT. */
 export interface ObservedPair {

@@ -1,17 +1,17 @@
 import type { Readable } from 'node:stream';
-import type { AuditService } from '../../core/audit/service.js';
-import type { RequestContext } from '../../core/auth/principal.js';
-import type { Executor } from '../../core/db/database.js';
-import type { Outbox } from '../../core/events/outbox.js';
-import { runImport, type ImportReport, type Line, type RowResult } from '../../core/imports/csv-import.js';
-import type { Logger } from '../../core/logger.js';
-import { parseImei } from '../../identifiers/imei.js';
-import { parseImsi } from '../../identifiers/imsi.js';
-import { parseMsisdn } from '../../identifiers/msisdn.js';
+import type { AuditService } from '../../../core/audit/service.js';
+import type { RequestContext } from '../../../core/auth/principal.js';
+import type { Executor } from '../../../core/db/database.js';
+import type { Outbox } from '../../../core/events/outbox.js';
+import { runImport, type ImportReport, type Line, type RowResult } from '../../../core/imports/csv-import.js';
+import type { Logger } from '../../../core/logger.js';
+import { parseImei } from '../../../identifiers/imei.js';
+import { parseImsi } from '../../../identifiers/imsi.js';
+import { parseMsisdn } from '../../../identifiers/msisdn.js';
 import { classifyPending, type ClassifyResult, type EirWriter } from './classification.js';
-import { isIsoDay } from '../../core/days.js';
-import { kzDay } from './network-days.js';
-import { networkRepository, type NewTraceAlert, type ObservedPair } from './network-repository.js';
+import { isIsoDay } from '../../../core/days.js';
+import { kzDay } from './days.js';
+import { networkRepository, type NewTraceAlert, type ObservedPair } from './repository.js';
 
 export interface ObservationDeps {
   db: Executor;

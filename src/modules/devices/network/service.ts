@@ -1,20 +1,20 @@
 import type { Readable } from 'node:stream';
-import type { RequestContext } from '../../core/auth/principal.js';
-import type { OrgDirectory } from '../../core/auth/directory.js';
-import type { ConditionName, ListKind } from './tables.js';
-import { DomainError } from '../../core/errors.js';
-import { parseImei } from '../../identifiers/imei.js';
-import { parseImsi } from '../../identifiers/imsi.js';
-import { maskMiddle } from '../../identifiers/mask.js';
-import { maskMsisdn } from '../../identifiers/msisdn.js';
+import type { RequestContext } from '../../../core/auth/principal.js';
+import type { OrgDirectory } from '../../../core/auth/directory.js';
+import type { ConditionName, ListKind } from '../tables.js';
+import { DomainError } from '../../../core/errors.js';
+import { parseImei } from '../../../identifiers/imei.js';
+import { parseImsi } from '../../../identifiers/imsi.js';
+import { maskMiddle } from '../../../identifiers/mask.js';
+import { maskMsisdn } from '../../../identifiers/msisdn.js';
 import { classify, pendingSettler, startClassificationSchedule, startPendingClassification } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';
 import { importObservations, type ObservationDeps } from './observations.js';
-import { networkRepository, type Condition } from './network-repository.js';
-import { MAX_GRACE_DAYS, MAX_IMSIS, MAX_WINDOW_DAYS } from './network-schema.js';
+import { networkRepository, type Condition } from './repository.js';
+import { MAX_GRACE_DAYS, MAX_IMSIS, MAX_WINDOW_DAYS } from './schema.js';
 import { createNetworksService, plmnOf } from './networks.js';
 import { networksRepository } from './networks-repository.js';
-import { devicesPolicy, type PairingDecision } from './policy.js';
+import { devicesPolicy, type PairingDecision } from '../policy.js';
 
 /** The network side needs what an observation import needs. */
 export type DevicesNetworkDeps = ObservationDeps & { orgs: OrgDirectory };

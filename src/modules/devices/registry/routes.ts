@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import type { App } from '../../core/http/app.js';
-import { requestContext } from '../../core/http/auth-hook.js';
-import { Problem, authErrors } from '../../core/http/schemas.js';
-import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
+import type { App } from '../../../core/http/app.js';
+import { requestContext } from '../../../core/http/auth-hook.js';
+import { Problem, authErrors } from '../../../core/http/schemas.js';
+import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../../core/http/uploads.js';
 import { BatchItem, BatchRequest, Imei, PublicImei, RegistrationOutcome, RegistrationRequest, StolenRequest, StolenResponse, Tac } from './schema.js';
 import type { DevicesService } from './service.js';
 

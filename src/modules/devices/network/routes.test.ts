@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toImei15 } from '../../identifiers/imei.js';
-import { startTestApp, type TestApp } from '../../testing/app.js';
-import { imei14, kzImsi, msisdn, seed, TAC, testClock } from './network-fixtures.js';
+import { toImei15 } from '../../../identifiers/imei.js';
+import { startTestApp, type TestApp } from '../../../testing/app.js';
+import { imei14, kzImsi, msisdn, seed, TAC, testClock } from './fixtures.js';
 
 const HEADER = 'date,imei,imsi,msisdn,rat';
 const time = testClock('2026-03-10');

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../../core/db/database.js';
+import type { Executor } from '../../../core/db/database.js';
 
 export interface NetworkHolder {
   plmn: string;

@@ -1,6 +1,6 @@
-import type { Executor } from '../../core/db/database.js';
-import type { RegistrationSource } from './tables.js';
-import { parseImei } from '../../identifiers/imei.js';
+import type { Executor } from '../../../core/db/database.js';
+import type { RegistrationSource } from '../tables.js';
+import { parseImei } from '../../../identifiers/imei.js';
 import { devicesRepository } from './repository.js';
 
 export type RejectReason = 'INVALID_FORMAT' | 'INVALID_CHECK_DIGIT' | 'TAC_UNKNOWN' | 'ALREADY_REGISTERED' | 'DUPLICATE_IN_REQUEST' | 'REPORTED_STOLEN';

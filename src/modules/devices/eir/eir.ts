@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError } from '../../core/errors.js';
-import type { EventBus } from '../../core/events/bus.js';
-import type { Logger } from '../../core/logger.js';
-import { packImei14 } from '../../identifiers/imei.js';
-import { PackedStatusIndex, STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, TacSet, type StatusCode } from './eir-index.js';
-import type { DevicesRepository } from './repository.js';
+import { DomainError } from '../../../core/errors.js';
+import type { EventBus } from '../../../core/events/bus.js';
+import type { Logger } from '../../../core/logger.js';
+import { packImei14 } from '../../../identifiers/imei.js';
+import { PackedStatusIndex, STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, TacSet, type StatusCode } from './packed-index.js';
+import type { DevicesRepository } from '../registry/repository.js';
 
 /** Asked before the index has loaded: the caller answers 503. */
 export class EirNotReadyError extends DomainError {
