@@ -1,4 +1,5 @@
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
+import { h2loadAvailable } from '../../bench/h2load.js';
 
 export interface H2Answer {
   status: number;
@@ -32,7 +33,7 @@ export async function h2Session(origin: string, options: SecureClientSessionOpti
   return session;
 }
 
-/** One stream on a session: its answer, or a StreamReset, or the session's error. */
+/** One stream on a session: its answer, or a StreamReset, or the session's error (or its end without an answer). */
 export function h2Request(session: ClientHttp2Session, request: H2Request): Promise<H2Answer> {
   return new Promise((resolve, reject) => {
     const stream = session.request({
@@ -46,7 +47,7 @@ export function h2Request(session: ClientHttp2Session, request: H2Request): Prom
     stream.setEncoding('utf8');
     stream.on('response', (h) => (headers = h));
     stream.on('data', (chunk: string) => (body += chunk));
-    stream.on('end', () => resolve({ status: Number(headers[':status']), headers, body }));
+    stream.on('end', () => (headers[':status'] ? resolve({ status: Number(headers[':status']), headers, body }) : reject(new Error('stream ended without a response'))));
     stream.on('error', (err) => reject(stream.rstCode ? new StreamReset(stream.rstCode) : err));
     stream.on('close', () => {
       if (stream.rstCode) reject(new StreamReset(stream.rstCode));
@@ -63,4 +64,15 @@ export async function h2(origin: string, request: H2Request, options: SecureClie
   } finally {
     session.close();
   }
+}
+
+/**
+ * Whether h2load (Debian's nghttp2-client) is here for a test file's h2load tests: they skip without it, except in CI,
+ * where the file fails.
+ */
+export function h2loadForTests(file: string): boolean {
+  if (h2loadAvailable()) return true;
+  if (process.env.CI) throw new Error('h2load is not installed; CI needs it: apt-get install -y nghttp2-client (see .ci/run)');
+  console.warn(`${file}: the h2load tests are skipped: h2load is not installed (apt-get install -y nghttp2-client)`);
+  return false;
 }

@@ -1,6 +1,6 @@
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyHttpOptions } from 'fastify';
 import type { Logger } from '../logger.js';
@@ -45,9 +45,11 @@ export async function createSbiApp(options: SbiAppOptions, routes: readonly Modu
   // Typed as the main API's app: Fastify's types make an HTTP/2 app a different type, but the pipeline and the route
   // plugins use only Fastify's request and reply, which behave the same over HTTP/2.
   const app = Fastify(http2Options as unknown as FastifyHttpOptions<Server>).withTypeProvider<TypeBoxTypeProvider>();
-  // A TLS client refused (no certificate, another CA's, an expired one, a failed handshake): one line each.
-  app.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    options.logger.info({ listener: 'sbi', code: err.code, reason: err.message, ip: socket.remoteAddress }, 'TLS client refused');
+  // A TLS client refused (no certificate, another CA's, an expired one, a failed handshake): one line each, with
+  // the certificate's verification error when that was the reason.
+  app.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+    const code = socket.authorizationError ? String(socket.authorizationError) : err.code;
+    options.logger.info({ listener: 'sbi', code, reason: err.message, ip: socket.remoteAddress }, 'TLS client refused');
   });
   configurePipeline(app, { listener: 'sbi', logger: options.logger, metrics: options.metrics, guard: options.guard });
   for (const plugin of routes) await app.register(plugin);
