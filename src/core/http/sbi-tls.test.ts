@@ -23,6 +23,7 @@ const KEY = 'Bearer qk_sbi_tls_0123456789';
 const ok = { path: '/test/ok', headers: { authorization: KEY } };
 const certs = makeTestCertificates();
 const refusals: { code?: string }[] = [];
+const requests: Record<string, unknown>[] = [];
 
 const routes = async (app: App) => {
   app.get('/test/ok', { config: { scope: 'test:sbi' } }, async () => ({ ok: true }));
@@ -33,6 +34,7 @@ async function start(ca: Buffer | null): Promise<{ app: SbiApp; origin: string }
     write(chunk: Buffer, _encoding, done) {
       const line = JSON.parse(chunk.toString()) as { msg: string; code?: string };
       if (line.msg === 'TLS client refused') refusals.push(line);
+      if (line.msg === 'request') requests.push(line);
       done();
     },
   });
@@ -66,8 +68,11 @@ describe('SBI over TLS', () => {
     const session = await h2Session(tls.origin, { ca: certs.ca });
     expect(session.alpnProtocol).toBe('h2');
     session.close();
-    expect((await h2(tls.origin, ok, { ca: certs.ca })).status).toBe(200);
+    const answer = await h2(tls.origin, ok, { ca: certs.ca });
+    expect(answer.status).toBe(200);
     expect((await h2(tls.origin, { path: '/test/ok' }, { ca: certs.ca })).status).toBe(401);
+    // The one line per request says which listener answered.
+    expect(requests.find((line) => line.reqId === answer.headers['x-request-id'])).toMatchObject({ listener: 'sbi', method: 'GET', route: '/test/ok', status: 200 });
   });
 
   it('answers curl over HTTP/2 and over HTTP/1.1 (ALPN http/1.1)', async () => {
