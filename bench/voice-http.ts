@@ -28,14 +28,14 @@ export async function run(): Promise<Comparison> {
   const asOperator = actingFor(system, operator);
   let started = performance.now();
   // The bench operator holds the 701 range, so it reports its subscribers' roaming.
-  await services.voice.putRangeHolder(system, '701', operator.name);
+  await services.voice.reference.putRangeHolder(system, '701', operator.name);
   for (let from = 0; from < ROAMING; from += 10_000) {
     const entries = Array.from({ length: Math.min(10_000, ROAMING - from) }, (_, i) => ({ msisdn: mobile(from + i), roaming: true, country: 'TR' }));
-    const report = await services.voice.putRoaming(asOperator, entries);
+    const report = await services.voice.reference.putRoaming(asOperator, entries);
     if (report.rejected > 0) throw new Error(`roaming seed rejected ${report.rejected} rows: ${report.results.find((r) => r.status === 'rejected')?.reason}`);
   }
-  await services.voice.addDoNotOriginate(system, [{ number: '+77272596000', label: 'bank hotline' }, { number: '102', label: 'police' }]);
-  for (let i = 0; i < 100; i++) await services.voice.applyBlocklistEvent('intel', `+7747${String(i).padStart(7, '0')}`, true, null);
+  await services.voice.reference.addDoNotOriginate(system, [{ number: '+77272596000', label: 'bank hotline' }, { number: '102', label: 'police' }]);
+  for (let i = 0; i < 100; i++) await services.voice.reference.applyBlocklistEvent('intel', `+7747${String(i).padStart(7, '0')}`, true, null);
   console.log(`seeded ${ROAMING.toLocaleString('en')} roaming subscribers, a DNO list and 100 blocklisted numbers in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   const { app } = await createHttpServer(services);

@@ -9,8 +9,8 @@ import { actingFor, systemContext } from '../src/core/auth/principal.js';
 import { openDatabase } from '../src/core/db/database.js';
 import { migrateToLatest } from '../src/core/db/migrate.js';
 import { createMemoryBus } from '../src/core/events/memory-bus.js';
-import type { Verdict } from '../src/modules/voice/types.js';
-import { createServices, createSip } from '../src/server.js';
+import type { Verdict } from '../src/modules/voice/index.js';
+import { createServices } from '../src/server.js';
 
 /** The sipp scenarios, in the source tree (the benchmark runs from dist/, so from the repository root). */
 const SCENARIOS = resolve(process.cwd(), 'test/sip');
@@ -166,18 +166,18 @@ async function seededServices() {
   const operator = await services.auth.ensureOrg(system, { name: 'Bench Operator', kind: 'operator' });
   const asOperator = actingFor(system, operator);
   const started = performance.now();
-  for (const prefix of ['701', '702', '705', '747']) await services.voice.putRangeHolder(system, prefix, operator.name);
+  for (const prefix of ['701', '702', '705', '747']) await services.voice.reference.putRangeHolder(system, prefix, operator.name);
   for (let from = 0; from < ROAMING; from += 10_000) {
     const entries = Array.from({ length: Math.min(10_000, ROAMING - from) }, (_, i) => ({ msisdn: mobile(from + i), roaming: true, country: 'TR' }));
-    const { rejected } = await services.voice.putRoaming(asOperator, entries);
+    const { rejected } = await services.voice.reference.putRoaming(asOperator, entries);
     if (rejected > 0) throw new Error(`${rejected} roaming entries rejected`);
   }
-  await services.voice.addDoNotOriginate(system, [{ number: '+77272596000', label: 'bank hotline' }, { number: '102', label: 'police' }]);
-  for (let k = 0; k < BLOCKLISTED; k++) await services.voice.applyBlocklistEvent('intel', mobile(ROAMING - 1 - k), true, null);
+  await services.voice.reference.addDoNotOriginate(system, [{ number: '+77272596000', label: 'bank hotline' }, { number: '102', label: 'police' }]);
+  for (let k = 0; k < BLOCKLISTED; k++) await services.voice.reference.applyBlocklistEvent('intel', mobile(ROAMING - 1 - k), true, null);
   // The seeding's events go out before anyone follows them; start() then loads the indexes from the database.
   await services.relay.drain();
   await services.voice.start();
-  await services.voice.putTrunk(system, { id: BENCH_TRUNK, name: 'Bench international gateway', operator: operator.name, addresses: ['127.0.0.1'], ingress: 'international' });
+  await services.voice.reference.putTrunk(system, { id: BENCH_TRUNK, name: 'Bench international gateway', operator: operator.name, addresses: ['127.0.0.1'], ingress: 'international' });
   await services.voice.reload();
   services.relay.start();
   console.log(`seeded ${ROAMING.toLocaleString('en')} roaming subscribers (${BLOCKLISTED} of them blocklisted), a DNO list and a trunk in ${((performance.now() - started) / 1000).toFixed(1)} s; indexes: ${JSON.stringify(services.voice.index.stats())}`);
@@ -189,7 +189,7 @@ async function seededServices() {
   /** Calls screened so far by verdict, from the daily statistics (flushing the counters first). */
   const screened = async (): Promise<Record<Verdict, number>> => {
     const total: Record<Verdict, number> = { allow: 0, flag: 0, block: 0 };
-    for (const day of (await services.voice.stats(system, {})).days) for (const v of ['allow', 'flag', 'block'] as const) total[v] += day.calls[v];
+    for (const day of (await services.voice.screening.stats(system, {})).days) for (const v of ['allow', 'flag', 'block'] as const) total[v] += day.calls[v];
     return total;
   };
   return { services, operatorId: operator.id, screened, stop };
@@ -197,7 +197,7 @@ async function seededServices() {
 
 /**
  * sipp as UAC at rising call rates (BENCH_SIP_RATES, default 500,1000,2000,4000,8000,12000 calls/s; BENCH_SIP_SECONDS of
- * calls per rate, default 5) against the Qalqan SIP server screening for real (createSip over the app's services,
+ * calls per rate, default 5) against the Qalqan SIP server screening for real (voice.sip over the app's services,
  * seeded as in seededServices) and, at each rate, against sipp's own UAS answering 302. The calls follow
  * test/sip/uac_bench.xml with each call's CLI taken from an injection file (see callingNumber).
  * The score: the highest rate each side takes cleanly (0 failed calls, 0 retransmissions), ours ÷ sipp's.
@@ -210,7 +210,7 @@ export async function run(): Promise<{ rows: Row[]; ratio: number }> {
   if (!Number.isInteger(ROAMING) || ROAMING <= BLOCKLISTED) throw new Error(`BENCH_VOICE_ROAMING must be an integer above ${BLOCKLISTED}`);
   const { services, operatorId, screened, stop } = await seededServices();
   const dir = await mkdtemp(join(tmpdir(), 'qalqan-bench-sip-'));
-  const server = createSip(services, { host: '127.0.0.1', port: 0, trusted: ['127.0.0.1'], defaultIngress: 'international' });
+  const server = services.voice.sip({ host: '127.0.0.1', port: 0, trusted: ['127.0.0.1'], defaultIngress: 'international' });
   const rows: Row[] = [];
   try {
     // test/sip/uac_bench.xml with the CLI from the injection file (field0) instead of +7701<call number>.
@@ -225,13 +225,13 @@ export async function run(): Promise<{ rows: Row[]; ratio: number }> {
     const mix: Record<Verdict, number> = { allow: 0, flag: 0, block: 0 };
     const sample = clis.slice(0, 1000);
     for (const callingNumber of sample) {
-      const r = await services.voice.screen({ callingNumber, calledNumber: '+77011234567', ingress: 'international' }, operatorId);
+      const r = await services.voice.screening.screen({ callingNumber, calledNumber: '+77011234567', ingress: 'international' }, operatorId);
       mix[r.verdict]++;
     }
     const share = (n: number) => `${((100 * n) / sample.length).toFixed(0)} %`;
     const { udpPort } = await server.start();
     console.log(`call mix (first ${sample.length.toLocaleString('en')} CLIs): ${share(mix.allow)} allow (roamers, Russian numbers), ${share(mix.flag)} flag, ${share(mix.block)} block (spoofed Kazakh mobiles and landlines, blocklisted, DNO)`);
-    console.log(`Qalqan SIP server (createSip, trunk ${BENCH_TRUNK}) on 127.0.0.1:${udpPort} (UDP); sipp UAC test/sip/uac_bench.xml with CLIs from ${calls.toLocaleString('en')}-line injection file, ${seconds} s of calls per rate; baseline: sipp UAS test/sip/uas_bench.xml`);
+    console.log(`Qalqan SIP server (voice.sip, trunk ${BENCH_TRUNK}) on 127.0.0.1:${udpPort} (UDP); sipp UAC test/sip/uac_bench.xml with CLIs from ${calls.toLocaleString('en')}-line injection file, ${seconds} s of calls per rate; baseline: sipp UAS test/sip/uas_bench.xml`);
     for (const rate of rates) {
       const args = ['-s', '+77011234567', '-inf', injection, '-r', String(rate), '-m', String(rate * seconds), '-timeout', `${seconds * 4 + 10}s`];
       const timeoutMs = (seconds * 4 + 20) * 1000;

@@ -3,7 +3,7 @@ import { lineIO } from './cli/io.js';
 import { systemContext } from './core/auth/principal.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from './demo.js';
 import { DEMO_BLACK_IMEI, DEMO_GREY_IMEI, DEMO_REGISTERED, DEMO_STOLEN_IMEI } from './modules/devices/demo.js';
-import { DEMO_ROAMER, DEMO_SPOOFED_CLI } from './modules/voice/demo.js';
+import { DEMO_ROAMER, DEMO_SPOOFED_CLI } from './modules/voice/index.js';
 import { startTestApp, type TestApp } from './testing/app.js';
 
 let t: TestApp;
@@ -36,9 +36,9 @@ describe('demo data', () => {
     expect(v.isRoaming(DEMO_ROAMER)).toBe(true);
     expect(v.isDoNotOriginate('102')).toBe(true);
     expect(v.trunkOf('192.0.2.7')).toMatchObject({ id: 'demo-intl-gw', ingress: 'international' });
-    expect(await t.services.voice.portedCount()).toBe(2);
+    expect(await t.services.voice.reference.portedCount()).toBe(2);
     const kcell = (await t.services.auth.getOrg('Kcell')).id;
-    const spoofed = t.services.voice.screen({ callingNumber: DEMO_SPOOFED_CLI, calledNumber: '+77017654321', ingress: 'international' }, kcell);
+    const spoofed = t.services.voice.screening.screen({ callingNumber: DEMO_SPOOFED_CLI, calledNumber: '+77017654321', ingress: 'international' }, kcell);
     expect(spoofed).toMatchObject({ verdict: 'block' });
     const stats = await t.database.db.selectFrom('voice_stats_daily').select(['verdict', 'reason']).where('reason', '=', '*').execute();
     expect(stats.map((s) => s.verdict).sort()).toEqual(['allow', 'block']);

@@ -3,7 +3,7 @@ import { actingFor, systemContext, type RequestContext } from './core/auth/princ
 import type { OrgKind } from './core/db/types.js';
 import { DomainError } from './core/errors.js';
 import { loadDevicesDemo } from './modules/devices/demo.js';
-import { loadVoiceDemo } from './modules/voice/demo.js';
+import { loadVoiceDemo } from './modules/voice/index.js';
 import type { Services } from './server.js';
 
 export const DEMO_ADMIN_EMAIL = 'admin@qalqan.local';
@@ -46,7 +46,7 @@ export async function loadDemo(services: Services, io: CliIO, options: { stirCre
   }
   const orgCtx = async (name: string): Promise<RequestContext> => actingFor(ctx, await services.auth.getOrg(name));
   await loadDevicesDemo(services, { importer: await orgCtx('Qalqan Regulator'), police: await orgCtx('Police Cyber Unit'), system: ctx });
-  const calls = await loadVoiceDemo(services, {
+  const calls = await loadVoiceDemo(services.voice, {
     regulator: await orgCtx('Qalqan Regulator'),
     operator: await orgCtx('Kcell'),
     operatorName: 'Kcell',

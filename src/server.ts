@@ -11,11 +11,11 @@ import { createOutbox } from './core/events/outbox.js';
 import { createOutboxRelay } from './core/events/relay.js';
 import { createHttpApp, type App } from './core/http/app.js';
 import type { HttpLimits } from './core/http/limits.js';
-import { addressMatcher } from './core/net.js';
 import { authGuard } from './core/http/auth-hook.js';
 import { opsRoutes } from './core/http/ops-routes.js';
 import { databaseRateLimitStore } from './core/http/rate-limit-store.js';
 import type { Logger } from './core/logger.js';
+import type { QalqanModule } from './core/module.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { createEir } from './modules/devices/eir/eir.js';
 import { eirRoutes } from './modules/devices/eir/routes.js';
@@ -24,14 +24,7 @@ import { devicesRoutes } from './modules/devices/registry/routes.js';
 import { createDevicesNetworkService } from './modules/devices/network/service.js';
 import { networkRoutes } from './modules/devices/network/routes.js';
 import { createDevicesService } from './modules/devices/registry/service.js';
-import { createVoiceCounters } from './modules/voice/counters.js';
-import { voiceRoutes } from './modules/voice/routes.js';
-import { createVoiceService } from './modules/voice/service.js';
-import { createSipServer, type SipServer } from './modules/voice/sip/server.js';
-import type { Ingress } from './modules/voice/types.js';
-import type { CertificateFetcher } from './modules/voice/stir/fetcher.js';
-import { stirRoutes } from './modules/voice/stir/routes.js';
-import { createStirService } from './modules/voice/stir/service.js';
+import { createVoiceModule, type VoiceOptions } from './modules/voice/index.js';
 
 export interface CoreDeps {
   database: Database;
@@ -41,16 +34,7 @@ export interface CoreDeps {
   clock?: () => Date;
   ids?: () => string;
   metrics?: Metrics;
-  voice?: VoiceOptions;
-}
-
-export interface VoiceOptions {
-  /** How long a roaming report holds unless refreshed (default 24 h). */
-  roamingTtlMs?: number;
-  /** Base of the STIR/SHAKEN certificate URLs (x5u). */
-  publicBaseUrl?: string;
-  /** Fetches an x5u that is not in the certificate store (default HTTPS); tests inject their own. */
-  fetchCertificate?: CertificateFetcher;
+  voice?: Omit<VoiceOptions, 'now'>;
 }
 
 /** Every service, wired by plain factories. Used by the HTTP server and by CLI commands alike. */
@@ -75,23 +59,12 @@ export function createServices(deps: CoreDeps) {
   const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
   const devices = createDevicesService({ db, orgs, audit, outbox, eir, clock });
   const devicesNetwork = createDevicesNetworkService({ db, orgs, audit, outbox, clock, ids, logger: deps.logger, eir });
-  const roamingTtlMs = deps.voice?.roamingTtlMs ?? 24 * 3_600_000;
-  const stir = createStirService({ db, orgs, audit, outbox, clock, ids, secret: deps.secret, publicBaseUrl: deps.voice?.publicBaseUrl ?? 'http://localhost:8080', fetchCertificate: deps.voice?.fetchCertificate, logger: deps.logger });
-  const voice = createVoiceService({
-    db,
-    orgs,
-    audit,
-    outbox,
-    bus: deps.bus,
-    logger: deps.logger,
-    clock,
-    now: deps.clock ? () => clock().getTime() : Date.now,
-    roamingTtlMs,
-    counters: createVoiceCounters({ registry: metrics.registry }),
-    verifier: stir.verifier,
-  });
+  const moduleDeps = { db, audit, outbox, bus: deps.bus, logger: deps.logger, metrics, orgs, clock, ids, secret: deps.secret };
+  const voice = createVoiceModule({ ...moduleDeps, ...deps.voice, now: deps.clock ? () => clock().getTime() : Date.now });
+  /** The modules behind the front doors: the HTTP server registers their routes and starts them. */
+  const modules: QalqanModule[] = [voice];
   const dependencies = createDependencies({ database: deps.database, bus: deps.bus, metrics });
-  return { ...deps, clock, ids, metrics, dependencies, audit, outbox, relay, auth, eir, devices, devicesNetwork, voice, stir, roamingTtlMs };
+  return { ...deps, clock, ids, metrics, dependencies, audit, outbox, relay, auth, eir, devices, devicesNetwork, voice, stir: voice.stir, modules };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -145,37 +118,11 @@ export async function createHttpServer(
   await app.register(devicesRoutes(services.devices));
   await app.register(eirRoutes(services.devices));
   await app.register(networkRoutes(services.devicesNetwork));
-  await app.register(voiceRoutes(services.voice, { roamingTtlSeconds: Math.round(services.roamingTtlMs / 1000) }));
-  await app.register(stirRoutes(services.stir));
+  for (const m of services.modules) for (const routes of m.routes) await app.register(routes);
   await subscribeCaches(services);
   await subscribeDevices(services, app);
   await services.eir.start();
-  await services.voice.start();
+  for (const m of services.modules) await m.start();
   return { app, setDraining: () => (draining = true), setStarted: () => (starting = false) };
 }
 
-export interface SipOptions {
-  host: string;
-  port: number;
-  /** Addresses/CIDRs allowed to set the ingress with X-Qalqan-Ingress. */
-  trusted: string[];
-  defaultIngress: Ingress;
-}
-
-/**
- * The SIP redirect server in front of call screening: the trunk a call arrives on (by source address) gives the
- * ingress and the receiving operator, whose policy decides.
- */
-export function createSip(services: Services, options: SipOptions): SipServer {
-  const trusted = addressMatcher(options.trusted);
-  return createSipServer({
-    host: options.host,
-    port: options.port,
-    logger: services.logger,
-    defaultIngress: options.defaultIngress,
-    trunkOf: (address) => services.voice.index.trunkOf(address),
-    trusted,
-    // The switch that asks belongs to the receiving operator: its trunk's operator, whose policy decides.
-    screen: (call, source) => services.voice.screen(call, services.voice.index.trunkOf(source.address)?.operatorId ?? null),
-  });
-}

@@ -4,7 +4,7 @@ import { lineIO } from '../src/cli/io.js';
 import { systemContext } from '../src/core/auth/principal.js';
 import { loadDemo } from '../src/demo.js';
 import { DEMO_REGISTERED } from '../src/modules/devices/demo.js';
-import { DEMO_SPOOFED_CLI } from '../src/modules/voice/demo.js';
+import { DEMO_SPOOFED_CLI } from '../src/modules/voice/index.js';
 import { startTestApp, type TestApp } from '../src/testing/app.js';
 
 /**

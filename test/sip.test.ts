@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSipp, sippAvailable } from '../bench/voice-sip.js';
 import { createSipServer } from '../src/modules/voice/sip/server.js';
-import type { CallToScreen, ScreeningResult } from '../src/modules/voice/types.js';
+import type { CallToScreen, ScreeningResult } from '../src/modules/voice/index.js';
 
 /**
  * The SIP redirect server against sipp (Debian package sip-tester) with the scenarios in test/sip. Without sipp the

@@ -80,14 +80,14 @@ describe.skipIf(!ready)(ready ? 'two instances (PostgreSQL + NATS)' : 'two insta
   it('a roaming report written on one instance is screened with on the other within 100 ms', async () => {
     const [a, b] = instances as [Instance, Instance];
     const kcell = await a.services.auth.ensureOrg(ctx, { name: 'Kcell', kind: 'operator' });
-    await a.services.voice.putRangeHolder(ctx, '701', 'Kcell');
+    await a.services.voice.reference.putRangeHolder(ctx, '701', 'Kcell');
     expect(a.services.voice.index.homeOperator('+77010000000')).toBe(kcell.id);
     const ownership = await until(() => b.services.voice.index.homeOperator('+77010000000') === kcell.id, 1_000);
 
     const times: number[] = [];
     for (let n = 0; n < 20; n++) {
       const msisdn = `+7701555${String(n).padStart(4, '0')}`;
-      const report = await a.services.voice.putRoaming(ctx, [{ msisdn, roaming: true, country: 'TR' }]);
+      const report = await a.services.voice.reference.putRoaming(ctx, [{ msisdn, roaming: true, country: 'TR' }]);
       expect(report.accepted).toBe(1);
       expect(a.services.voice.index.isRoaming(msisdn)).toBe(true);
       times.push(await until(() => b.services.voice.index.isRoaming(msisdn), 1_000));

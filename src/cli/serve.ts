@@ -4,7 +4,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { adminSocketPath, openRuntime } from '../core/runtime.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from '../demo.js';
-import { createHttpServer, createSip } from '../server.js';
+import { createHttpServer } from '../server.js';
 import { startAdminChannel } from './admin-channel.js';
 import type { CliIO } from './io.js';
 
@@ -38,7 +38,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
     await runtime.close();
     throw bindError(err, { port: 'PORT', host: 'HOST' }, config.port, config.host);
   }
-  const sip = config.sipPort > 0 ? createSip(services, { host: config.sipHost, port: config.sipPort, trusted: config.sipTrusted, defaultIngress: config.voiceDefaultIngress }) : null;
+  const sip = config.sipPort > 0 ? services.voice.sip({ host: config.sipHost, port: config.sipPort, trusted: config.sipTrusted, defaultIngress: config.voiceDefaultIngress }) : null;
   try {
     const ports = await sip?.start();
     if (ports) io.out(`SIP redirect server on ${config.sipHost} UDP ${ports.udpPort} and TCP ${ports.tcpPort}`);

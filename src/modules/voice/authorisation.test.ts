@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tablesOf } from '../../core/changes.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { tenantCalls, tenantKeys, type Tenant, type TenantCall, type TenantKey } from '../../testing/tenants.js';
 import { stirRepository } from './stir/repository.js';
+import type { VoiceTables } from './tables.js';
 
 /**
  * The voice rows of the table in docs/api.md ("Who may do what"): every voice route asked by the tenants allowed
@@ -210,7 +212,7 @@ describe('trunks: an operator’s own, the regulator any', () => {
 describe('STIR/SHAKEN: trust anchors the regulator’s, certificates and credentials their owner’s', () => {
   const certificate = async (id: string, operatorId: string | null, trustAnchor = false) => {
     const now = new Date();
-    await stirRepository(t.database.db).insertCertificate({
+    await stirRepository(tablesOf<VoiceTables>(t.database.db)).insertCertificate({
       id, operatorId, trustAnchor, x5u: `http://localhost/api/v1/voice/stir/certificates/${id}.pem`, pem: `pem of ${id}`, fingerprint: `fp-${id}`, subject: `CN=${id}`,
       notBefore: now, notAfter: new Date(now.getTime() + 86_400_000), createdAt: now,
     });

@@ -3,9 +3,10 @@ import { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { DomainError } from '../../core/errors.js';
 import { DEMO_ANCHOR_PEM, DEMO_INTERMEDIATE_PEM, DEMO_OPERATOR_CERT_PEM, DEMO_OPERATOR_KEY_PEM, DEMO_SPC } from './demo-credentials.js';
-import type { VoiceService } from './service.js';
+import type { ReferenceService } from './reference/service.js';
+import type { ScreeningResult } from './screening/schema.js';
+import type { ScreeningService } from './screening/service.js';
 import type { StirService } from './stir/service.js';
-import type { ScreeningResult } from './types.js';
 
 export interface VoiceDemoContexts {
   regulator: RequestContext;
@@ -43,28 +44,31 @@ async function ensureCertificate(stir: StirService, ctx: RequestContext, pem: st
  * asked, STIR/SHAKEN credentials for the demo operator; then screens a signed call from a roaming subscriber (with
  * credentials) and a spoofed one. Idempotent.
  */
-export async function loadVoiceDemo(services: { voice: VoiceService; stir: StirService }, ctx: VoiceDemoContexts): Promise<{ signed: ScreeningResult | null; spoofed: ScreeningResult }> {
-  const { voice, stir } = services;
+export async function loadVoiceDemo(
+  voice: { screening: ScreeningService; reference: ReferenceService; stir: StirService; reload(): Promise<void> },
+  ctx: VoiceDemoContexts,
+): Promise<{ signed: ScreeningResult | null; spoofed: ScreeningResult }> {
+  const { screening, reference, stir } = voice;
   for (const [operator, prefixes] of Object.entries(ctx.ranges)) {
-    for (const prefix of prefixes) await voice.putRangeHolder(ctx.regulator, prefix, operator);
+    for (const prefix of prefixes) await reference.putRangeHolder(ctx.regulator, prefix, operator);
   }
   await voice.reload();
-  await voice.putRoaming(ctx.operator, [
+  await reference.putRoaming(ctx.operator, [
     { msisdn: DEMO_ROAMER, roaming: true, country: 'TR' },
     { msisdn: '+77015550102', roaming: true, country: 'AE' },
     { msisdn: '+77015550103', roaming: true, country: 'GE' },
   ]);
-  await voice.importPorted(ctx.regulator, {
+  await reference.importPorted(ctx.regulator, {
     input: Readable.from([`msisdn,operator,portedAt\n+77012220001,${ctx.recipientName},2026-09-01\n+77012220002,${ctx.recipientName},2026-10-15\n`]),
   });
-  await voice.addDoNotOriginate(ctx.regulator, [
+  await reference.addDoNotOriginate(ctx.regulator, [
     { number: '102', label: 'Police' },
     { number: '112', label: 'Unified emergency line' },
     { number: '+77272596000', label: 'Bank hotline (demo)' },
     { number: '+77172000102', label: 'Government service line (demo)' },
   ]);
-  await voice.putTrunk(ctx.regulator, { id: 'demo-intl-gw', name: 'International gateway (demo)', operator: ctx.operatorName, addresses: ['192.0.2.0/24'], ingress: 'international' });
-  await voice.putTrunk(ctx.regulator, { id: 'demo-domestic', name: 'Domestic interconnect (demo)', operator: ctx.operatorName, addresses: ['198.51.100.0/24'], ingress: 'domestic' });
+  await reference.putTrunk(ctx.regulator, { id: 'demo-intl-gw', name: 'International gateway (demo)', operator: ctx.operatorName, addresses: ['192.0.2.0/24'], ingress: 'international' });
+  await reference.putTrunk(ctx.regulator, { id: 'demo-domestic', name: 'Domestic interconnect (demo)', operator: ctx.operatorName, addresses: ['198.51.100.0/24'], ingress: 'domestic' });
 
   await voice.reload();
   const operatorId = ctx.operator.principal.orgId;
@@ -76,9 +80,9 @@ export async function loadVoiceDemo(services: { voice: VoiceService; stir: StirS
     await stir.setCredential(ctx.operator, { certificateId, privateKey: DEMO_OPERATOR_KEY_PEM });
     await voice.reload();
     const signedBy = await stir.sign(ctx.operator, { orig: DEMO_ROAMER, dest: DEMO_CALLED, attest: 'A' });
-    signed = await voice.screen({ callingNumber: DEMO_ROAMER, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw', identity: signedBy.identity }, operatorId);
+    signed = await screening.screen({ callingNumber: DEMO_ROAMER, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw', identity: signedBy.identity }, operatorId);
   }
-  const spoofed = await voice.screen({ callingNumber: DEMO_SPOOFED_CLI, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw' }, operatorId);
-  await voice.flush();
+  const spoofed = await screening.screen({ callingNumber: DEMO_SPOOFED_CLI, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw' }, operatorId);
+  await screening.flush();
   return { signed, spoofed };
 }

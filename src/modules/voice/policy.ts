@@ -1,8 +1,8 @@
 import { isRegulator } from '../../core/auth/policy.js';
-import type { Principal } from '../../core/auth/principal.js';
+import type { Principal, RequestContext } from '../../core/auth/principal.js';
 import { DomainError } from '../../core/errors.js';
-import { familyLength, prefixesOverlap, toPrefix } from './trunk-addresses.js';
-import { DEFAULT_POLICY_ID } from './voice-index.js';
+import { familyLength, prefixesOverlap, toPrefix } from './reference/trunk-addresses.js';
+import { DEFAULT_POLICY_ID } from './screening/schema.js';
 
 /**
  * Who may do what in voice: small pure functions of the principal (organisation id and kind, resolved when its
@@ -114,4 +114,9 @@ export const voicePolicy = {
 /** National reference data (range holders, the do-not-originate list, SPCs, repositories) is the regulator's: a 403. */
 export function requireNationalData(p: Principal, what: string): void {
   if (!voicePolicy.changeNationalData(p)) throw new DomainError('forbidden', `only the regulator may ${what}`);
+}
+
+/** Operators and the regulator work in voice; anyone else is refused (a 403). */
+export function requireVoiceActor(ctx: RequestContext): void {
+  if (!voicePolicy.actsInVoice(ctx.principal)) throw new DomainError('forbidden', 'only operators (and the regulator) may do this');
 }

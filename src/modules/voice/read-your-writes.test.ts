@@ -65,9 +65,9 @@ describe('voice: a write that answered 2xx is already what this instance screens
     expect((await screen(hotline)).reasons).not.toContain('DO_NOT_ORIGINATE');
 
     // The blocklist is written by the instance that handles intel's and traffic's events.
-    await t.services.voice.applyBlocklistEvent('intel', '+77475550123', true, 'ind-1');
+    await t.services.voice.reference.applyBlocklistEvent('intel', '+77475550123', true, 'ind-1');
     expect((await screen(call('+77475550123', 'domestic'))).reasons).toContain('BLOCKLISTED_NUMBER');
-    await t.services.voice.applyBlocklistEvent('intel', '+77475550123', false, 'ind-1');
+    await t.services.voice.reference.applyBlocklistEvent('intel', '+77475550123', false, 'ind-1');
     expect((await screen(call('+77475550123', 'domestic'))).reasons).not.toContain('BLOCKLISTED_NUMBER');
   });
 
@@ -111,7 +111,7 @@ describe('voice: a committed write is answered from what it committed, not from 
   it('setting a screening policy answers the policy it stored', async () => {
     const stop = database.onCommit(() => (readsFail = true));
     try {
-      const stored = await services.voice.putPolicy(systemContext('test'), '*', { block: ['DO_NOT_ORIGINATE'], flag: ['INVALID_CLI'], enabled: true });
+      const stored = await services.voice.screening.putPolicy(systemContext('test'), '*', { block: ['DO_NOT_ORIGINATE'], flag: ['INVALID_CLI'], enabled: true });
       expect(stored).toEqual({ operatorId: '*', block: ['DO_NOT_ORIGINATE'], flag: ['INVALID_CLI'], enabled: true, isDefault: false });
     } finally {
       stop();

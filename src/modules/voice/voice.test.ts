@@ -2,7 +2,6 @@ import { createSocket } from 'node:dgram';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../core/auth/principal.js';
-import { createSip } from '../../server.js';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 
 let t: TestApp;
@@ -179,7 +178,7 @@ describe('voice screening over HTTP', () => {
     expect(flood.body.length).toBeLessThan(2_000);
     expect(flood.json().detail).toMatch(/must NOT have more than 7 items/);
     // Called without HTTP's bounds, the service still names at most 20 unknown reasons, then how many more.
-    const unbounded = t.services.voice.putPolicy(systemContext('test'), '*', { block: bogus, flag: [], enabled: true });
+    const unbounded = t.services.voice.screening.putPolicy(systemContext('test'), '*', { block: bogus, flag: [], enabled: true });
     await expect(unbounded).rejects.toThrow(/^unknown reason\(s\): BOGUS_REASON_0, (BOGUS_REASON_\d+, ){18}BOGUS_REASON_19 and 19980 more; known: /);
     const long = await t.app.inject({ method: 'PUT', url: '/api/v1/voice/policies/*', headers: { authorization: admin }, payload: { block: ['X'.repeat(100_000)], flag: [], enabled: true } });
     expect(long.statusCode).toBe(400);
@@ -265,7 +264,7 @@ describe('voice screening over HTTP', () => {
   });
 
   it('the SIP redirect server screens with the same service: 603 with the reason for a spoofed CLI, 302 for a roamer', async () => {
-    const sip = createSip(t.services, { host: '127.0.0.1', port: 0, trusted: ['127.0.0.1'], defaultIngress: 'domestic' });
+    const sip = t.services.voice.sip({ host: '127.0.0.1', port: 0, trusted: ['127.0.0.1'], defaultIngress: 'domestic' });
     const { udpPort } = await sip.start();
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));

@@ -1,6 +1,6 @@
 import type { Logger } from '../../../core/logger.js';
 import { maskMsisdn } from '../../../identifiers/msisdn.js';
-import type { CallToScreen, Ingress, ScreeningResult } from '../types.js';
+import type { CallToScreen, Ingress, ScreeningResult } from '../screening/schema.js';
 import { headerValue, headerValues, parseMessage, type SipHeader, type SipRequest } from './message.js';
 import { addressNumber, callNumber, redirectingNumber, uriNumber } from './numbers.js';
 import { buildResponse, withReceived } from './responses.js';

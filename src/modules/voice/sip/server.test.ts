@@ -3,7 +3,7 @@ import net from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../../../testing/wait.js';
-import type { CallToScreen, ScreeningResult } from '../types.js';
+import type { CallToScreen, ScreeningResult } from '../screening/schema.js';
 import { headerValue, headerValues, parseMessage, type SipResponse } from './message.js';
 import { createSipServer } from './server.js';
 

@@ -1,5 +1,5 @@
 import { parseMsisdn } from '../../../identifiers/msisdn.js';
-import type { Attestation } from '../types.js';
+import type { Attestation } from '../screening/schema.js';
 
 /** The protected header of a SHAKEN PASSporT (RFC 8225 §5, RFC 8588), keys in the canonical (lexicographic) order. */
 export type PassportHeader = {

@@ -1,6 +1,5 @@
-import type { Selectable } from 'kysely';
-import type { Executor } from '../../../core/db/database.js';
-import type { VoiceStirCertificatesTable } from '../tables.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { VoiceStirCertificatesTable, VoiceTables } from '../tables.js';
 
 export interface StirCertificate {
   id: string;
@@ -51,7 +50,7 @@ function toCertificate(r: Selectable<VoiceStirCertificatesTable>): StirCertifica
   };
 }
 
-export function stirRepository(db: Executor) {
+export function stirRepository(db: Kysely<VoiceTables>) {
   return {
     async certificates(): Promise<StirCertificate[]> {
       return (await db.selectFrom('voice_stir_certificates').selectAll().orderBy('created_at').orderBy('id').execute()).map(toCertificate);

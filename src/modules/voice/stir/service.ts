@@ -1,14 +1,14 @@
 import type { OrgDirectory } from '../../../core/auth/directory.js';
 import type { X509Certificate } from 'node:crypto';
 import { CompactSign, importPKCS8 } from 'jose';
-import type { AuditService } from '../../../core/audit/service.js';
+import type { Kysely } from 'kysely';
 import type { RequestContext } from '../../../core/auth/principal.js';
-import type { Executor } from '../../../core/db/database.js';
+import type { RunChange } from '../../../core/changes.js';
 import { DomainError } from '../../../core/errors.js';
-import type { Outbox } from '../../../core/events/outbox.js';
 import type { Logger } from '../../../core/logger.js';
 import { voicePolicy } from '../policy.js';
-import type { Attestation } from '../types.js';
+import type { Attestation } from '../screening/schema.js';
+import type { VoiceTables } from '../tables.js';
 import { chainToAnchor, chainValidity, endEntitySpc, isP256, parseBundle, parseCertificate, toPemBundle, validAt } from './certificates.js';
 import type { CertificateFetcher } from './fetcher.js';
 import { credentialCipher, keyMatches, parsePrivateKey } from './keys.js';
@@ -20,10 +20,10 @@ import { createStirVerifier } from './verifier.js';
 export { CERTIFICATES_CHANGED };
 
 export interface StirServiceDeps {
-  db: Executor;
+  /** The voice tables. */
+  db: Kysely<VoiceTables>;
+  run: RunChange<VoiceTables>;
   orgs: OrgDirectory;
-  audit: AuditService;
-  outbox: Outbox;
   clock: () => Date;
   ids: () => string;
   secret: string;
@@ -125,10 +125,10 @@ export function createStirService(deps: StirServiceDeps) {
       if (await repo.activeWithFingerprint(fingerprint)) throw new DomainError('conflict', `this certificate is already in the store (fingerprint ${fingerprint})`);
       const id = deps.ids();
       const row = { id, operatorId, x5u: `${baseUrl}/api/v1/voice/stir/certificates/${id}.pem`, pem: toPemBundle(chain), fingerprint, subject: cert.subject.replace(/\n/g, ', '), trustAnchor: input.trustAnchor, ...chainValidity(chain), createdAt: deps.clock() };
-      await deps.db.transaction().execute(async (trx) => {
-        await stirRepository(trx).insertCertificate(row);
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.certificate.upload', subjectType: 'stir_certificate', subject: id, detail: { fingerprint, subject: row.subject, trustAnchor: row.trustAnchor } });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { id, x5u: row.x5u, change: 'uploaded' });
+      await deps.run(ctx, async (change) => {
+        await stirRepository(change.db).insertCertificate(row);
+        await change.audit({ action: 'voice.stir.certificate.upload', subjectType: 'stir_certificate', subject: id, detail: { fingerprint, subject: row.subject, trustAnchor: row.trustAnchor } });
+        await change.publish(CERTIFICATES_CHANGED, { id, x5u: row.x5u, change: 'uploaded' });
       });
       await applied();
       return view({ ...row, revokedAt: null });
@@ -164,10 +164,10 @@ export function createStirService(deps: StirServiceDeps) {
       const cert = await repo.certificate(id);
       if (!cert) throw new DomainError('not_found', `no certificate ${id}`);
       if (!voicePolicy.revokeCertificate(ctx.principal, cert)) throw new DomainError('forbidden', cert.trustAnchor ? 'only the regulator may revoke trust anchors' : 'an operator may revoke only its own certificates');
-      await deps.db.transaction().execute(async (trx) => {
-        if (!(await stirRepository(trx).revoke(id, deps.clock()))) return;
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.certificate.revoke', subjectType: 'stir_certificate', subject: id, detail: { fingerprint: cert.fingerprint, trustAnchor: cert.trustAnchor } });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { id, x5u: cert.x5u, change: 'revoked' });
+      await deps.run(ctx, async (change) => {
+        if (!(await stirRepository(change.db).revoke(id, deps.clock()))) return;
+        await change.audit({ action: 'voice.stir.certificate.revoke', subjectType: 'stir_certificate', subject: id, detail: { fingerprint: cert.fingerprint, trustAnchor: cert.trustAnchor } });
+        await change.publish(CERTIFICATES_CHANGED, { id, x5u: cert.x5u, change: 'revoked' });
       });
       await applied();
     },
@@ -183,9 +183,9 @@ export function createStirService(deps: StirServiceDeps) {
       if (!key) throw new DomainError('unprocessable', 'privateKey is not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)');
       if (!cert || !keyMatches(key, cert)) throw new DomainError('unprocessable', 'the private key does not match the certificate’s public key');
       const storedAt = deps.clock();
-      await deps.db.transaction().execute(async (trx) => {
-        await stirRepository(trx).upsertCredential({ operatorId, certificateId: row.id, privateKeyEnc: cipher.seal(input.privateKey, operatorId) }, storedAt);
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.credential.set', subjectType: 'stir_certificate', subject: row.id });
+      await deps.run(ctx, async (change) => {
+        await stirRepository(change.db).upsertCredential({ operatorId, certificateId: row.id, privateKeyEnc: cipher.seal(input.privateKey, operatorId) }, storedAt);
+        await change.audit({ action: 'voice.stir.credential.set', subjectType: 'stir_certificate', subject: row.id });
       });
       return { certificateId: row.id, x5u: row.x5u, storedAt };
     },

@@ -10,13 +10,14 @@ import { CompactSign, importPKCS8 } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../../core/auth/principal.js';
+import { createChanges, tablesOf } from '../../../core/changes.js';
 import type { OrgKind } from '../../../core/db/types.js';
 import { createMemoryBus } from '../../../core/events/memory-bus.js';
 import type { App } from '../../../core/http/app.js';
 import { createHttpServer, createServices, type Services } from '../../../server.js';
 import { TEST_SECRET } from '../../../testing/app.js';
 import { createTestDatabase } from '../../../testing/database.js';
-import { voiceRepository } from '../repository.js';
+import type { VoiceTables } from '../tables.js';
 import { identityHeader, passportHeader, passportPayload } from './passport.js';
 import { stirRoutes } from './routes.js';
 import { CERTIFICATES_CHANGED, createStirService, type StirService } from './service.js';
@@ -242,8 +243,7 @@ describe('signing and verifying', () => {
 
   it('screening verifies the Identity header: a signed call is attested, a tampered one is IDENTITY_INVALID', async () => {
     const screener = auth.screener;
-    await services.voice.putRangeHolder(systemContext('test'), '701', 'Kcell');
-    await services.voice.index.loadOwnership(voiceRepository(services.database.db));
+    await services.voice.reference.putRangeHolder(systemContext('test'), '701', 'Kcell');
     const identity = (await sign('operator', { ...CALL, attest: 'A' })).json().identity as string;
     const screen = (body: object) => app.inject({ method: 'POST', url: '/api/v1/voice/screen', headers: { authorization: screener }, payload: { callingNumber: CALL.orig, calledNumber: CALL.dest, ingress: 'international', ...body } });
     // A Kazakh subscriber abroad whose operator signed with full attestation is not spoofed.
@@ -333,7 +333,8 @@ describe('start-up', () => {
     const build = async (publicBaseUrl: string) => {
       const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
       const plain = Fastify({ loggerInstance: logger }).withTypeProvider<TypeBoxTypeProvider>();
-      const deps = { db: services.database.db, orgs: createOrgDirectory(services.database.db), audit: services.audit, outbox: services.outbox, clock: () => now, ids: randomUUID, secret: TEST_SECRET, logger };
+      const db = services.database.db;
+      const deps = { db: tablesOf<VoiceTables>(db), run: createChanges<VoiceTables>({ db, audit: services.audit, outbox: services.outbox }), orgs: createOrgDirectory(db), clock: () => now, ids: randomUUID, secret: TEST_SECRET, logger };
       await plain.register(stirRoutes(createStirService({ ...deps, publicBaseUrl })));
       await plain.close();
     };

@@ -1,20 +1,19 @@
-import type { AuditService } from '../../../core/audit/service.js';
-import type { RequestContext } from '../../../core/auth/principal.js';
+import type { Kysely } from 'kysely';
 import type { OrgDirectory } from '../../../core/auth/directory.js';
-import type { Executor } from '../../../core/db/database.js';
+import type { RequestContext } from '../../../core/auth/principal.js';
+import type { RunChange } from '../../../core/changes.js';
 import { DomainError } from '../../../core/errors.js';
-import type { Outbox } from '../../../core/events/outbox.js';
 import { requireNationalData } from '../policy.js';
+import type { VoiceTables } from '../tables.js';
 import { stirRepository } from './repository.js';
 
 /** Announces a change the verifier must reload for (the same topic as certificate changes). */
 export const CERTIFICATES_CHANGED = 'voice.stir.certificates.changed';
 
 export interface TrustListsDeps {
-  db: Executor;
+  db: Kysely<VoiceTables>;
+  run: RunChange<VoiceTables>;
   orgs: OrgDirectory;
-  audit: AuditService;
-  outbox: Outbox;
   clock: () => Date;
   /** Applies a committed change to this instance's verifier at once (read your own writes). */
   applied: () => Promise<void>;
@@ -38,7 +37,6 @@ function canonicalHost(host: string): string {
 export function createStirTrustLists(deps: TrustListsDeps) {
   const repo = stirRepository(deps.db);
 
-
   return {
     /** Service provider codes and the operators they name. */
     async listSpcs() {
@@ -51,10 +49,10 @@ export function createStirTrustLists(deps: TrustListsDeps) {
       const code = spc.toUpperCase();
       const operatorId = await deps.orgs.requireOperatorId(operator);
       const updatedAt = deps.clock();
-      await deps.db.transaction().execute(async (trx) => {
-        await stirRepository(trx).putSpc(code, operatorId, updatedAt);
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.assign', subjectType: 'stir_spc', subject: code, detail: { operatorId } });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
+      await deps.run(ctx, async (change) => {
+        await stirRepository(change.db).putSpc(code, operatorId, updatedAt);
+        await change.audit({ action: 'voice.stir.spc.assign', subjectType: 'stir_spc', subject: code, detail: { operatorId } });
+        await change.publish(CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
       });
       await deps.applied();
       return { spc: code, operatorId, updatedAt };
@@ -63,10 +61,10 @@ export function createStirTrustLists(deps: TrustListsDeps) {
     async deleteSpc(ctx: RequestContext, spc: string): Promise<void> {
       requireNationalData(ctx.principal, 'assign service provider codes');
       const code = spc.toUpperCase();
-      await deps.db.transaction().execute(async (trx) => {
-        if (!(await stirRepository(trx).deleteSpc(code))) throw new DomainError('not_found', `service provider code ${code} is assigned to no operator`);
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.spc.unassign', subjectType: 'stir_spc', subject: code });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
+      await deps.run(ctx, async (change) => {
+        if (!(await stirRepository(change.db).deleteSpc(code))) throw new DomainError('not_found', `service provider code ${code} is assigned to no operator`);
+        await change.audit({ action: 'voice.stir.spc.unassign', subjectType: 'stir_spc', subject: code });
+        await change.publish(CERTIFICATES_CHANGED, { spc: code, change: 'spc' });
       });
       await deps.applied();
     },
@@ -82,11 +80,11 @@ export function createStirTrustLists(deps: TrustListsDeps) {
       const canonical = canonicalHost(host);
       const createdAt = deps.clock();
       // Answered from the transaction: a read after the commit could fail and turn a committed change into an error.
-      const allowed = await deps.db.transaction().execute(async (trx) => {
-        const trxRepo = stirRepository(trx);
+      const allowed = await deps.run(ctx, async (change) => {
+        const trxRepo = stirRepository(change.db);
         if (await trxRepo.addRepository(canonical, createdAt)) {
-          await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.allow', subjectType: 'stir_repository', subject: canonical });
-          await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
+          await change.audit({ action: 'voice.stir.repository.allow', subjectType: 'stir_repository', subject: canonical });
+          await change.publish(CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
         }
         return (await trxRepo.repositories()).find((r) => r.host === canonical)!;
       });
@@ -97,10 +95,10 @@ export function createStirTrustLists(deps: TrustListsDeps) {
     async deleteRepository(ctx: RequestContext, host: string): Promise<void> {
       requireNationalData(ctx.principal, 'allow certificate repositories');
       const canonical = canonicalHost(host);
-      await deps.db.transaction().execute(async (trx) => {
-        if (!(await stirRepository(trx).deleteRepository(canonical))) throw new DomainError('not_found', `${canonical} is not an allowed certificate repository`);
-        await deps.audit.record(trx, ctx, { action: 'voice.stir.repository.remove', subjectType: 'stir_repository', subject: canonical });
-        await deps.outbox.add(trx, CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
+      await deps.run(ctx, async (change) => {
+        if (!(await stirRepository(change.db).deleteRepository(canonical))) throw new DomainError('not_found', `${canonical} is not an allowed certificate repository`);
+        await change.audit({ action: 'voice.stir.repository.remove', subjectType: 'stir_repository', subject: canonical });
+        await change.publish(CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
       });
       await deps.applied();
     },

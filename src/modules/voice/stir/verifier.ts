@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, importX509, type CryptoKey } from 'jose';
-import type { IdentityCheck, IdentityFailureCode } from '../types.js';
+import type { IdentityCheck, IdentityFailureCode } from '../screening/schema.js';
 import { chainToAnchor, chainValidity, endEntitySpc, isP256, parseBundle, parseCertificate } from './certificates.js';
 import { httpsFetcher, type CertificateFetcher } from './fetcher.js';
 import { canonicalTn, parseIdentityHeader, readPayload } from './passport.js';

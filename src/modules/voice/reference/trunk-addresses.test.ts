@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addressMatcher } from '../../core/net.js';
+import { addressMatcher } from '../../../core/net.js';
 import { addressValue, familyLength, longestPrefixMatcher, prefixesOverlap, toPrefix, type Prefix } from './trunk-addresses.js';
 
 const prefix = (entry: string): Prefix => {

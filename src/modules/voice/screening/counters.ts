@@ -1,9 +1,9 @@
 import type { Registry } from 'prom-client';
-import type { Executor } from '../../core/db/database.js';
-import type { Outbox } from '../../core/events/outbox.js';
-import { maskMsisdn } from '../../identifiers/msisdn.js';
-import { voiceRepository, type StatsIncrement } from './repository.js';
-import { REASONS, type CallToScreen, type ScreeningResult } from './types.js';
+import type { Change } from '../../../core/changes.js';
+import { maskMsisdn } from '../../../identifiers/msisdn.js';
+import type { VoiceTables } from '../tables.js';
+import { screeningRepository, type StatsIncrement } from './repository.js';
+import { REASONS, type CallToScreen, type ScreeningResult } from './schema.js';
 
 /** At most this many `voice.call.blocked` events per flush (the rest are counted in the last sampled event). */
 const EVENTS_PER_FLUSH = 50;
@@ -14,6 +14,9 @@ const ALL = '*';
 const SERIES_KEY: Record<string, Record<string, string>> = Object.fromEntries(
   ['allow', 'flag', 'block'].map((v) => [v, Object.fromEntries([ALL, 'none', ...REASONS].map((r) => [r, `${v} ${r}`]))]),
 );
+
+/** Runs work as one change of the voice tables and the outbox (a system change: nothing to audit). */
+export type InChange = (work: (change: Change<VoiceTables>) => Promise<void>) => Promise<void>;
 
 interface BlockedSample {
   callingNumber: string;
@@ -122,7 +125,7 @@ export function createVoiceCounters(deps: { registry: Registry }) {
     },
 
     /** Adds the counts since the last flush to the daily table and publishes the sampled blocked calls. */
-    async flush(db: Executor, outbox: Outbox): Promise<void> {
+    async flush(inChange: InChange): Promise<void> {
       const rows = new Map<string, StatsIncrement>();
       const add = (r: StatsIncrement) => {
         const key = `${r.day}|${r.operatorId}|${r.verdict}|${r.reason}`;
@@ -146,10 +149,10 @@ export function createVoiceCounters(deps: { registry: Registry }) {
       unsampled = 0;
       if (rows.size === 0 && sampled.length === 0) return;
       try {
-        await db.transaction().execute(async (trx) => {
-          await voiceRepository(trx).addStats([...rows.values()]);
+        await inChange(async (change) => {
+          await screeningRepository(change.db).addStats([...rows.values()]);
           for (const [i, s] of sampled.entries()) {
-            await outbox.add(trx, 'voice.call.blocked', { ...s, ...(i === sampled.length - 1 && skipped > 0 ? { alsoBlockedSinceLastSample: skipped } : {}) });
+            await change.publish('voice.call.blocked', { ...s, ...(i === sampled.length - 1 && skipped > 0 ? { alsoBlockedSinceLastSample: skipped } : {}) });
           }
         });
       } catch (err) {

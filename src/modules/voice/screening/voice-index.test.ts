@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PolicyRecord, TrunkRecord, VoiceRepository } from './repository.js';
-import { VoiceIndex } from './voice-index.js';
+import type { TrunkRecord } from '../reference/schema.js';
+import type { PolicyRecord } from './repository.js';
+import { VoiceIndex, type IndexSource } from './voice-index.js';
 
 /** A repository whose reads answer what `state` holds when they are released, one release per read. */
 function gatedRepository(state: { policies: PolicyRecord[]; roaming: { msisdn: string; expiresAt: Date }[] }) {
@@ -9,7 +10,7 @@ function gatedRepository(state: { policies: PolicyRecord[]; roaming: { msisdn: s
   const repo = {
     policies: () => gate(() => state.policies),
     roamingOf: (msisdns: string[]) => gate(() => state.roaming.filter((r) => msisdns.includes(r.msisdn))),
-  } as unknown as VoiceRepository;
+  } as unknown as IndexSource;
   return { repo, reads: () => waiting.length, release: () => waiting.shift()?.() };
 }
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemContext } from '../core/auth/principal.js';
-import { startTestApp, type TestApp } from '../testing/app.js';
-import type { CliIO } from './io.js';
-import { addVoiceCommands } from './voice-commands.js';
+import { systemContext } from '../../core/auth/principal.js';
+import { startTestApp, type TestApp } from '../../testing/app.js';
+import type { CliIO } from '../../cli/io.js';
+import { voiceCommands } from './index.js';
 
 let t: TestApp;
 const dir = mkdtempSync(join(tmpdir(), 'qalqan-voice-cli-'));
@@ -15,7 +15,7 @@ async function qalqan(...argv: string[]): Promise<{ out: string[]; err: string[]
   const result = { out: [] as string[], err: [] as string[], failure: null as unknown };
   const io: CliIO = { out: (l) => result.out.push(l), err: (l) => result.err.push(l), progress: () => ({ update: () => undefined, stop: () => undefined }) };
   const program = new Command('qalqan').exitOverride().configureOutput({ writeErr: () => undefined });
-  addVoiceCommands(program, io, (fn) => fn(t.services));
+  voiceCommands(program, io, (fn) => fn(t.services));
   await program.parseAsync(argv, { from: 'user' }).catch((err: unknown) => (result.failure = err));
   return result;
 }
@@ -24,7 +24,7 @@ beforeAll(async () => {
   t = await startTestApp();
   await t.services.auth.ensureOrg(systemContext('test'), { name: 'Beeline', kind: 'operator' });
   await t.services.auth.ensureOrg(systemContext('test'), { name: 'Kcell', kind: 'operator' });
-  await t.services.voice.putRangeHolder(systemContext('test'), '701', 'Kcell');
+  await t.services.voice.reference.putRangeHolder(systemContext('test'), '701', 'Kcell');
 });
 afterAll(() => t.close());
 
@@ -41,6 +41,6 @@ describe('qalqan import ported', () => {
     expect(refused.err).toEqual(['line 2: the number is held by another operator: an operator records only ports of numbers it holds']);
     expect(String(refused.failure)).toMatch(/nothing imported/);
     expect((await qalqan('import', 'ported', back, '--operator', 'Beeline')).out[0]).toMatch(/^1 of 1 ported numbers imported in/);
-    expect(await t.services.voice.portedCount()).toBe(2);
+    expect(await t.services.voice.reference.portedCount()).toBe(2);
   });
 });

@@ -1,10 +1,12 @@
-import type { NumberFacts, Policy } from './screening.js';
-import { DEFAULT_POLICY } from './screening.js';
-import type { PolicyRecord, TrunkRecord, VoiceRepository } from './repository.js';
-import { longestPrefixMatcher, toPrefix, type Prefix } from './trunk-addresses.js';
-import type { Ingress } from './types.js';
+import type { ReferenceRepository } from '../reference/repository.js';
+import type { TrunkRecord } from '../reference/schema.js';
+import { longestPrefixMatcher, toPrefix, type Prefix } from '../reference/trunk-addresses.js';
+import type { PolicyRecord, ScreeningRepository } from './repository.js';
+import { DEFAULT_POLICY_ID, type Ingress } from './schema.js';
+import { DEFAULT_POLICY, type NumberFacts, type Policy } from './verdicts.js';
 
-export const DEFAULT_POLICY_ID = '*';
+/** The reads the index loads from: the reference data and the screening policies. */
+export type IndexSource = Pick<ReferenceRepository, 'roamingOf' | 'liveRoaming' | 'ported' | 'rangeHolders' | 'listDno' | 'blocklist' | 'trunks'> & Pick<ScreeningRepository, 'policies'>;
 
 export interface Trunk {
   id: string;
@@ -107,7 +109,7 @@ export class VoiceIndex implements NumberFacts {
    * Re-reads the roaming rows of these numbers (what a change event names): replayed or reordered events cannot
    * bring back an older state. During a snapshot load the numbers wait and are re-read after it.
    */
-  async refreshRoaming(repo: VoiceRepository, msisdns: string[]): Promise<void> {
+  async refreshRoaming(repo: Pick<IndexSource, 'roamingOf'>, msisdns: string[]): Promise<void> {
     if (this.roamingPending) {
       for (const m of msisdns) this.roamingPending.add(m);
       return;
@@ -157,7 +159,7 @@ export class VoiceIndex implements NumberFacts {
     this.rangeHolder = rangeHolderLookup([...this.holders].map(([p, o]) => ({ prefix: p, operatorId: o })));
   }
 
-  async loadRoaming(repo: VoiceRepository): Promise<void> {
+  async loadRoaming(repo: Pick<IndexSource, 'liveRoaming' | 'roamingOf'>): Promise<void> {
     const pending = (this.roamingPending = new Set());
     try {
       const rows = await this.settled('roaming', () => repo.liveRoaming(new Date(this.now())));
@@ -168,24 +170,24 @@ export class VoiceIndex implements NumberFacts {
     if (pending.size) await this.refreshRoaming(repo, [...pending]);
   }
 
-  async loadOwnership(repo: VoiceRepository): Promise<void> {
+  async loadOwnership(repo: Pick<IndexSource, 'ported' | 'rangeHolders'>): Promise<void> {
     const { ported, holders } = await this.settled('ownership', async () => ({ ported: await repo.ported(), holders: await repo.rangeHolders() }));
     this.ported = new Map(ported.map((p) => [p.msisdn, p.operatorId]));
     this.holders = new Map(holders.map((h) => [h.prefix, h.operatorId]));
     this.rangeHolder = rangeHolderLookup(holders);
   }
 
-  async loadLists(repo: VoiceRepository): Promise<void> {
+  async loadLists(repo: Pick<IndexSource, 'listDno' | 'blocklist'>): Promise<void> {
     const { dno, blocked } = await this.settled('lists', async () => ({ dno: await repo.listDno(), blocked: await repo.blocklist() }));
     this.dno = new Set(dno.map((d) => d.msisdn));
     this.blocked = new Set(blocked);
   }
 
-  async loadPolicies(repo: VoiceRepository): Promise<void> {
+  async loadPolicies(repo: Pick<IndexSource, 'policies'>): Promise<void> {
     this.policies = new Map((await this.settled('policies', () => repo.policies())).map((p) => [p.operatorId, toPolicy(p)]));
   }
 
-  async loadTrunks(repo: VoiceRepository): Promise<void> {
+  async loadTrunks(repo: Pick<IndexSource, 'trunks'>): Promise<void> {
     this.setTrunks(await this.settled('trunks', () => repo.trunks()));
   }
 
@@ -202,7 +204,7 @@ export class VoiceIndex implements NumberFacts {
     this.trunkAt = longestPrefixMatcher(entries);
   }
 
-  async loadAll(repo: VoiceRepository): Promise<void> {
+  async loadAll(repo: IndexSource): Promise<void> {
     await this.loadRoaming(repo);
     await this.loadLists(repo);
     await this.loadPolicies(repo);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, reasonsFor, screenCall, verdictFor, type NumberFacts, type Policy } from './screening.js';
-import type { CallToScreen } from './types.js';
+import { DEFAULT_POLICY, reasonsFor, screenCall, verdictFor, type NumberFacts, type Policy } from './verdicts.js';
+import type { CallToScreen } from './schema.js';
 
 const ROAMING = '+77011234567';
 const facts: NumberFacts = {

@@ -1,5 +1,5 @@
-import { parseMsisdn } from '../../identifiers/msisdn.js';
-import type { CallToScreen, IdentityCheck, Reason, ScreeningResult, Verdict } from './types.js';
+import { parseMsisdn } from '../../../identifiers/msisdn.js';
+import type { CallToScreen, IdentityCheck, Reason, ScreeningResult, Verdict } from './schema.js';
 
 /** What screening needs to know about numbers, answered from memory. Numbers are E.164 (`+7…`). */
 export interface NumberFacts {

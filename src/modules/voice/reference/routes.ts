@@ -1,40 +1,16 @@
 import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import type { App } from '../../core/http/app.js';
-import { requestContext } from '../../core/http/auth-hook.js';
-import { Problem, authErrors } from '../../core/http/schemas.js';
-import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../core/http/uploads.js';
-import { RangeHolder, DnoEntry, DnoRequest, PolicyBody, PolicyResponse, RoamingRequest, RoamingResponse, ScreenBatchRequest, ScreenRequest, ScreenResult, StatsResponse, Trunk, TrunkBody } from './schema.js';
-import { voicePolicy } from './policy.js';
-import type { VoiceService } from './service.js';
+import type { App } from '../../../core/http/app.js';
+import { requestContext } from '../../../core/http/auth-hook.js';
+import { Problem, authErrors } from '../../../core/http/schemas.js';
+import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../../core/http/uploads.js';
+import { DnoEntry, DnoRequest, RangeHolder, RoamingRequest, RoamingResponse, Trunk, TrunkBody } from './schema.js';
+import type { ReferenceService } from './service.js';
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
-export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: number }) {
+/** The reference data operators and the regulator upload: roaming, ported numbers, the DNO list, range holders, trunks. */
+export function referenceRoutes(voice: ReferenceService, options: { roamingTtlSeconds: number }) {
   return async function (app: App): Promise<void> {
     acceptCsv(app);
-
-    app.post('/api/v1/voice/screen', {
-      config: { scope: 'voice:screen' },
-      schema: {
-        tags: ['voice'],
-        summary: 'Screens one call for the calling operator: allow, flag or block, with reasons',
-        body: ScreenRequest,
-        response: { 200: ScreenResult, ...authErrors },
-      },
-    }, (request, reply) => {
-      // Operators' switches screen every call: answered synchronously unless the call carries an Identity header
-      // (STIR/SHAKEN), so the everyday request costs no promise.
-      const result = voice.screen(request.body, request.principal ? voicePolicy.screensFor(request.principal) : null);
-      if (result instanceof Promise) return result;
-      reply.send(result);
-    });
-
-    app.post('/api/v1/voice/screen-batch', {
-      bodyLimit: 4 * 1024 * 1024,
-      config: { scope: 'voice:screen' },
-      schema: { tags: ['voice'], summary: 'Screens up to 1,000 calls; results in request order', body: ScreenBatchRequest, response: { 200: Type.Object({ results: Type.Array(ScreenResult) }), ...authErrors, 413: Problem } },
-    }, async (request) => ({ results: await voice.screenBatch(request.body.calls, request.principal ? voicePolicy.screensFor(request.principal) : null) }));
 
     app.put('/api/v1/voice/roaming', {
       bodyLimit: 4 * 1024 * 1024,
@@ -73,22 +49,6 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
       await voice.removeDoNotOriginate(requestContext(request), request.params.number);
       return reply.code(204).send(null);
     });
-
-    app.get('/api/v1/voice/policies/:operator', {
-      config: { scope: 'voice:admin' },
-      schema: { tags: ['voice'], summary: 'A screening policy (`*` = the default): an operator its own, the regulator any (by name or id)', params: Type.Object({ operator: Type.String({ maxLength: 200 }) }), response: { 200: PolicyResponse, 404: Problem, ...authErrors } },
-    }, async (request) => voice.policy(requestContext(request), request.params.operator));
-
-    app.put('/api/v1/voice/policies/:operator', {
-      config: { scope: 'voice:admin' },
-      schema: {
-        tags: ['voice'],
-        summary: 'Sets which reasons block and which flag: an operator its own, the regulator any or `*` (enabled=false on `*` is the global kill switch)',
-        params: Type.Object({ operator: Type.String({ maxLength: 200 }) }),
-        body: PolicyBody,
-        response: { 200: PolicyResponse, 404: Problem, ...authErrors },
-      },
-    }, async (request) => voice.putPolicy(requestContext(request), request.params.operator, request.body));
 
     app.get('/api/v1/voice/range-holders', {
       config: { scope: 'voice:admin' },
@@ -132,14 +92,5 @@ export function voiceRoutes(voice: VoiceService, options: { roamingTtlSeconds: n
       return reply.code(204).send(null);
     });
 
-    app.get('/api/v1/voice/stats', {
-      config: { scope: 'voice:screen' },
-      schema: {
-        tags: ['voice'],
-        summary: 'Calls per day by verdict, and blocked/flagged calls by reason (own operator; all for the regulator)',
-        querystring: Type.Object({ from: Type.Optional(Type.String({ pattern: DAY.source })), to: Type.Optional(Type.String({ pattern: DAY.source })) }),
-        response: { 200: StatsResponse, ...authErrors },
-      },
-    }, async (request) => voice.stats(requestContext(request), request.query));
   };
 }

@@ -1,9 +1,13 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOutbox } from '../../core/events/outbox.js';
-import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
-import { createVoiceCounters } from './counters.js';
-import type { CallToScreen, ScreeningResult } from './types.js';
+import { createAuditService } from '../../../core/audit/service.js';
+import { systemContext } from '../../../core/auth/principal.js';
+import { createChanges } from '../../../core/changes.js';
+import { createOutbox } from '../../../core/events/outbox.js';
+import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
+import type { VoiceTables } from '../tables.js';
+import { createVoiceCounters, type InChange } from './counters.js';
+import type { CallToScreen, ScreeningResult } from './schema.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -15,6 +19,11 @@ const call: CallToScreen = { callingNumber: '+77019876543', calledNumber: '+7701
 const blocked: ScreeningResult = { verdict: 'block', reasons: ['SPOOFED_KZ_MOBILE_FROM_ABROAD', 'IDENTITY_MISSING'] };
 const clean: ScreeningResult = { verdict: 'allow', reasons: [] };
 const outbox = createOutbox({ ids: () => crypto.randomUUID(), clock: () => new Date() });
+let inChange: InChange;
+beforeAll(() => {
+  const run = createChanges<VoiceTables>({ db: database.db, audit: createAuditService({ db: database.db, clock: () => new Date() }), outbox });
+  inChange = (work) => run(systemContext('test'), work);
+});
 const day = async (d: string) =>
   (await database.db.selectFrom('voice_stats_daily').select(['verdict', 'reason', 'calls']).where('day', '=', d).orderBy('verdict').orderBy('reason').execute()).map((r) => `${r.verdict} ${r.reason} ${r.calls}`);
 
@@ -30,14 +39,14 @@ describe('voice counters', () => {
     expect(text).toContain('qalqan_voice_calls_total{verdict="allow",reason="none",trunk="gw1",operator="op1"} 1');
     expect(text).not.toContain('reason="*"');
 
-    await expect(counters.flush({ transaction: () => ({ execute: () => Promise.reject(new Error('database away')) }) } as never, outbox)).rejects.toThrow('database away');
-    await counters.flush(database.db, outbox);
+    await expect(counters.flush(() => Promise.reject(new Error('database away')))).rejects.toThrow('database away');
+    await counters.flush(inChange);
     expect(await day('2026-11-30')).toEqual(['allow * 1', 'block * 1', 'block IDENTITY_MISSING 1', 'block SPOOFED_KZ_MOBILE_FROM_ABROAD 1']);
     expect(await day('2026-12-01')).toEqual(['block * 1', 'block IDENTITY_MISSING 1', 'block SPOOFED_KZ_MOBILE_FROM_ABROAD 1']);
     const events = await database.db.selectFrom('core_outbox').select('payload').where('topic', '=', 'voice.call.blocked').execute();
     expect(events).toHaveLength(2);
     expect(JSON.stringify(events)).not.toContain('9876543');
-    await counters.flush(database.db, outbox);
+    await counters.flush(inChange);
     expect(await day('2026-11-30')).toHaveLength(4);
   });
 });
