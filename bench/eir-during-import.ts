@@ -113,7 +113,7 @@ export async function run(): Promise<{ classifyingP99Ms: number; idleP99Ms: numb
   const importStarted = Date.now();
   let streamedAt = importStarted;
   console.error(`importing ${ROWS.toLocaleString('en')} observation rows`);
-  const report = await services.devicesNetwork.importObservations(ctx, {
+  const report = await services.devices.network.importObservations(ctx, {
     input: Readable.from(observationsCsv(ROWS, kzDay(services.clock())), { objectMode: false }),
     onProgress: () => (streamedAt = Date.now()),
   });

@@ -3,7 +3,8 @@ import { setTimeout } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { PackedStatusIndex, type StatusCode } from '../src/modules/devices/eir/packed-index.js';
+import { PackedStatusIndex } from '../src/modules/devices/eir/packed-index.js';
+import type { StatusCode } from '../src/modules/devices/eir/status.js';
 import { prng } from './prng.js';
 
 export const description =

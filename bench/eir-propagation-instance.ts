@@ -32,7 +32,7 @@ services.relay.start();
 const open = new Map<string, number>();
 const seen: [string, number][] = [];
 const isBlack = (imei: string) => {
-  const answer = services.devices.equipmentStatus(`imei-${imei}`, undefined);
+  const answer = services.devices.eir.equipmentStatus(`imei-${imei}`, undefined);
   return !(answer instanceof Promise) && 'status' in answer && answer.status === 'BLACKLISTED';
 };
 const watcher = setInterval(() => {

@@ -46,7 +46,7 @@ function inThread(name: string, services: Services, base: string, close: () => P
   const open = new Map<string, number>();
   const seen = new Map<string, number>();
   const isBlack = (imei: string) => {
-    const answer = services.devices.equipmentStatus(`imei-${imei}`, undefined);
+    const answer = services.devices.eir.equipmentStatus(`imei-${imei}`, undefined);
     return !(answer instanceof Promise) && 'status' in answer && answer.status === 'BLACKLISTED';
   };
   const look = () => {

@@ -257,14 +257,14 @@ export async function run(): Promise<PhaseResult[]> {
     // There is no importer kind of organisation; the CLI test's importer is a regulator too.
     const importer = await services.auth.ensureOrg(ctx, { name: ImporterOrg, kind: 'regulator' });
     await services.auth.ensureOrg(ctx, { name: OperatorOrg, kind: 'operator' });
-    const tacs = await services.devices.importTacs(ctx, { input: Readable.from([TAC_FILE]), delta: false });
+    const tacs = await services.devices.registry.importTacs(ctx, { input: Readable.from([TAC_FILE]), delta: false });
     if (!tacs.committed || tacs.accepted !== REG_TACS.length + 1) throw new Error(`TAC import failed: ${JSON.stringify(tacs)}`);
     console.log(`database: PGlite in memory; ${tacs.accepted} TACs imported; node ${process.version}`);
 
     const results: PhaseResult[] = [];
     if (REGISTRATIONS > 0) {
       const r = await measure('registrations', REGISTRATIONS, (onProgress) =>
-        services.devices.importRegistrations(ctx, { input: Readable.from(registrationsCsv(REGISTRATIONS), { objectMode: false }), orgId: importer.id, onProgress }),
+        services.devices.registry.importRegistrations(ctx, { input: Readable.from(registrationsCsv(REGISTRATIONS), { objectMode: false }), org: importer.id, onProgress }),
       );
       if (r.report.accepted !== REGISTRATIONS) throw new Error(`expected ${REGISTRATIONS} registrations, got ${r.report.accepted}: ${JSON.stringify(r.report.errors.slice(0, 5))}`);
       results.push(r);
@@ -275,7 +275,7 @@ export async function run(): Promise<PhaseResult[]> {
       console.error(`observations: ${shape.pairs.toLocaleString('en')} (IMEI, IMSI) pairs on ${shape.devices.toLocaleString('en')} devices over ${DAYS} days`);
       const today = kzDay(services.clock());
       const r = await measure('observations', OBSERVATIONS, (onProgress) =>
-        services.devicesNetwork.importObservations(ctx, { operator: OperatorOrg, input: Readable.from(observationsCsv(OBSERVATIONS, REGISTRATIONS, today), { objectMode: false }), onProgress }),
+        services.devices.network.importObservations(ctx, { operator: OperatorOrg, input: Readable.from(observationsCsv(OBSERVATIONS, REGISTRATIONS, today), { objectMode: false }), onProgress }),
       );
       const c = r.report.classification;
       console.log(`  newPairs ${r.report.newPairs.toLocaleString('en')}, traceAlerts ${r.report.traceAlerts}`);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineIO } from './cli/io.js';
 import { systemContext } from './core/auth/principal.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from './demo.js';
-import { DEMO_BLACK_IMEI, DEMO_GREY_IMEI, DEMO_REGISTERED, DEMO_STOLEN_IMEI } from './modules/devices/demo.js';
+import { DEMO_BLACK_IMEI, DEMO_GREY_IMEI, DEMO_REGISTERED, DEMO_STOLEN_IMEI } from './modules/devices/index.js';
 import { DEMO_ROAMER, DEMO_SPOOFED_CLI } from './modules/voice/index.js';
 import { startTestApp, type TestApp } from './testing/app.js';
 

@@ -2,7 +2,7 @@ import type { CliIO } from './cli/io.js';
 import { actingFor, systemContext, type RequestContext } from './core/auth/principal.js';
 import type { OrgKind } from './core/db/types.js';
 import { DomainError } from './core/errors.js';
-import { loadDevicesDemo } from './modules/devices/demo.js';
+import { loadDevicesDemo } from './modules/devices/index.js';
 import { loadVoiceDemo } from './modules/voice/index.js';
 import type { Services } from './server.js';
 

@@ -17,13 +17,7 @@ import { databaseRateLimitStore } from './core/http/rate-limit-store.js';
 import type { Logger } from './core/logger.js';
 import type { QalqanModule } from './core/module.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
-import { createEir } from './modules/devices/eir/eir.js';
-import { eirRoutes } from './modules/devices/eir/routes.js';
-import { devicesRepository } from './modules/devices/registry/repository.js';
-import { devicesRoutes } from './modules/devices/registry/routes.js';
-import { createDevicesNetworkService } from './modules/devices/network/service.js';
-import { networkRoutes } from './modules/devices/network/routes.js';
-import { createDevicesService } from './modules/devices/registry/service.js';
+import { createDevicesModule, type DevicesOptions } from './modules/devices/index.js';
 import { createVoiceModule, type VoiceOptions } from './modules/voice/index.js';
 
 export interface CoreDeps {
@@ -35,6 +29,7 @@ export interface CoreDeps {
   ids?: () => string;
   metrics?: Metrics;
   voice?: Omit<VoiceOptions, 'now'>;
+  devices?: DevicesOptions;
 }
 
 /** Every service, wired by plain factories. Used by the HTTP server and by CLI commands alike. */
@@ -56,15 +51,13 @@ export function createServices(deps: CoreDeps) {
   });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
   const orgs = createOrgDirectory(db);
-  const eir = createEir({ repo: () => devicesRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: 15 * 60_000 });
-  const devices = createDevicesService({ db, orgs, audit, outbox, eir, clock });
-  const devicesNetwork = createDevicesNetworkService({ db, orgs, audit, outbox, clock, ids, logger: deps.logger, eir });
   const moduleDeps = { db, audit, outbox, bus: deps.bus, logger: deps.logger, metrics, orgs, clock, ids, secret: deps.secret };
+  const devices = createDevicesModule({ ...moduleDeps, ...deps.devices });
   const voice = createVoiceModule({ ...moduleDeps, ...deps.voice, now: deps.clock ? () => clock().getTime() : Date.now });
   /** The modules behind the front doors: the HTTP server registers their routes and starts them. */
-  const modules: QalqanModule[] = [voice];
+  const modules: QalqanModule[] = [devices, voice];
   const dependencies = createDependencies({ database: deps.database, bus: deps.bus, metrics });
-  return { ...deps, clock, ids, metrics, dependencies, audit, outbox, relay, auth, eir, devices, devicesNetwork, voice, stir: voice.stir, modules };
+  return { ...deps, clock, ids, metrics, dependencies, audit, outbox, relay, auth, devices, eir: devices.index, voice, stir: voice.stir, modules };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -77,23 +70,6 @@ async function subscribeCaches(services: Services): Promise<void> {
     async (event) => services.auth.forgetKey(String(event.payload.prefix)),
     { fanout: true },
   );
-}
-
-/** How often each instance looks for classifications owed by changes (when no event woke it). */
-const OWED_CLASSIFICATION_POLL_MS = 5_000;
-/** How long an event's wake-up waits so that the changes of the next moments are classified together. */
-const OWED_CLASSIFICATION_GATHER_MS = 100;
-
-/**
- * Registrations, blocks and orders owe a classification, recorded with the change: settle what a crash left now,
- * then whenever such an event arrives (shared work: one instance handles each event, and the classification lock
- * lets one instance classify at a time) and every few seconds. Stops when the app closes.
- */
-async function subscribeDevices(services: Services, app: App): Promise<void> {
-  const owed = services.devicesNetwork.startPendingClassification(OWED_CLASSIFICATION_POLL_MS, OWED_CLASSIFICATION_GATHER_MS);
-  app.addHook('onClose', async () => owed.stop());
-  // Not awaited: one settling serves every change owed until it starts, so the events need not wait for it in line.
-  await services.bus.subscribe('devices-reclassify', 'devices.imei.>', async () => void owed.kick());
 }
 
 /** `starting`: /readyz answers 503 (`server: starting`) until `setStarted()`, so a start's first lines come first. */
@@ -115,14 +91,12 @@ export async function createHttpServer(
   await app.register(opsRoutes({ database: services.database, metrics: services.metrics, dependencies: services.dependencies, isDraining: () => draining, isStarting: () => starting }));
   await app.register(authRoutes(services.auth));
   await app.register(auditRoutes(services.audit));
-  await app.register(devicesRoutes(services.devices));
-  await app.register(eirRoutes(services.devices));
-  await app.register(networkRoutes(services.devicesNetwork));
   for (const m of services.modules) for (const routes of m.routes) await app.register(routes);
   await subscribeCaches(services);
-  await subscribeDevices(services, app);
-  await services.eir.start();
   for (const m of services.modules) await m.start();
+  // What the modules started (timers, subscriptions) ends with the app that started them.
+  app.addHook('onClose', async () => {
+    for (const m of services.modules) await m.stop();
+  });
   return { app, setDraining: () => (draining = true), setStarted: () => (starting = false) };
 }
-

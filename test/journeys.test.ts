@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineIO } from '../src/cli/io.js';
 import { systemContext } from '../src/core/auth/principal.js';
 import { loadDemo } from '../src/demo.js';
-import { DEMO_REGISTERED } from '../src/modules/devices/demo.js';
+import { DEMO_REGISTERED } from '../src/modules/devices/index.js';
 import { DEMO_SPOOFED_CLI } from '../src/modules/voice/index.js';
 import { startTestApp, type TestApp } from '../src/testing/app.js';
 

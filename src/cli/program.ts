@@ -3,9 +3,8 @@ import { ORG_KINDS } from '../core/auth/scopes.js';
 import { systemContext } from '../core/auth/principal.js';
 import type { OrgKind } from '../core/db/types.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from '../demo.js';
+import { devicesCommands } from '../modules/devices/index.js';
 import { voiceCommands } from '../modules/voice/index.js';
-import { addDevicesCommands } from './devices-commands.js';
-import { addDevicesNetworkCommands } from './devices-network-commands.js';
 import type { CliIO } from './io.js';
 import type { WithServices } from './types.js';
 
@@ -100,8 +99,7 @@ export function buildProgram(io: CliIO, withServices: WithServices): Command {
         io.out(user.oneTimePassword);
       }),
     );
-  addDevicesCommands(program, io, withServices);
-  addDevicesNetworkCommands(program, io, withServices);
+  devicesCommands(program, io, withServices);
   voiceCommands(program, io, withServices);
   return program;
 }

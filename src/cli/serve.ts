@@ -23,14 +23,13 @@ function bindError(err: unknown, names: { port: string; host: string }, port: nu
  * the data dir.
  */
 export async function serve(config: Config, logger: Logger, io: CliIO): Promise<void> {
-  const runtime = await openRuntime(config, logger, { server: true });
+  // Grace periods end with time alone: re-classify every hour (one instance at a time).
+  const runtime = await openRuntime(config, logger, { server: true, devices: { classifyEveryMs: 60 * 60_000 } });
   const { services } = runtime;
   if (runtime.applied.length) logger.info({ migrations: runtime.applied }, 'migrations applied');
   // Not ready (/readyz 503) until the first lines below are printed: whoever waits for readiness sees them first.
   const { app, setDraining, setStarted } = await createHttpServer(services, { trustProxy: config.trustProxy, limits: config.httpLimits, starting: true });
   services.relay.start();
-  // Grace periods end with time alone: re-classify every hour (one instance at a time).
-  const stopClassification = services.devicesNetwork.startClassificationSchedule(60 * 60_000);
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -76,7 +75,6 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
       if (admin) await new Promise((resolve) => admin!.close(resolve));
       await sip?.stop();
       await app.close();
-      await stopClassification();
       await runtime.close();
       logger.info('shutdown complete');
       process.exit(0);

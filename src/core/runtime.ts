@@ -10,7 +10,7 @@ import { createMemoryBus } from './events/memory-bus.js';
 import { privateDir } from './private-dir.js';
 import { createNatsBus } from './events/nats-bus.js';
 import type { Logger } from './logger.js';
-import { createServices, type Services } from '../server.js';
+import { createServices, type CoreDeps, type Services } from '../server.js';
 
 export interface Runtime {
   services: Services;
@@ -36,7 +36,7 @@ export function adminSocketPath(config: Config, tmp = tmpdir()): string {
  * Opens the database (taking the data dir's lock for the embedded one), applies pending migrations, connects the
  * event bus and wires the services. A failure on the way closes what was opened.
  */
-export async function openRuntime(config: Config, logger: Logger, options: { server: boolean }): Promise<Runtime> {
+export async function openRuntime(config: Config, logger: Logger, options: { server: boolean; devices?: CoreDeps['devices'] }): Promise<Runtime> {
   const lock: HeldLock | null = config.databaseUrl ? null : acquireLock(config.dataDir);
   const release = () => lock?.release();
   let database: Database | null = null;
@@ -53,6 +53,7 @@ export async function openRuntime(config: Config, logger: Logger, options: { ser
       logger,
       secret: config.secret,
       voice: { roamingTtlMs: config.roamingTtlHours * 3_600_000, publicBaseUrl: config.publicBaseUrl },
+      devices: options.devices,
     });
     const opened = { database, bus };
     return {
@@ -60,7 +61,7 @@ export async function openRuntime(config: Config, logger: Logger, options: { ser
       applied,
       announceAdmin: (socketPath) => lock?.announce(socketPath),
       async close() {
-        services.eir.stop();
+        for (const m of services.modules) await m.stop();
         await services.voice.stop();
         await services.relay.stop();
         // A CLI process has no subscribers: its events stay in the outbox for the server's relay.

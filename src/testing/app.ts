@@ -81,7 +81,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       return { statusCode: res.status, headers: res.headers, body: answer };
     },
     async close() {
-      services.eir.stop();
+      for (const m of services.modules) await m.stop();
       await services.voice.stop();
       await app.close();
       await services.relay.stop();

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import type { RequestContext } from '../../core/auth/principal.js';
 import { toImei15 } from '../../identifiers/imei.js';
-import type { DevicesNetworkService } from './network/service.js';
 import { kzDay } from './network/days.js';
-import type { DevicesService } from './registry/service.js';
+import type { NetworkService } from './network/service.js';
+import type { RegistryService } from './registry/service.js';
 
 /** A TAC sample for the demo (GSMA layout). */
 const DEMO_TACS = `tac|manufacturer|model_name|bands|allocation_date|device_type
@@ -50,12 +50,12 @@ function demoObservations(today: Date): string {
  * The stolen phone appears on Kcell with a new SIM, so the police get a trace alert.
  */
 export async function loadDevicesDemo(
-  services: { devices: DevicesService; devicesNetwork: DevicesNetworkService; clock: () => Date },
+  services: { devices: { registry: RegistryService; network: NetworkService }; clock: () => Date },
   ctx: { importer: RequestContext; police: RequestContext; system: RequestContext },
 ): Promise<void> {
-  await services.devices.importTacs(ctx.importer, { input: Readable.from([DEMO_TACS]), delta: true });
-  for (const [plmn, operator] of Object.entries(DEMO_NETWORKS)) await services.devicesNetwork.networks.put(ctx.importer, plmn, operator);
-  await services.devices.register(ctx.importer, { imeis: DEMO_REGISTERED, source: 'importer', reference: 'DT-DEMO-0001' });
-  await services.devices.block(ctx.police, { imei: DEMO_STOLEN_IMEI, caseNumber: 'KUI-2026-000123' });
-  await services.devicesNetwork.importObservations(ctx.system, { operator: 'Kcell', input: Readable.from([demoObservations(services.clock())]) });
+  await services.devices.registry.importTacs(ctx.importer, { input: Readable.from([DEMO_TACS]), delta: true });
+  for (const [plmn, operator] of Object.entries(DEMO_NETWORKS)) await services.devices.network.networks.put(ctx.importer, plmn, operator);
+  await services.devices.registry.register(ctx.importer, { imeis: DEMO_REGISTERED, source: 'importer', reference: 'DT-DEMO-0001' });
+  await services.devices.network.block(ctx.police, { imei: DEMO_STOLEN_IMEI, caseNumber: 'KUI-2026-000123' });
+  await services.devices.network.importObservations(ctx.system, { operator: 'Kcell', input: Readable.from([demoObservations(services.clock())]) });
 }

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, Kysely } from 'kysely';
 import type { DateOnly, Timestamp } from '../../core/db/columns.js';
 
 export interface DevicesTacTable {
@@ -152,3 +152,6 @@ export interface DevicesTables {
   devices_list_current: DevicesListCurrentTable;
   devices_trace_alerts: DevicesTraceAlertsTable;
 }
+
+/** The database as this module's repositories see it: its own tables only. */
+export type DevicesDb = Kysely<DevicesTables>;

@@ -1,8 +1,9 @@
-import { createOrgDirectory } from '../../../core/auth/directory.js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditService } from '../../../core/audit/service.js';
+import { createOrgDirectory } from '../../../core/auth/directory.js';
 import { systemContext } from '../../../core/auth/principal.js';
+import { createChanges } from '../../../core/changes.js';
 import type { Executor } from '../../../core/db/database.js';
 import type { EventBus, EventHandler, QalqanEvent } from '../../../core/events/bus.js';
 import { createMemoryBus } from '../../../core/events/memory-bus.js';
@@ -11,10 +12,11 @@ import { deafBus } from '../../../testing/buses.js';
 import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
 import { startTestApp, type TestApp } from '../../../testing/app.js';
 import { imeiOf } from '../../../testing/imei.js';
+import { createBlocks } from '../network/blocks.js';
+import { networkDeps } from '../network/fixtures.js';
+import { createNetworkService } from '../network/service.js';
 import { createEir } from './eir.js';
-import { devicesRepository, type DevicesRepository } from '../registry/repository.js';
-import { createDevicesNetworkService } from '../network/service.js';
-import { createDevicesService } from '../registry/service.js';
+import { eirRepository, type EirRepository } from './repository.js';
 
 const TAC = '35332811';
 const logger = pino({ level: 'silent' });
@@ -23,7 +25,7 @@ const logger = pino({ level: 'silent' });
 describe('read your own writes: the writing instance answers from its commit, without the bus', () => {
   let t: TestApp;
   let police: { authorization: string };
-  const status = (imei: string) => t.services.devices.equipmentStatus(`imei-${imei}`, undefined);
+  const status = (imei: string) => t.services.devices.eir.equipmentStatus(`imei-${imei}`, undefined);
 
   beforeAll(async () => {
     t = await startTestApp({ bus: deafBus() });
@@ -51,10 +53,10 @@ describe('read your own writes: the writing instance answers from its commit, wi
     const ctx = systemContext('test');
     await t.services.auth.ensureOrg(ctx, { name: 'Operator Consistency', kind: 'operator' });
     const operator = { authorization: `Bearer ${(await t.services.auth.createApiKey(ctx, { org: 'Operator Consistency', scopes: ['devices:write'] })).key}` };
-    await t.services.devicesNetwork.networks.put(ctx, '40102', 'Operator Consistency');
+    await t.services.devices.network.networks.put(ctx, '40102', 'Operator Consistency');
     const imei = imeiOf(TAC, 4);
     const imsi = '401021234567890';
-    const withSim = () => t.services.devices.equipmentStatus(`imei-${imei}`, `imsi-${imsi}`);
+    const withSim = () => t.services.devices.eir.equipmentStatus(`imei-${imei}`, `imsi-${imsi}`);
     expect(await withSim()).toEqual({ status: 'GREYLISTED' });
     const paired = await t.app.inject({ method: 'POST', url: '/api/v1/devices/pairings', headers: operator, payload: { imei, imsi } });
     expect(paired.statusCode).toBe(201);
@@ -74,11 +76,11 @@ describe('read your own writes: the writing instance answers from its commit, wi
 
 describe('another instance applies status events from memory', () => {
   /** A repository for the snapshot only: any other read fails the test. */
-  function snapshotOnly(black: string[]): DevicesRepository {
+  function snapshotOnly(black: string[]): EirRepository {
     const forbidden = () => {
       throw new Error('the EIR read the database for an event');
     };
-    return new Proxy({} as DevicesRepository, {
+    return new Proxy({} as EirRepository, {
       get(_target, name) {
         if (name === 'statusSources') {
           return async function* () {
@@ -166,8 +168,8 @@ describe('a committed block is answered from its transaction', () => {
   it('answers the committed block even when the database fails right after the commit; a retry answers alreadyBlocked', async () => {
     const clock = () => new Date();
     const ids = () => crypto.randomUUID();
-    const eir = createEir({ repo: () => devicesRepository(database.db), bus: createMemoryBus(logger), logger });
-    const service = (db: Executor) => createDevicesService({ db, orgs: createOrgDirectory(db), audit: createAuditService({ db, clock }), outbox: createOutbox({ ids, clock }), eir, clock });
+    const eir = createEir({ repo: () => eirRepository(networkDeps(database.db, clock).db), bus: createMemoryBus(logger), logger });
+    const service = (db: Executor) => createBlocks({ run: createChanges({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids, clock }) }), eir, clock });
     const ctx = systemContext('police test');
     const imei = imeiOf(TAC, 20);
     const first = await service(failingAfterCommit(database.db)).block(ctx, { imei, caseNumber: 'KUI-503' });
@@ -179,7 +181,9 @@ describe('a committed block is answered from its transaction', () => {
   it('answers a committed pairing even when its settling fails right after the commit; the IMEI stays owed', async () => {
     const clock = () => new Date();
     const db = failingAfterCommit(database.db);
-    const network = createDevicesNetworkService({ db, orgs: createOrgDirectory(db), audit: createAuditService({ db, clock }), outbox: createOutbox({ ids: () => crypto.randomUUID(), clock }), clock, ids: () => crypto.randomUUID(), logger });
+    const deps = networkDeps(db, clock);
+    const eir = createEir({ repo: () => eirRepository(deps.db), bus: createMemoryBus(logger), logger });
+    const network = createNetworkService({ ...deps, orgs: createOrgDirectory(db), eir });
     const imei = imeiOf(TAC, 21);
     const paired = await network.addPairing(systemContext('regulator test'), { imei, imsi: '401021234567890' });
     expect(paired).toMatchObject({ imsi: '401021234567890', changed: true });

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { startTestApp, type TestApp } from '../../../testing/app.js';
 import { imeiOf } from '../../../testing/imei.js';
 
-const SPECS = join(import.meta.dirname, '../../../../shared/specs');
+const SPECS = join(import.meta.dirname, '../../../../../shared/specs');
 
 /** JSON Schemas from the 3GPP OpenAPI files, with $refs resolved (refs into files we do not have accept anything). */
 function specSchema(file: string, name: string): object {

@@ -3,8 +3,10 @@ import { DomainError } from '../../../core/errors.js';
 import type { EventBus } from '../../../core/events/bus.js';
 import type { Logger } from '../../../core/logger.js';
 import { packImei14 } from '../../../identifiers/imei.js';
-import { PackedStatusIndex, STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, TacSet, type StatusCode } from './packed-index.js';
-import type { DevicesRepository } from '../registry/repository.js';
+import { PackedStatusIndex } from './packed-index.js';
+import type { EirRepository } from './repository.js';
+import { STATUS_BLACK, STATUS_CODE, STATUS_GREY, STATUS_WHITE, statusChange, type EirChange, type IndexStatus, type StatusCode } from './status.js';
+import { TacSet } from './tac-set.js';
 
 /** Asked before the index has loaded: the caller answers 503. */
 export class EirNotReadyError extends DomainError {
@@ -18,27 +20,6 @@ export type EquipmentStatus = 'WHITELISTED' | 'GREYLISTED' | 'BLACKLISTED';
 export type EirAnswer = { status: EquipmentStatus; tac: string } | { unknownTac: string };
 
 const CODE_OF_SOURCE = { registrations: STATUS_WHITE, stolen: STATUS_BLACK, orders: STATUS_BLACK } as const;
-
-/** A device's EIR status as events name it (`none`: no entry, answered GREYLISTED). */
-export type IndexStatus = 'none' | 'white' | 'grey' | 'black';
-const STATUS_NAME: Record<StatusCode, IndexStatus> = { 0: 'none', 1: 'white', 2: 'grey', 3: 'black' };
-const STATUS_CODE: Record<IndexStatus, StatusCode> = { none: STATUS_NONE, white: STATUS_WHITE, grey: STATUS_GREY, black: STATUS_BLACK };
-
-/**
- * What a status-changing event carries so that every instance applies it without reading the database: the new
- * status of each IMEI, and the instance that already applied it on commit (which then skips the event).
- */
-export interface EirChange {
-  statuses: Record<string, IndexStatus>;
-  origin?: string;
-}
-
-/** The change naming these statuses, from `origin` when that instance applies it itself on commit. */
-export function statusChange(statuses: Iterable<readonly [string, StatusCode]>, origin?: string): EirChange {
-  const named: Record<string, IndexStatus> = {};
-  for (const [imei14, code] of statuses) named[imei14] = STATUS_NAME[code];
-  return origin === undefined ? { statuses: named } : { statuses: named, origin };
-}
 
 /** The `EirChange` fields of an event payload, or null when it has none. */
 function changeIn(payload: Record<string, unknown>): EirChange | null {
@@ -54,7 +35,7 @@ function changeIn(payload: Record<string, unknown>): EirChange | null {
  * instance without a database read; a TAC import, a change too big to name its IMEIs and the periodic full reload
  * rebuild the index from the database (changes applied while a rebuild reads are applied again on top of it).
  */
-export function createEir(deps: { repo: () => DevicesRepository; bus: EventBus; logger: Logger; reloadEveryMs?: number }) {
+export function createEir(deps: { repo: () => EirRepository; bus: EventBus; logger: Logger; reloadEveryMs?: number }) {
   const origin = randomUUID();
   let index: PackedStatusIndex | null = null;
   let tacs = TacSet.build([]);

@@ -1,15 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { packImei14 } from '../../../identifiers/imei.js';
-import {
-  PackedStatusIndex,
-  STATUS_BLACK,
-  STATUS_GREY,
-  STATUS_NONE,
-  STATUS_WHITE,
-  TacSet,
-  type StatusCode,
-} from './packed-index.js';
+import { PackedStatusIndex } from './packed-index.js';
+import { STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, type StatusCode } from './status.js';
+import { TacSet } from './tac-set.js';
 import { prng } from '../../../../bench/prng.js';
 
 const MAX_KEY = 1e14 - 1;

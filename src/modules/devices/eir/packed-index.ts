@@ -14,17 +14,9 @@
 //   `compact()`, automatically once it holds more than max(1024, min(65536, 1% of base)) IMEIs.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { packImei14 } from '../../../identifiers/imei.js';
+import { KEY_LIMIT, merge, requireCode, requireKey, sortedUnique, type Entry } from './sorted-values.js';
+import { STATUS_NONE, type StatusCode } from './status.js';
 
-/** Device status codes stored per IMEI (14-digit IMEI proper, no check digit). 0 = not in the index. */
-export const STATUS_NONE = 0,
-  STATUS_WHITE = 1,
-  STATUS_GREY = 2,
-  STATUS_BLACK = 3;
-export type StatusCode = 0 | 1 | 2 | 3;
-
-type Entry = readonly [number, StatusCode];
-
-const KEY_LIMIT = 1e14; // 14 digits
 const EMPTY_SLOT = -1; // overlay slots hold values ≥ 0
 const ENTRIES_PER_BUCKET = 8; // at most 1 bucket per 8 IMEIs: 8–16 per bucket on average
 const OVERLAY_MIN_SLOTS = 1024;
@@ -34,17 +26,6 @@ const COMPACT_MAX = 65_536;
 const BUILD_CHUNK_MIN = 1 << 20;
 const BUILD_CHUNK_FIRST = 1024; // the chunk buffer starts this small and doubles, unless expectedSize says more
 const EMPTY_CHUNK = new Float64Array(0);
-
-function requireKey(key: number): void {
-  // NaN fails the comparisons; a fraction would read as a neighbour's code.
-  if (!(key >= 0 && key < KEY_LIMIT) || Math.floor(key) !== key) {
-    throw new RangeError(`expected a packed 14-digit IMEI (an integer in 0 … 10^14 - 1), got ${key}`);
-  }
-}
-
-function requireCode(code: number): void {
-  if (code !== 0 && code !== 1 && code !== 2 && code !== 3) throw new RangeError(`expected a status code 0 … 3, got ${code}`);
-}
 
 /**
  * Slot of a key in a power-of-two table: a murmur3-style mix of the key's low 24 and high 23 bits. (Both halves
@@ -68,99 +49,6 @@ function powerOfTwoAtLeast(n: number): number {
 
 function isSyncIterable(x: Iterable<Entry> | AsyncIterable<Entry>): x is Iterable<Entry> {
   return typeof (x as Partial<Iterable<Entry>>)[Symbol.iterator] === 'function';
-}
-
-/**
- * One build chunk, in arrival order, as sorted values with one per IMEI, the last arrival winning. Sorting
- * numerically orders an IMEI's duplicates by code, not by arrival, so an IMEI that arrived with different codes
- * is looked up again in the arrival order (rare: a database snapshot has none).
- */
-function sortedUnique(arrival: Float64Array): Float64Array {
-  const sorted = arrival.slice();
-  sorted.sort(); // numeric for typed arrays, in place
-  let w = 0;
-  let conflicts: number[] | null = null; // positions in `sorted` of IMEIs that came with different codes
-  for (let i = 0; i < sorted.length; i++) {
-    const value = sorted[i]!;
-    if (w > 0) {
-      const previous = sorted[w - 1]!;
-      if (value === previous) continue;
-      if (Math.floor(value * 0.25) === Math.floor(previous * 0.25)) {
-        conflicts ??= [];
-        if (conflicts[conflicts.length - 1] !== w - 1) conflicts.push(w - 1);
-        continue;
-      }
-    }
-    sorted[w++] = value;
-  }
-  if (conflicts !== null) {
-    const last = new Map<number, number>();
-    for (const at of conflicts) last.set(Math.floor(sorted[at]! * 0.25), 0);
-    for (let i = 0; i < arrival.length; i++) {
-      const value = arrival[i]!;
-      const key = Math.floor(value * 0.25);
-      if (last.has(key)) last.set(key, value);
-    }
-    for (const at of conflicts) sorted[at] = last.get(Math.floor(sorted[at]! * 0.25))!;
-  }
-  return w === sorted.length ? sorted : sorted.subarray(0, w);
-}
-
-/**
- * Merges sorted changes (one per IMEI) into the sorted base (a change wins for the same IMEI; code 0 drops it). With
- * `out`, writes the result there and tallies the codes into `counts`; always returns the number of live entries.
- */
-function merge(base: Float64Array, changes: Float64Array, out: Float64Array | null, counts: number[]): number {
-  const n = base.length;
-  const m = changes.length;
-  let i = 0;
-  let j = 0;
-  let o = 0;
-  while (i < n && j < m) {
-    const b = base[i]!;
-    const c = changes[j]!;
-    const kb = Math.floor(b * 0.25);
-    const kc = Math.floor(c * 0.25);
-    if (kb < kc) {
-      if (out) {
-        out[o] = b;
-        counts[b - kb * 4]!++;
-      }
-      o++;
-      i++;
-    } else {
-      if (kb === kc) i++;
-      const code = c - kc * 4;
-      if (code !== 0) {
-        if (out) {
-          out[o] = c;
-          counts[code]!++;
-        }
-        o++;
-      }
-      j++;
-    }
-  }
-  for (; i < n; i++) {
-    const b = base[i]!;
-    if (out) {
-      out[o] = b;
-      counts[b - Math.floor(b * 0.25) * 4]!++;
-    }
-    o++;
-  }
-  for (; j < m; j++) {
-    const c = changes[j]!;
-    const code = c - Math.floor(c * 0.25) * 4;
-    if (code !== 0) {
-      if (out) {
-        out[o] = c;
-        counts[code]!++;
-      }
-      o++;
-    }
-  }
-  return o;
 }
 
 export class PackedStatusIndex {
@@ -417,64 +305,5 @@ export class PackedStatusIndex {
     this.minKey = minKey;
     this.maxKey = maxKey;
     this.bucketScale = scale;
-  }
-}
-
-// --- TACs ----------------------------------------------------------------------------------------------------
-
-const TAC_LIMIT = 1e8; // 8 digits
-
-/** The TAC as a number, or -1 if it is not 8 ASCII digits / an integer in 0 … 10^8 - 1. */
-function tacNumber(tac: string | number): number {
-  if (typeof tac === 'number') return Number.isInteger(tac) && tac >= 0 && tac < TAC_LIMIT ? tac : -1;
-  if (tac.length !== 8) return -1;
-  let n = 0;
-  for (let i = 0; i < 8; i++) {
-    const d = tac.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
-function requireTac(tac: string | number): number {
-  const n = tacNumber(tac);
-  if (n < 0) throw new RangeError(`expected an 8-digit TAC, got ${JSON.stringify(tac)}`);
-  return n;
-}
-
-/**
- * Set of 8-digit TACs (type allocation codes) known from the GSMA TAC database. A TAC is 8 ASCII digits or the
- * same value as a number (`'01234567'` and `1234567` are one TAC). Numbers below 2^31 are small integers in V8,
- * so this is a plain Set (~20–40 bytes per TAC; the GSMA database has a few hundred thousand).
- */
-export class TacSet {
-  private readonly tacs = new Set<number>();
-
-  /** Throws RangeError on a value that is not a TAC. */
-  static build(tacs: Iterable<string | number>): TacSet {
-    const set = new TacSet();
-    for (const tac of tacs) set.add(tac);
-    return set;
-  }
-
-  /** False for anything that is not a TAC. */
-  has(tac: string | number): boolean {
-    const n = tacNumber(tac);
-    return n >= 0 && this.tacs.has(n);
-  }
-
-  /** Throws RangeError on a value that is not a TAC. */
-  add(tac: string | number): void {
-    this.tacs.add(requireTac(tac));
-  }
-
-  /** Throws RangeError on a value that is not a TAC. */
-  delete(tac: string | number): void {
-    this.tacs.delete(requireTac(tac));
-  }
-
-  get size(): number {
-    return this.tacs.size;
   }
 }

@@ -3,8 +3,9 @@ import type { FastifyReply, FastifySchemaValidationError } from 'fastify';
 import type { App } from '../../../core/http/app.js';
 import { sendProblemBody } from '../../../core/http/errors.js';
 import { PROBLEM_BASE, type ProblemBody } from '../../../core/http/problem.js';
-import { EirResponseData, ProblemDetails3gpp } from '../registry/schema.js';
-import type { DevicesService, EirOutcome } from '../registry/service.js';
+import { authErrors } from '../../../core/http/schemas.js';
+import { BatchItem, BatchRequest, EirResponseData, ProblemDetails3gpp } from './schema.js';
+import type { EirOutcome, EirService } from './service.js';
 
 const EquipmentStatusQuery = Type.Object({
   // The PEI itself is parsed by the service (src/identifiers decides what an IMEI is), to answer with 3GPP causes.
@@ -49,7 +50,7 @@ function send(reply: FastifyReply, outcome: EirOutcome): void {
 }
 
 /** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path. */
-export function eirRoutes(devices: DevicesService) {
+export function eirRoutes(eir: EirService) {
   return async function (app: App): Promise<void> {
     app.get(EIR_PATH, {
       // A refused query is answered by the handler, with the 3GPP cause, rather than as a generic validation problem.
@@ -67,9 +68,19 @@ export function eirRoutes(devices: DevicesService) {
         return;
       }
       // Synchronous when the index answers from memory (the everyday case): no promise per request.
-      const outcome = devices.equipmentStatus(request.query.pei, request.query.supi);
+      const outcome = eir.equipmentStatus(request.query.pei, request.query.supi);
       if (outcome instanceof Promise) return outcome.then((o) => send(reply, o));
       send(reply, outcome);
     });
+  };
+}
+
+/** Operators' batch check: status and reasons of up to 1,000 IMEIs (main API only). */
+export function imeiBatchRoutes(eir: EirService) {
+  return async function (app: App): Promise<void> {
+    app.post('/api/v1/devices/imei-batch', {
+      config: { scope: 'devices:check' },
+      schema: { tags: ['devices'], summary: 'Status and reasons for up to 1,000 IMEIs', body: BatchRequest, response: { 200: Type.Object({ items: Type.Array(BatchItem) }), ...authErrors } },
+    }, async (request) => ({ items: await eir.checkBatch(request.body.imeis) }));
   };
 }

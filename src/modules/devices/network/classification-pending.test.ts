@@ -8,7 +8,7 @@ import { createMemoryBus } from '../../../core/events/memory-bus.js';
 import { createHttpServer, createServices } from '../../../server.js';
 import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
 import { CLASSIFY_LOCK, classifyPending } from './classification.js';
-import { classificationOf, csv, events, imei14, kzImsi, networkFixture } from './fixtures.js';
+import { classificationOf, csv, events, imei14, kzImsi, networkDeps, networkFixture } from './fixtures.js';
 import { networkRepository } from './repository.js';
 import { importObservations } from './observations.js';
 
@@ -58,7 +58,7 @@ function crashingAfterFirstCommit(db: Executor): Executor {
 describe('owed classification', () => {
   it('an import records the devices it saw as owed in its own transaction; a start after a crash classifies them', async () => {
     // The import stands (it committed) and says nothing was settled; its devices stay owed.
-    const report = await importObservations({ ...f.deps, db: crashingAfterFirstCommit(f.db) }, ctx, { operatorId: operator, input: csv(HEADER, ...lines(1, 3)) });
+    const report = await importObservations(networkDeps(crashingAfterFirstCommit(f.db), f.clock), ctx, { operatorId: operator, input: csv(HEADER, ...lines(1, 3)) });
     expect(report).toMatchObject({ committed: true, accepted: 3, classification: null });
     expect(await owed()).toEqual([imei14(1), imei14(2), imei14(3)]);
     expect(await classificationOf(f.db, imei14(1))).toBeNull();
@@ -72,7 +72,6 @@ describe('owed classification', () => {
       expect(await classificationOf(f.db, imei14(1))).toMatchObject({ status: 'grey', reasons: ['not_registered'] });
       expect(services.eir.check(imei14(1), null)).toMatchObject({ status: 'GREYLISTED' });
     } finally {
-      services.eir.stop();
       await app.close();
     }
   });
@@ -87,7 +86,7 @@ describe('owed classification', () => {
   });
 
   it('lets the event loop turn while it classifies (on PGlite a transaction otherwise holds the one thread)', async () => {
-    await networkRepository(f.db).queuePending(Array.from({ length: 750 }, (_, i) => imei14(3_000 + i)));
+    await networkRepository(f.deps.db).queuePending(Array.from({ length: 750 }, (_, i) => imei14(3_000 + i)));
     let turns = 0;
     const timer = setInterval(() => turns++, 0);
     try {
@@ -110,7 +109,7 @@ describe('owed classification', () => {
 
   // With PGlite's one connection, a transaction holding the lock keeps every other one waiting: no settling meets it.
   it.skipIf(!process.env.DATABASE_URL)('past its wait, a settling leaves what is owed to the next one', async () => {
-    await networkRepository(f.db).queuePending([imei14(6_100)]);
+    await networkRepository(f.deps.db).queuePending([imei14(6_100)]);
     const { released } = await anotherRunHoldsTheLock(1_000);
     expect(await classifyPending(f.deps, { lockWaitMs: 100 })).toMatchObject({ examined: 0 });
     expect(await owed()).toEqual([imei14(6_100)]);
@@ -122,7 +121,7 @@ describe('owed classification', () => {
     await f.db.insertInto('devices_classification_pending').values({ imei14: imei14(5_000) }).execute();
     const [first] = await f.db.selectFrom('devices_classification_pending').select(['imei14', 'mark']).execute();
     await f.db.updateTable('devices_classification_pending').set({ mark: String(Number(first!.mark) + 1_000) }).execute();
-    await networkRepository(f.db).settlePending([first!]);
+    await networkRepository(f.deps.db).settlePending([first!]);
     expect(await owed()).toEqual([imei14(5_000)]);
     await classifyPending(f.deps);
     expect(await owed()).toEqual([]);

@@ -7,7 +7,7 @@ import { classify, startClassificationSchedule } from './classification.js';
 import { createEir } from '../eir/eir.js';
 import { classificationOf, events, foreignImsi, imei14, kzImsi, networkFixture } from './fixtures.js';
 import type { Condition, DeviceFacts } from './repository.js';
-import { devicesRepository } from '../registry/repository.js';
+import { eirRepository } from '../eir/repository.js';
 import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
 
 const ctx = systemContext('test');
@@ -148,7 +148,7 @@ describe('classification', () => {
   it('asks the other EIRs to reload when more than 10 000 devices changed at once, and reloads its own before it answers', async () => {
     // A bus that never delivers (NATS down): only the writer's own reload can bring its EIR up to date.
     const silent: EventBus = { kind: 'memory', publish: async () => undefined, subscribe: async () => ({ close: async () => undefined }), close: async () => undefined };
-    const eir = createEir({ repo: () => devicesRepository(f.db), bus: silent, logger: f.deps.logger });
+    const eir = createEir({ repo: () => eirRepository(f.deps.db), bus: silent, logger: f.deps.logger });
     await f.seed.tacs('99000000');
     await eir.start();
     await sql`insert into devices_stolen (imei14, case_number, source) select '99' || lpad(g::text, 12, '0'), 'bulk', 'gsma' from generate_series(1, 10001) g`.execute(f.db);

@@ -1,11 +1,12 @@
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
-import type { Executor } from '../../../core/db/database.js';
-import type { Outbox } from '../../../core/events/outbox.js';
+import { systemContext } from '../../../core/auth/principal.js';
+import type { Change, RunChange } from '../../../core/changes.js';
 import type { Logger } from '../../../core/logger.js';
+import type { Eir } from '../eir/eir.js';
+import { STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, statusChange, type EirChange, type StatusCode } from '../eir/status.js';
+import type { DevicesDb, DevicesTables } from '../tables.js';
 import { classifier, duplicateParams, sameClassification } from './classification-rules.js';
-import { statusChange, type Eir, type EirChange } from '../eir/eir.js';
-import { STATUS_BLACK, STATUS_GREY, STATUS_NONE, STATUS_WHITE, type StatusCode } from '../eir/packed-index.js';
 import { regenerateLists, regenerateListsIn, type ListCounts } from './lists.js';
 import { addDays, kzDay } from './days.js';
 import { networkRepository, type Classification, type DeviceFacts, type NetworkRepository } from './repository.js';
@@ -14,8 +15,9 @@ import { networkRepository, type Classification, type DeviceFacts, type NetworkR
 export type EirWriter = Pick<Eir, 'change' | 'apply' | 'pairingNotice' | 'applyPairing' | 'reload' | 'reloadNotice'>;
 
 export interface ClassifyDeps {
-  db: Executor;
-  outbox: Outbox;
+  db: DevicesDb;
+  /** Runs a change of this module's tables with its events (`createChanges`). */
+  run: RunChange<DevicesTables>;
   clock: () => Date;
   logger: Logger;
   /** This instance's EIR: a classification applies its changes there on commit (read your own writes). */
@@ -47,6 +49,9 @@ export const CLASSIFY_LOCK = 7_214_004_101;
  * instance's settling) before it leaves what is owed to the next settling; it asks again every 20–500 ms.
  */
 export const SETTLE_LOCK_WAIT_MS = 30_000;
+
+/** Classification runs are the system's: they write no audit entry, only their events. */
+const CLASSIFICATION = systemContext('classification');
 
 const EMPTY_COUNTS = (): ClassifyCounts => ({ examined: 0, white: 0, grey: 0, black: 0, changed: 0 });
 
@@ -81,7 +86,7 @@ async function decider(repo: NetworkRepository, now: Date) {
 }
 
 /** Records, in the writer's transaction, that these IMEIs owe a classification (durably: it survives a crash). */
-export async function queueClassification(trx: Executor, imei14s: string[]): Promise<void> {
+export async function queueClassification(trx: DevicesDb, imei14s: string[]): Promise<void> {
   await networkRepository(trx).queuePending(imei14s);
 }
 
@@ -89,7 +94,7 @@ export async function queueClassification(trx: Executor, imei14s: string[]): Pro
  * The EIR status each of these IMEIs gets once classified, decided from what `trx` sees (reads only): a writer
  * announces it in its event and applies it to its own index on commit, before the classification itself is settled.
  */
-export async function statusesOf(trx: Executor, clock: () => Date, imei14s: string[]): Promise<[string, StatusCode][]> {
+export async function statusesOf(trx: DevicesDb, clock: () => Date, imei14s: string[]): Promise<[string, StatusCode][]> {
   if (!imei14s.length) return [];
   const repo = networkRepository(trx);
   const { decide, windowStart } = await decider(repo, clock());
@@ -102,8 +107,8 @@ export async function statusesOf(trx: Executor, clock: () => Date, imei14s: stri
  * the caller to apply to its EIR once the transaction commits, or `reload` when too many changed to name them: the
  * event then asks every other instance to rebuild, and the caller rebuilds its own EIR after the commit.
  */
-async function classifyIn(trx: Executor, deps: ClassifyDeps, imei14s: string[] | undefined, announceAll = false): Promise<{ counts: ClassifyCounts; change: EirChange | null; reload?: true }> {
-  const repo = networkRepository(trx);
+async function classifyIn(change: Change<DevicesTables>, deps: ClassifyDeps, imei14s: string[] | undefined, announceAll = false): Promise<{ counts: ClassifyCounts; change: EirChange | null; reload?: true }> {
+  const repo = networkRepository(change.db);
   await repo.withoutJit();
   const now = deps.clock();
   const { decide, windowStart } = await decider(repo, now);
@@ -130,12 +135,12 @@ async function classifyIn(trx: Executor, deps: ClassifyDeps, imei14s: string[] |
   }
   if (!announced.length) return { counts, change: null };
   if (announced.length > EVENT_IMEI_LIMIT) {
-    await deps.outbox.add(trx, 'devices.status.changed', deps.eir ? deps.eir.reloadNotice() : { reload: true });
+    await change.publish('devices.status.changed', deps.eir ? deps.eir.reloadNotice() : { reload: true });
     return { counts, change: null, reload: true };
   }
-  const change = deps.eir ? deps.eir.change(announced) : statusChange(announced);
-  await deps.outbox.add(trx, 'devices.status.changed', { ...change });
-  return { counts, change };
+  const statuses = deps.eir ? deps.eir.change(announced) : statusChange(announced);
+  await change.publish('devices.status.changed', { ...statuses });
+  return { counts, change: statuses };
 }
 
 /**
@@ -144,9 +149,9 @@ async function classifyIn(trx: Executor, deps: ClassifyDeps, imei14s: string[] |
  * time across instances; the lists are regenerated after.
  */
 export async function classify(deps: ClassifyDeps, options: { imei14s?: string[] } = {}): Promise<ClassifyResult> {
-  const run = await deps.db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${CLASSIFY_LOCK})`.execute(trx);
-    return fullOrListed(trx, deps, options.imei14s);
+  const run = await deps.run(CLASSIFICATION, async (change) => {
+    await sql`select pg_advisory_xact_lock(${CLASSIFY_LOCK})`.execute(change.db);
+    return fullOrListed(change, deps, options.imei14s);
   });
   await applyCommitted(deps, run);
   return { ...run.counts, lists: await regenerateLists(deps) };
@@ -158,10 +163,11 @@ async function applyCommitted(deps: ClassifyDeps, run: { change: EirChange | nul
   if (run.reload) await deps.eir?.reload();
 }
 
-async function fullOrListed(trx: Executor, deps: ClassifyDeps, imei14s: string[] | undefined) {
-  const owedUpTo = imei14s ? null : await networkRepository(trx).lastPendingMark();
-  const result = await classifyIn(trx, deps, imei14s);
-  if (owedUpTo !== null) await networkRepository(trx).settlePendingUpTo(owedUpTo);
+async function fullOrListed(change: Change<DevicesTables>, deps: ClassifyDeps, imei14s: string[] | undefined) {
+  const repo = networkRepository(change.db);
+  const owedUpTo = imei14s ? null : await repo.lastPendingMark();
+  const result = await classifyIn(change, deps, imei14s);
+  if (owedUpTo !== null) await repo.settlePendingUpTo(owedUpTo);
   return result;
 }
 
@@ -178,19 +184,19 @@ export async function classifyPending(deps: ClassifyDeps, options: { lockWaitMs?
   let busySince: number | null = null;
   let pause = 20;
   for (;;) {
-    const page = await deps.db.transaction().execute(async (trx) => {
-      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${CLASSIFY_LOCK}) as locked`.execute(trx);
+    const page = await deps.run(CLASSIFICATION, async (change) => {
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${CLASSIFY_LOCK}) as locked`.execute(change.db);
       if (!rows[0]?.locked) return 'busy' as const;
-      const repo = networkRepository(trx);
+      const repo = networkRepository(change.db);
       const owed = await repo.pendingPage(PENDING_PAGE);
       if (!owed.length) return null;
       // Settled first, then classified: an IMEI a change queues again meanwhile is left for the next settling, so this
       // one never announces a status older than that change's.
       const imei14s = await repo.settlePending(owed);
-      const { counts, change } = imei14s.length ? await classifyIn(trx, deps, imei14s, true) : { counts: EMPTY_COUNTS(), change: null };
+      const { counts, change: statuses } = imei14s.length ? await classifyIn(change, deps, imei14s, true) : { counts: EMPTY_COUNTS(), change: null };
       await yieldToEventLoop();
-      const lists = await regenerateListsIn(trx, imei14s);
-      return { counts, change, lists, more: owed.length === PENDING_PAGE };
+      const lists = await regenerateListsIn(change.db, imei14s);
+      return { counts, change: statuses, lists, more: owed.length === PENDING_PAGE };
     });
     if (page === 'busy') {
       busySince ??= performance.now();
@@ -290,9 +296,9 @@ export function startPendingClassification(deps: ClassifyDeps, settle: () => Pro
 
 /** One scheduled full run, unless another instance is classifying right now; null when skipped. */
 async function scheduledRun(deps: ClassifyDeps): Promise<ClassifyResult | null> {
-  const run = await deps.db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${CLASSIFY_LOCK}) as locked`.execute(trx);
-    return rows[0]?.locked ? fullOrListed(trx, deps, undefined) : null;
+  const run = await deps.run(CLASSIFICATION, async (change) => {
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${CLASSIFY_LOCK}) as locked`.execute(change.db);
+    return rows[0]?.locked ? fullOrListed(change, deps, undefined) : null;
   });
   if (!run) return null;
   await applyCommitted(deps, run);

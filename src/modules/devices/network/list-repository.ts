@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../../../core/db/database.js';
-import type { ListKind } from '../tables.js';
+import type { DevicesDb, ListKind } from '../tables.js';
 
 /** The black list is one list for every operator, stored under this operator id. */
 export const GLOBAL_LIST_OPERATOR = '00000000-0000-0000-0000-000000000000';
@@ -21,7 +20,7 @@ export interface ListChange extends ListEntry {
  * Queries of the list tables. The lists as they should be are computed in SQL into a temporary table and diffed
  * against `devices_list_current` with set operations, so no list is ever held in memory.
  */
-export function listRepository(db: Executor) {
+export function listRepository(db: DevicesDb) {
   return {
     /**
      * Builds `devices_list_desired` (dropped at commit): black, notification and exception entries as they should be

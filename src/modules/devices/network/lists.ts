@@ -1,7 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
-import type { Executor } from '../../../core/db/database.js';
-import type { ListKind } from '../tables.js';
+import type { DevicesDb, ListKind } from '../tables.js';
 import { toImei15 } from '../../../identifiers/imei.js';
 import { GLOBAL_LIST_OPERATOR, listRepository } from './list-repository.js';
 import { networkRepository } from './repository.js';
@@ -22,12 +21,12 @@ const LISTS_LOCK = 7_214_004_102;
  * appended to `devices_list_changes` (each change gets the next version) and applied to `devices_list_current`,
  * in one transaction, entirely in SQL.
  */
-export async function regenerateLists(deps: { db: Executor }): Promise<ListCounts> {
+export async function regenerateLists(deps: { db: DevicesDb }): Promise<ListCounts> {
   return deps.db.transaction().execute((trx) => regenerateListsIn(trx));
 }
 
 /** The same inside the caller's transaction, for every IMEI or only for `imei14s` (after classifying just those). */
-export async function regenerateListsIn(trx: Executor, imei14s?: string[]): Promise<ListCounts> {
+export async function regenerateListsIn(trx: DevicesDb, imei14s?: string[]): Promise<ListCounts> {
   await sql`select pg_advisory_xact_lock(${LISTS_LOCK})`.execute(trx);
   await networkRepository(trx).withoutJit();
   const repo = listRepository(trx);
@@ -42,7 +41,7 @@ export async function regenerateListsIn(trx: Executor, imei14s?: string[]): Prom
 /** The operator whose rows make up a list: the black list is the same for everybody. */
 const listOwner = (operatorId: string, kind: ListKind) => (kind === 'black' ? GLOBAL_LIST_OPERATOR : operatorId);
 
-export async function listVersion(deps: { db: Executor }, options: { operatorId: string; kind: ListKind }): Promise<number> {
+export async function listVersion(deps: { db: DevicesDb }, options: { operatorId: string; kind: ListKind }): Promise<number> {
   return listRepository(deps.db).version(listOwner(options.operatorId, options.kind), options.kind);
 }
 
@@ -56,7 +55,7 @@ const csvLine = (fields: (string | null)[]) => fields.map(csvField).join(',') + 
  * Luhn check digit. An entry changed while the full list is read may be missing from it; the delta since the
  * returned version brings it.
  */
-export async function listCsv(deps: { db: Executor }, options: { operatorId: string; kind: ListKind; since?: number }): Promise<{ version: number; lines: AsyncIterable<string> }> {
+export async function listCsv(deps: { db: DevicesDb }, options: { operatorId: string; kind: ListKind; since?: number }): Promise<{ version: number; lines: AsyncIterable<string> }> {
   const owner = listOwner(options.operatorId, options.kind);
   const repo = listRepository(deps.db);
   const version = await repo.version(owner, options.kind);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../../../core/db/database.js';
+import type { DevicesDb } from '../tables.js';
 
 export interface NetworkHolder {
   plmn: string;
@@ -7,7 +7,7 @@ export interface NetworkHolder {
 }
 
 /** Which operator organisation holds each mobile network (`devices_networks`). */
-export function networksRepository(db: Executor) {
+export function networksRepository(db: DevicesDb) {
   return {
     async all(): Promise<NetworkHolder[]> {
       const rows = await db.selectFrom('devices_networks').select(['plmn', 'operator_id']).orderBy('plmn').execute();

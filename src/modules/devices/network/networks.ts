@@ -1,11 +1,11 @@
 import type { RequestContext } from '../../../core/auth/principal.js';
-import type { AuditService } from '../../../core/audit/service.js';
 import type { OrgDirectory } from '../../../core/auth/directory.js';
-import type { Executor } from '../../../core/db/database.js';
+import type { RunChange } from '../../../core/changes.js';
 import { DomainError } from '../../../core/errors.js';
 import { THREE_DIGIT_MNC_MCCS } from '../../../identifiers/imsi.js';
 import { networksRepository, type NetworkHolder } from './networks-repository.js';
 import { devicesPolicy } from '../policy.js';
+import type { DevicesDb, DevicesTables } from '../tables.js';
 
 /** The network of an IMSI: its MCC and MNC (the MNC's length as `parseImsi` splits it). */
 export const plmnOf = (imsi: { mcc: string; mnc: string }): string => imsi.mcc + imsi.mnc;
@@ -22,7 +22,7 @@ function checkPlmn(plmn: string): void {
  * The mobile networks (MCC + MNC) and the operator organisations holding them: national reference data, assigned by
  * the regulator. An operator pairs devices only with IMSIs of the networks it holds.
  */
-export function createNetworksService(deps: { db: Executor; audit: AuditService; orgs: OrgDirectory }) {
+export function createNetworksService(deps: { db: DevicesDb; run: RunChange<DevicesTables>; orgs: OrgDirectory }) {
   const requireRegulator = (ctx: RequestContext) => {
     if (!devicesPolicy.nationalData(ctx.principal)) throw new DomainError('forbidden', 'only the regulator assigns mobile networks to operators');
   };
@@ -34,18 +34,18 @@ export function createNetworksService(deps: { db: Executor; audit: AuditService;
       requireRegulator(ctx);
       checkPlmn(plmn);
       const operatorId = await deps.orgs.requireOperatorId(operator);
-      await deps.db.transaction().execute(async (trx) => {
-        await networksRepository(trx).put(plmn, operatorId);
-        await deps.audit.record(trx, ctx, { action: 'devices.network.assign', subjectType: 'network', subject: plmn, detail: { operatorId } });
+      await deps.run(ctx, async (c) => {
+        await networksRepository(c.db).put(plmn, operatorId);
+        await c.audit({ action: 'devices.network.assign', subjectType: 'network', subject: plmn, detail: { operatorId } });
       });
       return { plmn, operatorId };
     },
 
     async remove(ctx: RequestContext, plmn: string): Promise<void> {
       requireRegulator(ctx);
-      await deps.db.transaction().execute(async (trx) => {
-        if (!(await networksRepository(trx).remove(plmn))) throw new DomainError('not_found', `network ${plmn} has no holder`);
-        await deps.audit.record(trx, ctx, { action: 'devices.network.unassign', subjectType: 'network', subject: plmn });
+      await deps.run(ctx, async (c) => {
+        if (!(await networksRepository(c.db).remove(plmn))) throw new DomainError('not_found', `network ${plmn} has no holder`);
+        await c.audit({ action: 'devices.network.unassign', subjectType: 'network', subject: plmn });
       });
     },
   };

@@ -1,27 +1,18 @@
 import type { Readable } from 'node:stream';
-import type { AuditService } from '../../../core/audit/service.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
-import type { Executor } from '../../../core/db/database.js';
-import type { Outbox } from '../../../core/events/outbox.js';
-import { runImport, type ImportReport, type Line, type RowResult } from '../../../core/imports/csv-import.js';
-import type { Logger } from '../../../core/logger.js';
+import type { Change } from '../../../core/changes.js';
+import { runImportIn, type ImportReport, type Line, type RowResult } from '../../../core/imports/csv-import.js';
 import { parseImei } from '../../../identifiers/imei.js';
 import { parseImsi } from '../../../identifiers/imsi.js';
 import { parseMsisdn } from '../../../identifiers/msisdn.js';
-import { classifyPending, type ClassifyResult, type EirWriter } from './classification.js';
+import type { DevicesTables } from '../tables.js';
+import { classifyPending, type ClassifyDeps, type ClassifyResult } from './classification.js';
 import { isIsoDay } from '../../../core/days.js';
 import { kzDay } from './days.js';
 import { networkRepository, type NewTraceAlert, type ObservedPair } from './repository.js';
 
-export interface ObservationDeps {
-  db: Executor;
-  audit: AuditService;
-  outbox: Outbox;
-  clock: () => Date;
+export interface ObservationDeps extends ClassifyDeps {
   ids: () => string;
-  logger: Logger;
-  /** This instance's EIR, which the classification after an import updates on commit. */
-  eir?: EirWriter;
   /** This instance's settling of owed classifications (`pendingSettler`); by default one of the import's own. */
   settleClassification?: () => Promise<ClassifyResult>;
 }
@@ -122,8 +113,8 @@ export async function importObservations(
   let newPairs = 0;
   let traceAlerts = 0;
 
-  async function raiseTraceAlerts(trx: Executor, pairs: ObservedPair[]): Promise<void> {
-    const repo = networkRepository(trx);
+  async function raiseTraceAlerts(change: Change<DevicesTables>, pairs: ObservedPair[]): Promise<void> {
+    const repo = networkRepository(change.db);
     const stolen = await repo.stolenAmong([...new Set(pairs.map((p) => p.imei14))]);
     if (!stolen.length) return;
     const byImei = new Map(stolen.map((s) => [s.imei14, s]));
@@ -135,25 +126,26 @@ export async function importObservations(
     }
     for (const a of await repo.insertTraceAlerts(alerts, deps.clock())) {
       traceAlerts++;
-      await deps.outbox.add(trx, 'devices.trace.alert', { alertId: a.id, imei14: a.imei14, policeOrgId: a.policeOrgId, operatorId: a.operatorId, caseNumber: a.caseNumber });
+      await change.publish('devices.trace.alert', { alertId: a.id, imei14: a.imei14, policeOrgId: a.policeOrgId, operatorId: a.operatorId, caseNumber: a.caseNumber });
     }
   }
 
-  const report = await runImport<Observation>({
+  const report = await runImportIn<Observation, Change<DevicesTables>>({
     input: options.input,
-    db: deps.db,
+    transaction: (work) => deps.run(ctx, work),
     columns: ['date', 'imei', 'imsi', 'msisdn', 'rat'],
     parseRow: observationParser(today),
     maxMalformedShare: options.maxMalformedShare ?? DEFAULT_MAX_MALFORMED_SHARE,
     onProgress: options.onProgress,
-    async writeBatch(trx, batch) {
+    async writeBatch(change, batch) {
       const pairs = pairsOf(batch);
-      newPairs += await networkRepository(trx).upsertObservations(options.operatorId, pairs);
-      await raiseTraceAlerts(trx, pairs);
-      await networkRepository(trx).queuePending([...new Set(pairs.map((p) => p.imei14))]);
+      const repo = networkRepository(change.db);
+      newPairs += await repo.upsertObservations(options.operatorId, pairs);
+      await raiseTraceAlerts(change, pairs);
+      await repo.queuePending([...new Set(pairs.map((p) => p.imei14))]);
     },
-    async finish(trx, r) {
-      await deps.audit.record(trx, ctx, {
+    async finish(change, r) {
+      await change.audit({
         action: 'devices.observations.import',
         subjectType: 'organisation',
         subject: options.operatorId,

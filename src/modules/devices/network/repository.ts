@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../../../core/db/database.js';
-import type { ConditionName, DeviceStatus } from '../tables.js';
+import type { ConditionName, DevicesDb, DeviceStatus } from '../tables.js';
 import { KZ_MCC } from '../../../identifiers/imsi.js';
 
 /** One (IMEI, IMSI) pair as an import saw it: the first and last day in the file, and the latest MSISDN and RAT. */
@@ -27,7 +26,6 @@ export interface NewTraceAlert {
 
 export interface TraceAlertRow extends Omit<NewTraceAlert, 'policeOrgId'> {
   policeOrgId: string | null;
-  operatorName: string | null;
   createdAt: Date;
 }
 
@@ -62,7 +60,7 @@ export interface DeviceFacts {
   previous: Classification | null;
 }
 
-export function networkRepository(db: Executor) {
+export function networkRepository(db: DevicesDb) {
   return {
     /**
      * Turns JIT compilation off for the rest of the transaction: classification and list queries are many cheap
@@ -118,12 +116,11 @@ export function networkRepository(db: Executor) {
     async traceAlertsFor(policeOrgId: string | null, limit: number, before?: { createdAt: Date; id: string }): Promise<TraceAlertRow[]> {
       let query = db
         .selectFrom('devices_trace_alerts as a')
-        .leftJoin('auth_organisations as o', 'o.id', 'a.operator_id')
-        .select(['a.id', 'a.imei14', 'a.police_org_id', 'a.operator_id', 'o.name', 'a.imsi', 'a.msisdn', 'a.seen_on', 'a.case_number', 'a.created_at']);
+        .select(['a.id', 'a.imei14', 'a.police_org_id', 'a.operator_id', 'a.imsi', 'a.msisdn', 'a.seen_on', 'a.case_number', 'a.created_at']);
       if (policeOrgId !== null) query = query.where('a.police_org_id', '=', policeOrgId);
       if (before) query = query.where((eb) => eb(eb.refTuple('a.created_at', 'a.id'), '<', eb.tuple(before.createdAt, before.id)));
       const rows = await query.orderBy('a.created_at', 'desc').orderBy('a.id', 'desc').limit(limit).execute();
-      return rows.map((r) => ({ id: r.id, imei14: r.imei14, policeOrgId: r.police_org_id, operatorId: r.operator_id, operatorName: r.name, imsi: r.imsi, msisdn: r.msisdn, seenOn: r.seen_on, caseNumber: r.case_number, createdAt: r.created_at }));
+      return rows.map((r) => ({ id: r.id, imei14: r.imei14, policeOrgId: r.police_org_id, operatorId: r.operator_id, imsi: r.imsi, msisdn: r.msisdn, seenOn: r.seen_on, caseNumber: r.case_number, createdAt: r.created_at }));
     },
 
     async conditions(): Promise<Condition[]> {
@@ -252,6 +249,36 @@ export function networkRepository(db: Executor) {
       await db.deleteFrom('devices_classification_pending').where('mark', '<=', mark).execute();
     },
 
+    async findStolen(imei14: string) {
+      return db.selectFrom('devices_stolen').selectAll().where('imei14', '=', imei14).executeTakeFirst();
+    },
+    /** The block with its row locked until the transaction ends, so the one checked is the one lifted. */
+    async lockStolen(imei14: string) {
+      return db.selectFrom('devices_stolen').selectAll().where('imei14', '=', imei14).forUpdate().executeTakeFirst();
+    },
+    async insertStolen(row: { imei14: string; caseNumber: string; source: string; orgId: string | null }): Promise<boolean> {
+      const r = await db
+        .insertInto('devices_stolen')
+        .values({ imei14: row.imei14, case_number: row.caseNumber, source: row.source, org_id: row.orgId })
+        .onConflict((oc) => oc.column('imei14').doNothing())
+        .returning('imei14')
+        .executeTakeFirst();
+      if (r) await db.insertInto('devices_stolen_history').values({ imei14: row.imei14, action: 'block', case_number: row.caseNumber, source: row.source, org_id: row.orgId }).execute();
+      return r !== undefined;
+    },
+    async deleteStolen(imei14: string, orgId: string | null): Promise<{ caseNumber: string } | null> {
+      const r = await db.deleteFrom('devices_stolen').where('imei14', '=', imei14).returning(['case_number', 'source']).executeTakeFirst();
+      if (r) await db.insertInto('devices_stolen_history').values({ imei14, action: 'unblock', case_number: r.case_number, source: r.source, org_id: orgId }).execute();
+      return r ? { caseNumber: r.case_number } : null;
+    },
+    async insertOrder(imei14: string, orderRef: string): Promise<boolean> {
+      const r = await db.insertInto('devices_orders').values({ imei14, order_ref: orderRef }).onConflict((oc) => oc.column('imei14').doNothing()).returning('imei14').executeTakeFirst();
+      return r !== undefined;
+    },
+    async deleteOrder(imei14: string): Promise<string | null> {
+      const r = await db.deleteFrom('devices_orders').where('imei14', '=', imei14).returning('order_ref').executeTakeFirst();
+      return r?.order_ref ?? null;
+    },
     async addPairing(imei14: string, imsi: string, orgId: string | null): Promise<boolean> {
       const r = await db.insertInto('devices_pairings').values({ imei14, imsi, org_id: orgId }).onConflict((oc) => oc.columns(['imei14', 'imsi']).doNothing()).returning('imei14').executeTakeFirst();
       return r !== undefined;

@@ -6,7 +6,6 @@ import { problems } from '../../../core/http/problem.js';
 import { Problem, authErrors } from '../../../core/http/schemas.js';
 import { UPLOAD_LIMIT, acceptCsv } from '../../../core/http/uploads.js';
 import { toImei15 } from '../../../identifiers/imei.js';
-import type { TraceAlertRow } from './repository.js';
 import {
   ClassifyResult,
   Condition,
@@ -18,18 +17,23 @@ import {
   NetworkHolder,
   ObservationReport,
   OperatorQuery,
+  OrderRequest,
+  OrderResponse,
   Pairing,
   PairingResult,
   PlmnParams,
+  StolenRequest,
+  StolenResponse,
   TraceAlert,
   TraceAlertQuery,
 } from './schema.js';
-import type { DevicesNetworkService } from './service.js';
+import { Imei } from '../registry/schema.js';
+import type { NetworkService, TraceAlertView } from './service.js';
 
 /** A CSV text body, sent as a stream of lines. */
 const CsvStream = Type.Unsafe<Readable>({ type: 'string' });
 
-const alertOut = (a: TraceAlertRow) => ({
+const alertOut = (a: TraceAlertView) => ({
   id: a.id,
   imei: toImei15(a.imei14),
   operatorId: a.operatorId,
@@ -41,10 +45,47 @@ const alertOut = (a: TraceAlertRow) => ({
   createdAt: a.createdAt.toISOString(),
 });
 
-export function networkRoutes(service: DevicesNetworkService) {
+export function networkRoutes(service: NetworkService) {
   return async function (app: App): Promise<void> {
     // Inside this plugin only: CSV bodies reach the handler as the raw request stream.
     acceptCsv(app);
+
+    app.post('/api/v1/devices/stolen', {
+      config: { scope: 'devices:block' },
+      schema: { tags: ['devices'], summary: 'Blocks a lost or stolen IMEI on every network (idempotent); police and the regulator', body: StolenRequest, response: { 200: StolenResponse, 201: StolenResponse, 409: Problem, ...authErrors } },
+    }, async (request, reply) => {
+      const r = await service.block(requestContext(request), request.body);
+      return reply.code(r.alreadyBlocked ? 200 : 201).send({ ...r, blockedAt: r.blockedAt.toISOString() });
+    });
+
+    app.delete('/api/v1/devices/stolen/:imei', {
+      config: { scope: 'devices:block' },
+      schema: { tags: ['devices'], summary: 'Unblocks an IMEI: the organisation that blocked it, or the regulator', params: Type.Object({ imei: Imei }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+    }, async (request, reply) => {
+      await service.unblock(requestContext(request), request.params.imei);
+      return reply.code(204).send(null);
+    });
+
+    app.post('/api/v1/devices/orders', {
+      config: { scope: 'devices:block' },
+      schema: {
+        tags: ['devices'],
+        summary: 'Blocks an IMEI by a court or regulator order (idempotent); the regulator only',
+        body: OrderRequest,
+        response: { 200: OrderResponse, 201: OrderResponse, ...authErrors },
+      },
+    }, async (request, reply) => {
+      const r = await service.order(requestContext(request), request.body);
+      return reply.code(r.alreadyOrdered ? 200 : 201).send(r);
+    });
+
+    app.delete('/api/v1/devices/orders/:imei', {
+      config: { scope: 'devices:block' },
+      schema: { tags: ['devices'], summary: 'Lifts a blocking order; the regulator only', params: Type.Object({ imei: Imei }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
+    }, async (request, reply) => {
+      await service.liftOrder(requestContext(request), request.params.imei);
+      return reply.code(204).send(null);
+    });
 
     app.post('/api/v1/devices/observations', {
       config: { scope: 'devices:write' },

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { Imei } from '../registry/schema.js';
 
 const Count = Type.Integer({ minimum: 0 });
 
@@ -90,3 +91,19 @@ export const ConditionSettings = Type.Object(
 export const Condition = Type.Composite([Type.Object({ name: Type.String() }), ConditionSettings]);
 
 export const ConditionParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 40 }) });
+
+export const StolenRequest = Type.Object(
+  { imei: Imei, caseNumber: Type.String({ minLength: 1, maxLength: 100 }) },
+  { additionalProperties: false },
+);
+
+export const StolenResponse = Type.Object({
+  imei: Type.String(),
+  caseNumber: Type.String(),
+  blockedAt: Type.String({ format: 'date-time' }),
+  alreadyBlocked: Type.Boolean(),
+});
+
+export const OrderRequest = Type.Object({ imei: Imei, orderRef: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+
+export const OrderResponse = Type.Object({ imei: Type.String(), orderRef: Type.String(), alreadyOrdered: Type.Boolean() });

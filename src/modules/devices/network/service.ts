@@ -7,19 +7,23 @@ import { parseImei } from '../../../identifiers/imei.js';
 import { parseImsi } from '../../../identifiers/imsi.js';
 import { maskMiddle } from '../../../identifiers/mask.js';
 import { maskMsisdn } from '../../../identifiers/msisdn.js';
-import { classify, pendingSettler, startClassificationSchedule, startPendingClassification } from './classification.js';
+import { createBlocks } from './blocks.js';
+import { classify, pendingSettler, startClassificationSchedule, startPendingClassification, type EirWriter } from './classification.js';
 import { listCsv, listVersion, regenerateLists } from './lists.js';
 import { importObservations, type ObservationDeps } from './observations.js';
-import { networkRepository, type Condition } from './repository.js';
+import { networkRepository, type Condition, type TraceAlertRow } from './repository.js';
 import { MAX_GRACE_DAYS, MAX_IMSIS, MAX_WINDOW_DAYS } from './schema.js';
 import { createNetworksService, plmnOf } from './networks.js';
 import { networksRepository } from './networks-repository.js';
 import { devicesPolicy, type PairingDecision } from '../policy.js';
 
-/** The network side needs what an observation import needs. */
-export type DevicesNetworkDeps = ObservationDeps & { orgs: OrgDirectory };
+/** The network side needs what an observation import needs, the organisations, and this instance's EIR. */
+export type NetworkDeps = ObservationDeps & { orgs: OrgDirectory; eir: EirWriter };
 
 export type ConditionSettings = Omit<Condition, 'name'>;
+
+/** A trace alert as the police read it: with the name of the operator whose network saw the device. */
+export type TraceAlertView = TraceAlertRow & { operatorName: string | null };
 
 const MAX_TRACE_PAGE = 100;
 const maskImsi = (imsi: string) => maskMiddle(imsi, 5, 2);
@@ -61,7 +65,8 @@ function checkSettings(name: ConditionName, s: ConditionSettings): void {
   }
 }
 
-export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
+/** What operators' networks report and what follows from it: observations, classification, lists, trace alerts, pairings, networks, blocks. */
+export function createNetworkService(deps: NetworkDeps) {
   const settle = pendingSettler(deps);
   const requireRegulator = (ctx: RequestContext, what: string) => {
     if (!devicesPolicy.nationalData(ctx.principal)) throw new DomainError('forbidden', `only the regulator may ${what}`);
@@ -86,23 +91,23 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
     const imei14 = imei14Of(input.imei);
     const { imsi, plmn } = imsiOf(input.imsi);
     const p = ctx.principal;
-    const changed = await deps.db.transaction().execute(async (trx) => {
-      const repo = networkRepository(trx);
-      if (add) checkPairing(devicesPolicy.addPairing(p, await networksRepository(trx).holderOf(plmn)), plmn);
+    const changed = await deps.run(ctx, async (c) => {
+      const repo = networkRepository(c.db);
+      if (add) checkPairing(devicesPolicy.addPairing(p, await networksRepository(c.db).holderOf(plmn)), plmn);
       else {
         // Another organisation's pairing is not the caller's to know of: it answers like a missing one.
         const pairing = await repo.lockPairing(imei14, imsi);
         if (!pairing || !devicesPolicy.removePairing(p, pairing)) return false;
       }
       if (!(add ? await repo.addPairing(imei14, imsi, p.orgId) : await repo.removePairing(imei14, imsi))) return false;
-      await deps.audit.record(trx, ctx, { action: add ? 'devices.pairing.add' : 'devices.pairing.remove', subjectType: 'imsi', subject: maskImsi(imsi), detail: { imei: maskMiddle(imei14, 8, 2) } });
+      await c.audit({ action: add ? 'devices.pairing.add' : 'devices.pairing.remove', subjectType: 'imsi', subject: maskImsi(imsi), detail: { imei: maskMiddle(imei14, 8, 2) } });
       await repo.queuePending([imei14]);
-      await deps.outbox.add(trx, add ? 'devices.pairing.added' : 'devices.pairing.removed', { imei14, ...deps.eir?.pairingNotice() });
+      await c.publish(add ? 'devices.pairing.added' : 'devices.pairing.removed', { imei14, ...deps.eir.pairingNotice() });
       return true;
     });
     if (!changed && !add) throw new DomainError('not_found', 'no such pairing');
     if (changed) {
-      deps.eir?.applyPairing(imei14, imsi, add);
+      deps.eir.applyPairing(imei14, imsi, add);
       // The change is committed and its IMEI owed in the same transaction: a failed settling here is retried by the
       // periodic one (within 5 s), and must not turn the committed change into an error.
       await settle().catch((err: unknown) => deps.logger.warn({ err }, 'settling a pairing’s classification failed; the periodic settling retries it'));
@@ -111,6 +116,8 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
   }
 
   return {
+    ...createBlocks(deps),
+
     async importObservations(ctx: RequestContext, input: { operator?: string; input: Readable; maxMalformedShare?: number; onProgress?: (rows: number) => void }) {
       const operatorId = await resolveOperator(ctx, input.operator);
       return importObservations({ ...deps, settleClassification: settle }, ctx, { operatorId, input: input.input, maxMalformedShare: input.maxMalformedShare, onProgress: input.onProgress });
@@ -119,7 +126,7 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
     async classify(ctx: RequestContext) {
       requireRegulator(ctx, 'run a classification');
       const result = await classify(deps);
-      await deps.audit.record(deps.db, ctx, { action: 'devices.classify', detail: { ...result } });
+      await deps.run(ctx, (c) => c.audit({ action: 'devices.classify', detail: { ...result } }));
       return result;
     },
 
@@ -138,7 +145,7 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
     async listCsv(ctx: RequestContext, input: { operator?: string; kind: ListKind; since?: number }) {
       const operatorId = await resolveOperator(ctx, input.operator);
       const list = await listCsv(deps, { operatorId, kind: input.kind, since: input.since });
-      await deps.audit.record(deps.db, ctx, { action: 'devices.lists.read', subjectType: 'organisation', subject: operatorId, detail: { kind: input.kind, since: input.since ?? null, version: list.version } });
+      await deps.run(ctx, (c) => c.audit({ action: 'devices.lists.read', subjectType: 'organisation', subject: operatorId, detail: { kind: input.kind, since: input.since ?? null, version: list.version } }));
       return list;
     },
 
@@ -153,13 +160,14 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
       const limit = Math.min(input.limit ?? MAX_TRACE_PAGE, MAX_TRACE_PAGE);
       const rows = await networkRepository(deps.db).traceAlertsFor(visible.all ? null : visible.orgId, limit + 1, input.cursor ? decodeCursor(input.cursor) : undefined);
       const items = rows.slice(0, limit);
-      await deps.db.transaction().execute(async (trx) => {
+      const names = await deps.orgs.names(items.map((a) => a.operatorId));
+      await deps.run(ctx, async (c) => {
         for (const a of items) {
-          await deps.audit.record(trx, ctx, { action: 'devices.trace.read', subjectType: a.msisdn ? 'msisdn' : 'imsi', subject: a.msisdn ? maskMsisdn(a.msisdn) : maskImsi(a.imsi), detail: { alertId: a.id } });
+          await c.audit({ action: 'devices.trace.read', subjectType: a.msisdn ? 'msisdn' : 'imsi', subject: a.msisdn ? maskMsisdn(a.msisdn) : maskImsi(a.imsi), detail: { alertId: a.id } });
         }
-        if (!items.length) await deps.audit.record(trx, ctx, { action: 'devices.trace.read', detail: { alerts: 0 } });
+        if (!items.length) await c.audit({ action: 'devices.trace.read', detail: { alerts: 0 } });
       });
-      return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
+      return { items: items.map((a): TraceAlertView => ({ ...a, operatorName: names.get(a.operatorId) ?? null })), nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
     },
 
     /** Exempts a device from the registration rule while it is used with this IMSI (never from a stolen or ordered block). */
@@ -176,9 +184,9 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
       requireRegulator(ctx, 'change the classification conditions');
       const condition: Condition = { name: name as ConditionName, blocking: settings.blocking, graceDays: settings.graceDays, sticky: settings.sticky, enabled: settings.enabled, params: settings.params };
       checkSettings(condition.name, settings);
-      const updated = await deps.db.transaction().execute(async (trx) => {
-        if (!(await networkRepository(trx).updateCondition(condition))) return false;
-        await deps.audit.record(trx, ctx, { action: 'devices.condition.update', subjectType: 'condition', subject: name, detail: { ...condition } });
+      const updated = await deps.run(ctx, async (c) => {
+        if (!(await networkRepository(c.db).updateCondition(condition))) return false;
+        await c.audit({ action: 'devices.condition.update', subjectType: 'condition', subject: name, detail: { ...condition } });
         return true;
       });
       if (!updated) throw new DomainError('not_found', `condition "${name}" does not exist`);
@@ -189,4 +197,4 @@ export function createDevicesNetworkService(deps: DevicesNetworkDeps) {
   };
 }
 
-export type DevicesNetworkService = ReturnType<typeof createDevicesNetworkService>;
+export type NetworkService = ReturnType<typeof createNetworkService>;

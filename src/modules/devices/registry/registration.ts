@@ -1,7 +1,6 @@
-import type { Executor } from '../../../core/db/database.js';
-import type { RegistrationSource } from '../tables.js';
+import type { DevicesDb, RegistrationSource } from '../tables.js';
 import { parseImei } from '../../../identifiers/imei.js';
-import { devicesRepository } from './repository.js';
+import { registryRepository } from './repository.js';
 
 export type RejectReason = 'INVALID_FORMAT' | 'INVALID_CHECK_DIGIT' | 'TAC_UNKNOWN' | 'ALREADY_REGISTERED' | 'DUPLICATE_IN_REQUEST' | 'REPORTED_STOLEN';
 
@@ -35,8 +34,8 @@ export function checkFormat(imei: string): { imei14: string } | { reason: Reject
  * Checks a batch of IMEIs against the TAC database, the registry and the stolen list, and registers the ones
  * that pass, in the caller's transaction. Returns one outcome per candidate, in order.
  */
-export async function registerBatch(trx: Executor, candidates: Candidate[], source: RegistrationSource, orgId: string | null): Promise<Outcome[]> {
-  const repo = devicesRepository(trx);
+export async function registerBatch(trx: DevicesDb, candidates: Candidate[], source: RegistrationSource, orgId: string | null): Promise<Outcome[]> {
+  const repo = registryRepository(trx);
   const seen = new Set<string>();
   const outcomes: Outcome[] = [];
   const valid: { c: Candidate; imei14: string }[] = [];

@@ -134,7 +134,7 @@ describe('checks', () => {
 
   it('statistics count registrations per day and source, blocks, and the index', async () => {
     // What the blocks owe is classified shortly after their events; settle it now rather than wait.
-    await t.services.devicesNetwork.classifyPending();
+    await t.services.devices.network.classifyPending();
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/devices/stats', headers: { authorization: writer } });
     expect(res.statusCode).toBe(200);
     const body = res.json();

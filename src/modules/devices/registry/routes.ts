@@ -4,12 +4,10 @@ import type { App } from '../../../core/http/app.js';
 import { requestContext } from '../../../core/http/auth-hook.js';
 import { Problem, authErrors } from '../../../core/http/schemas.js';
 import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../../core/http/uploads.js';
-import { BatchItem, BatchRequest, Imei, PublicImei, RegistrationOutcome, RegistrationRequest, StolenRequest, StolenResponse, Tac } from './schema.js';
-import type { DevicesService } from './service.js';
+import { PublicImei, RegistrationOutcome, RegistrationRequest, Tac } from './schema.js';
+import type { RegistryService } from './service.js';
 
-const OrderResponse = Type.Object({ imei: Type.String(), orderRef: Type.String(), alreadyOrdered: Type.Boolean() });
-
-export function devicesRoutes(devices: DevicesService) {
+export function registryRoutes(devices: RegistryService) {
   return async function (app: App): Promise<void> {
     acceptCsv(app);
 
@@ -51,48 +49,6 @@ export function devicesRoutes(devices: DevicesService) {
       config: { scope: 'devices:write' },
       schema: { tags: ['devices'], summary: 'Bulk registration from CSV `imei,reference` (streamed), for importers and customs; the regulator only', response: { 200: ImportReport, ...uploadErrors } },
     }, async (request) => answerImport(await devices.importRegistrations(requestContext(request), { input: request.body as Readable })));
-
-    app.post('/api/v1/devices/stolen', {
-      config: { scope: 'devices:block' },
-      schema: { tags: ['devices'], summary: 'Blocks a lost or stolen IMEI on every network (idempotent); police and the regulator', body: StolenRequest, response: { 200: StolenResponse, 201: StolenResponse, 409: Problem, ...authErrors } },
-    }, async (request, reply) => {
-      const r = await devices.block(requestContext(request), request.body);
-      return reply.code(r.alreadyBlocked ? 200 : 201).send({ ...r, blockedAt: r.blockedAt.toISOString() });
-    });
-
-    app.delete('/api/v1/devices/stolen/:imei', {
-      config: { scope: 'devices:block' },
-      schema: { tags: ['devices'], summary: 'Unblocks an IMEI: the organisation that blocked it, or the regulator', params: Type.Object({ imei: Imei }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
-    }, async (request, reply) => {
-      await devices.unblock(requestContext(request), request.params.imei);
-      return reply.code(204).send(null);
-    });
-
-    app.post('/api/v1/devices/orders', {
-      config: { scope: 'devices:block' },
-      schema: {
-        tags: ['devices'],
-        summary: 'Blocks an IMEI by a court or regulator order (idempotent); the regulator only',
-        body: Type.Object({ imei: Imei, orderRef: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
-        response: { 200: OrderResponse, 201: OrderResponse, ...authErrors },
-      },
-    }, async (request, reply) => {
-      const r = await devices.order(requestContext(request), request.body);
-      return reply.code(r.alreadyOrdered ? 200 : 201).send(r);
-    });
-
-    app.delete('/api/v1/devices/orders/:imei', {
-      config: { scope: 'devices:block' },
-      schema: { tags: ['devices'], summary: 'Lifts a blocking order; the regulator only', params: Type.Object({ imei: Imei }), response: { 204: Type.Null(), 404: Problem, ...authErrors } },
-    }, async (request, reply) => {
-      await devices.liftOrder(requestContext(request), request.params.imei);
-      return reply.code(204).send(null);
-    });
-
-    app.post('/api/v1/devices/imei-batch', {
-      config: { scope: 'devices:check' },
-      schema: { tags: ['devices'], summary: 'Status and reasons for up to 1,000 IMEIs', body: BatchRequest, response: { 200: Type.Object({ items: Type.Array(BatchItem) }), ...authErrors } },
-    }, async (request) => ({ items: await devices.checkBatch(request.body.imeis) }));
 
     app.get('/api/v1/public/imei/:imei', {
       config: { public: true, rateLimit: { max: 60, timeWindow: '1 minute' } },

@@ -27,28 +27,6 @@ export const Tac = Type.Object({
   deviceType: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const StolenRequest = Type.Object(
-  { imei: Imei, caseNumber: Type.String({ minLength: 1, maxLength: 100 }) },
-  { additionalProperties: false },
-);
-
-export const StolenResponse = Type.Object({
-  imei: Type.String(),
-  caseNumber: Type.String(),
-  blockedAt: Type.String({ format: 'date-time' }),
-  alreadyBlocked: Type.Boolean(),
-});
-
-export const BatchRequest = Type.Object({ imeis: Type.Array(Type.String({ maxLength: 32 }), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
-
-export const BatchItem = Type.Object({
-  imei: Type.String(),
-  valid: Type.Boolean(),
-  status: Type.Union([Type.Literal('WHITELISTED'), Type.Literal('GREYLISTED'), Type.Literal('BLACKLISTED'), Type.Null()]),
-  reasons: Type.Array(Type.String()),
-  deadline: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-});
-
 export const PublicImei = Type.Object({
   imei: Type.String(),
   valid: Type.Boolean({ description: '15 digits with a correct check digit' }),
@@ -57,21 +35,3 @@ export const PublicImei = Type.Object({
   brand: Type.Union([Type.String(), Type.Null()]),
   model: Type.Union([Type.String(), Type.Null()]),
 });
-
-export const EirResponseData = Type.Object({
-  status: Type.Union([Type.Literal('WHITELISTED'), Type.Literal('BLACKLISTED'), Type.Literal('GREYLISTED')]),
-});
-
-/** TS 29.571 ProblemDetails with `cause` and `invalidParams`. */
-export const ProblemDetails3gpp = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.Optional(Type.String()),
-    instance: Type.Optional(Type.String()),
-    cause: Type.Optional(Type.String()),
-    invalidParams: Type.Optional(Type.Array(Type.Object({ param: Type.String(), reason: Type.Optional(Type.String()) }))),
-  },
-  { additionalProperties: true },
-);

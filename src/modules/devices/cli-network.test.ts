@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imei14, kzImsi, msisdn, networkFixture } from '../modules/devices/network/fixtures.js';
-import type { Services } from '../server.js';
-import { addDevicesNetworkCommands } from './devices-network-commands.js';
-import type { CliIO } from './io.js';
-import { createTestDatabase, type TestDatabase } from '../testing/database.js';
+import type { CliIO } from '../../cli/io.js';
+import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { devicesCommands, type DevicesCommandServices } from './cli.js';
+import { imei14, kzImsi, msisdn, networkFixture } from './network/fixtures.js';
 
 let f: Awaited<ReturnType<typeof networkFixture<TestDatabase>>>;
 const dir = mkdtempSync(join(tmpdir(), 'qalqan-network-cli-'));
@@ -16,8 +15,7 @@ async function qalqan(...argv: string[]): Promise<{ out: string[]; err: string[]
   const result = { out: [] as string[], err: [] as string[], progress: [] as number[] };
   const io: CliIO = { out: (l) => result.out.push(l), err: (l) => result.err.push(l), progress: () => ({ update: (n) => result.progress.push(n), stop: () => undefined }) };
   const program = new Command('qalqan').exitOverride().configureOutput({ writeErr: () => undefined });
-  program.command('import').command('tac');
-  addDevicesNetworkCommands(program, io, (fn) => fn({ devicesNetwork: f.service } as unknown as Services));
+  devicesCommands(program, io, (fn) => fn({ devices: { network: f.service } } as unknown as DevicesCommandServices));
   await program.parseAsync(argv, { from: 'user' });
   return result;
 }

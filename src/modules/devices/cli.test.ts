@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../testing/app.js';
-import { imeiOf } from '../testing/imei.js';
-import { lineIO } from './io.js';
-import { runCommand } from './run.js';
+import { startTestApp, type TestApp } from '../../testing/app.js';
+import { imeiOf } from '../../testing/imei.js';
+import { lineIO } from '../../cli/io.js';
+import { runCommand } from '../../cli/run.js';
 
 let t: TestApp;
 const dir = mkdtempSync(join(tmpdir(), 'qalqan-devices-cli-'));
@@ -35,8 +35,8 @@ describe('qalqan import (devices)', () => {
     expect(full.err.some((l) => l.startsWith('TAC (bytes)'))).toBe(true);
     const delta = await qalqan('import', 'tac', file('delta.csv', 'tac,manufacturer,model_name\n86753003,Xiaomi,Redmi\n'), '--delta');
     expect(delta.code).toBe(0);
-    expect((await t.services.devices.getTac('35332811')).modelName).toBe('iPhone 14');
-    expect((await t.services.devices.getTac('86753003')).manufacturer).toBe('Xiaomi');
+    expect((await t.services.devices.registry.getTac('35332811')).modelName).toBe('iPhone 14');
+    expect((await t.services.devices.registry.getTac('86753003')).manufacturer).toBe('Xiaomi');
   });
 
   it('import registrations: rejected rows by line; a wrong header stops with the reason', async () => {

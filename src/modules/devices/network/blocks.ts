@@ -1,0 +1,135 @@
+import type { Readable } from 'node:stream';
+import type { RequestContext } from '../../../core/auth/principal.js';
+import type { Change, RunChange } from '../../../core/changes.js';
+import { DomainError } from '../../../core/errors.js';
+import { runImportIn, type ImportReport } from '../../../core/imports/csv-import.js';
+import { parseImei, toImei15 } from '../../../identifiers/imei.js';
+import { STATUS_BLACK, type EirChange } from '../eir/status.js';
+import { devicesPolicy } from '../policy.js';
+import type { DevicesTables } from '../tables.js';
+import { networkRepository } from './repository.js';
+import { announceStatuses, importedStatuses, type StatusChangeDeps } from './status-changes.js';
+
+export interface BlocksDeps extends StatusChangeDeps {
+  run: RunChange<DevicesTables>;
+}
+
+/** Refuses, with who may, unless the policy allows. */
+function allow(allowed: boolean, who: string): void {
+  if (!allowed) throw new DomainError('forbidden', who);
+}
+
+function strictImei(imei: string): string {
+  const parsed = parseImei(imei.trim());
+  if (!parsed.ok || parsed.kind === 'imei14') throw new DomainError('invalid', `"${imei}" is not a valid IMEI (15 digits with its check digit, or an IMEISV of 16)`, { reason: parsed.ok ? 'bad_length' : parsed.reason });
+  return parsed.imei14;
+}
+
+const field = (row: Record<string, string>, name: string) => (row[name] ?? '').trim();
+
+/** Lost and stolen blocks (police and the regulator, and the lists of the GSMA and partner countries) and blocking orders. */
+export function createBlocks(deps: BlocksDeps) {
+  return {
+    /** Blocks an IMEI on every network (idempotent: blocking a blocked IMEI changes nothing). */
+    async block(ctx: RequestContext, input: { imei: string; caseNumber: string }) {
+      const source = devicesPolicy.blockSource(ctx.principal);
+      if (!source) throw new DomainError('forbidden', 'only the police and the regulator block lost and stolen phones');
+      const imei14 = strictImei(input.imei);
+      // The answer is read inside the transaction: once it commits nothing is left to fail, so a committed block is
+      // never answered with an error (and a retry of one whose answer was lost answers 200 alreadyBlocked).
+      const { created, current, change } = await deps.run(ctx, async (c) => {
+        const repo = networkRepository(c.db);
+        const inserted = await repo.insertStolen({ imei14, caseNumber: input.caseNumber, source, orgId: ctx.principal.orgId });
+        let announced: EirChange | null = null;
+        if (inserted) {
+          await c.audit({ action: 'devices.imei.block', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: input.caseNumber } });
+          announced = await announceStatuses(c.db, deps, [imei14], STATUS_BLACK);
+          await c.publish('devices.imei.blocked', { imei14, caseNumber: input.caseNumber, orgId: ctx.principal.orgId, ...announced });
+        }
+        return { created: inserted, current: await repo.findStolen(imei14), change: announced };
+      });
+      if (change) deps.eir.apply(change);
+      if (!created && current && !devicesPolicy.seesBlock(ctx.principal, { orgId: current.org_id })) {
+        throw new DomainError('conflict', 'this IMEI is already blocked by another organisation (its case is not yours to see); nothing was changed');
+      }
+      return { imei: toImei15(imei14), caseNumber: current?.case_number ?? input.caseNumber, blockedAt: current?.blocked_at ?? new Date(), alreadyBlocked: !created };
+    },
+
+    async unblock(ctx: RequestContext, imei: string) {
+      const imei14 = strictImei(imei);
+      const { removed, change } = await deps.run(ctx, async (c) => {
+        const repo = networkRepository(c.db);
+        const current = await repo.lockStolen(imei14);
+        if (!current) return { removed: null, change: null };
+        allow(devicesPolicy.unblock(ctx.principal, { orgId: current.org_id }), 'a block is lifted only by the organisation that made it or by the regulator');
+        const r = await repo.deleteStolen(imei14, ctx.principal.orgId);
+        if (!r) return { removed: r, change: null };
+        await c.audit({ action: 'devices.imei.unblock', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: r.caseNumber } });
+        const announced = await announceStatuses(c.db, deps, [imei14]);
+        await c.publish('devices.imei.unblocked', { imei14, ...announced });
+        return { removed: r, change: announced };
+      });
+      if (change) deps.eir.apply(change);
+      if (!removed) throw new DomainError('not_found', `IMEI ${imei} is not blocked`);
+    },
+
+    /** A court or regulator order blocks an IMEI on every network (idempotent). */
+    async order(ctx: RequestContext, input: { imei: string; orderRef: string }) {
+      allow(devicesPolicy.nationalData(ctx.principal), 'only the regulator may issue or lift blocking orders');
+      const imei14 = strictImei(input.imei);
+      const { created, change } = await deps.run(ctx, async (c) => {
+        const inserted = await networkRepository(c.db).insertOrder(imei14, input.orderRef);
+        if (!inserted) return { created: false, change: null };
+        await c.audit({ action: 'devices.imei.order', subjectType: 'imei', subject: toImei15(imei14), detail: { orderRef: input.orderRef } });
+        const announced = await announceStatuses(c.db, deps, [imei14], STATUS_BLACK);
+        await c.publish('devices.imei.ordered', { imei14, orderRef: input.orderRef, ...announced });
+        return { created: true, change: announced };
+      });
+      if (change) deps.eir.apply(change);
+      return { imei: toImei15(imei14), orderRef: input.orderRef, alreadyOrdered: !created };
+    },
+
+    async liftOrder(ctx: RequestContext, imei: string) {
+      allow(devicesPolicy.nationalData(ctx.principal), 'only the regulator may issue or lift blocking orders');
+      const imei14 = strictImei(imei);
+      const { lifted, change } = await deps.run(ctx, async (c) => {
+        const ref = await networkRepository(c.db).deleteOrder(imei14);
+        if (!ref) return { lifted: null, change: null };
+        await c.audit({ action: 'devices.imei.order.lift', subjectType: 'imei', subject: toImei15(imei14), detail: { orderRef: ref } });
+        const announced = await announceStatuses(c.db, deps, [imei14]);
+        await c.publish('devices.imei.order-lifted', { imei14, ...announced });
+        return { lifted: ref, change: announced };
+      });
+      if (change) deps.eir.apply(change);
+      if (!lifted) throw new DomainError('not_found', `IMEI ${imei} has no blocking order`);
+    },
+
+    /** CSV `imei[,reference]`: lost and stolen lists from the GSMA or partner countries; the regulator imports them. */
+    async importStolen(ctx: RequestContext, opts: { input: Readable; source: string; onProgress?: (rows: number) => void; maxMalformedShare?: number }): Promise<ImportReport> {
+      allow(devicesPolicy.nationalData(ctx.principal), 'lost and stolen lists of the GSMA and partner countries are imported by the regulator');
+      const changed = importedStatuses(deps);
+      const report = await runImportIn<{ imei14: string; reference: string }, Change<DevicesTables>>({
+        input: opts.input,
+        columns: ['imei'],
+        transaction: (work) => deps.run(ctx, work),
+        maxMalformedShare: opts.maxMalformedShare ?? 0.01,
+        parseRow: (row) => {
+          const parsed = parseImei(field(row, 'imei'), { network: true });
+          return parsed.ok ? { ok: true, value: { imei14: parsed.imei14, reference: field(row, 'reference') || `${opts.source} list` } } : { ok: false, error: `imei: ${parsed.reason}` };
+        },
+        writeBatch: async (c, batch) => {
+          const repo = networkRepository(c.db);
+          const blocked: string[] = [];
+          for (const { value } of batch) if (await repo.insertStolen({ imei14: value.imei14, caseNumber: value.reference, source: opts.source, orgId: null })) blocked.push(value.imei14);
+          await changed.add(c.db, blocked);
+        },
+        finish: async (c, report) => {
+          await c.audit({ action: 'devices.stolen.import', subjectType: 'imei', detail: { source: opts.source, rows: report.accepted } });
+          await c.publish('devices.imei.blocked', await changed.payload(c.db));
+        },
+        onProgress: opts.onProgress,
+      });
+      return changed.applied(report);
+    },
+  };
+}
