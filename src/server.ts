@@ -10,7 +10,9 @@ import type { EventBus } from './core/events/bus.js';
 import { createOutbox } from './core/events/outbox.js';
 import { createOutboxRelay } from './core/events/relay.js';
 import { createHttpApp, type App } from './core/http/app.js';
-import type { HttpLimits } from './core/http/limits.js';
+import type { Http2Limits, HttpLimits } from './core/http/limits.js';
+import type { SbiTls } from './core/http/http2-server.js';
+import { createSbiApp, type SbiApp } from './core/http/sbi.js';
 import { authGuard } from './core/http/auth-hook.js';
 import { opsRoutes } from './core/http/ops-routes.js';
 import { databaseRateLimitStore } from './core/http/rate-limit-store.js';
@@ -99,4 +101,22 @@ export async function createHttpServer(
     for (const m of services.modules) await m.stop();
   });
   return { app, setDraining: () => (draining = true), setStarted: () => (starting = false) };
+}
+
+export interface SbiOptions {
+  /** TLS (SBI_TLS_CERT/KEY, and SBI_TLS_CA for mutual TLS); absent or null: h2c. */
+  tls?: SbiTls | null;
+  limits?: HttpLimits;
+  http2Limits?: Http2Limits;
+}
+
+/**
+ * The SBI listener (HTTP/2) for core networks and switches: N5g-eir's equipment-status and call screening, the main
+ * API's own route definitions behind the same guard, which takes API keys only here (no console sessions).
+ */
+export function createSbiServer(services: Services, options: SbiOptions = {}): Promise<SbiApp> {
+  return createSbiApp(
+    { logger: services.logger, metrics: services.metrics, guard: authGuard(services.auth, { sessions: false }), tls: options.tls ?? null, limits: options.limits, http2Limits: options.http2Limits },
+    services.modules.flatMap((m) => m.sbiRoutes),
+  );
 }

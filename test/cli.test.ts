@@ -9,7 +9,9 @@ const root = join(import.meta.dirname, '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'qalqan-cli-'));
 // A SIP port of its own per run (SIP_PORT=0 would disable the SIP server; 5060 may be taken).
 const sipPort = 20_000 + Math.floor(Math.random() * 30_000);
-const env = { ...process.env, QALQAN_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SIP_PORT: String(sipPort), LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '' };
+// And the SBI's (SBI_PORT=0 would disable it; 8081 may be taken), next to it: SIP takes sipPort over TCP too.
+const sbiPort = sipPort + 1;
+const env = { ...process.env, QALQAN_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SIP_PORT: String(sipPort), SBI_PORT: String(sbiPort), LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '' };
 
 function qalqan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -88,6 +90,18 @@ describe('qalqan CLI on the embedded database', { timeout: 120_000 }, () => {
       } finally {
         socket.close();
       }
+    });
+
+    it('serve starts the SBI listener: h2c answers with the API-key guard (401 problem without a key)', async () => {
+      expect(server.output).toContain(`SBI (HTTP/2 h2c, prior knowledge) on 127.0.0.1:${sbiPort}`);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const child = spawn('curl', ['-sS', '--http2-prior-knowledge', '-w', '\n%{http_version} %{http_code}', `http://127.0.0.1:${sbiPort}/n5g-eir-eic/v1/equipment-status?pei=imei-353328110000013`]);
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.on('error', reject);
+        child.on('close', () => resolve(out));
+      });
+      expect(answer).toMatch(/^\{"type":"https:\/\/qalqan\.kz\/problems\/unauthorized".*\}\n2 401$/s);
     });
 
     it('the first start loaded the demo and printed the admin one-time password once', async () => {

@@ -17,7 +17,7 @@ async function serveOnce(env: Record<string, string>): Promise<string> {
   dataDirs.push(dataDir);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: root,
-    env: { ...process.env, QALQAN_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', SIP_PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '', QALQAN_DEMO: '', ...env },
+    env: { ...process.env, QALQAN_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', SIP_PORT: '0', SBI_PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '', QALQAN_DEMO: '', ...env },
   });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -9,7 +9,7 @@ import { migrationNames } from '../src/core/db/migrations/index.js';
 
 const root = join(import.meta.dirname, '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'qalqan-startup-'));
-const baseEnv = { ...process.env, QALQAN_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', SIP_PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '' };
+const baseEnv = { ...process.env, QALQAN_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', SIP_PORT: '0', SBI_PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '' };
 
 interface Run {
   code: number;
@@ -64,7 +64,7 @@ describe('qalqan start-up on the embedded database', { timeout: 120_000 }, () =>
     expect(second.stdout.trim()).toBe('database schema is current');
   });
 
-  it('with the SIP port taken, the start names SIP_PORT; with the API port taken, PORT', async () => {
+  it('with the SIP port taken, the start names SIP_PORT; with the SBI port taken, SBI_PORT; with the API port taken, PORT', async () => {
     const udp = await takePort('udp');
     try {
       const run = await qalqan(['serve'], { SIP_PORT: String(udp.port) });
@@ -73,6 +73,14 @@ describe('qalqan start-up on the embedded database', { timeout: 120_000 }, () =>
       expect(run.stdout).not.toContain('listening');
     } finally {
       udp.release();
+    }
+    const sbi = await takePort('tcp');
+    try {
+      const run = await qalqan(['serve'], { SBI_PORT: String(sbi.port) });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`qalqan: port ${sbi.port} is already in use (set SBI_PORT to another)`);
+    } finally {
+      sbi.release();
     }
     const tcp = await takePort('tcp');
     try {

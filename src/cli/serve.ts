@@ -4,7 +4,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import { adminSocketPath, openRuntime } from '../core/runtime.js';
 import { DEMO_ADMIN_EMAIL, loadDemo } from '../demo.js';
-import { createHttpServer } from '../server.js';
+import { createHttpServer, createSbiServer } from '../server.js';
 import { startAdminChannel } from './admin-channel.js';
 import type { CliIO } from './io.js';
 
@@ -37,11 +37,26 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
     await runtime.close();
     throw bindError(err, { port: 'PORT', host: 'HOST' }, config.port, config.host);
   }
+  // The SBI (HTTP/2, for core networks and switches) after the main API, like the SIP server.
+  const sbi = config.sbiPort > 0 ? await createSbiServer(services, { tls: config.sbiTls, limits: config.httpLimits, http2Limits: config.http2Limits }) : null;
+  try {
+    await sbi?.listen({ port: config.sbiPort, host: config.sbiHost });
+  } catch (err) {
+    await sbi?.close();
+    await app.close();
+    await runtime.close();
+    throw bindError(err, { port: 'SBI_PORT', host: 'SBI_HOST' }, config.sbiPort, config.sbiHost);
+  }
+  if (sbi) {
+    const mode = !config.sbiTls ? 'h2c, prior knowledge' : config.sbiTls.ca ? 'mutual TLS, ALPN h2 and http/1.1' : 'TLS, ALPN h2 and http/1.1';
+    io.out(`SBI (HTTP/2 ${mode}) on ${config.sbiHost}:${(sbi.server.address() as AddressInfo).port}`);
+  }
   const sip = config.sipPort > 0 ? services.voice.sip({ host: config.sipHost, port: config.sipPort, trusted: config.sipTrusted, defaultIngress: config.voiceDefaultIngress }) : null;
   try {
     const ports = await sip?.start();
     if (ports) io.out(`SIP redirect server on ${config.sipHost} UDP ${ports.udpPort} and TCP ${ports.tcpPort}`);
   } catch (err) {
+    await sbi?.close();
     await app.close();
     await runtime.close();
     throw bindError(err, { port: 'SIP_PORT', host: 'SIP_HOST' }, config.sipPort, config.sipHost);
@@ -74,7 +89,7 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
     try {
       if (admin) await new Promise((resolve) => admin!.close(resolve));
       await sip?.stop();
-      await app.close();
+      await Promise.all([sbi?.close(), app.close()]);
       await runtime.close();
       logger.info('shutdown complete');
       process.exit(0);

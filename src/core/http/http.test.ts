@@ -185,7 +185,7 @@ describe('request log', () => {
     await app.close();
     const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
     expect(requestLines).toHaveLength(1);
-    expect(requestLines[0]).toMatchObject({ method: 'GET', status: 200, route: '/lookup/:id' });
+    expect(requestLines[0]).toMatchObject({ listener: 'api', method: 'GET', status: 200, route: '/lookup/:id' });
     expect(requestLines[0].url).not.toContain('356938035643809');
     expect(requestLines[0].url).not.toContain('77011234567');
   });
