@@ -132,7 +132,7 @@ async function cannon(target: LoadTarget, options: LoadOptions, seconds: number)
 }
 
 /** The main thread's time on a CPU and time waiting for one, in nanoseconds (Linux schedstat), or null. */
-function mainThreadSchedstat(): { runNs: number; waitNs: number } | null {
+export function mainThreadSchedstat(): { runNs: number; waitNs: number } | null {
   try {
     const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
     return run !== undefined && wait !== undefined && Number.isFinite(run) && Number.isFinite(wait) ? { runNs: run, waitNs: wait } : null;
@@ -247,7 +247,7 @@ async function warmUp(target: LoadTarget, options: LoadOptions): Promise<void> {
   if (options.warmupSeconds > 0) await cannon(target, options, options.warmupSeconds);
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

@@ -29,6 +29,10 @@ const benchmarks: Record<string, Benchmark> = {
     description: 'the packed EIR index alone: build time, bytes per IMEI at 1 M and 10 M, lookups/s',
     load: () => import('./eir-index.js'),
   },
+  'sbi-eir': {
+    description: 'the SBI\'s equipment-status over HTTP/2 (h2c) with 1 M IMEIs under h2load vs an empty Fastify HTTP/2 route (BENCH_H2_CONNECTIONS, BENCH_H2_STREAMS); req/s ratio, p99 of each, CPU per request',
+    load: () => import('./sbi-eir.js'),
+  },
   'voice-http': {
     description: 'POST /api/v1/voice/screen (mixed calls over 100 k roaming subscribers, DNO, blocklist) vs an empty route',
     load: () => import('./voice-http.js'),
