@@ -1,5 +1,6 @@
 import type { Principal } from '../../core/auth/principal.js';
 import { actsFor, isRegulator } from '../../core/auth/policy.js';
+import { DomainError } from '../../core/errors.js';
 import type { OrgKind } from '../../core/db/types.js';
 import type { RegistrationSource } from './tables.js';
 
@@ -75,6 +76,11 @@ export const devicesPolicy = {
   /** Statistics: national totals for every reader; observations per operator: all for the regulator, an operator its own. */
   observationStats: (p: Principal): Visibility => (isRegulator(p) ? { all: true } : own(p)),
 };
+
+/** Refuses (403), saying who may, unless a decision above allowed the act. */
+export function requireAllowed(allowed: boolean, who: string): void {
+  if (!allowed) throw new DomainError('forbidden', who);
+}
 
 /** Whether a visibility admits a row of this organisation. */
 export function sees(v: Visibility, orgId: string | null): boolean {

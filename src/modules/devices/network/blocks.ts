@@ -5,18 +5,13 @@ import { DomainError } from '../../../core/errors.js';
 import { runImportIn, type ImportReport } from '../../../core/imports/csv-import.js';
 import { parseImei, toImei15 } from '../../../identifiers/imei.js';
 import { STATUS_BLACK, type EirChange } from '../eir/status.js';
-import { devicesPolicy } from '../policy.js';
+import { devicesPolicy, requireAllowed } from '../policy.js';
 import type { DevicesTables } from '../tables.js';
 import { networkRepository } from './repository.js';
 import { announceStatuses, importedStatuses, type StatusChangeDeps } from './status-changes.js';
 
 export interface BlocksDeps extends StatusChangeDeps {
   run: RunChange<DevicesTables>;
-}
-
-/** Refuses, with who may, unless the policy allows. */
-function allow(allowed: boolean, who: string): void {
-  if (!allowed) throw new DomainError('forbidden', who);
 }
 
 function strictImei(imei: string): string {
@@ -61,7 +56,7 @@ export function createBlocks(deps: BlocksDeps) {
         const repo = networkRepository(c.db);
         const current = await repo.lockStolen(imei14);
         if (!current) return { removed: null, change: null };
-        allow(devicesPolicy.unblock(ctx.principal, { orgId: current.org_id }), 'a block is lifted only by the organisation that made it or by the regulator');
+        requireAllowed(devicesPolicy.unblock(ctx.principal, { orgId: current.org_id }), 'a block is lifted only by the organisation that made it or by the regulator');
         const r = await repo.deleteStolen(imei14, ctx.principal.orgId);
         if (!r) return { removed: r, change: null };
         await c.audit({ action: 'devices.imei.unblock', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: r.caseNumber } });
@@ -75,7 +70,7 @@ export function createBlocks(deps: BlocksDeps) {
 
     /** A court or regulator order blocks an IMEI on every network (idempotent). */
     async order(ctx: RequestContext, input: { imei: string; orderRef: string }) {
-      allow(devicesPolicy.nationalData(ctx.principal), 'only the regulator may issue or lift blocking orders');
+      requireAllowed(devicesPolicy.nationalData(ctx.principal), 'only the regulator may issue or lift blocking orders');
       const imei14 = strictImei(input.imei);
       const { created, change } = await deps.run(ctx, async (c) => {
         const inserted = await networkRepository(c.db).insertOrder(imei14, input.orderRef);
@@ -90,7 +85,7 @@ export function createBlocks(deps: BlocksDeps) {
     },
 
     async liftOrder(ctx: RequestContext, imei: string) {
-      allow(devicesPolicy.nationalData(ctx.principal), 'only the regulator may issue or lift blocking orders');
+      requireAllowed(devicesPolicy.nationalData(ctx.principal), 'only the regulator may issue or lift blocking orders');
       const imei14 = strictImei(imei);
       const { lifted, change } = await deps.run(ctx, async (c) => {
         const ref = await networkRepository(c.db).deleteOrder(imei14);
@@ -106,7 +101,7 @@ export function createBlocks(deps: BlocksDeps) {
 
     /** CSV `imei[,reference]`: lost and stolen lists from the GSMA or partner countries; the regulator imports them. */
     async importStolen(ctx: RequestContext, opts: { input: Readable; source: string; onProgress?: (rows: number) => void; maxMalformedShare?: number }): Promise<ImportReport> {
-      allow(devicesPolicy.nationalData(ctx.principal), 'lost and stolen lists of the GSMA and partner countries are imported by the regulator');
+      requireAllowed(devicesPolicy.nationalData(ctx.principal), 'lost and stolen lists of the GSMA and partner countries are imported by the regulator');
       const changed = importedStatuses(deps);
       const report = await runImportIn<{ imei14: string; reference: string }, Change<DevicesTables>>({
         input: opts.input,

@@ -6,7 +6,7 @@ import { DomainError } from '../../../core/errors.js';
 import { parseImei } from '../../../identifiers/imei.js';
 import type { Eir } from '../eir/eir.js';
 import { announceStatuses } from '../network/status-changes.js';
-import { devicesPolicy, sees } from '../policy.js';
+import { devicesPolicy, requireAllowed, sees } from '../policy.js';
 import type { DevicesDb, DevicesTables, RegistrationSource } from '../tables.js';
 import { importRegistrations, importTacs } from './imports.js';
 import { registerBatch, REJECT_TEXT } from './registration.js';
@@ -23,24 +23,19 @@ export interface RegistryDeps {
 
 export type PublicStatus = 'registered' | 'unregistered' | 'blocked';
 
-/** Refuses, with who may, unless the policy allows. */
-function allow(allowed: boolean, who: string): void {
-  if (!allowed) throw new DomainError('forbidden', who);
-}
-
 /** The IMEI registry: the TAC database, registrations, and the citizens' check and statistics that answer from them. */
 export function createRegistryService(deps: RegistryDeps) {
   const repo = registryRepository(deps.db);
 
   return {
     async importTacs(ctx: RequestContext, opts: { input: Readable; delta: boolean; onProgress?: (rows: number) => void }) {
-      allow(devicesPolicy.nationalData(ctx.principal), 'the TAC database is the regulator’s: only the regulator imports it');
+      requireAllowed(devicesPolicy.nationalData(ctx.principal), 'the TAC database is the regulator’s: only the regulator imports it');
       return importTacs(deps, ctx, opts);
     },
 
     /** Bulk registration for an importer: `org` (name or id) defaults to the caller's organisation. */
     async importRegistrations(ctx: RequestContext, opts: { input: Readable; org?: string; onProgress?: (rows: number) => void }) {
-      allow(devicesPolicy.importRegistrations(ctx.principal), 'registration files of importers and customs are uploaded by the regulator');
+      requireAllowed(devicesPolicy.importRegistrations(ctx.principal), 'registration files of importers and customs are uploaded by the regulator');
       let orgId = ctx.principal.orgId;
       if (opts.org !== undefined) {
         const org = await deps.orgs.find(opts.org);
@@ -58,7 +53,7 @@ export function createRegistryService(deps: RegistryDeps) {
     },
 
     async register(ctx: RequestContext, input: { imeis: string[]; source: RegistrationSource; reference: string | null }) {
-      allow(devicesPolicy.register(ctx.principal, input.source), `operators register with source individual or service_centre; source ${input.source} is the regulator’s`);
+      requireAllowed(devicesPolicy.register(ctx.principal, input.source), `operators register with source individual or service_centre; source ${input.source} is the regulator’s`);
       const orgId = ctx.principal.orgId;
       const { outcomes, change } = await deps.run(ctx, async (c) => {
         const result = await registerBatch(c.db, input.imeis.map((imei, at) => ({ at, imei, reference: input.reference })), input.source, orgId);
