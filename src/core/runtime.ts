@@ -62,7 +62,6 @@ export async function openRuntime(config: Config, logger: Logger, options: { ser
       announceAdmin: (socketPath) => lock?.announce(socketPath),
       async close() {
         for (const m of services.modules) await m.stop();
-        await services.voice.stop();
         await services.relay.stop();
         // A CLI process has no subscribers: its events stay in the outbox for the server's relay.
         if (options.server) await services.relay.drain().catch((err) => logger.warn({ err }, 'outbox not fully flushed; it will be on next start'));

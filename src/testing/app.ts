@@ -82,7 +82,6 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     async close() {
       for (const m of services.modules) await m.stop();
-      await services.voice.stop();
       await app.close();
       await services.relay.stop();
       await bus.close();

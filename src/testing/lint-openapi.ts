@@ -23,7 +23,6 @@ async function openApiDocument(): Promise<unknown> {
     await app.ready();
     const document = app.swagger();
     services.eir.stop();
-    await services.voice.stop();
     await app.close();
     return document;
   } finally {
