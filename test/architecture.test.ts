@@ -76,6 +76,14 @@ describe('architecture', () => {
     expect(reaches).toEqual([]);
   });
 
+  it('types module code with the module’s own tables: only the front door sees the whole database', () => {
+    const whole = [...text]
+      .filter(([file]) => moduleOf(file) !== null && !/(\/index|\.test|\/fixtures)\.ts$/.test(file))
+      .filter(([, t]) => /\bExecutor\b|Kysely<DB>|import type \{[^}]*\bDB\b[^}]*\} from/.test(t))
+      .map(([file]) => file);
+    expect(whole).toEqual([]);
+  });
+
   it('lets routes call services, never repositories (a route runs no SQL)', () => {
     const direct = [...text.keys()]
       .filter((f) => moduleOf(f) !== null && /(^|\/)routes\.ts$/.test(f))
