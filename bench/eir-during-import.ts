@@ -91,10 +91,18 @@ export async function run(): Promise<{ classifyingP99Ms: number; idleP99Ms: numb
   await migrateToLatest(database.db);
   const services = createServices({ database, bus, logger, secret: randomBytes(32).toString('base64url') });
   const db = database.db;
-  await db.insertInto('devices_tac').values([{ tac: TAC, manufacturer: 'Bench', model_name: 'Registered' }, { tac: GREY_TAC, manufacturer: 'Bench', model_name: 'Unregistered' }]).execute();
+  await db
+    .insertInto('devices_tac')
+    .values([
+      { tac: TAC, manufacturer: 'Bench', model_name: 'Registered' },
+      { tac: GREY_TAC, manufacturer: 'Bench', model_name: 'Unregistered' },
+    ])
+    .execute();
   await sql`insert into devices_registrations (imei14, imei, source)
     select ${TAC} || lpad(i::text, 6, '0'), ${TAC} || lpad(i::text, 6, '0') || '0', 'importer' from generate_series(0, ${REGISTERED - 1}) as i`.execute(db);
-  await sql`insert into devices_stolen (imei14, case_number, source) select imei14, 'bench', 'police' from devices_registrations where right(imei14, 2) = '07'`.execute(db);
+  await sql`insert into devices_stolen (imei14, case_number, source) select imei14, 'bench', 'police' from devices_registrations where right(imei14, 2) = '07'`.execute(
+    db,
+  );
   const { app } = await createHttpServer(services);
   await app.listen({ host: '127.0.0.1', port: 0 });
   await services.eir.reload();
@@ -104,10 +112,15 @@ export async function run(): Promise<{ classifyingP99Ms: number; idleP99Ms: numb
   const operator = await services.auth.ensureOrg(system, { name: 'Bench Operator', kind: 'operator' });
   const key = await services.auth.createApiKey(system, { org: 'Bench Operator', scopes: ['devices:check'] });
   const ctx: RequestContext = { ...system, principal: { ...system.principal, orgId: operator.id, orgKind: 'operator' } };
-  const peis = Array.from({ length: 1_000 }, (_, i) => toImei15(i % 3 === 2 ? GREY_TAC + String(i).padStart(6, '0') : TAC + String((i * 7919) % REGISTERED).padStart(6, '0')));
+  const peis = Array.from({ length: 1_000 }, (_, i) =>
+    toImei15(i % 3 === 2 ? GREY_TAC + String(i).padStart(6, '0') : TAC + String((i * 7919) % REGISTERED).padStart(6, '0')),
+  );
   console.log(`database: PGlite in memory (the embedded default); ${REGISTERED.toLocaleString('en')} registrations; node ${process.version}`);
 
-  const probe = new Worker(PROBE, { eval: true, workerData: { base: loopbackBase(app.server), peis, authorization: `Bearer ${key.key}`, everyMs: PROBE_EVERY_MS } });
+  const probe = new Worker(PROBE, {
+    eval: true,
+    workerData: { base: loopbackBase(app.server), peis, authorization: `Bearer ${key.key}`, everyMs: PROBE_EVERY_MS },
+  });
   const samples = new Promise<Sample[]>((resolve) => probe.once('message', resolve));
   await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
   const importStarted = Date.now();
@@ -124,7 +137,9 @@ export async function run(): Promise<{ classifyingP99Ms: number; idleP99Ms: numb
   await probe.terminate();
   if (!report.committed) throw new Error(`the import was not committed: ${report.refusal ?? JSON.stringify(report.errors.slice(0, 3))}`);
   const c = report.classification!;
-  console.log(`imported ${report.rows.toLocaleString('en')} rows (${report.newPairs.toLocaleString('en')} pairs) in ${((streamedAt - importStarted) / 1000).toFixed(1)} s; classified ${c.examined.toLocaleString('en')} devices (grey ${c.grey.toLocaleString('en')}, black ${c.black.toLocaleString('en')}; lists +${c.lists.added.toLocaleString('en')}) in ${((done - streamedAt) / 1000).toFixed(1)} s`);
+  console.log(
+    `imported ${report.rows.toLocaleString('en')} rows (${report.newPairs.toLocaleString('en')} pairs) in ${((streamedAt - importStarted) / 1000).toFixed(1)} s; classified ${c.examined.toLocaleString('en')} devices (grey ${c.grey.toLocaleString('en')}, black ${c.black.toLocaleString('en')}; lists +${c.lists.added.toLocaleString('en')}) in ${((done - streamedAt) / 1000).toFixed(1)} s`,
+  );
 
   const phases: [string, number, number][] = [
     ['idle, before the import', 0, importStarted],
@@ -133,11 +148,15 @@ export async function run(): Promise<{ classifyingP99Ms: number; idleP99Ms: numb
     ['the whole import', importStarted, done],
   ];
   const stats = (kind: 0 | 1, from: number, to: number) => {
-    const ms = all.filter((s) => s[0] === kind && s[1] >= from && s[1] < to).map((s) => s[2]).sort((a, b) => a - b);
+    const ms = all
+      .filter((s) => s[0] === kind && s[1] >= from && s[1] < to)
+      .map((s) => s[2])
+      .sort((a, b) => a - b);
     const failed = all.filter((s) => s[0] === kind && s[1] >= from && s[1] < to && s[3] !== 200).length;
     return { n: ms.length, p50: percentile(ms, 50), p99: percentile(ms, 99), max: percentile(ms, 100), failed };
   };
-  const line = (s: ReturnType<typeof stats>) => `p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms (${s.n.toLocaleString('en')} asked${s.failed ? `, ${s.failed} not 200` : ''})`;
+  const line = (s: ReturnType<typeof stats>) =>
+    `p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms (${s.n.toLocaleString('en')} asked${s.failed ? `, ${s.failed} not 200` : ''})`;
   for (const [name, from, to] of phases) {
     console.log(`${name}:`);
     console.log(`  EIR      ${line(stats(0, from, to))}`);
@@ -146,7 +165,9 @@ export async function run(): Promise<{ classifyingP99Ms: number; idleP99Ms: numb
   const idle = stats(0, 0, importStarted);
   const classifying = stats(0, streamedAt, done);
   const streaming = stats(0, importStarted, streamedAt);
-  console.log(`EIR p99 while the import's devices are classified ${classifying.p99.toFixed(1)} ms vs idle ${idle.p99.toFixed(1)} ms (ratio ${(classifying.p99 / idle.p99).toFixed(1)}); longest EIR answer while the file streamed in ${streaming.max.toFixed(0)} ms`);
+  console.log(
+    `EIR p99 while the import's devices are classified ${classifying.p99.toFixed(1)} ms vs idle ${idle.p99.toFixed(1)} ms (ratio ${(classifying.p99 / idle.p99).toFixed(1)}); longest EIR answer while the file streamed in ${streaming.max.toFixed(0)} ms`,
+  );
 
   await app.close();
   services.eir.stop();

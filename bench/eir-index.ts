@@ -7,8 +7,7 @@ import { PackedStatusIndex } from '../src/modules/devices/eir/packed-index.js';
 import type { StatusCode } from '../src/modules/devices/eir/status.js';
 import { prng } from './prng.js';
 
-export const description =
-  'EIR in-memory index: build time, bytes per IMEI and lookups/s at 1 M and 10 M IMEIs, vs a Map baseline at 1 M';
+export const description = 'EIR in-memory index: build time, bytes per IMEI and lookups/s at 1 M and 10 M IMEIs, vs a Map baseline at 1 M';
 
 let gc: (() => void) | null = null;
 
@@ -20,7 +19,6 @@ function collect(): void {
   }
   gc();
 }
-
 
 const TAC_COUNT = 30_000;
 const SAMPLE_EVERY = 8;
@@ -169,8 +167,10 @@ async function buildIndex(n: number, seed: number): Promise<Built> {
 
 function report(label: string, b: Built, n: number): void {
   const c = b.index.counts();
-  console.log(`${label}: ${n.toLocaleString('en')} generated, ${b.index.size.toLocaleString('en')} distinct ` +
-    `(white ${c.white.toLocaleString('en')}, grey ${c.grey.toLocaleString('en')}, black ${c.black.toLocaleString('en')})`);
+  console.log(
+    `${label}: ${n.toLocaleString('en')} generated, ${b.index.size.toLocaleString('en')} distinct ` +
+      `(white ${c.white.toLocaleString('en')}, grey ${c.grey.toLocaleString('en')}, black ${c.black.toLocaleString('en')})`,
+  );
   console.log(
     `  build            ${b.buildSeconds.toFixed(2)} s wall, ${b.buildCpuSeconds.toFixed(2)} s CPU ` +
       `(generating the input alone: ${b.generateSeconds.toFixed(2)} s)`,

@@ -79,10 +79,11 @@ function inThread(name: string, services: Services, base: string, close: () => P
 /** An instance in a worker thread of its own (eir-propagation-instance.ts), on PostgreSQL and NATS. */
 async function inWorker(name: string, start: Record<string, string>): Promise<Instance> {
   const worker = new Worker(new URL('./eir-propagation-instance.js', import.meta.url), { workerData: start });
-  const next = <T>() => new Promise<T>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
+  const next = <T>() =>
+    new Promise<T>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
   const { base } = await next<{ base: string }>();
   return {
     name,
@@ -133,7 +134,11 @@ export async function run(): Promise<{ p50: number; p99: number; max: number; wi
 
   // A TAC of this run's own, so blocks of earlier runs on the same database do not meet this one's.
   const tac = `35${String(randomInt(1_000_000)).padStart(6, '0')}`;
-  await db.insertInto('devices_tac').values({ tac, manufacturer: 'Bench', model_name: 'Propagation' }).onConflict((oc) => oc.column('tac').doNothing()).execute();
+  await db
+    .insertInto('devices_tac')
+    .values({ tac, manufacturer: 'Bench', model_name: 'Propagation' })
+    .onConflict((oc) => oc.column('tac').doNothing())
+    .execute();
   await db.deleteFrom('devices_stolen').where('imei14', 'like', `${tac}%`).execute();
   const ctx = systemContext('bench eir propagation');
   await local[0]!.auth.ensureOrg(ctx, { name: 'Bench Police', kind: 'police' });
@@ -167,13 +172,17 @@ export async function run(): Promise<{ p50: number; p99: number; max: number; wi
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const post = (base: string, body: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${base}/api/v1/devices/stolen`, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      });
+      const req = request(
+        `${base}/api/v1/devices/stolen`,
+        { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -209,8 +218,12 @@ export async function run(): Promise<{ p50: number; p99: number; max: number; wi
 
   const acked = blocks.filter((b) => b.ackedAt !== null);
   const ackMs = acked.map((b) => b.ackedAt! - b.sentAt).sort((a, b) => a - b);
-  console.log(`sent ${total.toLocaleString('en')} blocks in ${sendSeconds.toFixed(1)} s (${Math.round(total / sendSeconds)}/s offered), ${acked.length.toLocaleString('en')} answered 201, ${failures.length} failed${failures.length ? ` (first: ${failures[0]})` : ''}`);
-  console.log(`  201 answered in p50 ${percentile(ackMs, 50).toFixed(1)} ms, p99 ${percentile(ackMs, 99).toFixed(1)} ms, max ${percentile(ackMs, 100).toFixed(1)} ms`);
+  console.log(
+    `sent ${total.toLocaleString('en')} blocks in ${sendSeconds.toFixed(1)} s (${Math.round(total / sendSeconds)}/s offered), ${acked.length.toLocaleString('en')} answered 201, ${failures.length} failed${failures.length ? ` (first: ${failures[0]})` : ''}`,
+  );
+  console.log(
+    `  201 answered in p50 ${percentile(ackMs, 50).toFixed(1)} ms, p99 ${percentile(ackMs, 99).toFixed(1)} ms, max ${percentile(ackMs, 100).toFixed(1)} ms`,
+  );
   const all: number[] = [];
   instances.forEach((instance, i) => {
     const lateness = (list: Block[]) => list.map((b) => seenBy[i]!.get(b.imei) ?? Infinity).sort((x, y) => x - y);
@@ -224,9 +237,16 @@ export async function run(): Promise<{ p50: number; p99: number; max: number; wi
   });
   all.sort((a, b) => a - b);
   const within = all.filter((x) => x <= TARGET_MS).length / Math.max(1, all.length);
-  const owed = await db.selectFrom('devices_classification_pending').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst();
-  console.log(`every block on every instance (${all.length.toLocaleString('en')} answers): p50 ${percentile(all, 50).toFixed(1)} ms, p99 ${percentile(all, 99).toFixed(1)} ms, max ${percentile(all, 100).toFixed(1)} ms`);
-  console.log(`within ${TARGET_MS} ms: ${(within * 100).toFixed(2)} % (ratio ${within.toFixed(4)}); classifications still owed after the run: ${Number(owed?.n ?? 0).toLocaleString('en')}`);
+  const owed = await db
+    .selectFrom('devices_classification_pending')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirst();
+  console.log(
+    `every block on every instance (${all.length.toLocaleString('en')} answers): p50 ${percentile(all, 50).toFixed(1)} ms, p99 ${percentile(all, 99).toFixed(1)} ms, max ${percentile(all, 100).toFixed(1)} ms`,
+  );
+  console.log(
+    `within ${TARGET_MS} ms: ${(within * 100).toFixed(2)} % (ratio ${within.toFixed(4)}); classifications still owed after the run: ${Number(owed?.n ?? 0).toLocaleString('en')}`,
+  );
 
   agent.destroy();
   for (const instance of instances) await instance.close();

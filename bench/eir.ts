@@ -20,9 +20,19 @@ const imei14 = (i: number) => TAC + String(i).padStart(6, '0');
 
 /** Seeds REGISTERED registrations (in SQL, in one statement per 100 k), some stolen (…07), and a TAC never seen (grey). */
 export async function seedRegistrations(db: Database['db']): Promise<void> {
-  await db.insertInto('devices_tac').values([{ tac: TAC, manufacturer: 'Apple', model_name: 'iPhone 14' }, { tac: GREY_TAC, manufacturer: 'Apple', model_name: 'iPhone 15' }]).execute();
+  await db
+    .insertInto('devices_tac')
+    .values([
+      { tac: TAC, manufacturer: 'Apple', model_name: 'iPhone 14' },
+      { tac: GREY_TAC, manufacturer: 'Apple', model_name: 'iPhone 15' },
+    ])
+    .execute();
   const tacs = Math.ceil(REGISTERED / 1_000_000);
-  for (let t = 1; t < tacs; t++) await db.insertInto('devices_tac').values({ tac: String(35332811 + t * 100), manufacturer: 'Bench', model_name: `Model ${t}` }).execute();
+  for (let t = 1; t < tacs; t++)
+    await db
+      .insertInto('devices_tac')
+      .values({ tac: String(35332811 + t * 100), manufacturer: 'Bench', model_name: `Model ${t}` })
+      .execute();
   const started = performance.now();
   for (let from = 0; from < REGISTERED; from += 100_000) {
     const to = Math.min(REGISTERED, from + 100_000) - 1;
@@ -30,7 +40,9 @@ export async function seedRegistrations(db: Database['db']): Promise<void> {
       select tac || lpad((i % 1000000)::text, 6, '0'), tac || lpad((i % 1000000)::text, 6, '0') || '0', 'importer'
       from generate_series(${from}::int, ${to}::int) as i, lateral (select (35332811 + (i / 1000000) * 100)::text as tac) t`.execute(db);
   }
-  await sql`insert into devices_stolen (imei14, case_number, source) select imei14, 'bench', 'police' from devices_registrations where right(imei14, 2) = '07'`.execute(db);
+  await sql`insert into devices_stolen (imei14, case_number, source) select imei14, 'bench', 'police' from devices_registrations where right(imei14, 2) = '07'`.execute(
+    db,
+  );
   console.log(`seeded ${REGISTERED.toLocaleString('en')} registrations in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
@@ -40,7 +52,8 @@ export function equipmentStatusPaths(): string[] {
   for (let i = 0; i < 1000; i++) {
     const n = (i * 7919) % Math.min(REGISTERED, 1_000_000);
     const r = i % 20;
-    const pei = r < 14 ? imei14(n) : r < 16 ? imei14(n - (n % 100) + 7) : r < 19 ? `${GREY_TAC}${String(n).padStart(6, '0')}` : `99999999${String(n).padStart(6, '0')}`;
+    const pei =
+      r < 14 ? imei14(n) : r < 16 ? imei14(n - (n % 100) + 7) : r < 19 ? `${GREY_TAC}${String(n).padStart(6, '0')}` : `99999999${String(n).padStart(6, '0')}`;
     paths.push(`/n5g-eir-eic/v1/equipment-status?pei=imei-${pei}0`);
   }
   return paths;
@@ -63,7 +76,9 @@ export async function prepareEir(): Promise<{ database: Database; services: Serv
   await services.eir.reload();
   const heap = process.memoryUsage();
   const stats = services.eir.stats()!;
-  console.log(`EIR index: ${stats.imeis.toLocaleString('en')} IMEIs loaded in ${((performance.now() - started) / 1000).toFixed(1)} s, ${stats.bytesPerImei.toFixed(2)} bytes per IMEI (arrayBuffers ${(heap.arrayBuffers / 2 ** 20).toFixed(0)} MiB)`);
+  console.log(
+    `EIR index: ${stats.imeis.toLocaleString('en')} IMEIs loaded in ${((performance.now() - started) / 1000).toFixed(1)} s, ${stats.bytesPerImei.toFixed(2)} bytes per IMEI (arrayBuffers ${(heap.arrayBuffers / 2 ** 20).toFixed(0)} MiB)`,
+  );
   return { database, services, headers: { authorization: `Bearer ${key.key}` } };
 }
 
@@ -74,7 +89,10 @@ export async function run(): Promise<Comparison> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `${loopbackBase(app.server)}/n5g-eir-eic/v1/equipment-status`;
   const paths = equipmentStatusPaths();
-  for (const [path, expect] of [[paths[0]!, 200], [paths[19]!, 404]] as const) {
+  for (const [path, expect] of [
+    [paths[0]!, 200],
+    [paths[19]!, 404],
+  ] as const) {
     const res = await fetch(`${loopbackBase(app.server)}${path}`, { headers });
     if (res.status !== expect) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
   }

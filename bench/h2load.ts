@@ -78,7 +78,11 @@ export async function runH2load(options: H2loadOptions): Promise<H2loadResult> {
         else reject(new Error(`h2load exited with ${code}:\n${text}`));
       });
     });
-    const log = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').filter(Boolean).map((line) => line.split('\t').map(Number));
+    const log = readFileSync(join(dir, 'log'), 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('\t').map(Number));
     // Columns: start (µs since the epoch), status (-1 when none), µs until the end of the response.
     const answered = log.filter(([, status]) => status! > 0);
     const times = answered.map(([, , micros]) => micros! / 1000).sort((a, b) => a - b);

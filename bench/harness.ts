@@ -198,10 +198,7 @@ export function loopbackBase(server: import('node:net').Server): string {
  * per-round ratios, keeps that drift out of the ratio. Pass the target as a function to build it after the baseline
  * is listening; its background work (timers, pollers) runs during every round, the baseline's included.
  */
-export async function compareWithBaseline(
-  target: LoadTarget | (() => Promise<LoadTarget>),
-  options: LoadOptions = loadOptions(),
-): Promise<Comparison> {
+export async function compareWithBaseline(target: LoadTarget | (() => Promise<LoadTarget>), options: LoadOptions = loadOptions()): Promise<Comparison> {
   const where = options.workers > 0 ? `${options.workers} worker thread(s)` : 'the main thread';
   console.log(
     `load: ${options.connections} connections, pipelining ${options.pipelining}, ${options.warmupSeconds}s warm-up each, then ` +

@@ -14,7 +14,8 @@ import { kzDay } from '../src/modules/devices/network/days.js';
 import { createServices } from '../src/server.js';
 import { observationsByDay } from './observations.js';
 
-export const description = 'CSV imports through the services: BENCH_REGISTRATIONS (1 M) registrations, then BENCH_OBSERVATIONS (10 M) observation rows; rows/s and memory';
+export const description =
+  'CSV imports through the services: BENCH_REGISTRATIONS (1 M) registrations, then BENCH_OBSERVATIONS (10 M) observation rows; rows/s and memory';
 
 const REGISTRATIONS = Number(process.env.BENCH_REGISTRATIONS ?? 1_000_000);
 const OBSERVATIONS = Number(process.env.BENCH_OBSERVATIONS ?? 10_000_000);
@@ -44,7 +45,6 @@ const TAC_FILE = ['tac|manufacturer|model_name|bands|allocation_date|device_type
 function regImei14(i: number): string {
   return REG_TACS[i % REG_TACS.length]! + String(Math.floor(i / REG_TACS.length)).padStart(6, '0');
 }
-
 
 /** CSV `imei,reference`, generated line by line: the file never exists in memory. */
 function* registrationsCsv(count: number): Generator<string> {
@@ -204,14 +204,23 @@ export interface PhaseResult<R extends ImportReport = ImportReport> {
 function printPhase(r: PhaseResult<ImportReport>): void {
   const m = r.memory;
   console.log(`${r.name}: ${r.rows.toLocaleString('en')} rows in ${r.seconds.toFixed(1)} s = ${Math.round(r.rowsPerSecond).toLocaleString('en')} rows/s`);
-  console.log(`  streaming + batch writes ${r.streamSeconds.toFixed(1)} s (${Math.round(r.rows / r.streamSeconds).toLocaleString('en')} rows/s), the rest (audit, commit${r.name === 'observations' ? ', classification, lists' : ''}) ${(r.seconds - r.streamSeconds).toFixed(1)} s`);
-  if (r.cpu) console.log(`  main thread: ${r.cpu.seconds.toFixed(1)} s on a CPU (${Math.round(r.rows / r.cpu.seconds).toLocaleString('en')} rows per CPU-second), ${r.cpu.waitSeconds.toFixed(1)} s waiting for one (${((100 * r.cpu.waitSeconds) / r.seconds).toFixed(0)} % of the run; above a few % other processes were competing)`);
-  console.log(`  accepted ${r.report.accepted.toLocaleString('en')}, rejected ${r.report.rejected.toLocaleString('en')}, committed ${r.report.committed}${r.report.refusal ? `, refused: ${r.report.refusal}` : ''}`);
+  console.log(
+    `  streaming + batch writes ${r.streamSeconds.toFixed(1)} s (${Math.round(r.rows / r.streamSeconds).toLocaleString('en')} rows/s), the rest (audit, commit${r.name === 'observations' ? ', classification, lists' : ''}) ${(r.seconds - r.streamSeconds).toFixed(1)} s`,
+  );
+  if (r.cpu)
+    console.log(
+      `  main thread: ${r.cpu.seconds.toFixed(1)} s on a CPU (${Math.round(r.rows / r.cpu.seconds).toLocaleString('en')} rows per CPU-second), ${r.cpu.waitSeconds.toFixed(1)} s waiting for one (${((100 * r.cpu.waitSeconds) / r.seconds).toFixed(0)} % of the run; above a few % other processes were competing)`,
+    );
+  console.log(
+    `  accepted ${r.report.accepted.toLocaleString('en')}, rejected ${r.report.rejected.toLocaleString('en')}, committed ${r.report.committed}${r.report.refusal ? `, refused: ${r.report.refusal}` : ''}`,
+  );
   console.log(
     `  memory (sampled at every batch; the 250 ms timer fired ${m.timerSamples} times): rss ${mib(m.rssStart)} → peak ${mib(m.rssPeak)} (+${mib(m.rssPeak - m.rssStart)}); heapUsed ${mib(m.heapStart)} → peak ${mib(m.heapPeak)} (+${mib(m.heapPeak - m.heapStart)}); arrayBuffers ${mib(m.buffersStart)} → peak ${mib(m.buffersPeak)} (+${mib(m.buffersPeak - m.buffersStart)})`,
   );
   // With PGlite and a generated stream every step resolves in microtasks, so the timer may never get a turn.
-  console.log(`  event loop: the 250 ms timer was held up by up to ${(m.longestTimerGapMs / 1000).toFixed(1)} s${m.timerSamples === 0 ? ' (it never fired during the import)' : ''}`);
+  console.log(
+    `  event loop: the 250 ms timer was held up by up to ${(m.longestTimerGapMs / 1000).toFixed(1)} s${m.timerSamples === 0 ? ' (it never fired during the import)' : ''}`,
+  );
 }
 
 async function measure<R extends ImportReport>(name: string, total: number, body: (onProgress: (rows: number) => void) => Promise<R>): Promise<PhaseResult<R>> {
@@ -224,8 +233,18 @@ async function measure<R extends ImportReport>(name: string, total: number, body
   const seconds = (performance.now() - started) / 1000;
   const schedEnd = schedstat();
   const cpu = sched && schedEnd ? { seconds: (schedEnd.runNs - sched.runNs) / 1e9, waitSeconds: (schedEnd.waitNs - sched.waitNs) / 1e9 } : null;
-  const result: PhaseResult<R> = { name, rows: report.rows, seconds, rowsPerSecond: report.rows / seconds, streamSeconds: (progress.state.lastAt - started) / 1000, memory: memory.stop(), cpu, report };
-  if (!report.committed) throw new Error(`${name} import was not committed: ${report.refusal ?? 'no reason given'}; first errors: ${JSON.stringify(report.errors.slice(0, 5))}`);
+  const result: PhaseResult<R> = {
+    name,
+    rows: report.rows,
+    seconds,
+    rowsPerSecond: report.rows / seconds,
+    streamSeconds: (progress.state.lastAt - started) / 1000,
+    memory: memory.stop(),
+    cpu,
+    report,
+  };
+  if (!report.committed)
+    throw new Error(`${name} import was not committed: ${report.refusal ?? 'no reason given'}; first errors: ${JSON.stringify(report.errors.slice(0, 5))}`);
   printPhase(result);
   return result;
 }
@@ -236,7 +255,9 @@ async function printStorage(db: Kysely<DB>): Promise<void> {
     select pg_database_size(current_database())::text as database, (select coalesce(sum(size), 0) from pg_ls_waldir())::text as wal,
       (select count(*) from devices_observations)::text as observations, (select count(*) from devices_registrations)::text as registrations`.execute(db);
   const r = rows[0]!;
-  console.log(`  storage (in this process): database ${mib(Number(r.database))}, WAL ${mib(Number(r.wal))}; ${Number(r.registrations).toLocaleString('en')} registrations, ${Number(r.observations).toLocaleString('en')} observation pairs`);
+  console.log(
+    `  storage (in this process): database ${mib(Number(r.database))}, WAL ${mib(Number(r.wal))}; ${Number(r.registrations).toLocaleString('en')} registrations, ${Number(r.observations).toLocaleString('en')} observation pairs`,
+  );
 }
 
 /**
@@ -245,7 +266,8 @@ async function printStorage(db: Kysely<DB>): Promise<void> {
  * then one operator's observations, each generated as a stream.
  */
 export async function run(): Promise<PhaseResult[]> {
-  if (!Number.isInteger(REGISTRATIONS) || REGISTRATIONS < 0 || REGISTRATIONS > REG_TACS.length * 1_000_000) throw new Error(`BENCH_REGISTRATIONS must be 0 … ${REG_TACS.length * 1_000_000}`);
+  if (!Number.isInteger(REGISTRATIONS) || REGISTRATIONS < 0 || REGISTRATIONS > REG_TACS.length * 1_000_000)
+    throw new Error(`BENCH_REGISTRATIONS must be 0 … ${REG_TACS.length * 1_000_000}`);
   if (!Number.isInteger(OBSERVATIONS) || OBSERVATIONS < 0) throw new Error('BENCH_OBSERVATIONS must be a whole number ≥ 0');
   const logger = pino({ level: 'silent' });
   const database = await openDatabase({ kind: 'pglite' });
@@ -264,9 +286,14 @@ export async function run(): Promise<PhaseResult[]> {
     const results: PhaseResult[] = [];
     if (REGISTRATIONS > 0) {
       const r = await measure('registrations', REGISTRATIONS, (onProgress) =>
-        services.devices.registry.importRegistrations(ctx, { input: Readable.from(registrationsCsv(REGISTRATIONS), { objectMode: false }), org: importer.id, onProgress }),
+        services.devices.registry.importRegistrations(ctx, {
+          input: Readable.from(registrationsCsv(REGISTRATIONS), { objectMode: false }),
+          org: importer.id,
+          onProgress,
+        }),
       );
-      if (r.report.accepted !== REGISTRATIONS) throw new Error(`expected ${REGISTRATIONS} registrations, got ${r.report.accepted}: ${JSON.stringify(r.report.errors.slice(0, 5))}`);
+      if (r.report.accepted !== REGISTRATIONS)
+        throw new Error(`expected ${REGISTRATIONS} registrations, got ${r.report.accepted}: ${JSON.stringify(r.report.errors.slice(0, 5))}`);
       results.push(r);
       await printStorage(database.db);
     }
@@ -275,12 +302,18 @@ export async function run(): Promise<PhaseResult[]> {
       console.error(`observations: ${shape.pairs.toLocaleString('en')} (IMEI, IMSI) pairs on ${shape.devices.toLocaleString('en')} devices over ${DAYS} days`);
       const today = kzDay(services.clock());
       const r = await measure('observations', OBSERVATIONS, (onProgress) =>
-        services.devices.network.importObservations(ctx, { operator: OperatorOrg, input: Readable.from(observationsCsv(OBSERVATIONS, REGISTRATIONS, today), { objectMode: false }), onProgress }),
+        services.devices.network.importObservations(ctx, {
+          operator: OperatorOrg,
+          input: Readable.from(observationsCsv(OBSERVATIONS, REGISTRATIONS, today), { objectMode: false }),
+          onProgress,
+        }),
       );
       const c = r.report.classification;
       console.log(`  newPairs ${r.report.newPairs.toLocaleString('en')}, traceAlerts ${r.report.traceAlerts}`);
       if (c) {
-        console.log(`  classification: examined ${c.examined.toLocaleString('en')}, white ${c.white.toLocaleString('en')}, grey ${c.grey.toLocaleString('en')}, black ${c.black.toLocaleString('en')}, changed ${c.changed.toLocaleString('en')}; lists +${c.lists.added.toLocaleString('en')} −${c.lists.removed.toLocaleString('en')}`);
+        console.log(
+          `  classification: examined ${c.examined.toLocaleString('en')}, white ${c.white.toLocaleString('en')}, grey ${c.grey.toLocaleString('en')}, black ${c.black.toLocaleString('en')}, changed ${c.changed.toLocaleString('en')}; lists +${c.lists.added.toLocaleString('en')} −${c.lists.removed.toLocaleString('en')}`,
+        );
       }
       results.push(r);
       await printStorage(database.db);

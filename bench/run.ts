@@ -18,11 +18,13 @@ const benchmarks: Record<string, Benchmark> = {
     load: () => import('./eir.js'),
   },
   'eir-propagation': {
-    description: 'stolen-phone blocks at 500/s (BENCH_BLOCK_RATE, BENCH_BLOCK_SECONDS) on two instances: ms from the 201 until each instance answers BLACKLISTED (p50, p99, max, share within 1 s)',
+    description:
+      'stolen-phone blocks at 500/s (BENCH_BLOCK_RATE, BENCH_BLOCK_SECONDS) on two instances: ms from the 201 until each instance answers BLACKLISTED (p50, p99, max, share within 1 s)',
     load: () => import('./eir-propagation.js'),
   },
   'eir-during-import': {
-    description: 'EIR and /healthz latency (p50, p99, max) on the embedded database while 500 k observation rows (BENCH_OBSERVATIONS) are imported and classified, against idle',
+    description:
+      'EIR and /healthz latency (p50, p99, max) on the embedded database while 500 k observation rows (BENCH_OBSERVATIONS) are imported and classified, against idle',
     load: () => import('./eir-during-import.js'),
   },
   'eir-index': {
@@ -30,7 +32,8 @@ const benchmarks: Record<string, Benchmark> = {
     load: () => import('./eir-index.js'),
   },
   'sbi-eir': {
-    description: 'the SBI\'s equipment-status over HTTP/2 (h2c) with 1 M IMEIs under h2load vs an empty Fastify HTTP/2 route (BENCH_H2_CONNECTIONS, BENCH_H2_STREAMS); req/s ratio, p99 of each, CPU per request',
+    description:
+      "the SBI's equipment-status over HTTP/2 (h2c) with 1 M IMEIs under h2load vs an empty Fastify HTTP/2 route (BENCH_H2_CONNECTIONS, BENCH_H2_STREAMS); req/s ratio, p99 of each, CPU per request",
     load: () => import('./sbi-eir.js'),
   },
   'voice-http': {
@@ -42,7 +45,8 @@ const benchmarks: Record<string, Benchmark> = {
     load: () => import('./imports.js'),
   },
   'voice-sip': {
-    description: 'the SIP redirect server under sipp at rising call rates (BENCH_SIP_RATES, BENCH_SIP_SECONDS) vs sipp\'s own UAS; cps with 0 failed calls and 0 retransmissions',
+    description:
+      "the SIP redirect server under sipp at rising call rates (BENCH_SIP_RATES, BENCH_SIP_SECONDS) vs sipp's own UAS; cps with 0 failed calls and 0 retransmissions",
     load: () => import('./voice-sip.js'),
   },
 };

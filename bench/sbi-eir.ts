@@ -21,7 +21,12 @@ interface Side {
 }
 
 /** One h2load run against a side, with the server thread's CPU time over it (both servers share this process). */
-async function measure(side: Side, paths: string[], headers: Record<string, string>, load: { connections: number; streams: number; seconds: number }): Promise<void> {
+async function measure(
+  side: Side,
+  paths: string[],
+  headers: Record<string, string>,
+  load: { connections: number; streams: number; seconds: number },
+): Promise<void> {
   const before = mainThreadSchedstat();
   const result = await runH2load({ urls: paths.map((p) => side.origin + p), headers, ...load, timeoutMs: (load.seconds + 60) * 1000 });
   const after = mainThreadSchedstat();
@@ -37,7 +42,9 @@ async function measure(side: Side, paths: string[], headers: Record<string, stri
 function summary(side: Side) {
   const sum = (f: (r: Side['runs'][number]) => number) => side.runs.reduce((t, r) => t + f(r), 0);
   const answered = sum((r) => r.result.done - r.result.errored);
-  const cpu = side.runs.every((r) => r.cpuMicrosPerRequest !== null) ? sum((r) => r.cpuMicrosPerRequest! * (r.result.done - r.result.errored)) / Math.max(1, answered) : null;
+  const cpu = side.runs.every((r) => r.cpuMicrosPerRequest !== null)
+    ? sum((r) => r.cpuMicrosPerRequest! * (r.result.done - r.result.errored)) / Math.max(1, answered)
+    : null;
   return {
     reqPerSecond: sum((r) => r.result.requestsPerSecond * r.seconds) / sum((r) => r.seconds),
     p50: median(side.runs.map((r) => r.result.latencyP50Ms)),
@@ -69,8 +76,12 @@ export async function run(): Promise<{ ratio: number; p99Ratio: number }> {
     const base: Side = { label: 'baseline: empty Fastify HTTP/2 route', origin: await baseline.listen({ host: '127.0.0.1', port: 0 }), runs: [] };
     const paths = equipmentStatusPaths();
     services.relay.start();
-    console.log(`h2load: ${load.connections} connections × ${load.streams} streams, ${warmup}s warm-up each, then ${rounds} alternating rounds of ${seconds.toFixed(1)}s per side`);
-    console.log(`target: GET ${target.origin}/n5g-eir-eic/v1/equipment-status (1,000 PEIs: 70 % white, 10 % black, 15 % grey, 5 % unknown TAC)\nbaseline: the same requests at ${base.origin}`);
+    console.log(
+      `h2load: ${load.connections} connections × ${load.streams} streams, ${warmup}s warm-up each, then ${rounds} alternating rounds of ${seconds.toFixed(1)}s per side`,
+    );
+    console.log(
+      `target: GET ${target.origin}/n5g-eir-eic/v1/equipment-status (1,000 PEIs: 70 % white, 10 % black, 15 % grey, 5 % unknown TAC)\nbaseline: the same requests at ${base.origin}`,
+    );
     if (warmup > 0) {
       for (const side of [base, target]) await runH2load({ urls: paths.map((p) => side.origin + p), headers, ...load, seconds: warmup });
     }
@@ -89,9 +100,11 @@ export async function run(): Promise<{ ratio: number; p99Ratio: number }> {
     console.log(row(base.label, b));
     console.log(row(target.label, t));
     console.log('');
-    console.log(`req/s ratio (median of the rounds' target ÷ baseline): ${ratio.toFixed(2)} (target ≥ 0.80); rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
+    console.log(
+      `req/s ratio (median of the rounds' target ÷ baseline): ${ratio.toFixed(2)} (target ≥ 0.80); rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')}`,
+    );
     console.log(`p99 ratio (median p99 of the rounds, target ÷ baseline): ${p99Ratio.toFixed(2)} (target ≤ 2.00)`);
-    console.log('cpu µs/req: the server thread\'s CPU time per answered request; cpu wait: share of the run it waited for a CPU.');
+    console.log("cpu µs/req: the server thread's CPU time per answered request; cpu wait: share of the run it waited for a CPU.");
     return { ratio, p99Ratio };
   } finally {
     await sbi.close();

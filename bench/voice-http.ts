@@ -34,9 +34,14 @@ export async function run(): Promise<Comparison> {
     const report = await services.voice.reference.putRoaming(asOperator, entries);
     if (report.rejected > 0) throw new Error(`roaming seed rejected ${report.rejected} rows: ${report.results.find((r) => r.status === 'rejected')?.reason}`);
   }
-  await services.voice.reference.addDoNotOriginate(system, [{ number: '+77272596000', label: 'bank hotline' }, { number: '102', label: 'police' }]);
+  await services.voice.reference.addDoNotOriginate(system, [
+    { number: '+77272596000', label: 'bank hotline' },
+    { number: '102', label: 'police' },
+  ]);
   for (let i = 0; i < 100; i++) await services.voice.reference.applyBlocklistEvent('intel', `+7747${String(i).padStart(7, '0')}`, true, null);
-  console.log(`seeded ${ROAMING.toLocaleString('en')} roaming subscribers, a DNO list and 100 blocklisted numbers in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `seeded ${ROAMING.toLocaleString('en')} roaming subscribers, a DNO list and 100 blocklisted numbers in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 
   const { app } = await createHttpServer(services);
   started = performance.now();
@@ -48,14 +53,21 @@ export async function run(): Promise<Comparison> {
   for (let i = 0; i < 1000; i++) {
     const r = i % 20;
     const call =
-      r < 6 ? { callingNumber: mobile((i * 7919) % ROAMING), ingress: 'international' } // roamer: allow
-      : r < 9 ? { callingNumber: `+7702${String(i).padStart(7, '0')}`, ingress: 'international' } // spoofed: block
-      : r < 10 ? { callingNumber: '+77272501234', ingress: 'international' } // landline from abroad: block
-      : r < 13 ? { callingNumber: `+7916${String(i).padStart(7, '0')}`, ingress: 'international' } // Russian: allow
-      : r < 17 ? { callingNumber: `8 705 ${String(i).padStart(7, '0')}`, ingress: 'domestic' } // domestic
-      : r < 18 ? { callingNumber: 'anonymous', ingress: 'international' } // invalid
-      : r < 19 ? { callingNumber: '+77272596000', ingress: 'domestic' } // DNO
-      : { callingNumber: `+7747${String(i % 100).padStart(7, '0')}`, ingress: 'domestic' }; // blocklisted
+      r < 6
+        ? { callingNumber: mobile((i * 7919) % ROAMING), ingress: 'international' } // roamer: allow
+        : r < 9
+          ? { callingNumber: `+7702${String(i).padStart(7, '0')}`, ingress: 'international' } // spoofed: block
+          : r < 10
+            ? { callingNumber: '+77272501234', ingress: 'international' } // landline from abroad: block
+            : r < 13
+              ? { callingNumber: `+7916${String(i).padStart(7, '0')}`, ingress: 'international' } // Russian: allow
+              : r < 17
+                ? { callingNumber: `8 705 ${String(i).padStart(7, '0')}`, ingress: 'domestic' } // domestic
+                : r < 18
+                  ? { callingNumber: 'anonymous', ingress: 'international' } // invalid
+                  : r < 19
+                    ? { callingNumber: '+77272596000', ingress: 'domestic' } // DNO
+                    : { callingNumber: `+7747${String(i % 100).padStart(7, '0')}`, ingress: 'domestic' }; // blocklisted
     bodies.push(JSON.stringify({ ...call, calledNumber: called }));
   }
   const headers = { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' };

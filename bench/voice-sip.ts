@@ -51,11 +51,16 @@ export async function runSipp(scenario: string, target: string, args: string[], 
   const dir = await mkdtemp(join(tmpdir(), 'qalqan-sipp-'));
   try {
     const full = [
-      '-sf', resolve(SCENARIOS, scenario),
-      '-p', String(await freeUdpPort()),
+      '-sf',
+      resolve(SCENARIOS, scenario),
+      '-p',
+      String(await freeUdpPort()),
       '-nostdin',
-      '-buff_size', UDP_BUFFER,
-      '-trace_stat', '-stf', join(dir, 'stat.csv'),
+      '-buff_size',
+      UDP_BUFFER,
+      '-trace_stat',
+      '-stf',
+      join(dir, 'stat.csv'),
       ...(messages ? ['-trace_msg', '-message_file', join(dir, 'messages.log')] : []),
       ...args,
       target,
@@ -101,7 +106,10 @@ function parseStats(csv: string): Map<string, number> {
 async function startSippUas(): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freeUdpPort();
   const dir = await mkdtemp(join(tmpdir(), 'qalqan-sipp-uas-'));
-  const child = spawn('sipp', ['-sf', join(SCENARIOS, 'uas_bench.xml'), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-buff_size', UDP_BUFFER], { cwd: dir, stdio: 'ignore' });
+  const child = spawn('sipp', ['-sf', join(SCENARIOS, 'uas_bench.xml'), '-i', '127.0.0.1', '-p', String(port), '-nostdin', '-buff_size', UDP_BUFFER], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
   const closed = new Promise<void>((done) => child.on('close', () => done()));
   await new Promise((done) => setTimeout(done, 500));
   return {
@@ -172,15 +180,26 @@ async function seededServices() {
     const { rejected } = await services.voice.reference.putRoaming(asOperator, entries);
     if (rejected > 0) throw new Error(`${rejected} roaming entries rejected`);
   }
-  await services.voice.reference.addDoNotOriginate(system, [{ number: '+77272596000', label: 'bank hotline' }, { number: '102', label: 'police' }]);
+  await services.voice.reference.addDoNotOriginate(system, [
+    { number: '+77272596000', label: 'bank hotline' },
+    { number: '102', label: 'police' },
+  ]);
   for (let k = 0; k < BLOCKLISTED; k++) await services.voice.reference.applyBlocklistEvent('intel', mobile(ROAMING - 1 - k), true, null);
   // The seeding's events go out before anyone follows them; start() then loads the indexes from the database.
   await services.relay.drain();
   await services.voice.start();
-  await services.voice.reference.putTrunk(system, { id: BENCH_TRUNK, name: 'Bench international gateway', operator: operator.name, addresses: ['127.0.0.1'], ingress: 'international' });
+  await services.voice.reference.putTrunk(system, {
+    id: BENCH_TRUNK,
+    name: 'Bench international gateway',
+    operator: operator.name,
+    addresses: ['127.0.0.1'],
+    ingress: 'international',
+  });
   await services.voice.reload();
   services.relay.start();
-  console.log(`seeded ${ROAMING.toLocaleString('en')} roaming subscribers (${BLOCKLISTED} of them blocklisted), a DNO list and a trunk in ${((performance.now() - started) / 1000).toFixed(1)} s; indexes: ${JSON.stringify(services.voice.index.stats())}`);
+  console.log(
+    `seeded ${ROAMING.toLocaleString('en')} roaming subscribers (${BLOCKLISTED} of them blocklisted), a DNO list and a trunk in ${((performance.now() - started) / 1000).toFixed(1)} s; indexes: ${JSON.stringify(services.voice.index.stats())}`,
+  );
   const stop = async () => {
     await services.voice.stop();
     await services.relay.stop();
@@ -230,8 +249,12 @@ export async function run(): Promise<{ rows: Row[]; ratio: number }> {
     }
     const share = (n: number) => `${((100 * n) / sample.length).toFixed(0)} %`;
     const { udpPort } = await server.start();
-    console.log(`call mix (first ${sample.length.toLocaleString('en')} CLIs): ${share(mix.allow)} allow (roamers, Russian numbers), ${share(mix.flag)} flag, ${share(mix.block)} block (spoofed Kazakh mobiles and landlines, blocklisted, DNO)`);
-    console.log(`Qalqan SIP server (voice.sip, trunk ${BENCH_TRUNK}) on 127.0.0.1:${udpPort} (UDP); sipp UAC test/sip/uac_bench.xml with CLIs from ${calls.toLocaleString('en')}-line injection file, ${seconds} s of calls per rate; baseline: sipp UAS test/sip/uas_bench.xml`);
+    console.log(
+      `call mix (first ${sample.length.toLocaleString('en')} CLIs): ${share(mix.allow)} allow (roamers, Russian numbers), ${share(mix.flag)} flag, ${share(mix.block)} block (spoofed Kazakh mobiles and landlines, blocklisted, DNO)`,
+    );
+    console.log(
+      `Qalqan SIP server (voice.sip, trunk ${BENCH_TRUNK}) on 127.0.0.1:${udpPort} (UDP); sipp UAC test/sip/uac_bench.xml with CLIs from ${calls.toLocaleString('en')}-line injection file, ${seconds} s of calls per rate; baseline: sipp UAS test/sip/uas_bench.xml`,
+    );
     for (const rate of rates) {
       const args = ['-s', '+77011234567', '-inf', injection, '-r', String(rate), '-m', String(rate * seconds), '-timeout', `${seconds * 4 + 10}s`];
       const timeoutMs = (seconds * 4 + 20) * 1000;
@@ -253,8 +276,11 @@ export async function run(): Promise<{ rows: Row[]; ratio: number }> {
   const ratio = best((r) => r.sipp) > 0 ? best((r) => r.ours) / best((r) => r.sipp) : 0;
   printTable(rows);
   console.log('');
-  console.log(`best clean rate (0 failed, 0 retransmissions): qalqan ${best((r) => r.ours).toFixed(0)} cps, sipp UAS ${best((r) => r.sipp).toFixed(0)} cps; ratio ${ratio.toFixed(2)} (target ≥ 0.5)`);
-  if (rows.every((r) => clean(r.sipp))) console.log('note: sipp\'s UAS took every rate cleanly, so the ratio is capped by the highest rate tried (raise BENCH_SIP_RATES)');
+  console.log(
+    `best clean rate (0 failed, 0 retransmissions): qalqan ${best((r) => r.ours).toFixed(0)} cps, sipp UAS ${best((r) => r.sipp).toFixed(0)} cps; ratio ${ratio.toFixed(2)} (target ≥ 0.5)`,
+  );
+  if (rows.every((r) => clean(r.sipp)))
+    console.log("note: sipp's UAS took every rate cleanly, so the ratio is capped by the highest rate tried (raise BENCH_SIP_RATES)");
   return { rows, ratio };
 }
 
@@ -266,8 +292,14 @@ function printTable(rows: Row[]): void {
   const header = ['offered cps', 'qalqan ok', 'failed', 'retrans', 'cps', 'sipp UAS ok', 'failed', 'retrans', 'cps', 'ratio'];
   const lines = rows.map(({ rate, ours, sipp }) => [
     String(rate),
-    String(ours.successful), String(ours.failed), String(ours.retransmissions), cps(ours).toFixed(0),
-    String(sipp.successful), String(sipp.failed), String(sipp.retransmissions), cps(sipp).toFixed(0),
+    String(ours.successful),
+    String(ours.failed),
+    String(ours.retransmissions),
+    cps(ours).toFixed(0),
+    String(sipp.successful),
+    String(sipp.failed),
+    String(sipp.retransmissions),
+    cps(sipp).toFixed(0),
     cps(sipp) > 0 ? (cps(ours) / cps(sipp)).toFixed(2) : 'n/a',
   ]);
   const all = [header, ...lines];

@@ -53,7 +53,11 @@ describe('demo data', () => {
     expect(await check(DEMO_BLACK_IMEI)).toMatchObject({ status: 'blocked' });
     const alerts = await t.database.db.selectFrom('devices_trace_alerts').select(['imsi']).execute();
     expect(alerts).toEqual([{ imsi: '401021000000004' }]);
-    const grey = await t.database.db.selectFrom('devices_classification').select(['status', 'deadline']).where('imei14', '=', DEMO_GREY_IMEI.slice(0, 14)).executeTakeFirstOrThrow();
+    const grey = await t.database.db
+      .selectFrom('devices_classification')
+      .select(['status', 'deadline'])
+      .where('imei14', '=', DEMO_GREY_IMEI.slice(0, 14))
+      .executeTakeFirstOrThrow();
     expect(grey.status).toBe('grey');
   });
 });

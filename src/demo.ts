@@ -51,7 +51,11 @@ export async function loadDemo(services: Services, io: CliIO, options: { stirCre
     operator: await orgCtx('Kcell'),
     operatorName: 'Kcell',
     recipientName: 'Beeline Kazakhstan',
-    ranges: { Kcell: ['701', '702', '775', '778'], 'Beeline Kazakhstan': ['705', '706', '771', '776', '777'], 'Tele2 Kazakhstan': ['700', '707', '708', '747'] },
+    ranges: {
+      Kcell: ['701', '702', '775', '778'],
+      'Beeline Kazakhstan': ['705', '706', '771', '776', '777'],
+      'Tele2 Kazakhstan': ['700', '707', '708', '747'],
+    },
     stirCredentials: options.stirCredentials === true,
   });
   const describe = (r: { verdict: string; reasons: string[]; attestation?: string }) =>

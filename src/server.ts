@@ -66,12 +66,9 @@ export type Services = ReturnType<typeof createServices>;
 
 /** Subscriptions that keep this instance's caches in step with changes made by other instances. */
 async function subscribeCaches(services: Services): Promise<void> {
-  await services.bus.subscribe(
-    'auth-key-cache',
-    'auth.apikey.revoked',
-    async (event) => services.auth.forgetKey(String(event.payload.prefix)),
-    { fanout: true },
-  );
+  await services.bus.subscribe('auth-key-cache', 'auth.apikey.revoked', async (event) => services.auth.forgetKey(String(event.payload.prefix)), {
+    fanout: true,
+  });
 }
 
 /** `starting`: /readyz answers 503 (`server: starting`) until `setStarted()`, so a start's first lines come first. */
@@ -90,7 +87,15 @@ export async function createHttpServer(
     rateLimitStore: services.database.kind === 'postgres' ? databaseRateLimitStore(services.database.db) : undefined,
     guard: authGuard(services.auth),
   });
-  await app.register(opsRoutes({ database: services.database, metrics: services.metrics, dependencies: services.dependencies, isDraining: () => draining, isStarting: () => starting }));
+  await app.register(
+    opsRoutes({
+      database: services.database,
+      metrics: services.metrics,
+      dependencies: services.dependencies,
+      isDraining: () => draining,
+      isStarting: () => starting,
+    }),
+  );
   await app.register(authRoutes(services.auth));
   await app.register(auditRoutes(services.audit));
   for (const m of services.modules) for (const routes of m.routes) await app.register(routes);
@@ -116,7 +121,14 @@ export interface SbiOptions {
  */
 export function createSbiServer(services: Services, options: SbiOptions = {}): Promise<SbiApp> {
   return createSbiApp(
-    { logger: services.logger, metrics: services.metrics, guard: authGuard(services.auth, { sessions: false }), tls: options.tls ?? null, limits: options.limits, http2Limits: options.http2Limits },
+    {
+      logger: services.logger,
+      metrics: services.metrics,
+      guard: authGuard(services.auth, { sessions: false }),
+      tls: options.tls ?? null,
+      limits: options.limits,
+      http2Limits: options.http2Limits,
+    },
     services.modules.flatMap((m) => m.sbiRoutes),
   );
 }

@@ -35,7 +35,9 @@ describe('architecture', () => {
   });
 
   it('gives every module a front door, its own tables and its own policy at its root', () => {
-    const missing = modules.flatMap((m) => ['index.ts', 'tables.ts', 'policy.ts'].filter((f) => !text.has(`src/modules/${m}/${f}`)).map((f) => `src/modules/${m}/${f}`));
+    const missing = modules.flatMap((m) =>
+      ['index.ts', 'tables.ts', 'policy.ts'].filter((f) => !text.has(`src/modules/${m}/${f}`)).map((f) => `src/modules/${m}/${f}`),
+    );
     expect(missing).toEqual([]);
   });
 
@@ -55,24 +57,34 @@ describe('architecture', () => {
 
   it('has server.ts and the CLI use modules through their front doors only', () => {
     const callers = [...text.keys()].filter((f) => f === 'src/server.ts' || f.startsWith('src/cli/'));
-    const inside = callers.flatMap((file) => importsOf(file).filter((t) => moduleOf(t) !== null && !/^src\/modules\/[^/]+\/index\.ts$/.test(t)).map((t) => `${file} → ${t}`));
+    const inside = callers.flatMap((file) =>
+      importsOf(file)
+        .filter((t) => moduleOf(t) !== null && !/^src\/modules\/[^/]+\/index\.ts$/.test(t))
+        .map((t) => `${file} → ${t}`),
+    );
     expect(inside).toEqual([]);
   });
 
   it('keeps organisations, keys and users core’s: modules never read auth tables or the auth repository', () => {
-    const reaches = [...text].filter(([file]) => moduleOf(file) !== null).flatMap(([file, t]) => {
-      const found: string[] = [];
-      if (/['"]auth_[a-z_]+/.test(t)) found.push(`${file} names an auth_* table`);
-      if (importsOf(file).includes('src/core/auth/repository.ts')) found.push(`${file} imports core/auth/repository`);
-      return found;
-    });
+    const reaches = [...text]
+      .filter(([file]) => moduleOf(file) !== null)
+      .flatMap(([file, t]) => {
+        const found: string[] = [];
+        if (/['"]auth_[a-z_]+/.test(t)) found.push(`${file} names an auth_* table`);
+        if (importsOf(file).includes('src/core/auth/repository.ts')) found.push(`${file} imports core/auth/repository`);
+        return found;
+      });
     expect(reaches).toEqual([]);
   });
 
   it('keeps core free of modules, except the database type that composes their tables', () => {
     const reaches = [...text.keys()]
       .filter((f) => f.startsWith('src/core/'))
-      .flatMap((file) => importsOf(file).filter((t) => moduleOf(t) !== null && !(file === 'src/core/db/types.ts' && t.endsWith('/tables.ts'))).map((t) => `${file} → ${t}`));
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((t) => moduleOf(t) !== null && !(file === 'src/core/db/types.ts' && t.endsWith('/tables.ts')))
+          .map((t) => `${file} → ${t}`),
+      );
     expect(reaches).toEqual([]);
   });
 
@@ -87,7 +99,11 @@ describe('architecture', () => {
   it('lets routes call services, never repositories (a route runs no SQL)', () => {
     const direct = [...text.keys()]
       .filter((f) => moduleOf(f) !== null && /(^|\/)routes\.ts$/.test(f))
-      .flatMap((file) => importsOf(file).filter((t) => /repository\.ts$/.test(t)).map((t) => `${file} → ${t}`));
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((t) => /repository\.ts$/.test(t))
+          .map((t) => `${file} → ${t}`),
+      );
     expect(direct).toEqual([]);
   });
 });

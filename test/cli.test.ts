@@ -11,7 +11,17 @@ const dataDir = mkdtempSync(join(tmpdir(), 'qalqan-cli-'));
 const sipPort = 20_000 + Math.floor(Math.random() * 30_000);
 // And the SBI's (SBI_PORT=0 would disable it; 8081 may be taken), next to it: SIP takes sipPort over TCP too.
 const sbiPort = sipPort + 1;
-const env = { ...process.env, QALQAN_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SIP_PORT: String(sipPort), SBI_PORT: String(sbiPort), LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '' };
+const env = {
+  ...process.env,
+  QALQAN_DATA_DIR: dataDir,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  SIP_PORT: String(sipPort),
+  SBI_PORT: String(sbiPort),
+  LOG_LEVEL: 'warn',
+  DATABASE_URL: '',
+  NATS_URL: '',
+};
 
 function qalqan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -83,7 +93,18 @@ describe('qalqan CLI on the embedded database', { timeout: 120_000 }, () => {
       expect(server.output).toContain(`SIP redirect server on 127.0.0.1 UDP ${sipPort} and TCP ${sipPort}`);
       const socket = createSocket('udp4');
       const answer = new Promise<string>((resolve) => socket.once('message', (m) => resolve(m.toString())));
-      const options = ['OPTIONS sip:qalqan@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK-cli-1', 'From: <sip:probe@127.0.0.1>;tag=1', 'To: <sip:qalqan@127.0.0.1>', 'Call-ID: cli-options-1', 'CSeq: 1 OPTIONS', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
+      const options = [
+        'OPTIONS sip:qalqan@127.0.0.1 SIP/2.0',
+        'Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK-cli-1',
+        'From: <sip:probe@127.0.0.1>;tag=1',
+        'To: <sip:qalqan@127.0.0.1>',
+        'Call-ID: cli-options-1',
+        'CSeq: 1 OPTIONS',
+        'Max-Forwards: 70',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
       socket.send(options, sipPort, '127.0.0.1');
       try {
         expect(await answer).toMatch(/^SIP\/2\.0 200 OK\r\n/);
@@ -95,7 +116,13 @@ describe('qalqan CLI on the embedded database', { timeout: 120_000 }, () => {
     it('serve starts the SBI listener: h2c answers with the API-key guard (401 problem without a key)', async () => {
       expect(server.output).toContain(`SBI (HTTP/2 h2c, prior knowledge) on 127.0.0.1:${sbiPort}`);
       const answer = await new Promise<string>((resolve, reject) => {
-        const child = spawn('curl', ['-sS', '--http2-prior-knowledge', '-w', '\n%{http_version} %{http_code}', `http://127.0.0.1:${sbiPort}/n5g-eir-eic/v1/equipment-status?pei=imei-353328110000013`]);
+        const child = spawn('curl', [
+          '-sS',
+          '--http2-prior-knowledge',
+          '-w',
+          '\n%{http_version} %{http_code}',
+          `http://127.0.0.1:${sbiPort}/n5g-eir-eic/v1/equipment-status?pei=imei-353328110000013`,
+        ]);
         let out = '';
         child.stdout.on('data', (d) => (out += d));
         child.on('error', reject);
@@ -107,7 +134,11 @@ describe('qalqan CLI on the embedded database', { timeout: 120_000 }, () => {
     it('the first start loaded the demo and printed the admin one-time password once', async () => {
       expect(server.output).toMatch(/Console admin: admin@qalqan\.local/);
       const password = /One-time password[^:]*: (\S+)/.exec(server.output)![1]!;
-      const login = await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@qalqan.local', password }) });
+      const login = await fetch(`${server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@qalqan.local', password }),
+      });
       expect(login.status).toBe(200);
       expect(((await login.json()) as { mustChangePassword: boolean }).mustChangePassword).toBe(true);
       const demo = await qalqan(['demo']);

@@ -8,7 +8,8 @@ import { openDatabase } from '../src/core/db/database.js';
 import { createTestDatabase } from '../src/testing/database.js';
 
 const root = join(import.meta.dirname, '..');
-const NO_USERS = 'No console users yet: create the first admin with `qalqan user create --email <address> --role admin`, or load the demo data on purpose with `qalqan demo`';
+const NO_USERS =
+  'No console users yet: create the first admin with `qalqan user create --email <address> --role admin`, or load the demo data on purpose with `qalqan demo`';
 const dataDirs: string[] = [];
 
 /** Starts `qalqan serve` until it says it listens, stops it with SIGTERM, and returns everything it printed. */
@@ -17,7 +18,19 @@ async function serveOnce(env: Record<string, string>): Promise<string> {
   dataDirs.push(dataDir);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: root,
-    env: { ...process.env, QALQAN_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', SIP_PORT: '0', SBI_PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '', QALQAN_DEMO: '', ...env },
+    env: {
+      ...process.env,
+      QALQAN_DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SIP_PORT: '0',
+      SBI_PORT: '0',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: '',
+      NATS_URL: '',
+      QALQAN_DEMO: '',
+      ...env,
+    },
   });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -56,7 +56,8 @@ describe('lint: no import cycles', () => {
   it('accepts two files that share a third', async () => {
     const found = await cycleMessages({
       'types.ts': 'export type Run = () => void;\n',
-      'program.ts': "import { addCommands } from './commands.js';\nimport type { Run } from './types.js';\nexport const build = (run: Run) => addCommands(run);\n",
+      'program.ts':
+        "import { addCommands } from './commands.js';\nimport type { Run } from './types.js';\nexport const build = (run: Run) => addCommands(run);\n",
       'commands.ts': "import type { Run } from './types.js';\nexport const addCommands = (run: Run) => run();\n",
     });
     expect(found).toEqual({ 'commands.ts': [], 'program.ts': [], 'types.ts': [] });

@@ -73,7 +73,10 @@ let t: TestApp;
 const ids: Record<string, string> = {};
 beforeAll(async () => {
   t = await startTestApp();
-  await loadDemo(t.services, lineIO(() => undefined));
+  await loadDemo(
+    t.services,
+    lineIO(() => undefined),
+  );
   for (const org of await t.services.auth.listOrgs(systemContext('test'))) ids[org.name] = org.id;
 });
 afterAll(() => t.close());

@@ -103,7 +103,12 @@ describe.skipIf(!DATABASE_URL)(DATABASE_URL ? 'resilience: losing PostgreSQL and
     const admin = await key(['admin:orgs']);
     const reader = await key(['admin:orgs']); // not used before the cut: the first request must ask the database
 
-    const before = await app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin }, payload: { name: 'Accepted Before Cut', kind: 'bank' } });
+    const before = await app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: { authorization: admin },
+      payload: { name: 'Accepted Before Cut', kind: 'bank' },
+    });
     expect(before.statusCode).toBe(201);
     const beforeId = (JSON.parse(before.body) as { id: string }).id;
 
@@ -117,7 +122,12 @@ describe.skipIf(!DATABASE_URL)(DATABASE_URL ? 'resilience: losing PostgreSQL and
       }),
     ).rejects.toThrow();
     try {
-      const write = await app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin }, payload: { name: 'Created After Restore', kind: 'isp' } });
+      const write = await app.inject({
+        method: 'POST',
+        url: '/api/v1/orgs',
+        headers: { authorization: admin },
+        payload: { name: 'Created After Restore', kind: 'isp' },
+      });
       expectUnavailable(write, pgProxy.port);
       const me = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: reader } });
       expectUnavailable(me, pgProxy.port);
@@ -129,7 +139,12 @@ describe.skipIf(!DATABASE_URL)(DATABASE_URL ? 'resilience: losing PostgreSQL and
     }
 
     // The very same requests succeed at once: the pool reconnects, nothing is restarted.
-    const write = await app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin }, payload: { name: 'Created After Restore', kind: 'isp' } });
+    const write = await app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: { authorization: admin },
+      payload: { name: 'Created After Restore', kind: 'isp' },
+    });
     expect(write.statusCode).toBe(201);
     const me = await app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: reader } });
     expect(me.statusCode).toBe(200);
@@ -146,65 +161,74 @@ describe.skipIf(!DATABASE_URL)(DATABASE_URL ? 'resilience: losing PostgreSQL and
     expect(stored).toEqual([{ id: beforeId }]);
   });
 
-  it.skipIf(!natsUp)(natsUp ? 'loses no event while NATS is unreachable: the relay publishes it once NATS is back' : `NATS part — SKIPPED: no NATS at ${NATS_URL}`, async () => {
-    const admin = await key(['admin:orgs']);
-    // One consumer on a direct connection (did it reach JetStream?) and one on the app's own, cut, connection
-    // (does a subscription resume after the broker comes back?).
-    const direct = await createNatsBus({ url: NATS_URL, logger, stream: STREAM, subjectPrefix: PREFIX });
-    const viaDirect = new Map<string, QalqanEvent>();
-    const viaApp = new Map<string, QalqanEvent>();
-    try {
-      await direct.subscribe('resilience-direct', 'auth.org.created', async (e) => {
-        viaDirect.set(String(e.payload.orgId), e);
-      });
-      await bus.subscribe('resilience-app', 'auth.org.created', async (e) => {
-        viaApp.set(String(e.payload.orgId), e);
-      });
-      services.relay.start();
-
-      const createOrg = async (name: string): Promise<string> => {
-        const res = await app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin }, payload: { name, kind: 'operator' } });
-        expect(res.statusCode).toBe(201);
-        return (JSON.parse(res.body) as { id: string }).id;
-      };
-
-      const early = [await createOrg('Before NATS Cut 1'), await createOrg('Before NATS Cut 2')];
-      await waitFor('events before the cut', () => early.every((id) => viaDirect.has(id) && viaApp.has(id)));
-
-      await natsProxy!.cut();
-      const during: string[] = [];
+  it.skipIf(!natsUp)(
+    natsUp ? 'loses no event while NATS is unreachable: the relay publishes it once NATS is back' : `NATS part — SKIPPED: no NATS at ${NATS_URL}`,
+    async () => {
+      const admin = await key(['admin:orgs']);
+      // One consumer on a direct connection (did it reach JetStream?) and one on the app's own, cut, connection
+      // (does a subscription resume after the broker comes back?).
+      const direct = await createNatsBus({ url: NATS_URL, logger, stream: STREAM, subjectPrefix: PREFIX });
+      const viaDirect = new Map<string, QalqanEvent>();
+      const viaApp = new Map<string, QalqanEvent>();
       try {
-        for (let i = 1; i <= 5; i++) during.push(await createOrg(`During NATS Cut ${i}`));
-        await sleep(1_500);
-        // The cut is real: nothing written meanwhile has reached JetStream, and it all waits in the outbox.
-        expect(during.filter((id) => viaDirect.has(id))).toEqual([]);
-        const pending = await database.db.selectFrom('core_outbox').select('payload').where('topic', '=', 'auth.org.created').where('published_at', 'is', null).execute();
-        expect(pending.map((r) => String(r.payload.orgId)).sort()).toEqual([...during].sort());
-        // Readiness says so, naming NATS.
-        const ready = await app.inject({ method: 'GET', url: '/readyz' });
-        expect(ready.statusCode).toBe(503);
-        expect(JSON.parse(ready.body)).toMatchObject({ status: 'not ready', dependencies: { database: 'up', nats: 'down' } });
-      } finally {
-        await natsProxy!.restore();
-      }
-      await waitFor('/readyz to be 200 again', async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 10_000);
+        await direct.subscribe('resilience-direct', 'auth.org.created', async (e) => {
+          viaDirect.set(String(e.payload.orgId), e);
+        });
+        await bus.subscribe('resilience-app', 'auth.org.created', async (e) => {
+          viaApp.set(String(e.payload.orgId), e);
+        });
+        services.relay.start();
 
-      const after = await createOrg('After NATS Restore');
-      const all = [...early, ...during, after];
-      await waitFor('every auth.org.created event at the direct consumer', () => all.every((id) => viaDirect.has(id)), 30_000);
-      await waitFor('every auth.org.created event at the app’s consumer', () => all.every((id) => viaApp.has(id)), 30_000);
-      // Every organisation ever created (also by the test above, before the relay ran) has its event, no other.
-      const orgs = await database.db.selectFrom('auth_organisations').select('id').execute();
-      await waitFor('every organisation’s event', () => orgs.every((o) => viaDirect.has(o.id)));
-      expect([...viaDirect.keys()].sort()).toEqual(orgs.map((o) => o.id).sort());
-      expect(viaDirect.get(during[0]!)).toMatchObject({ topic: 'auth.org.created', payload: { name: 'During NATS Cut 1', kind: 'operator' } });
-      await waitFor('the outbox to be empty', async () => {
-        const left = await database.db.selectFrom('core_outbox').select('seq').where('published_at', 'is', null).execute();
-        return left.length === 0;
-      });
-    } finally {
-      await services.relay.stop();
-      await direct.close();
-    }
-  }, 90_000);
+        const createOrg = async (name: string): Promise<string> => {
+          const res = await app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin }, payload: { name, kind: 'operator' } });
+          expect(res.statusCode).toBe(201);
+          return (JSON.parse(res.body) as { id: string }).id;
+        };
+
+        const early = [await createOrg('Before NATS Cut 1'), await createOrg('Before NATS Cut 2')];
+        await waitFor('events before the cut', () => early.every((id) => viaDirect.has(id) && viaApp.has(id)));
+
+        await natsProxy!.cut();
+        const during: string[] = [];
+        try {
+          for (let i = 1; i <= 5; i++) during.push(await createOrg(`During NATS Cut ${i}`));
+          await sleep(1_500);
+          // The cut is real: nothing written meanwhile has reached JetStream, and it all waits in the outbox.
+          expect(during.filter((id) => viaDirect.has(id))).toEqual([]);
+          const pending = await database.db
+            .selectFrom('core_outbox')
+            .select('payload')
+            .where('topic', '=', 'auth.org.created')
+            .where('published_at', 'is', null)
+            .execute();
+          expect(pending.map((r) => String(r.payload.orgId)).sort()).toEqual([...during].sort());
+          // Readiness says so, naming NATS.
+          const ready = await app.inject({ method: 'GET', url: '/readyz' });
+          expect(ready.statusCode).toBe(503);
+          expect(JSON.parse(ready.body)).toMatchObject({ status: 'not ready', dependencies: { database: 'up', nats: 'down' } });
+        } finally {
+          await natsProxy!.restore();
+        }
+        await waitFor('/readyz to be 200 again', async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, 10_000);
+
+        const after = await createOrg('After NATS Restore');
+        const all = [...early, ...during, after];
+        await waitFor('every auth.org.created event at the direct consumer', () => all.every((id) => viaDirect.has(id)), 30_000);
+        await waitFor('every auth.org.created event at the app’s consumer', () => all.every((id) => viaApp.has(id)), 30_000);
+        // Every organisation ever created (also by the test above, before the relay ran) has its event, no other.
+        const orgs = await database.db.selectFrom('auth_organisations').select('id').execute();
+        await waitFor('every organisation’s event', () => orgs.every((o) => viaDirect.has(o.id)));
+        expect([...viaDirect.keys()].sort()).toEqual(orgs.map((o) => o.id).sort());
+        expect(viaDirect.get(during[0]!)).toMatchObject({ topic: 'auth.org.created', payload: { name: 'During NATS Cut 1', kind: 'operator' } });
+        await waitFor('the outbox to be empty', async () => {
+          const left = await database.db.selectFrom('core_outbox').select('seq').where('published_at', 'is', null).execute();
+          return left.length === 0;
+        });
+      } finally {
+        await services.relay.stop();
+        await direct.close();
+      }
+    },
+    90_000,
+  );
 });

@@ -9,7 +9,17 @@ import { migrationNames } from '../src/core/db/migrations/index.js';
 
 const root = join(import.meta.dirname, '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'qalqan-startup-'));
-const baseEnv = { ...process.env, QALQAN_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', SIP_PORT: '0', SBI_PORT: '0', LOG_LEVEL: 'warn', DATABASE_URL: '', NATS_URL: '' };
+const baseEnv = {
+  ...process.env,
+  QALQAN_DATA_DIR: dataDir,
+  HOST: '127.0.0.1',
+  PORT: '0',
+  SIP_PORT: '0',
+  SBI_PORT: '0',
+  LOG_LEVEL: 'warn',
+  DATABASE_URL: '',
+  NATS_URL: '',
+};
 
 interface Run {
   code: number;
@@ -25,7 +35,8 @@ function qalqan(args: string[], env: Record<string, string | undefined> = {}, wi
   return new Promise((resolve) => {
     const command = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args];
     const caps = '-dac_override,-dac_read_search';
-    const [file, ...argv] = withoutRootBypass && process.getuid?.() === 0 ? ['setpriv', `--inh-caps=${caps}`, `--bounding-set=${caps}`, '--', ...command] : command;
+    const [file, ...argv] =
+      withoutRootBypass && process.getuid?.() === 0 ? ['setpriv', `--inh-caps=${caps}`, `--bounding-set=${caps}`, '--', ...command] : command;
     const child = spawn(file!, argv, { cwd: root, env: { ...baseEnv, ...env } });
     let stdout = '';
     let stderr = '';
@@ -58,7 +69,10 @@ describe('qalqan start-up on the embedded database', { timeout: 120_000 }, () =>
   it('migrate on an empty database names each migration it applied; once current, it says so', async () => {
     const first = await qalqan(['migrate']);
     expect(first.code).toBe(0);
-    expect(first.stdout.trim().split('\n')).toEqual([...migrationNames.map((name) => `applied ${name}`), `${migrationNames.length} migrations applied; the database schema is current`]);
+    expect(first.stdout.trim().split('\n')).toEqual([
+      ...migrationNames.map((name) => `applied ${name}`),
+      `${migrationNames.length} migrations applied; the database schema is current`,
+    ]);
     const second = await qalqan(['migrate']);
     expect(second.code).toBe(0);
     expect(second.stdout.trim()).toBe('database schema is current');
@@ -107,7 +121,10 @@ describe('qalqan start-up on the embedded database', { timeout: 120_000 }, () =>
     try {
       const deadline = Date.now() + 90_000;
       while (readyAt === null && Date.now() < deadline && child.exitCode === null) {
-        const status = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+        const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status === 200) readyAt = performance.now();
         else await new Promise((r) => setTimeout(r, 10));
       }
@@ -117,7 +134,8 @@ describe('qalqan start-up on the embedded database', { timeout: 120_000 }, () =>
     }
     expect(readyAt).not.toBeNull();
     const printedAt = (pattern: RegExp) => lines.find((l) => pattern.test(l.text))?.at ?? Infinity;
-    for (const pattern of [/^Demo data loaded/, /^One-time password/, /^Qalqan listening on/]) expect(printedAt(pattern), String(pattern)).toBeLessThan(readyAt!);
+    for (const pattern of [/^Demo data loaded/, /^One-time password/, /^Qalqan listening on/])
+      expect(printedAt(pattern), String(pattern)).toBeLessThan(readyAt!);
   });
 });
 
@@ -132,6 +150,8 @@ describe('a data dir the server cannot write', { timeout: 60_000 }, () => {
     for (const path of [dir, join(dir, 'pgdata')]) chmodSync(path, 0o700);
     rmSync(dir, { recursive: true, force: true });
     expect(run.code).toBe(1);
-    expect(run.stderr.trim()).toBe(`qalqan: cannot write to the database directory ${join(dir, 'pgdata')}: permission denied (QALQAN_DATA_DIR must be a directory this user can write)`);
+    expect(run.stderr.trim()).toBe(
+      `qalqan: cannot write to the database directory ${join(dir, 'pgdata')}: permission denied (QALQAN_DATA_DIR must be a directory this user can write)`,
+    );
   });
 });

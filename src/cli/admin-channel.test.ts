@@ -73,8 +73,11 @@ describe('qalqan (the command) with a server that dies mid-command', () => {
     // This test process plays the server holding the data dir.
     writeFileSync(join(dataDir, 'qalqan.lock'), JSON.stringify({ pid: process.pid, adminSocket: socket }));
     const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'org', 'list'], { env: { ...process.env, QALQAN_DATA_DIR: dataDir, DATABASE_URL: '', NATS_URL: '' } }, (_err, stdout, stderr) =>
-        resolve({ code: child.exitCode, stdout, stderr }),
+      const child = execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'org', 'list'],
+        { env: { ...process.env, QALQAN_DATA_DIR: dataDir, DATABASE_URL: '', NATS_URL: '' } },
+        (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
       );
     });
     expect(run.stdout).toBe('working\n');

@@ -52,7 +52,9 @@ export async function startAdminChannel(socketPath: string, services: Services, 
 export function forwardToServer(socketPath: string, argv: string[], io: CliIO): Promise<number> {
   return new Promise((resolve, reject) => {
     const lost = (why: string) =>
-      reject(new Error(`the server at ${socketPath} ${why} before "${argv.slice(0, 2).join(' ')}" finished; it may have been partly applied (see the server's log)`));
+      reject(
+        new Error(`the server at ${socketPath} ${why} before "${argv.slice(0, 2).join(' ')}" finished; it may have been partly applied (see the server's log)`),
+      );
     const req = request({ socketPath, path: '/run', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       let buffer = '';
       let exit: number | null = null;

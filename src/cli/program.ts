@@ -24,7 +24,11 @@ export function buildProgram(io: CliIO, withServices: WithServices): Command {
     .action(() =>
       withServices(async (_services, applied = []) => {
         for (const name of applied) io.out(`applied ${name}`);
-        io.out(applied.length ? `${applied.length} migration${applied.length === 1 ? '' : 's'} applied; the database schema is current` : 'database schema is current');
+        io.out(
+          applied.length
+            ? `${applied.length} migration${applied.length === 1 ? '' : 's'} applied; the database schema is current`
+            : 'database schema is current',
+        );
       }),
     );
 

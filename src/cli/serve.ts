@@ -51,7 +51,10 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
     const mode = !config.sbiTls ? 'h2c, prior knowledge' : config.sbiTls.ca ? 'mutual TLS, ALPN h2 and http/1.1' : 'TLS, ALPN h2 and http/1.1';
     io.out(`SBI (HTTP/2 ${mode}) on ${config.sbiHost}:${(sbi.server.address() as AddressInfo).port}`);
   }
-  const sip = config.sipPort > 0 ? services.voice.sip({ host: config.sipHost, port: config.sipPort, trusted: config.sipTrusted, defaultIngress: config.voiceDefaultIngress }) : null;
+  const sip =
+    config.sipPort > 0
+      ? services.voice.sip({ host: config.sipHost, port: config.sipPort, trusted: config.sipTrusted, defaultIngress: config.voiceDefaultIngress })
+      : null;
   try {
     const ports = await sip?.start();
     if (ports) io.out(`SIP redirect server on ${config.sipHost} UDP ${ports.udpPort} and TCP ${ports.tcpPort}`);
@@ -76,7 +79,9 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
         io.out(`One-time password (shown once, change it at first sign-in): ${password}`);
       }
     } else {
-      io.out('No console users yet: create the first admin with `qalqan user create --email <address> --role admin`, or load the demo data on purpose with `qalqan demo`');
+      io.out(
+        'No console users yet: create the first admin with `qalqan user create --email <address> --role admin`, or load the demo data on purpose with `qalqan demo`',
+      );
     }
   }
   // Before the listening line: whoever sees it and sends SIGTERM at once gets a drain, not the default kill.

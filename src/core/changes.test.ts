@@ -17,7 +17,11 @@ describe('createChanges: one transaction for a module change, its audit entries 
 
   const run = () => {
     const clock = () => new Date('2026-12-07T10:00:00Z');
-    return createChanges<CoreTables>({ db: database.db, audit: createAuditService({ db: database.db, clock }), outbox: createOutbox({ ids: randomUUID, clock }) });
+    return createChanges<CoreTables>({
+      db: database.db,
+      audit: createAuditService({ db: database.db, clock }),
+      outbox: createOutbox({ ids: randomUUID, clock }),
+    });
   };
   const ctx = systemContext('changes test');
   const counts = async (action: string, topic: string) => ({

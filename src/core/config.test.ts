@@ -12,7 +12,14 @@ describe('loadConfig', () => {
     const dataDir = dir();
     const config = loadConfig({ QALQAN_DATA_DIR: dataDir });
     expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir, databaseUrl: null, natsUrl: null, logLevel: 'info', trustProxy: false });
-    expect(config).toMatchObject({ sipPort: 5060, sipHost: '0.0.0.0', sipTrusted: ['127.0.0.1', '::1'], voiceDefaultIngress: 'international', roamingTtlHours: 24, publicBaseUrl: 'http://localhost:8080' });
+    expect(config).toMatchObject({
+      sipPort: 5060,
+      sipHost: '0.0.0.0',
+      sipTrusted: ['127.0.0.1', '::1'],
+      voiceDefaultIngress: 'international',
+      roamingTtlHours: 24,
+      publicBaseUrl: 'http://localhost:8080',
+    });
     expect(config.httpLimits).toEqual({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxConnectionsPerAddress: 256 });
     expect(config).toMatchObject({ sbiPort: 8081, sbiHost: '0.0.0.0', sbiTls: null, http2Limits: { maxConcurrentStreams: 128 } });
     expect(config.secret.length).toBeGreaterThanOrEqual(32);
@@ -47,8 +54,23 @@ describe('loadConfig', () => {
     });
     expect(config).toMatchObject({ sbiPort: 0, sbiHost: '10.2.2.2', http2Limits: { maxConcurrentStreams: 64 } });
     expect(config.httpLimits).toEqual({ requestTimeoutMs: 60_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 75_000, maxConnectionsPerAddress: 0 });
-    expect(config).toMatchObject({ sipPort: 0, sipHost: '10.1.1.1', sipTrusted: ['10.0.0.0/8', '::1'], voiceDefaultIngress: 'domestic', roamingTtlHours: 12, publicBaseUrl: 'https://qalqan.example' });
-    expect(config).toMatchObject({ port: 9000, host: '127.0.0.1', databaseUrl: 'postgres://u@db:5432/qalqan', natsUrl: 'nats://nats:4222', secret: 's'.repeat(40), logLevel: 'debug', trustProxy: '10.0.0.0/8,127.0.0.1' });
+    expect(config).toMatchObject({
+      sipPort: 0,
+      sipHost: '10.1.1.1',
+      sipTrusted: ['10.0.0.0/8', '::1'],
+      voiceDefaultIngress: 'domestic',
+      roamingTtlHours: 12,
+      publicBaseUrl: 'https://qalqan.example',
+    });
+    expect(config).toMatchObject({
+      port: 9000,
+      host: '127.0.0.1',
+      databaseUrl: 'postgres://u@db:5432/qalqan',
+      natsUrl: 'nats://nats:4222',
+      secret: 's'.repeat(40),
+      logLevel: 'debug',
+      trustProxy: '10.0.0.0/8,127.0.0.1',
+    });
   });
 
   it('QALQAN_DEMO: the first start on the embedded database loads the demo unless 0; with DATABASE_URL never', () => {
@@ -64,7 +86,10 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'eighty' }, /^PORT must be an integer/],
     [{ QALQAN_DEMO: 'yes' }, /^QALQAN_DEMO must be 0 or 1 \(got "yes"\)$/],
-    [{ DATABASE_URL: 'postgres://x/y', QALQAN_SECRET: 's'.repeat(40), QALQAN_DEMO: '1' }, /^QALQAN_DEMO=1 applies to the embedded database only; with DATABASE_URL load the demo on purpose with `qalqan demo`$/],
+    [
+      { DATABASE_URL: 'postgres://x/y', QALQAN_SECRET: 's'.repeat(40), QALQAN_DEMO: '1' },
+      /^QALQAN_DEMO=1 applies to the embedded database only; with DATABASE_URL load the demo on purpose with `qalqan demo`$/,
+    ],
     [{ PORT: '70000' }, /^PORT/],
     [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL must start with postgres/],
     [{ DATABASE_URL: 'not a url' }, /^DATABASE_URL is not a valid URL/],
@@ -114,7 +139,12 @@ describe('loadConfig', () => {
       [{ SBI_TLS_CERT: 'server', SBI_TLS_KEY: 'client-key' }, /^SBI_TLS_KEY: .* is not the key of the certificate/],
       [{ SBI_TLS_CERT: 'server', SBI_TLS_KEY: 'server-key', SBI_TLS_CA: 'server-key' }, /^SBI_TLS_CA: .* is not a PEM CA certificate/],
     ])('refuses %o, naming the variable', (files, message) => {
-      const path: Record<string, string> = { server: certs.server.certPath, 'server-key': certs.server.keyPath, 'client-key': certs.client.keyPath, ca: certs.caPath };
+      const path: Record<string, string> = {
+        server: certs.server.certPath,
+        'server-key': certs.server.keyPath,
+        'client-key': certs.client.keyPath,
+        ca: certs.caPath,
+      };
       const env = Object.fromEntries(Object.entries(files).map(([name, file]) => [name, path[file]!]));
       expect(load(env)).toThrow(ConfigError);
       expect(load(env)).toThrow(message);

@@ -66,7 +66,10 @@ function parsePort(env: Env, name = 'PORT', fallback = 8080): number {
 function parseAddressList(env: Env, name: string, fallback: string[]): string[] {
   const raw = value(env, name);
   if (raw === undefined) return fallback;
-  const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   if (list.length && list.every(isAddressOrCidr)) return list;
   throw new ConfigError(`${name} must be a comma-separated list of IP addresses or CIDRs (got "${raw}")`);
 }
@@ -104,7 +107,10 @@ function parseHttpLimits(env: Env): HttpLimits {
 }
 
 function parseHttp2Limits(env: Env): Http2Limits {
-  return { ...DEFAULT_HTTP2_LIMITS, maxConcurrentStreams: parseInteger(env, 'SBI_MAX_CONCURRENT_STREAMS', DEFAULT_HTTP2_LIMITS.maxConcurrentStreams, 1, 10_000) };
+  return {
+    ...DEFAULT_HTTP2_LIMITS,
+    maxConcurrentStreams: parseInteger(env, 'SBI_MAX_CONCURRENT_STREAMS', DEFAULT_HTTP2_LIMITS.maxConcurrentStreams, 1, 10_000),
+  };
 }
 
 /** A file a variable names, read now: one that cannot be read stops the start, naming the variable and the file. */
@@ -186,7 +192,8 @@ function parseDemo(env: Env, databaseUrl: string | null): boolean {
   if (raw === undefined) return databaseUrl === null;
   if (raw === '0' || raw === 'false') return false;
   if (raw !== '1' && raw !== 'true') throw new ConfigError(`QALQAN_DEMO must be 0 or 1 (got "${raw}")`);
-  if (databaseUrl !== null) throw new ConfigError('QALQAN_DEMO=1 applies to the embedded database only; with DATABASE_URL load the demo on purpose with `qalqan demo`');
+  if (databaseUrl !== null)
+    throw new ConfigError('QALQAN_DEMO=1 applies to the embedded database only; with DATABASE_URL load the demo on purpose with `qalqan demo`');
   return true;
 }
 

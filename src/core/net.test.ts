@@ -4,7 +4,8 @@ import { addressMatcher, isAddressOrCidr } from './net.js';
 describe('addresses and CIDRs', () => {
   it('accepts real addresses and prefix lengths that fit, nothing else', () => {
     for (const ok of ['127.0.0.1', '10.0.0.0/8', '::1', '2001:db8::/32', '192.0.2.1/32']) expect(isAddressOrCidr(ok), ok).toBe(true);
-    for (const bad of ['999.1.1.1', '10.0.0.0/40', '2001:db8::/129', 'localhost', '', '10.0.0.0/8/1', 'fe80::1%eth0']) expect(isAddressOrCidr(bad), bad).toBe(false);
+    for (const bad of ['999.1.1.1', '10.0.0.0/40', '2001:db8::/129', 'localhost', '', '10.0.0.0/8/1', 'fe80::1%eth0'])
+      expect(isAddressOrCidr(bad), bad).toBe(false);
   });
 
   it('matches addresses and subnets, IPv6 in any notation; non-addresses match nothing', () => {

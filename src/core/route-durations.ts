@@ -30,7 +30,11 @@ export class RouteDurations {
   observe(listener: string, method: string, route: string, status: number, seconds: number): void {
     const key = `${listener} ${method} ${route} ${status}`;
     let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { labels: { listener, method, route, status: String(status) }, counts: new Float64Array(BUCKETS.length + 1), sum: 0, count: 0 }));
+    if (!s)
+      this.series.set(
+        key,
+        (s = { labels: { listener, method, route, status: String(status) }, counts: new Float64Array(BUCKETS.length + 1), sum: 0, count: 0 }),
+      );
     let i = 0;
     while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
     s.counts[i]! += 1;

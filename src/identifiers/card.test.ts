@@ -26,17 +26,21 @@ describe('parseCardPan', () => {
   });
 
   it('property: generated PANs with a Luhn digit parse', () => {
-    fc.assert(fc.property(pan, (p) => {
-      const r = parseCardPan(p.replace(/(\d{4})/g, '$1 '));
-      return r.ok && r.pan === p && r.last4 === p.slice(-4) && r.bin6 === p.slice(0, 6);
-    }));
+    fc.assert(
+      fc.property(pan, (p) => {
+        const r = parseCardPan(p.replace(/(\d{4})/g, '$1 '));
+        return r.ok && r.pan === p && r.last4 === p.slice(-4) && r.bin6 === p.slice(0, 6);
+      }),
+    );
   });
 
   it('property: never throws on arbitrary strings', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
-      const r = parseCardPan(s);
-      return r.ok || ['not_digits', 'bad_length', 'bad_check_digit'].includes(r.reason);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const r = parseCardPan(s);
+        return r.ok || ['not_digits', 'bad_length', 'bad_check_digit'].includes(r.reason);
+      }),
+    );
   });
 });
 
@@ -56,8 +60,7 @@ describe('cardFingerprint', () => {
   });
 
   it('property: formatting does not change the fingerprint', () => {
-    fc.assert(fc.property(pan, (p) =>
-      cardFingerprint(p, KEY) === cardFingerprint(p.replace(/(\d{4})/g, '$1-'), KEY)));
+    fc.assert(fc.property(pan, (p) => cardFingerprint(p, KEY) === cardFingerprint(p.replace(/(\d{4})/g, '$1-'), KEY)));
   });
 });
 

@@ -3,9 +3,7 @@ import { keyedHash } from './hashing.js';
 import { luhnValid } from './luhn.js';
 import { maskMiddle } from './mask.js';
 
-export type CardResult =
-  | { ok: true; pan: string; last4: string; bin6: string }
-  | { ok: false; reason: 'not_digits' | 'bad_length' | 'bad_check_digit' };
+export type CardResult = { ok: true; pan: string; last4: string; bin6: string } | { ok: false; reason: 'not_digits' | 'bad_length' | 'bad_check_digit' };
 
 function normalise(input: string): string {
   return input.replace(/[\s-]/gu, '');

@@ -8,9 +8,11 @@ describe('maskEmail', () => {
     expect(maskEmail('no-at-sign')).toBe('***');
   });
   it('never reveals the local part beyond its first character', () => {
-    fc.assert(fc.property(fc.emailAddress(), (email) => {
-      const at = email.lastIndexOf('@');
-      return maskEmail(email) === `${email[0]}***${email.slice(at)}`;
-    }));
+    fc.assert(
+      fc.property(fc.emailAddress(), (email) => {
+        const at = email.lastIndexOf('@');
+        return maskEmail(email) === `${email[0]}***${email.slice(at)}`;
+      }),
+    );
   });
 });

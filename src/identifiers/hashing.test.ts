@@ -26,17 +26,21 @@ describe('keyedHash', () => {
   const key = fc.string({ minLength: 1 }).filter((k) => !k.includes('\u0000'));
 
   it('property: differs by domain', () => {
-    fc.assert(fc.property(key, domain, domain, fc.string(), (k, d1, d2, v) => {
-      fc.pre(d1 !== d2);
-      return keyedHash(k, d1, v) !== keyedHash(k, d2, v);
-    }));
+    fc.assert(
+      fc.property(key, domain, domain, fc.string(), (k, d1, d2, v) => {
+        fc.pre(d1 !== d2);
+        return keyedHash(k, d1, v) !== keyedHash(k, d2, v);
+      }),
+    );
   });
 
   it('property: differs by key', () => {
-    fc.assert(fc.property(key, key, domain, fc.string(), (k1, k2, d, v) => {
-      fc.pre(k1 !== k2);
-      return keyedHash(k1, d, v) !== keyedHash(k2, d, v);
-    }));
+    fc.assert(
+      fc.property(key, key, domain, fc.string(), (k1, k2, d, v) => {
+        fc.pre(k1 !== k2);
+        return keyedHash(k1, d, v) !== keyedHash(k2, d, v);
+      }),
+    );
   });
 });
 
@@ -54,10 +58,12 @@ describe('maskDigits', () => {
 
   it('property: leaves no run of 9+ digits and keeps the length and non-digits', () => {
     const text = fc.string({ unit: fc.constantFrom(...'0123456789 abc+-') });
-    fc.assert(fc.property(text, (t) => {
-      const m = maskDigits(t);
-      return !/[0-9]{9,}/.test(m) && m.length === t.length && m.replace(/[0-9*]/g, '') === t.replace(/[0-9]/g, '');
-    }));
+    fc.assert(
+      fc.property(text, (t) => {
+        const m = maskDigits(t);
+        return !/[0-9]{9,}/.test(m) && m.length === t.length && m.replace(/[0-9*]/g, '') === t.replace(/[0-9]/g, '');
+      }),
+    );
   });
 
   it('property: is idempotent', () => {

@@ -21,9 +21,7 @@ export function ibanCheckDigits(country: string, bban: string): string {
   return String(98 - mod97(`${bban}${country}00`)).padStart(2, '0');
 }
 
-export type IbanResult =
-  | { ok: true; iban: string; bankCode: string }
-  | { ok: false; reason: 'not_kz' | 'bad_length' | 'bad_format' | 'bad_check_digits' };
+export type IbanResult = { ok: true; iban: string; bankCode: string } | { ok: false; reason: 'not_kz' | 'bad_length' | 'bad_format' | 'bad_check_digits' };
 
 function normalise(input: string): string {
   return input.replace(/\s/gu, '').toUpperCase();

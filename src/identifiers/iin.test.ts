@@ -76,9 +76,10 @@ describe('parseIin / validateIin', () => {
         const r = parseIin(iin);
         if (!r.ok) return false;
         const sexOk = r.sexHint === (Number(iin[6]) % 2 === 1 ? 'M' : 'F');
-        const dateOk = r.birthDateHint === null
-          || (r.birthDateHint.slice(2).replaceAll('-', '') === iin.slice(0, 6)
-            && new Date(`${r.birthDateHint}T00:00:00Z`).toISOString().startsWith(r.birthDateHint));
+        const dateOk =
+          r.birthDateHint === null ||
+          (r.birthDateHint.slice(2).replaceAll('-', '') === iin.slice(0, 6) &&
+            new Date(`${r.birthDateHint}T00:00:00Z`).toISOString().startsWith(r.birthDateHint));
         return sexOk && dateOk;
       }),
     );

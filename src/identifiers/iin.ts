@@ -84,8 +84,7 @@ export function validateBin(input: string): boolean {
   const bin = input.trim();
   if (!TWELVE_DIGITS.test(bin)) return false;
   const month = Number(bin.slice(2, 4));
-  return month >= 1 && month <= 12 && '456'.includes(bin.charAt(4)) && '0123'.includes(bin.charAt(5))
-    && checksumValid(bin);
+  return month >= 1 && month <= 12 && '456'.includes(bin.charAt(4)) && '0123'.includes(bin.charAt(5)) && checksumValid(bin);
 }
 
 /** '061211600012' → '**********12': only the last 2 digits, never the birth date. */

@@ -1,26 +1,29 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  imeiCheckDigit,
-  isAllZeroOrTestTac,
-  packImei14,
-  parseImei,
-  toImei15,
-  unpackImei14,
-} from './imei.js';
+import { imeiCheckDigit, isAllZeroOrTestTac, packImei14, parseImei, toImei15, unpackImei14 } from './imei.js';
 
 const imei14 = fc.stringMatching(/^[0-9]{14}$/);
 
 describe('parseImei', () => {
   it('parses 14 digits as TAC + SNR without check digit', () => {
     expect(parseImei('26053179311383')).toEqual({
-      ok: true, imei14: '26053179311383', tac: '26053179', checkDigit: null, svn: null, kind: 'imei14',
+      ok: true,
+      imei14: '26053179311383',
+      tac: '26053179',
+      checkDigit: null,
+      svn: null,
+      kind: 'imei14',
     });
   });
 
   it('parses a 15-digit IMEI with the spec check digit 7', () => {
     expect(parseImei('260531793113837')).toEqual({
-      ok: true, imei14: '26053179311383', tac: '26053179', checkDigit: 7, svn: null, kind: 'imei',
+      ok: true,
+      imei14: '26053179311383',
+      tac: '26053179',
+      checkDigit: 7,
+      svn: null,
+      kind: 'imei',
     });
   });
 
@@ -32,7 +35,12 @@ describe('parseImei', () => {
 
   it('parses a 16-digit IMEISV with the SVN', () => {
     expect(parseImei('2605317931138312')).toEqual({
-      ok: true, imei14: '26053179311383', tac: '26053179', checkDigit: null, svn: '12', kind: 'imeisv',
+      ok: true,
+      imei14: '26053179311383',
+      tac: '26053179',
+      checkDigit: null,
+      svn: '12',
+      kind: 'imeisv',
     });
   });
 
@@ -143,14 +151,10 @@ describe('packImei14 / unpackImei14', () => {
   });
 
   it('property: round-trips every packed value', () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 14n - 1n }).map(Number), (n) => packImei14(unpackImei14(n)) === n),
-    );
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 10n ** 14n - 1n }).map(Number), (n) => packImei14(unpackImei14(n)) === n));
   });
 
   it('property: packing preserves order', () => {
-    fc.assert(
-      fc.property(imei14, imei14, (a, b) => Math.sign(packImei14(a) - packImei14(b)) === (a < b ? -1 : a > b ? 1 : 0)),
-    );
+    fc.assert(fc.property(imei14, imei14, (a, b) => Math.sign(packImei14(a) - packImei14(b)) === (a < b ? -1 : a > b ? 1 : 0)));
   });
 });

@@ -5,7 +5,13 @@ import { KZ_MNC, parseImsi, THREE_DIGIT_MNC_MCCS } from './imsi.js';
 describe('parseImsi', () => {
   it('parses Kazakh IMSIs with 2-digit MNCs and operator hints', () => {
     expect(parseImsi('401021234567890')).toEqual({
-      ok: true, imsi: '401021234567890', mcc: '401', mnc: '02', msin: '1234567890', isKazakh: true, operatorHint: 'Kcell',
+      ok: true,
+      imsi: '401021234567890',
+      mcc: '401',
+      mnc: '02',
+      msin: '1234567890',
+      isKazakh: true,
+      operatorHint: 'Kcell',
     });
     expect(parseImsi('401771234567890')).toMatchObject({ mnc: '77', operatorHint: 'Tele2' });
     expect(parseImsi('40101123456789')).toMatchObject({ mnc: '01', msin: '123456789', operatorHint: 'Beeline' });
@@ -19,14 +25,24 @@ describe('parseImsi', () => {
 
   it('uses 3-digit MNCs for North American MCCs', () => {
     expect(parseImsi('310150123456789')).toEqual({
-      ok: true, imsi: '310150123456789', mcc: '310', mnc: '150', msin: '123456789', isKazakh: false,
+      ok: true,
+      imsi: '310150123456789',
+      mcc: '310',
+      mnc: '150',
+      msin: '123456789',
+      isKazakh: false,
     });
     expect(parseImsi('334020123456789')).toMatchObject({ mnc: '020' });
   });
 
   it('uses 2-digit MNCs elsewhere', () => {
     expect(parseImsi('250011234567890')).toEqual({
-      ok: true, imsi: '250011234567890', mcc: '250', mnc: '01', msin: '1234567890', isKazakh: false,
+      ok: true,
+      imsi: '250011234567890',
+      mcc: '250',
+      mnc: '01',
+      msin: '1234567890',
+      isKazakh: false,
     });
   });
 
@@ -48,8 +64,7 @@ describe('parseImsi', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[0-9]{14,15}$/), (s) => {
         const r = parseImsi(s);
-        return r.ok && r.mcc + r.mnc + r.msin === s
-          && r.mnc.length === (THREE_DIGIT_MNC_MCCS.has(r.mcc) ? 3 : 2) && r.isKazakh === s.startsWith('401');
+        return r.ok && r.mcc + r.mnc + r.msin === s && r.mnc.length === (THREE_DIGIT_MNC_MCCS.has(r.mcc) ? 3 : 2) && r.isKazakh === s.startsWith('401');
       }),
     );
   });

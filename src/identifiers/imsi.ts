@@ -23,9 +23,7 @@ export const KZ_MCC = '401';
  * countries that mix 2- and 3-digit MNCs (e.g. India 405) are parsed with 2 digits, because the
  * IMSI itself does not encode the MNC length.
  */
-export const THREE_DIGIT_MNC_MCCS: ReadonlySet<string> = new Set([
-  '302', '310', '311', '312', '313', '314', '315', '316', '334',
-]);
+export const THREE_DIGIT_MNC_MCCS: ReadonlySet<string> = new Set(['302', '310', '311', '312', '313', '314', '315', '316', '334']);
 
 export type ImsiResult =
   | {

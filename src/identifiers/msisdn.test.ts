@@ -9,7 +9,12 @@ const REASONS = ['empty', 'not_digits', 'bad_length', 'bad_prefix'];
 describe('parseMsisdn: Kazakh numbers', () => {
   it('parses a mobile number in +7 form', () => {
     expect(parseMsisdn('+7 701 123 45 67')).toEqual({
-      ok: true, e164: '+77011234567', nsn: '7011234567', country: 'KZ', type: 'mobile', operatorHint: 'Kcell/Activ',
+      ok: true,
+      e164: '+77011234567',
+      nsn: '7011234567',
+      country: 'KZ',
+      type: 'mobile',
+      operatorHint: 'Kcell/Activ',
     });
   });
 
@@ -33,8 +38,14 @@ describe('parseMsisdn: Kazakh numbers', () => {
 
   it('finds cities by the longest area code', () => {
     expect(parseMsisdn('8 (727) 258 89 14')).toEqual({
-      ok: true, e164: '+77272588914', nsn: '7272588914', country: 'KZ', type: 'geographic',
-      area: 'Almaty and region', areaCode: '727', city: 'Almaty',
+      ok: true,
+      e164: '+77272588914',
+      nsn: '7272588914',
+      country: 'KZ',
+      type: 'geographic',
+      area: 'Almaty and region',
+      areaCode: '727',
+      city: 'Almaty',
     });
     expect(parseMsisdn('+7 7172 55 66 77')).toMatchObject({ areaCode: '7172', city: 'Astana' });
     expect(parseMsisdn('8 72772 1 23 45')).toMatchObject({ areaCode: '72772', city: 'Konaev' });
@@ -99,15 +110,20 @@ describe('parseMsisdn: failures', () => {
   });
 });
 
-const kzMobileNsn = fc
-  .tuple(fc.constantFrom(...MOBILE_PREFIXES), fc.stringMatching(/^[0-9]{7}$/))
-  .map(([p, rest]) => p + rest);
+const kzMobileNsn = fc.tuple(fc.constantFrom(...MOBILE_PREFIXES), fc.stringMatching(/^[0-9]{7}$/)).map(([p, rest]) => p + rest);
 
 function formats(nsn: string): string[] {
   const [a, b, c, d] = [nsn.slice(0, 3), nsn.slice(3, 6), nsn.slice(6, 8), nsn.slice(8)];
   return [
-    `+7${nsn}`, `7${nsn}`, `8${nsn}`, `+7 ${a} ${b} ${c} ${d}`, `8 (${a}) ${b}-${c}-${d}`,
-    `+7 (${a}) ${b}-${c}-${d}`, `7-${a}-${b}-${c}-${d}`, `8.${a}.${b}.${c}.${d}`, ` +7(${a})${b}${c}${d} `,
+    `+7${nsn}`,
+    `7${nsn}`,
+    `8${nsn}`,
+    `+7 ${a} ${b} ${c} ${d}`,
+    `8 (${a}) ${b}-${c}-${d}`,
+    `+7 (${a}) ${b}-${c}-${d}`,
+    `7-${a}-${b}-${c}-${d}`,
+    `8.${a}.${b}.${c}.${d}`,
+    ` +7(${a})${b}${c}${d} `,
     `8107${nsn}`,
   ];
 }
@@ -119,7 +135,8 @@ describe('parseMsisdn: properties', () => {
         formats(nsn).every((s) => {
           const r = parseMsisdn(s);
           return r.ok && r.e164 === `+7${nsn}` && r.country === 'KZ' && r.type === 'mobile';
-        })),
+        }),
+      ),
     );
   });
 
@@ -157,8 +174,6 @@ describe('maskMsisdn', () => {
   });
 
   it('property: hides at least 3 digits of any KZ mobile number', () => {
-    fc.assert(
-      fc.property(kzMobileNsn, (nsn) => maskMsisdn(`8${nsn}`) === `+7${nsn.slice(0, 3)}***${nsn.slice(6)}`),
-    );
+    fc.assert(fc.property(kzMobileNsn, (nsn) => maskMsisdn(`8${nsn}`) === `+7${nsn.slice(0, 3)}***${nsn.slice(6)}`));
   });
 });

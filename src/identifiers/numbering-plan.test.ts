@@ -17,13 +17,46 @@ describe('PLUS7_SPLIT', () => {
 
   it('classifies the ranges of the 2024 agreement', () => {
     const cases: [string, string][] = [
-      ['000', 'KZ'], ['099', 'KZ'], ['100', 'shared'], ['199', 'shared'], ['200', 'RU'], ['336', 'RU'],
-      ['599', 'RU'], ['600', 'KZ'], ['701', 'KZ'], ['799', 'KZ'], ['800', 'shared'], ['809', 'shared'],
-      ['810', 'RU'], ['819', 'reserve'], ['821', 'RU'], ['822', 'reserve'], ['830', 'reserve'], ['831', 'RU'],
-      ['832', 'reserve'], ['836', 'RU'], ['837', 'reserve'], ['849', 'reserve'], ['851', 'RU'], ['854', 'reserve'],
-      ['857', 'RU'], ['859', 'reserve'], ['863', 'RU'], ['864', 'reserve'], ['867', 'RU'], ['868', 'reserve'],
-      ['869', 'RU'], ['870', 'reserve'], ['873', 'RU'], ['876', 'reserve'], ['877', 'RU'], ['880', 'RU'],
-      ['881', 'shared'], ['899', 'shared'], ['900', 'RU'], ['999', 'RU'],
+      ['000', 'KZ'],
+      ['099', 'KZ'],
+      ['100', 'shared'],
+      ['199', 'shared'],
+      ['200', 'RU'],
+      ['336', 'RU'],
+      ['599', 'RU'],
+      ['600', 'KZ'],
+      ['701', 'KZ'],
+      ['799', 'KZ'],
+      ['800', 'shared'],
+      ['809', 'shared'],
+      ['810', 'RU'],
+      ['819', 'reserve'],
+      ['821', 'RU'],
+      ['822', 'reserve'],
+      ['830', 'reserve'],
+      ['831', 'RU'],
+      ['832', 'reserve'],
+      ['836', 'RU'],
+      ['837', 'reserve'],
+      ['849', 'reserve'],
+      ['851', 'RU'],
+      ['854', 'reserve'],
+      ['857', 'RU'],
+      ['859', 'reserve'],
+      ['863', 'RU'],
+      ['864', 'reserve'],
+      ['867', 'RU'],
+      ['868', 'reserve'],
+      ['869', 'RU'],
+      ['870', 'reserve'],
+      ['873', 'RU'],
+      ['876', 'reserve'],
+      ['877', 'RU'],
+      ['880', 'RU'],
+      ['881', 'shared'],
+      ['899', 'shared'],
+      ['900', 'RU'],
+      ['999', 'RU'],
     ];
     for (const [head, holder] of cases) expect([head, plus7Holder(`${head}1234567`)]).toEqual([head, holder]);
   });
@@ -66,16 +99,10 @@ describe('KZ_NUMBERING_PLAN', () => {
   });
 
   it('property: mobile exactly where libphonenumber says so', () => {
-    fc.assert(
-      fc.property(fc.stringMatching(/^7[0-9]{9}$/), (nsn) =>
-        (findKzRange(nsn)?.type === 'mobile') === LIBPHONENUMBER_MOBILE.test(nsn)),
-    );
+    fc.assert(fc.property(fc.stringMatching(/^7[0-9]{9}$/), (nsn) => (findKzRange(nsn)?.type === 'mobile') === LIBPHONENUMBER_MOBILE.test(nsn)));
   });
 
   it('property: geographic exactly in zones 710–718 and 721–729', () => {
-    fc.assert(
-      fc.property(fc.stringMatching(/^7[0-9]{9}$/), (nsn) =>
-        (findKzRange(nsn)?.type === 'geographic') === /^7(1[0-8]|2[1-9])/.test(nsn)),
-    );
+    fc.assert(fc.property(fc.stringMatching(/^7[0-9]{9}$/), (nsn) => (findKzRange(nsn)?.type === 'geographic') === /^7(1[0-8]|2[1-9])/.test(nsn)));
   });
 });

@@ -1,14 +1,7 @@
 // Kazakh numbering plan under +7 as data (DOMAIN-FACTS §1.1–1.4). Prefixes are on the
 // 10-digit national significant number (NSN); the longest matching prefix wins.
 
-export type NumberType =
-  | 'mobile'
-  | 'geographic'
-  | 'non_geographic'
-  | 'voip'
-  | 'toll_free'
-  | 'personal'
-  | 'premium';
+export type NumberType = 'mobile' | 'geographic' | 'non_geographic' | 'voip' | 'toll_free' | 'personal' | 'premium';
 
 export interface NumberRange {
   prefix: string;

@@ -16,7 +16,17 @@ describe('parsePei', () => {
     expect(parsePei('mac-00-1a-2b-3c-4d-5e')).toEqual({ ok: false, reason: 'unsupported' });
     expect(parsePei('mac-00-1A-2B-3C-4D-5E-untrusted')).toEqual({ ok: false, reason: 'unsupported' });
     expect(parsePei('eui-00-1a-2b-3c-4d-5e-6f-70')).toEqual({ ok: false, reason: 'unsupported' });
-    for (const bad of ['', '260531793113837', 'imei-26053179311383', 'imei-2605317931138371', 'imeisv-260531793113837', 'IMEI-260531793113837', ' imei-260531793113837', 'imei-26053179311383x', 'imei-260531793113837\n']) {
+    for (const bad of [
+      '',
+      '260531793113837',
+      'imei-26053179311383',
+      'imei-2605317931138371',
+      'imeisv-260531793113837',
+      'IMEI-260531793113837',
+      ' imei-260531793113837',
+      'imei-26053179311383x',
+      'imei-260531793113837\n',
+    ]) {
       expect(parsePei(bad), bad).toEqual({ ok: false, reason: 'bad_format' });
     }
   });

@@ -47,7 +47,9 @@ export function h2Request(session: ClientHttp2Session, request: H2Request): Prom
     stream.setEncoding('utf8');
     stream.on('response', (h) => (headers = h));
     stream.on('data', (chunk: string) => (body += chunk));
-    stream.on('end', () => (headers[':status'] ? resolve({ status: Number(headers[':status']), headers, body }) : reject(new Error('stream ended without a response'))));
+    stream.on('end', () =>
+      headers[':status'] ? resolve({ status: Number(headers[':status']), headers, body }) : reject(new Error('stream ended without a response')),
+    );
     stream.on('error', (err) => reject(stream.rstCode ? new StreamReset(stream.rstCode) : err));
     stream.on('close', () => {
       if (stream.rstCode) reject(new StreamReset(stream.rstCode));

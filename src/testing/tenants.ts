@@ -52,7 +52,12 @@ export function tenantCalls(state: () => { app: TestApp['app']; keys: Record<Ten
     const { app, keys } = state();
     const headers: Record<string, string> = { authorization: keys[who].authorization };
     if (c.csv !== undefined) headers['content-type'] = 'text/csv';
-    return app.inject({ method: c.method, url: c.url, headers, ...(c.csv !== undefined ? { payload: c.csv } : c.body !== undefined ? { payload: c.body as Record<string, unknown> } : {}) });
+    return app.inject({
+      method: c.method,
+      url: c.url,
+      headers,
+      ...(c.csv !== undefined ? { payload: c.csv } : c.body !== undefined ? { payload: c.body as Record<string, unknown> } : {}),
+    });
   }
 
   async function expectAllowed(who: Tenant, c: TenantCall, status?: number) {

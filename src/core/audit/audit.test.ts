@@ -8,7 +8,12 @@ beforeAll(async () => {
   t = await startTestApp();
   const admin = await t.keyWith(['admin:orgs']);
   for (const name of ['Org A', 'Org B', 'Org C']) {
-    await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin.authorization, 'x-request-id': `req-${name.replace(' ', '-')}` }, payload: { name, kind: 'bank' } });
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: { authorization: admin.authorization, 'x-request-id': `req-${name.replace(' ', '-')}` },
+      payload: { name, kind: 'bank' },
+    });
   }
   auditor = (await t.keyWith(['audit:read'])).authorization;
 });

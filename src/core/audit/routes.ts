@@ -37,24 +37,29 @@ function dateParam(name: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
   const year = date.getUTCFullYear();
-  if (Number.isNaN(date.getTime()) || year < 1 || year > 9999) throw problems.validation([{ field: `querystring.${name}`, message: 'must be a date-time between years 1 and 9999' }]);
+  if (Number.isNaN(date.getTime()) || year < 1 || year > 9999)
+    throw problems.validation([{ field: `querystring.${name}`, message: 'must be a date-time between years 1 and 9999' }]);
   return date;
 }
 
 export function auditRoutes(audit: AuditService) {
   return async function (app: App): Promise<void> {
-    app.get('/api/v1/audit', {
-      config: { scope: 'audit:read' },
-      schema: {
-        tags: ['audit'],
-        summary: 'Audit log, newest first, with filters and cursor pagination',
-        querystring: AuditQuery,
-        response: { 200: Type.Object({ items: Type.Array(AuditItem), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...authErrors },
+    app.get(
+      '/api/v1/audit',
+      {
+        config: { scope: 'audit:read' },
+        schema: {
+          tags: ['audit'],
+          summary: 'Audit log, newest first, with filters and cursor pagination',
+          querystring: AuditQuery,
+          response: { 200: Type.Object({ items: Type.Array(AuditItem), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...authErrors },
+        },
       },
-    }, async (request) => {
-      const q = request.query;
-      const page = await audit.list(requestContext(request), { ...q, from: dateParam('from', q.from), to: dateParam('to', q.to) });
-      return { items: page.items.map((i) => ({ ...i, at: i.at.toISOString() })), nextCursor: page.nextCursor };
-    });
+      async (request) => {
+        const q = request.query;
+        const page = await audit.list(requestContext(request), { ...q, from: dateParam('from', q.from), to: dateParam('to', q.to) });
+        return { items: page.items.map((i) => ({ ...i, at: i.at.toISOString() })), nextCursor: page.nextCursor };
+      },
+    );
   };
 }

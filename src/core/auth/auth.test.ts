@@ -59,20 +59,44 @@ describe('API keys', () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/audit', headers: { authorization: victim.authorization } })).statusCode).toBe(401);
     const again = await t.app.inject({ method: 'DELETE', url: `/api/v1/api-keys/${victim.keyId}`, headers: { authorization: admin.authorization } });
     expect(again.statusCode).toBe(204);
-    const missing = await t.app.inject({ method: 'DELETE', url: '/api/v1/api-keys/00000000-0000-4000-8000-000000000000', headers: { authorization: admin.authorization } });
+    const missing = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/v1/api-keys/00000000-0000-4000-8000-000000000000',
+      headers: { authorization: admin.authorization },
+    });
     expect(missing.statusCode).toBe(404);
   });
 
   it('a key or user can be given only scopes the caller holds', async () => {
     const orgAdmin = await t.keyWith(['admin:orgs', 'devices:read']);
-    const escalate = await t.app.inject({ method: 'POST', url: '/api/v1/orgs/Test Regulator/api-keys', headers: { authorization: orgAdmin.authorization }, payload: { scopes: ['*'] } });
+    const escalate = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs/Test Regulator/api-keys',
+      headers: { authorization: orgAdmin.authorization },
+      payload: { scopes: ['*'] },
+    });
     expect(escalate.statusCode).toBe(403);
-    const wider = await t.app.inject({ method: 'POST', url: '/api/v1/orgs/Test Regulator/api-keys', headers: { authorization: orgAdmin.authorization }, payload: { scopes: ['audit:read'] } });
+    const wider = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs/Test Regulator/api-keys',
+      headers: { authorization: orgAdmin.authorization },
+      payload: { scopes: ['audit:read'] },
+    });
     expect(wider.statusCode).toBe(403);
-    const narrower = await t.app.inject({ method: 'POST', url: '/api/v1/orgs/Test Regulator/api-keys', headers: { authorization: orgAdmin.authorization }, payload: { scopes: ['devices:read'] } });
+    const narrower = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs/Test Regulator/api-keys',
+      headers: { authorization: orgAdmin.authorization },
+      payload: { scopes: ['devices:read'] },
+    });
     expect(narrower.statusCode).toBe(201);
     const userAdmin = await t.keyWith(['admin:users']);
-    const makeAdmin = await t.app.inject({ method: 'POST', url: '/api/v1/users', headers: { authorization: userAdmin.authorization }, payload: { email: 'evil@example.kz', role: 'admin' } });
+    const makeAdmin = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: { authorization: userAdmin.authorization },
+      payload: { email: 'evil@example.kz', role: 'admin' },
+    });
     expect(makeAdmin.statusCode).toBe(403);
   });
 
@@ -97,7 +121,12 @@ describe('API keys', () => {
     const badScope = await t.app.inject({ method: 'POST', url: '/api/v1/orgs/Kcell Test/api-keys', headers: { authorization }, payload: { scopes: ['root'] } });
     expect(badScope.statusCode).toBe(400);
     expect(badScope.json().detail).toContain('root');
-    const created = await t.app.inject({ method: 'POST', url: '/api/v1/orgs/Kcell Test/api-keys', headers: { authorization }, payload: { scopes: ['devices:check'], name: 'EIR' } });
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs/Kcell Test/api-keys',
+      headers: { authorization },
+      payload: { scopes: ['devices:check'], name: 'EIR' },
+    });
     expect(created.statusCode).toBe(201);
     expect(created.json().key).toMatch(/^qk_/);
     const list = await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${org.json().id}/api-keys`, headers: { authorization } });
@@ -150,7 +179,12 @@ describe('console users', () => {
     const codes = await Promise.all(Array.from({ length: 40 }, (_, i) => login('burst@example.kz', `wrong-${i}`, `10.2.${i}.1`).then((r) => r.statusCode)));
     expect(codes.filter((c) => c === 401)).toHaveLength(5);
     expect(codes.filter((c) => c === 429)).toHaveLength(35);
-    const checked = await t.database.db.selectFrom('audit_log').select('id').where('action', '=', 'auth.login.failed').where('subject', 'like', 'b%@example.kz').execute();
+    const checked = await t.database.db
+      .selectFrom('audit_log')
+      .select('id')
+      .where('action', '=', 'auth.login.failed')
+      .where('subject', 'like', 'b%@example.kz')
+      .execute();
     expect(checked).toHaveLength(5);
   });
 
@@ -170,11 +204,26 @@ describe('console users', () => {
     const cookie = String(first.headers['set-cookie']).split(';')[0]!;
     const denied = await t.app.inject({ method: 'GET', url: '/api/v1/audit', headers: { cookie } });
     expect(denied.statusCode).toBe(403);
-    const short = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie }, payload: { currentPassword: created.oneTimePassword, newPassword: 'short' } });
+    const short = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      headers: { cookie },
+      payload: { currentPassword: created.oneTimePassword, newPassword: 'short' },
+    });
     expect(short.statusCode).toBe(400);
-    const wrong = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie }, payload: { currentPassword: 'not-it', newPassword: 'a much longer passphrase' } });
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      headers: { cookie },
+      payload: { currentPassword: 'not-it', newPassword: 'a much longer passphrase' },
+    });
     expect(wrong.statusCode).toBe(401);
-    const changed = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie }, payload: { currentPassword: created.oneTimePassword, newPassword: 'a much longer passphrase' } });
+    const changed = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      headers: { cookie },
+      payload: { currentPassword: created.oneTimePassword, newPassword: 'a much longer passphrase' },
+    });
     expect(changed.statusCode).toBe(204);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/audit', headers: { cookie } })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: otherCookie } })).statusCode).toBe(401);

@@ -81,8 +81,15 @@ describe('users and the audit log', () => {
     const own = await call('kcell', 'POST', '/api/v1/users', { email: 'noc@kcell.kz', role: 'viewer' });
     expect(own.statusCode).toBe(201);
     expect((await call('kcell', 'POST', '/api/v1/users', { email: 'x@beeline.kz', role: 'admin', org: 'Beeline Kazakhstan' })).statusCode).toBe(403);
-    expect((await call('regulator', 'POST', '/api/v1/users', { email: 'analyst@beeline.kz', role: 'analyst', org: 'Beeline Kazakhstan' })).statusCode).toBe(201);
-    const made = await t.services.auth.createUser(systemContext('test'), { email: 'admin@kcell.kz', role: 'admin', org: 'Kcell', password: 'kcell-admin-password' });
+    expect((await call('regulator', 'POST', '/api/v1/users', { email: 'analyst@beeline.kz', role: 'analyst', org: 'Beeline Kazakhstan' })).statusCode).toBe(
+      201,
+    );
+    const made = await t.services.auth.createUser(systemContext('test'), {
+      email: 'admin@kcell.kz',
+      role: 'admin',
+      org: 'Kcell',
+      password: 'kcell-admin-password',
+    });
     expect(made.role).toBe('admin');
   });
 
@@ -94,7 +101,9 @@ describe('users and the audit log', () => {
     expect(me).toMatchObject({ kind: 'user', orgKind: 'operator' });
     expect(me.scopes).not.toContain('*');
     expect(me.scopes).not.toContain('devices:block');
-    expect((await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { cookie }, payload: { name: 'Evil', kind: 'regulator' } })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { cookie }, payload: { name: 'Evil', kind: 'regulator' } })).statusCode).toBe(
+      403,
+    );
   });
 
   it('GET /api/v1/audit: the regulator reads every entry, another organisation only its own', async () => {
@@ -128,7 +137,9 @@ describe('the table in docs/api.md', () => {
     }
     const spec = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
     const operations = Object.entries(spec.paths).flatMap(([path, ops]) =>
-      Object.keys(ops).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m)).map((m) => `${m.toUpperCase()} ${path}`),
+      Object.keys(ops)
+        .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+        .map((m) => `${m.toUpperCase()} ${path}`),
     );
     const missing = operations.filter((op) => !documented.has(op) && !op.includes(' /docs'));
     expect(missing).toEqual([]);

@@ -33,7 +33,12 @@ describe('the organisation directory modules ask instead of the auth tables', ()
   it('names organisations by id, leaving out ids that name none', async () => {
     const missing = randomUUID();
     const names = await orgs.names([operator.id, bank.id, operator.id, missing]);
-    expect([...names.entries()].sort()).toEqual([[bank.id, bank.name], [operator.id, operator.name]].sort());
+    expect([...names.entries()].sort()).toEqual(
+      [
+        [bank.id, bank.name],
+        [operator.id, operator.name],
+      ].sort(),
+    );
     expect((await orgs.names([])).size).toBe(0);
   });
 });

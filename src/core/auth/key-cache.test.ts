@@ -47,7 +47,8 @@ describe('API-key cache', () => {
     const { token, keyId } = await cachedKey();
     later(61_000);
     expect(t.services.auth.cachedApiKey(token)).toMatchObject({ id: keyId });
-    const lastUsed = async () => (await t.database.db.selectFrom('auth_api_keys').select('last_used_at').where('id', '=', keyId).executeTakeFirstOrThrow()).last_used_at?.toISOString();
+    const lastUsed = async () =>
+      (await t.database.db.selectFrom('auth_api_keys').select('last_used_at').where('id', '=', keyId).executeTakeFirstOrThrow()).last_used_at?.toISOString();
     await waitFor('the key’s last use', async () => (await lastUsed()) === now.toISOString());
     const admin = await t.keyWith(['admin:orgs']);
     expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/api-keys/${keyId}`, headers: { authorization: admin.authorization } })).statusCode).toBe(204);

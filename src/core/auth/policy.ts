@@ -29,4 +29,3 @@ export const authPolicy = {
   /** Audit entries: all for the regulator, those of its own organisation for anyone else. */
   auditScope: (p: Principal): 'all' | string | null => (isRegulator(p) ? 'all' : p.orgId),
 };
-

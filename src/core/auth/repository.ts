@@ -85,12 +85,32 @@ export function authRepository(db: Executor) {
         .where('k.prefix', '=', prefix)
         .executeTakeFirst();
       return r
-        ? { id: r.id, orgId: r.org_id, orgKind: r.org_kind, name: r.name, prefix: r.prefix, keyHash: r.key_hash, scopes: r.scopes, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }
+        ? {
+            id: r.id,
+            orgId: r.org_id,
+            orgKind: r.org_kind,
+            name: r.name,
+            prefix: r.prefix,
+            keyHash: r.key_hash,
+            scopes: r.scopes,
+            createdAt: r.created_at,
+            lastUsedAt: r.last_used_at,
+            revokedAt: r.revoked_at,
+          }
         : null;
     },
     async listKeys(orgId: string): Promise<Omit<ApiKeyRecord, 'keyHash'>[]> {
       const rows = await db.selectFrom('auth_api_keys').selectAll().where('org_id', '=', orgId).orderBy('created_at').execute();
-      return rows.map((r) => ({ id: r.id, orgId: r.org_id, name: r.name, prefix: r.prefix, scopes: r.scopes, createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at }));
+      return rows.map((r) => ({
+        id: r.id,
+        orgId: r.org_id,
+        name: r.name,
+        prefix: r.prefix,
+        scopes: r.scopes,
+        createdAt: r.created_at,
+        lastUsedAt: r.last_used_at,
+        revokedAt: r.revoked_at,
+      }));
     },
     async revokeKey(id: string, at: Date): Promise<{ orgId: string; prefix: string } | null> {
       const r = await db
@@ -118,7 +138,15 @@ export function authRepository(db: Executor) {
     async insertUser(u: Omit<UserRecord, 'failedLogins' | 'lockedUntil'> & { createdAt: Date }): Promise<boolean> {
       const row = await db
         .insertInto('auth_users')
-        .values({ id: u.id, email: u.email, org_id: u.orgId, role: u.role, password_hash: u.passwordHash, must_change_password: u.mustChangePassword, created_at: u.createdAt })
+        .values({
+          id: u.id,
+          email: u.email,
+          org_id: u.orgId,
+          role: u.role,
+          password_hash: u.passwordHash,
+          must_change_password: u.mustChangePassword,
+          created_at: u.createdAt,
+        })
         .onConflict((oc) => oc.column('email').doNothing())
         .returning('id')
         .executeTakeFirst();
@@ -154,7 +182,12 @@ export function authRepository(db: Executor) {
         .updateTable('auth_users')
         .set((eb) => ({
           failed_logins: eb('failed_logins', '+', 1),
-          locked_until: eb.case().when('failed_logins', '>=', lockAfter - 1).then(sql<Date>`${lockUntil}::timestamptz`).else(sql<null>`null::timestamptz`).end(),
+          locked_until: eb
+            .case()
+            .when('failed_logins', '>=', lockAfter - 1)
+            .then(sql<Date>`${lockUntil}::timestamptz`)
+            .else(sql<null>`null::timestamptz`)
+            .end(),
         }))
         .where('id', '=', id)
         .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
@@ -165,7 +198,10 @@ export function authRepository(db: Executor) {
       return r?.locked_until ?? now;
     },
     async countUsers(): Promise<number> {
-      const r = await db.selectFrom('auth_users').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      const r = await db
+        .selectFrom('auth_users')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(r.n);
     },
     async resetLoginFailures(id: string): Promise<void> {

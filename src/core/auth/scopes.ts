@@ -46,11 +46,39 @@ export const ROLES: Record<string, readonly string[]> = {
  */
 export const KIND_SCOPES: Record<OrgKind, readonly Scope[]> = {
   regulator: SCOPES,
-  operator: ['admin:orgs', 'admin:users', 'audit:read', 'metrics:read', 'devices:read', 'devices:write', 'devices:check', 'voice:screen', 'voice:admin', 'voice:write', 'voice:sign', 'traffic:write', 'traffic:read', 'intel:report', 'intel:check'],
+  operator: [
+    'admin:orgs',
+    'admin:users',
+    'audit:read',
+    'metrics:read',
+    'devices:read',
+    'devices:write',
+    'devices:check',
+    'voice:screen',
+    'voice:admin',
+    'voice:write',
+    'voice:sign',
+    'traffic:write',
+    'traffic:read',
+    'intel:report',
+    'intel:check',
+  ],
   bank: ['admin:orgs', 'admin:users', 'audit:read', 'devices:check', 'intel:report', 'intel:check', 'money:write', 'money:read'],
   marketplace: ['admin:orgs', 'admin:users', 'audit:read', 'devices:check', 'intel:report', 'intel:check'],
   isp: ['admin:orgs', 'admin:users', 'audit:read', 'intel:report', 'intel:check'],
-  police: ['admin:orgs', 'admin:users', 'audit:read', 'devices:read', 'devices:check', 'devices:block', 'traffic:read', 'intel:report', 'intel:check', 'money:read', 'monitor:read'],
+  police: [
+    'admin:orgs',
+    'admin:users',
+    'audit:read',
+    'devices:read',
+    'devices:check',
+    'devices:block',
+    'traffic:read',
+    'intel:report',
+    'intel:check',
+    'money:read',
+    'monitor:read',
+  ],
 };
 
 export function isKnownScope(scope: string): boolean {

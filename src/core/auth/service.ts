@@ -163,7 +163,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (input.scopes.length === 0) throw new DomainError('invalid', 'at least one scope is required');
       const org = await keyOrg(ctx, input.org);
       const beyond = beyondCeiling(input.scopes, org.kind);
-      if (beyond.length) throw new DomainError('unprocessable', `an organisation of kind ${org.kind} may not hold: ${beyond.join(', ')}`, { scopesBeyondKind: beyond });
+      if (beyond.length)
+        throw new DomainError('unprocessable', `an organisation of kind ${org.kind} may not hold: ${beyond.join(', ')}`, { scopesBeyondKind: beyond });
       if (!canGrant(ctx.principal.scopes, input.scopes, org.kind)) throw new DomainError('forbidden', 'a key may be given only scopes the caller holds itself');
       const generated = generateApiKey(deps.secret);
       const record: ApiKeyRecord = {
@@ -251,13 +252,23 @@ export function createAuthService(deps: AuthServiceDeps) {
       const roleScopes = ROLES[input.role];
       if (!roleScopes) throw new DomainError('invalid', `role must be one of ${Object.keys(ROLES).join(', ')}`);
       const org = input.org ? await requireOrg(input.org) : ctx.principal.orgId ? await requireOrg(ctx.principal.orgId) : null;
-      if (!authPolicy.createUser(ctx.principal, org?.id ?? null)) throw new DomainError('forbidden', 'only the regulator creates users for other organisations');
-      if (!canGrant(ctx.principal.scopes, effectiveScopes(roleScopes, org?.kind ?? null), org?.kind ?? null)) throw new DomainError('forbidden', `the caller may not create a user with role ${input.role}: it grants scopes the caller lacks`);
+      if (!authPolicy.createUser(ctx.principal, org?.id ?? null))
+        throw new DomainError('forbidden', 'only the regulator creates users for other organisations');
+      if (!canGrant(ctx.principal.scopes, effectiveScopes(roleScopes, org?.kind ?? null), org?.kind ?? null))
+        throw new DomainError('forbidden', `the caller may not create a user with role ${input.role}: it grants scopes the caller lacks`);
       const password = input.password ?? generatePassword();
       const id = deps.ids();
       const passwordHash = await argon2.hash(password, ARGON2);
       const created = await change(ctx, async (c) => {
-        const ok = await authRepository(c.db).insertUser({ id, email, orgId: org?.id ?? null, role: input.role, passwordHash, mustChangePassword: input.password === undefined, createdAt: deps.clock() });
+        const ok = await authRepository(c.db).insertUser({
+          id,
+          email,
+          orgId: org?.id ?? null,
+          role: input.role,
+          passwordHash,
+          mustChangePassword: input.password === undefined,
+          createdAt: deps.clock(),
+        });
         if (!ok) return false;
         await c.audit({ action: 'user.create', subjectType: 'user', subject: maskEmail(email), detail: { role: input.role } });
         await c.publish('auth.user.created', { userId: id, role: input.role });
@@ -279,7 +290,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       const lockedUntil = await repo.reserveLoginAttempt(user.id, lockAfter, new Date(now.getTime() + lockMs), now);
       if (lockedUntil) {
-        throw new DomainError('locked', 'too many failed sign-ins; the account is locked for a while', { retryAfter: Math.max(1, Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000)) });
+        throw new DomainError('locked', 'too many failed sign-ins; the account is locked for a while', {
+          retryAfter: Math.max(1, Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000)),
+        });
       }
       if (!(await argon2.verify(user.passwordHash, password))) {
         await deps.audit.record(deps.db, ctx, { action: 'auth.login.failed', subjectType: 'user', subject: maskEmail(user.email) });

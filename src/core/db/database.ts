@@ -33,8 +33,7 @@ export interface OwnPool {
 }
 
 export type DatabaseOptions =
-  | { kind: 'postgres'; url: string; poolSize?: number; onPoolError?: (err: Error) => void }
-  | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob | File };
+  { kind: 'postgres'; url: string; poolSize?: number; onPoolError?: (err: Error) => void } | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob | File };
 
 /** Bigint columns (ids, sequences) are typed as strings: `pg` returns int8 as text to keep precision. */
 function wrap(db: Kysely<DB>, kind: DatabaseKind, commitListeners: Set<() => void>, close: () => Promise<void>): Database {
@@ -104,7 +103,10 @@ function postgresPool(url: string, max: number, onPoolError: ((err: Error) => vo
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     // Calendar dates stay 'YYYY-MM-DD' strings: a Date would shift them by the process time zone.
-    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
   });
   // A dropped idle connection (database restart) must not crash the process; the pool replaces it.
   pool.on('error', (err) => onPoolError?.(err));
@@ -118,7 +120,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const commitListeners = new Set<() => void>();
   if (options.kind === 'postgres') {
     const { url, onPoolError } = options;
-    const db = new Kysely<DB>({ dialect: withCommitListeners(new PostgresDialect({ pool: postgresPool(url, options.poolSize ?? 10, onPoolError) }), commitListeners) });
+    const db = new Kysely<DB>({
+      dialect: withCommitListeners(new PostgresDialect({ pool: postgresPool(url, options.poolSize ?? 10, onPoolError) }), commitListeners),
+    });
     return {
       ...wrap(db, 'postgres', commitListeners, () => db.destroy()),
       listen: (channel, onNotify, onError) => listenPostgres(url, channel, onNotify, onError),

@@ -27,7 +27,9 @@ describe('migrations', () => {
     const run = migrateToLatest(database.db, provider);
     await expect(run).rejects.toThrow(MigrationError);
     await expect(migrateToLatest(database.db, provider)).rejects.toThrow(/29990101_0002_bad failed, database left unchanged/);
-    const tables = await sql<{ n: string }>`select count(*)::text as n from information_schema.tables where table_name in ('zz_good', 'zz_bad')`.execute(database.db);
+    const tables = await sql<{ n: string }>`select count(*)::text as n from information_schema.tables where table_name in ('zz_good', 'zz_bad')`.execute(
+      database.db,
+    );
     expect(tables.rows[0]!.n).toBe('0');
     expect(await pendingMigrations(database.db)).toEqual([]);
   });

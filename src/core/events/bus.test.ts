@@ -54,7 +54,13 @@ describe('memory bus', () => {
       voice.push(e.id);
     });
 
-    const events = [event(1, 'devices.imei.blocked'), event(2, 'voice.call.screened'), event(3, 'devices.imei.unblocked'), event(4, 'intel.report.created'), event(5, 'devices.list.generated')];
+    const events = [
+      event(1, 'devices.imei.blocked'),
+      event(2, 'voice.call.screened'),
+      event(3, 'devices.imei.unblocked'),
+      event(4, 'intel.report.created'),
+      event(5, 'devices.list.generated'),
+    ];
     for (const e of events) await bus.publish(e);
     await bus.close();
 

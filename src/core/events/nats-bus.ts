@@ -79,7 +79,11 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
       const mine = { id: event.id };
       unacknowledged = mine;
       try {
-        await js.publish(`${prefix}.${event.topic}`, codec.encode(event), { msgID: event.id, timeout: 5_000, ...(previous && { expect: { lastMsgID: previous.id } }) });
+        await js.publish(`${prefix}.${event.topic}`, codec.encode(event), {
+          msgID: event.id,
+          timeout: 5_000,
+          ...(previous && { expect: { lastMsgID: previous.id } }),
+        });
       } finally {
         if (unacknowledged === mine) unacknowledged = null;
       }

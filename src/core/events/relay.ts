@@ -98,7 +98,9 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
     // that order (NATS: one connection, and each names the one before it, so one that fails fails those after it).
     const events = pending.map((row, i) => ({ row, publishedSeq: String(publishedSeqs[i]) }));
     const results = await Promise.allSettled(
-      events.map(({ row, publishedSeq }) => deps.bus.publish({ id: row.id, topic: row.topic, payload: row.payload, occurredAt: row.created_at.toISOString(), seq: publishedSeq })),
+      events.map(({ row, publishedSeq }) =>
+        deps.bus.publish({ id: row.id, topic: row.topic, payload: row.payload, occurredAt: row.created_at.toISOString(), seq: publishedSeq }),
+      ),
     );
     const sent = events.filter((_, i) => results[i]!.status === 'fulfilled');
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -160,9 +162,10 @@ export function createOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
     start() {
       stopped = false;
       own ??= deps.ownPool?.(1) ?? null;
-      stopCommits = deps.onCommit?.(() => {
-        if (Date.now() >= otherHoldsUntil) wake();
-      }) ?? null;
+      stopCommits =
+        deps.onCommit?.(() => {
+          if (Date.now() >= otherHoldsUntil) wake();
+        }) ?? null;
       schedule(0);
     },
     kick() {

@@ -42,12 +42,17 @@ function refuseUnparsed(err: Error, socket: Socket, closedBy: (reason: ClosedRea
     return;
   }
   const [status, slug, title, detail] =
-    code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers-too-large', 'Request header fields too large', 'the request headers exceed 16 KiB']
-    : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request-timeout', 'Request timeout', 'the request headers did not arrive in time']
-    : [400, 'bad-request', 'Bad request', 'the request could not be parsed'];
+    code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers-too-large', 'Request header fields too large', 'the request headers exceed 16 KiB']
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request-timeout', 'Request timeout', 'the request headers did not arrive in time']
+        : [400, 'bad-request', 'Bad request', 'the request could not be parsed'];
   if (status === 408) closedBy('headers-timeout');
   const body = JSON.stringify({ type: `${PROBLEM_BASE}${slug}`, title, status, detail });
-  if (socket.writable) socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  if (socket.writable)
+    socket.end(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   else socket.destroy();
 }
 

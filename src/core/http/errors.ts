@@ -9,7 +9,9 @@ function isUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (e.code && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
   const msg = e.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|CONNECTION_CLOSED/i.test(msg);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|CONNECTION_CLOSED/i.test(
+    msg,
+  );
 }
 
 const DOMAIN_STATUS: Record<DomainErrorKind, [number, string, string]> = {
@@ -47,7 +49,12 @@ export function toProblem(err: FastifyError, request: Pick<FastifyRequest, 'id' 
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new HttpProblem(413, 'payload-too-large', 'Payload too large', 'the request body exceeds the limit for this endpoint');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', `content type "${request.headers['content-type'] ?? ''}" is not accepted here`);
+      return new HttpProblem(
+        415,
+        'unsupported-media-type',
+        'Unsupported media type',
+        `content type "${request.headers['content-type'] ?? ''}" is not accepted here`,
+      );
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -57,7 +64,8 @@ export function toProblem(err: FastifyError, request: Pick<FastifyRequest, 'id' 
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new HttpProblem(err.statusCode, 'bad-request', 'Bad request', err.message);
   if (isUnavailable(err)) return problems.unavailable('a backing service is unavailable; retry shortly');
   // PostgreSQL data exceptions (class 22: out-of-range numbers and dates, NUL bytes, bad encodings) come from input.
-  if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code)) return problems.badRequest('a value in the request is out of range or not representable');
+  if (typeof err.code === 'string' && /^22[0-9A-Z]{3}$/.test(err.code))
+    return problems.badRequest('a value in the request is out of range or not representable');
   return new HttpProblem(500, 'internal', 'Internal server error', `an unexpected error occurred; quote request id ${request.id}`);
 }
 
@@ -69,7 +77,11 @@ export function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyR
 /** Sends a problem body as is (for answers that are not errors, such as an EIR's "unknown equipment"). */
 export function sendProblemBody(reply: FastifyReply, body: ProblemBody): FastifyReply {
   // Routes set x-request-id on entry; answers from the not-found handler and pre-routing errors get it here.
-  return reply.header('x-request-id', reply.request.id).code(body.status).type('application/problem+json').send({ ...body, requestId: reply.request.id });
+  return reply
+    .header('x-request-id', reply.request.id)
+    .code(body.status)
+    .type('application/problem+json')
+    .send({ ...body, requestId: reply.request.id });
 }
 
 /** The problem for an error a request ran into; a 5xx is logged (with the error) once, here. */
@@ -82,7 +94,10 @@ export function problemFor(err: unknown, request: Pick<FastifyRequest, 'id' | 'h
 /** Errors Fastify raises before routing (bad URL encoding, over-long path parameters) as problem details. */
 export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
-  void sendProblem(reply, new HttpProblem(status, status === 414 ? 'uri-too-long' : 'bad-request', status === 414 ? 'URI too long' : 'Bad request', err.message));
+  void sendProblem(
+    reply,
+    new HttpProblem(status, status === 414 ? 'uri-too-long' : 'bad-request', status === 414 ? 'URI too long' : 'Bad request', err.message),
+  );
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

@@ -44,17 +44,32 @@ describe('problem details', () => {
   });
 
   it('400 for malformed JSON', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin, 'content-type': 'application/json' }, payload: '{"name": ' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: { authorization: admin, 'content-type': 'application/json' },
+      payload: '{"name": ',
+    });
     expectProblem(res, 400);
   });
 
   it('413 for an oversize body', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin }, payload: { name: 'x'.repeat(2 * 1024 * 1024), kind: 'bank' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: { authorization: admin },
+      payload: { name: 'x'.repeat(2 * 1024 * 1024), kind: 'bank' },
+    });
     expectProblem(res, 413);
   });
 
   it('415 for a content type the route does not take', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin, 'content-type': 'application/xml' }, payload: '<org/>' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: { authorization: admin, 'content-type': 'application/xml' },
+      payload: '<org/>',
+    });
     expectProblem(res, 415);
   });
 
@@ -66,7 +81,10 @@ describe('problem details', () => {
   it('400 for a malformed URL, 414 for an over-long path parameter, 400 for a NUL byte the database cannot store', async () => {
     expectProblem(await t.app.inject({ method: 'GET', url: '/api/v1/orgs/%E0%A4%A/api-keys', headers: { authorization: admin } }), 400);
     expectProblem(await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${'x'.repeat(300)}/api-keys`, headers: { authorization: admin } }), 414);
-    expectProblem(await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin }, payload: { name: 'a\u0000b', kind: 'bank' } }), 400);
+    expectProblem(
+      await t.app.inject({ method: 'POST', url: '/api/v1/orgs', headers: { authorization: admin }, payload: { name: 'a\u0000b', kind: 'bank' } }),
+      400,
+    );
   });
 
   it('431 problem details for oversize headers, on a real socket', async () => {
@@ -101,7 +119,11 @@ describe('problem details', () => {
   });
 
   it('every problem carries x-request-id, also without a route (404, and errors parsing the body of an unknown path)', async () => {
-    for (const [payload, type, status] of [[undefined, undefined, 404], ['{', 'application/json', 400], ['x', 'text/plain', 404]] as const) {
+    for (const [payload, type, status] of [
+      [undefined, undefined, 404],
+      ['{', 'application/json', 400],
+      ['x', 'text/plain', 404],
+    ] as const) {
       const res = await t.app.inject({ method: 'POST', url: '/api/v1/nowhere', payload, headers: type ? { 'content-type': type } : {} });
       expect(res.statusCode).toBe(status);
       expect(res.headers['x-request-id']).toBe(res.json().requestId);

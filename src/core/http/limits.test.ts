@@ -11,7 +11,10 @@ import { problems } from './problem.js';
 const KEY = 'qk_limits_0123456789';
 const LIMITS: HttpLimits = { requestTimeoutMs: 1000, headersTimeoutMs: 1000, keepAliveTimeoutMs: 1000, maxConnectionsPerAddress: 4 };
 
-async function startApp(limits: HttpLimits, trustProxy?: boolean | string): Promise<{ app: App; port: number; closed: (reason: ClosedReason) => Promise<number> }> {
+async function startApp(
+  limits: HttpLimits,
+  trustProxy?: boolean | string,
+): Promise<{ app: App; port: number; closed: (reason: ClosedReason) => Promise<number> }> {
   const metrics = createMetrics();
   const app = await createHttpApp({
     logger: pino({ level: 'silent' }),
@@ -24,14 +27,21 @@ async function startApp(limits: HttpLimits, trustProxy?: boolean | string): Prom
   app.post('/test/plain', { config: { scope: 'test:limits' }, schema: { body } }, async (request) => ({ n: request.body.n }));
   app.register(async (scoped) => {
     scoped.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
-    scoped.post('/test/upload', { config: { scope: 'test:limits' }, onRequest: (request, _reply, done) => {
-      markStreamedUpload(request.raw);
-      done();
-    } }, async (request) => {
-      let bytes = 0;
-      for await (const chunk of request.body as Readable) bytes += (chunk as Buffer).length;
-      return { bytes };
-    });
+    scoped.post(
+      '/test/upload',
+      {
+        config: { scope: 'test:limits' },
+        onRequest: (request, _reply, done) => {
+          markStreamedUpload(request.raw);
+          done();
+        },
+      },
+      async (request) => {
+        let bytes = 0;
+        for await (const chunk of request.body as Readable) bytes += (chunk as Buffer).length;
+        return { bytes };
+      },
+    );
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const closed = async (reason: ClosedReason) => (await metrics.httpConnectionsClosed.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
@@ -154,7 +164,9 @@ describe('connections per client address', () => {
       other.socket.write(head('/test/plain', 8) + '{"n": 7}');
       const answer = await new Promise<string>((r) => other.socket.once('data', (d: Buffer) => r(d.toString())));
       const ms = performance.now() - started;
-      console.log(`1,100 stalled connections from one address: ${1100 - closed} held, ${closed} closed at once; another client answered in ${ms.toFixed(1)} ms`);
+      console.log(
+        `1,100 stalled connections from one address: ${1100 - closed} held, ${closed} closed at once; another client answered in ${ms.toFixed(1)} ms`,
+      );
       expect(1100 - closed).toBe(256);
       expect(await attacked.closed('per-address-cap')).toBe(844);
       expect(answer).toMatch(/^HTTP\/1\.1 200 /);

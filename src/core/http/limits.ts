@@ -32,7 +32,12 @@ export interface Http2Limits {
   sessionIdleTimeoutMs: number;
 }
 
-export const DEFAULT_HTTP2_LIMITS: Http2Limits = { maxConcurrentStreams: 128, maxHeaderListSize: 16 * 1024, maxHeaderListPairs: 128, sessionIdleTimeoutMs: 120_000 };
+export const DEFAULT_HTTP2_LIMITS: Http2Limits = {
+  maxConcurrentStreams: 128,
+  maxHeaderListSize: 16 * 1024,
+  maxHeaderListPairs: 128,
+  sessionIdleTimeoutMs: 120_000,
+};
 
 const UPLOAD = Symbol('qalqan.streamedUpload');
 type Marked = IncomingMessage & { [UPLOAD]?: true };
@@ -58,7 +63,12 @@ export function serverOptions(limits: HttpLimits): ServerOptions {
   };
 }
 
-const TIMEOUT_BODY = JSON.stringify({ type: `${PROBLEM_BASE}request-timeout`, title: 'Request timeout', status: 408, detail: 'the request did not arrive in time' });
+const TIMEOUT_BODY = JSON.stringify({
+  type: `${PROBLEM_BASE}request-timeout`,
+  title: 'Request timeout',
+  status: 408,
+  detail: 'the request did not arrive in time',
+});
 const TIMEOUT_RESPONSE = `HTTP/1.1 408 Request Timeout\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(TIMEOUT_BODY)}\r\nConnection: close\r\n\r\n${TIMEOUT_BODY}`;
 
 /** Ends a connection whose request is late: a 408 when nothing was answered yet, then the socket is gone. */

@@ -84,7 +84,8 @@ describe('the OpenAPI document', () => {
     const limit = spec.paths['/api/v1/audit']!.get!.parameters!.find((p) => p.name === 'limit')!;
     expect(limit.required).toBe(false);
     for (const { name, operation } of operations) {
-      for (const p of operation.parameters ?? []) if (p.in === 'query' && p.schema && 'default' in p.schema) expect(p.required, `${name} ${p.name}`).toBe(false);
+      for (const p of operation.parameters ?? [])
+        if (p.in === 'query' && p.schema && 'default' in p.schema) expect(p.required, `${name} ${p.name}`).toBe(false);
     }
   });
 

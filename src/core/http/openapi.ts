@@ -38,7 +38,8 @@ type CommonResponse = keyof typeof COMMON_RESPONSES;
 
 /** A stable, readable name from the method and path: `GET /api/v1/devices/tac/:tac` → `getDevicesTacByTac`. */
 export function operationIdFor(method: string, url: string): string {
-  const pascal = (word: string) => word.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase()).replace(/^./, (c) => c.toUpperCase());
+  const pascal = (word: string) =>
+    word.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase()).replace(/^./, (c) => c.toUpperCase());
   const words = url
     .split('/')
     .filter((segment) => segment !== '' && segment !== 'api' && !/^v\d+$/.test(segment))

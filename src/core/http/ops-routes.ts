@@ -9,7 +9,9 @@ import { Problem, authErrors } from './schemas.js';
 const Health = Type.Object({
   status: Type.String(),
   checks: Type.Optional(Type.Record(Type.String(), Type.String())),
-  dependencies: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('up'), Type.Literal('down')]), { description: 'database, and nats when configured' })),
+  dependencies: Type.Optional(
+    Type.Record(Type.String(), Type.Union([Type.Literal('up'), Type.Literal('down')]), { description: 'database, and nats when configured' }),
+  ),
 });
 
 /**
@@ -42,27 +44,43 @@ export function opsRoutes(deps: { database: Database; metrics: Metrics; dependen
   }
 
   return async function (app: App): Promise<void> {
-    app.get('/healthz', {
-      config: { public: true, rateLimit: false },
-      schema: { tags: ['ops'], summary: 'Liveness: the process answers', response: { 200: Health } },
-    }, async () => ({ status: 'ok' }));
+    app.get(
+      '/healthz',
+      {
+        config: { public: true, rateLimit: false },
+        schema: { tags: ['ops'], summary: 'Liveness: the process answers', response: { 200: Health } },
+      },
+      async () => ({ status: 'ok' }),
+    );
 
-    app.get('/readyz', {
-      config: { public: true, rateLimit: false },
-      schema: { tags: ['ops'], summary: 'Readiness: dependencies up (database; NATS when configured), migrations current', response: { 200: Health, 503: Health } },
-    }, async (_request, reply) => {
-      const dependencies = await deps.dependencies.check();
-      const checks = await readiness(dependencies);
-      const ok = Object.values(checks).every((v) => v === 'ok') && Object.values(dependencies).every((v) => v === 'up');
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks, dependencies });
-    });
+    app.get(
+      '/readyz',
+      {
+        config: { public: true, rateLimit: false },
+        schema: {
+          tags: ['ops'],
+          summary: 'Readiness: dependencies up (database; NATS when configured), migrations current',
+          response: { 200: Health, 503: Health },
+        },
+      },
+      async (_request, reply) => {
+        const dependencies = await deps.dependencies.check();
+        const checks = await readiness(dependencies);
+        const ok = Object.values(checks).every((v) => v === 'ok') && Object.values(dependencies).every((v) => v === 'up');
+        return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks, dependencies });
+      },
+    );
 
-    app.get('/metrics', {
-      config: { scope: 'metrics:read' },
-      schema: { tags: ['ops'], summary: 'Prometheus metrics (text exposition format)', response: { 200: Type.String(), ...authErrors, 500: Problem } },
-    }, async (_request, reply) => {
-      await deps.dependencies.check();
-      return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-    });
+    app.get(
+      '/metrics',
+      {
+        config: { scope: 'metrics:read' },
+        schema: { tags: ['ops'], summary: 'Prometheus metrics (text exposition format)', response: { 200: Type.String(), ...authErrors, 500: Problem } },
+      },
+      async (_request, reply) => {
+        await deps.dependencies.check();
+        return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+      },
+    );
   };
 }

@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyRequest,
-  type onRequestHookHandler,
-} from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type onRequestHookHandler } from 'fastify';
 import { maskDigits } from '../../identifiers/hashing.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -125,7 +119,16 @@ export function configurePipeline(app: App, options: PipelineOptions): void {
     const ms = reply.elapsedTime;
     metrics.httpDuration.observe(listener, request.method, route, reply.statusCode, ms / 1000);
     if (logger.isLevelEnabled('info')) {
-      const line = { listener, reqId: request.id, method: request.method, url: maskDigits(request.url), route, status: reply.statusCode, ms: Math.round(ms * 10) / 10, ip: request.ip };
+      const line = {
+        listener,
+        reqId: request.id,
+        method: request.method,
+        url: maskDigits(request.url),
+        route,
+        status: reply.statusCode,
+        ms: Math.round(ms * 10) / 10,
+        ip: request.ip,
+      };
       logger.info(line, 'request');
     }
     done();

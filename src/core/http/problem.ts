@@ -44,8 +44,7 @@ export interface FieldError {
 }
 
 export const problems = {
-  badRequest: (detail: string, extensions?: Record<string, unknown>) =>
-    new HttpProblem(400, 'bad-request', 'Bad request', detail, extensions),
+  badRequest: (detail: string, extensions?: Record<string, unknown>) => new HttpProblem(400, 'bad-request', 'Bad request', detail, extensions),
   /** Lists the first MAX_FIELD_ERRORS errors; `errorCount` says how many were found. */
   validation: (errors: FieldError[]) => {
     const shown = errors.slice(0, MAX_FIELD_ERRORS);
@@ -55,14 +54,11 @@ export const problems = {
   },
   unauthorized: (detail = 'missing or invalid credentials') =>
     new HttpProblem(401, 'unauthorized', 'Unauthorized', detail, {}, { 'www-authenticate': 'Bearer realm="qalqan"' }),
-  forbidden: (scope: string) =>
-    new HttpProblem(403, 'forbidden', 'Forbidden', `this credential lacks the scope "${scope}"`, { requiredScope: scope }),
+  forbidden: (scope: string) => new HttpProblem(403, 'forbidden', 'Forbidden', `this credential lacks the scope "${scope}"`, { requiredScope: scope }),
   notFound: (detail: string) => new HttpProblem(404, 'not-found', 'Not found', detail),
   conflict: (detail: string) => new HttpProblem(409, 'conflict', 'Conflict', detail),
-  unprocessable: (detail: string, extensions?: Record<string, unknown>) =>
-    new HttpProblem(422, 'unprocessable', 'Unprocessable request', detail, extensions),
+  unprocessable: (detail: string, extensions?: Record<string, unknown>) => new HttpProblem(422, 'unprocessable', 'Unprocessable request', detail, extensions),
   tooManyRequests: (detail: string, retryAfterSeconds: number) =>
     new HttpProblem(429, 'rate-limited', 'Too many requests', detail, { retryAfter: retryAfterSeconds }, { 'retry-after': String(retryAfterSeconds) }),
-  unavailable: (detail: string) =>
-    new HttpProblem(503, 'unavailable', 'Service unavailable', detail, {}, { 'retry-after': '5' }),
+  unavailable: (detail: string) => new HttpProblem(503, 'unavailable', 'Service unavailable', detail, {}, { 'retry-after': '5' }),
 };

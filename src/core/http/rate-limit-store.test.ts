@@ -8,7 +8,11 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
-function incr(store: { incr(key: string, cb: (err: Error | null, r?: { current: number; ttl: number }) => void, timeWindow?: number): void }, key: string, windowMs: number) {
+function incr(
+  store: { incr(key: string, cb: (err: Error | null, r?: { current: number; ttl: number }) => void, timeWindow?: number): void },
+  key: string,
+  windowMs: number,
+) {
   return new Promise<{ current: number; ttl: number }>((resolve, reject) => store.incr(key, (err, r) => (err ? reject(err) : resolve(r!)), windowMs));
 }
 

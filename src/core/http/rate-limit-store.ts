@@ -27,7 +27,10 @@ export function databaseRateLimitStore(db: Executor) {
       const id = `${this.route}|${key}`;
       // Now and then, drop long-expired counters; a failure here (database away) only postpones it.
       if (++calls % SWEEP_EVERY === 0) {
-        db.deleteFrom('core_rate_limits').where('window_end', '<', sql<Date>`now() - interval '1 hour'`).execute().catch(() => undefined);
+        db.deleteFrom('core_rate_limits')
+          .where('window_end', '<', sql<Date>`now() - interval '1 hour'`)
+          .execute()
+          .catch(() => undefined);
       }
       sql<{ count: number; ttl: number }>`
         INSERT INTO core_rate_limits AS r (key, count, window_end)
@@ -37,10 +40,13 @@ export function databaseRateLimitStore(db: Executor) {
           window_end = CASE WHEN r.window_end <= now() THEN now() + make_interval(secs => ${windowMs / 1000}) ELSE r.window_end END
         RETURNING count, (extract(epoch from (window_end - now())) * 1000)::float8 AS ttl`
         .execute(db)
-        .then((res) => {
-          const row = res.rows[0]!;
-          cb(null, { current: Number(row.count), ttl: Math.max(0, Math.round(Number(row.ttl))) });
-        }, (err: Error) => cb(err));
+        .then(
+          (res) => {
+            const row = res.rows[0]!;
+            cb(null, { current: Number(row.count), ttl: Math.max(0, Math.round(Number(row.ttl))) });
+          },
+          (err: Error) => cb(err),
+        );
     }
 
     child(routeOptions: StoreOptions): DatabaseRateLimitStore {

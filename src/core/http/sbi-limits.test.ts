@@ -166,7 +166,9 @@ describe('SBI bad input', () => {
       });
       expect(code).toBe(constants.NGHTTP2_CANCEL);
       expect(await closedCount('request-timeout')).toBe(before + 1);
-      expect(JSON.parse((await h2Request(session, { method: 'POST', path: '/test/echo', headers: { authorization: KEY }, body: '{"n":1}' })).body)).toEqual({ n: 1 });
+      expect(JSON.parse((await h2Request(session, { method: 'POST', path: '/test/echo', headers: { authorization: KEY }, body: '{"n":1}' })).body)).toEqual({
+        n: 1,
+      });
     } finally {
       session.close();
     }

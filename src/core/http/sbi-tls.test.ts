@@ -38,12 +38,15 @@ async function start(ca: Buffer | null): Promise<{ app: SbiApp; origin: string }
       done();
     },
   });
-  const app = await createSbiApp({
-    logger: pino({ level: 'info' }, sink),
-    metrics: createMetrics(),
-    guard: (request, _scope, done) => done(request.headers.authorization === KEY ? undefined : problems.unauthorized()),
-    tls: { cert: certs.server.cert, key: certs.server.key, ca },
-  }, [routes]);
+  const app = await createSbiApp(
+    {
+      logger: pino({ level: 'info' }, sink),
+      metrics: createMetrics(),
+      guard: (request, _scope, done) => done(request.headers.authorization === KEY ? undefined : problems.unauthorized()),
+      tls: { cert: certs.server.cert, key: certs.server.key, ca },
+    },
+    [routes],
+  );
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, origin: address.replace('http://', 'https://') };
 }
@@ -72,7 +75,12 @@ describe('SBI over TLS', () => {
     expect(answer.status).toBe(200);
     expect((await h2(tls.origin, { path: '/test/ok' }, { ca: certs.ca })).status).toBe(401);
     // The one line per request says which listener answered.
-    expect(requests.find((line) => line.reqId === answer.headers['x-request-id'])).toMatchObject({ listener: 'sbi', method: 'GET', route: '/test/ok', status: 200 });
+    expect(requests.find((line) => line.reqId === answer.headers['x-request-id'])).toMatchObject({
+      listener: 'sbi',
+      method: 'GET',
+      route: '/test/ok',
+      status: 200,
+    });
   });
 
   it('answers curl over HTTP/2 and over HTTP/1.1 (ALPN http/1.1)', async () => {
@@ -91,7 +99,16 @@ describe('SBI over mutual TLS', () => {
   it('serves a client whose certificate SBI_TLS_CA signed, still only with the bearer key', async () => {
     expect((await h2(mtls.origin, ok, clientCert(certs.client))).status).toBe(200);
     expect((await h2(mtls.origin, { path: '/test/ok' }, clientCert(certs.client))).status).toBe(401);
-    const answer = await curl(['--http2', '--cert', certs.client.certPath, '--key', certs.client.keyPath, '-H', `authorization: ${KEY}`, `${mtls.origin}/test/ok`]);
+    const answer = await curl([
+      '--http2',
+      '--cert',
+      certs.client.certPath,
+      '--key',
+      certs.client.keyPath,
+      '-H',
+      `authorization: ${KEY}`,
+      `${mtls.origin}/test/ok`,
+    ]);
     expect(answer.stdout).toBe('{"ok":true}\n2 200');
   });
 
@@ -107,8 +124,19 @@ describe('SBI over mutual TLS', () => {
   });
 
   it('refuses curl with an expired certificate, and serves curl with a good one', async () => {
-    await expect(curl(['--http2', '--cert', certs.expiredClient.certPath, '--key', certs.expiredClient.keyPath, '-H', `authorization: ${KEY}`, `${mtls.origin}/test/ok`])).rejects.toThrow();
-    const answer = await curl(['--http1.1', '--cert', certs.client.certPath, '--key', certs.client.keyPath, '-H', `authorization: ${KEY}`, `${mtls.origin}/test/ok`]);
+    await expect(
+      curl(['--http2', '--cert', certs.expiredClient.certPath, '--key', certs.expiredClient.keyPath, '-H', `authorization: ${KEY}`, `${mtls.origin}/test/ok`]),
+    ).rejects.toThrow();
+    const answer = await curl([
+      '--http1.1',
+      '--cert',
+      certs.client.certPath,
+      '--key',
+      certs.client.keyPath,
+      '-H',
+      `authorization: ${KEY}`,
+      `${mtls.origin}/test/ok`,
+    ]);
     expect(answer.stdout).toBe('{"ok":true}\n1.1 200');
   });
 });

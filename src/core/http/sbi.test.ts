@@ -35,7 +35,12 @@ beforeAll(async () => {
   operator = (await t.keyWith(['devices:check', 'voice:screen'], 'Kcell', 'operator')).authorization;
   noScope = (await t.keyWith(['devices:read'], 'Kcell', 'operator')).authorization;
   await t.database.db.insertInto('devices_tac').values({ tac: '35332811', manufacturer: 'Apple', model_name: 'iPhone 14' }).execute();
-  await t.app.inject({ method: 'POST', url: '/api/v1/devices/registrations', headers: { authorization: admin }, payload: { imeis: [WHITE], source: 'importer' } });
+  await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/devices/registrations',
+    headers: { authorization: admin },
+    payload: { imeis: [WHITE], source: 'importer' },
+  });
   await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: { authorization: admin }, payload: { imei: STOLEN, caseNumber: 'KUI-7' } });
   await t.relayed();
   await t.services.eir.reload();
@@ -65,8 +70,15 @@ describe('SBI over h2c', () => {
     ['a call that breaks the schema (400)', { method: 'POST', path: '/api/v1/voice/screen', body: '{"callingNumber":1}' }],
   ])('answers %s exactly as the main API does', async (_name, request) => {
     const overH2 = await h2(origin, { ...request, headers: { authorization: operator } });
-    const overApi = await t.app.inject({ method: request.method ?? 'GET', url: request.path, headers: { authorization: operator, ...(request.body ? { 'content-type': 'application/json' } : {}) }, payload: request.body });
-    expect(comparable(overH2.status, overH2.headers['content-type'], overH2.body)).toEqual(comparable(overApi.statusCode, overApi.headers['content-type'], overApi.body));
+    const overApi = await t.app.inject({
+      method: request.method ?? 'GET',
+      url: request.path,
+      headers: { authorization: operator, ...(request.body ? { 'content-type': 'application/json' } : {}) },
+      payload: request.body,
+    });
+    expect(comparable(overH2.status, overH2.headers['content-type'], overH2.body)).toEqual(
+      comparable(overApi.statusCode, overApi.headers['content-type'], overApi.body),
+    );
     expect(overH2.headers['x-request-id']).toEqual(expect.any(String));
   });
 
@@ -126,16 +138,49 @@ describe('SBI over h2c', () => {
   });
 
   it('answers curl --http2-prior-knowledge', async () => {
-    const { stdout } = await run('curl', ['-sS', '--http2-prior-knowledge', '-H', `authorization: ${operator}`, '-w', '\n%{http_version} %{http_code}', `${origin}${EIR}?pei=imei-${WHITE}`]);
+    const { stdout } = await run('curl', [
+      '-sS',
+      '--http2-prior-knowledge',
+      '-H',
+      `authorization: ${operator}`,
+      '-w',
+      '\n%{http_version} %{http_code}',
+      `${origin}${EIR}?pei=imei-${WHITE}`,
+    ]);
     expect(stdout).toBe('{"status":"WHITELISTED"}\n2 200');
-    const screened = await run('curl', ['-sS', '--http2-prior-knowledge', '-H', `authorization: ${operator}`, '-H', 'content-type: application/json', '--data', CALL, '-w', '\n%{http_version} %{http_code}', `${origin}/api/v1/voice/screen`]);
+    const screened = await run('curl', [
+      '-sS',
+      '--http2-prior-knowledge',
+      '-H',
+      `authorization: ${operator}`,
+      '-H',
+      'content-type: application/json',
+      '--data',
+      CALL,
+      '-w',
+      '\n%{http_version} %{http_code}',
+      `${origin}/api/v1/voice/screen`,
+    ]);
     expect(screened.stdout).toMatch(/^\{"verdict":"block".*\}\n2 200$/s);
   });
 
   it.skipIf(!hasH2load)('answers every request of h2load (4 connections × 32 streams)', async () => {
-    const result = await runH2load({ urls: [`${origin}${EIR}?pei=imei-${WHITE}`, `${origin}${EIR}?pei=imei-${STOLEN}`], headers: { authorization: operator }, connections: 4, streams: 32, requests: 4000 });
+    const result = await runH2load({
+      urls: [`${origin}${EIR}?pei=imei-${WHITE}`, `${origin}${EIR}?pei=imei-${STOLEN}`],
+      headers: { authorization: operator },
+      connections: 4,
+      streams: 32,
+      requests: 4000,
+    });
     expect(result, result.output).toMatchObject({ done: 4000, errored: 0, status: { '2xx': 4000, '4xx': 0, '5xx': 0 } });
-    const screened = await runH2load({ urls: [`${origin}/api/v1/voice/screen`], headers: { authorization: operator }, body: CALL, connections: 2, streams: 16, requests: 1000 });
+    const screened = await runH2load({
+      urls: [`${origin}/api/v1/voice/screen`],
+      headers: { authorization: operator },
+      body: CALL,
+      connections: 2,
+      streams: 16,
+      requests: 1000,
+    });
     expect(screened, screened.output).toMatchObject({ done: 1000, errored: 0, status: { '2xx': 1000 } });
   });
 });

@@ -34,7 +34,12 @@ export interface SbiAppOptions {
  */
 export async function createSbiApp(options: SbiAppOptions, routes: readonly ModuleRoutes[]): Promise<SbiApp> {
   const closedBy = (reason: ClosedReason) => options.metrics.httpConnectionsClosed.inc({ listener: 'sbi', reason });
-  const config = { tls: options.tls, limits: options.limits ?? DEFAULT_HTTP_LIMITS, http2Limits: options.http2Limits ?? DEFAULT_HTTP2_LIMITS, closed: closedBy };
+  const config = {
+    tls: options.tls,
+    limits: options.limits ?? DEFAULT_HTTP_LIMITS,
+    http2Limits: options.http2Limits ?? DEFAULT_HTTP2_LIMITS,
+    closed: closedBy,
+  };
   const http2Options = {
     ...sharedFastifyOptions(options.logger, options.bodyLimit ?? 1024 * 1024),
     http2: true,

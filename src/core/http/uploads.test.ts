@@ -63,7 +63,9 @@ describe('a streamed upload over a real socket', () => {
     socket.on('data', (d: Buffer) => (text += d.toString()));
     const started = performance.now();
     const ended = new Promise<{ text: string; ms: number }>((resolve) => socket.once('close', () => resolve({ text, ms: performance.now() - started })));
-    socket.write(`POST /api/v1/devices/tac-imports HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: text/csv\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`);
+    socket.write(
+      `POST /api/v1/devices/tac-imports HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: text/csv\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`,
+    );
     for (const part of parts) {
       socket.write(part);
       await new Promise((r) => setTimeout(r, gapMs));

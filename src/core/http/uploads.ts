@@ -42,7 +42,9 @@ const admitUpload: onRequestHookHandler = (request, reply, done) => {
   let refusal: HttpProblem | null = null;
   if (length === '0' || (length === undefined && chunked === undefined)) refusal = problems.badRequest(`the request has no body: ${accepted}`);
   else if (!UPLOAD_TYPES.includes(type?.split(';')[0]?.trim().toLowerCase() ?? '')) {
-    refusal = new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', `content type "${type ?? ''}" is not accepted here: ${accepted}`, { accepted: UPLOAD_TYPES });
+    refusal = new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', `content type "${type ?? ''}" is not accepted here: ${accepted}`, {
+      accepted: UPLOAD_TYPES,
+    });
   }
   if (refusal === null) {
     markStreamedUpload(request.raw);

@@ -8,7 +8,12 @@ import { ALL_ERRORS_MAX_VALUES, holdsAtMost } from './validation.js';
 
 /** A batch body like the call screening's: many small objects, a cap on how many. */
 const Batch = Type.Object(
-  { calls: Type.Array(Type.Object({ from: Type.String({ maxLength: 32 }), to: Type.String({ maxLength: 32 }) }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }) },
+  {
+    calls: Type.Array(Type.Object({ from: Type.String({ maxLength: 32 }), to: Type.String({ maxLength: 32 }) }, { additionalProperties: false }), {
+      minItems: 1,
+      maxItems: 1000,
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -16,7 +21,9 @@ let app: App;
 beforeAll(async () => {
   app = await createHttpApp({ logger: pino({ level: 'silent' }), metrics: createMetrics() });
   app.post('/test/screen-batch', { bodyLimit: 4 * 1024 * 1024, schema: { body: Batch } }, async () => ({ ok: true }));
-  const Form = Type.Object(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, Type.Optional(Type.Integer({ minimum: 0 }))])), { additionalProperties: false });
+  const Form = Type.Object(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, Type.Optional(Type.Integer({ minimum: 0 }))])), {
+    additionalProperties: false,
+  });
   app.post('/test/form', { schema: { body: Form, querystring: Type.Object({ n: Type.Optional(Type.Integer()) }) } }, async () => ({ ok: true }));
   await app.ready();
 });
@@ -57,7 +64,9 @@ describe('validation problems are bounded', () => {
   });
 
   it('still coerces and validates query strings', async () => {
-    expect((await app.inject({ method: 'POST', url: '/test/form?n=x', headers: { 'content-type': 'application/json' }, payload: '{}' })).json()).toMatchObject({ errors: [{ field: 'querystring.n' }] });
+    expect((await app.inject({ method: 'POST', url: '/test/form?n=x', headers: { 'content-type': 'application/json' }, payload: '{}' })).json()).toMatchObject({
+      errors: [{ field: 'querystring.n' }],
+    });
     expect((await app.inject({ method: 'POST', url: '/test/form?n=7', headers: { 'content-type': 'application/json' }, payload: '{}' })).statusCode).toBe(200);
   });
 });

@@ -12,10 +12,12 @@ beforeAll(async () => {
 afterAll(() => database.close());
 
 function numbers(count: number, bad: (i: number) => boolean = () => false): Readable {
-  return Readable.from((function* () {
-    yield 'n\n';
-    for (let i = 1; i <= count; i++) yield bad(i) ? 'x\n' : `${i}\n`;
-  })());
+  return Readable.from(
+    (function* () {
+      yield 'n\n';
+      for (let i = 1; i <= count; i++) yield bad(i) ? 'x\n' : `${i}\n`;
+    })(),
+  );
 }
 
 const importNumbers = (input: Readable, extra: { maxMalformedShare?: number } = {}) =>
@@ -27,7 +29,11 @@ const importNumbers = (input: Readable, extra: { maxMalformedShare?: number } = 
     ...extra,
     parseRow: (row) => (/^\d+$/.test(row.n!) ? { ok: true, value: Number(row.n) } : { ok: false, error: 'n is not a number' }),
     writeBatch: async (trx, batch) => {
-      await trx.insertInto('import_probe' as never).values(batch.map((l) => ({ n: l.value })) as never).onConflict((oc) => oc.doNothing()).execute();
+      await trx
+        .insertInto('import_probe' as never)
+        .values(batch.map((l) => ({ n: l.value })) as never)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
     },
   });
 
@@ -49,7 +55,10 @@ describe('runImport', () => {
 
   it('refuses the whole file, by line number, when too many rows are malformed', async () => {
     await sql`truncate import_probe`.execute(database.db);
-    const report = await importNumbers(numbers(3_000, (i) => i % 1000 === 0), { maxMalformedShare: 0.0005 });
+    const report = await importNumbers(
+      numbers(3_000, (i) => i % 1000 === 0),
+      { maxMalformedShare: 0.0005 },
+    );
     expect(report.committed).toBe(false);
     expect(report.errors.map((e) => e.line)).toEqual([1001, 2001, 3001]);
     expect(report.refusal).toMatch(/3 of 3000 rows are malformed/);

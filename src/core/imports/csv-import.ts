@@ -68,13 +68,23 @@ export function runImport<T>(options: ImportOptions<T>): Promise<ImportReport> {
  * `runImport` in a transaction the caller runs, e.g. a module's change (`createChanges`: its own tables, audit
  * entries and events), handed to the callbacks.
  */
-export async function runImportIn<T, X>(options: ImportWork<T, X> & { transaction: (work: (trx: X) => Promise<void>) => Promise<void> }): Promise<ImportReport> {
+export async function runImportIn<T, X>(
+  options: ImportWork<T, X> & { transaction: (work: (trx: X) => Promise<void>) => Promise<void> },
+): Promise<ImportReport> {
   const now = options.clock ?? (() => performance.now());
   const started = now();
   const report: ImportReport = { rows: 0, accepted: 0, rejected: 0, errors: [], committed: false, seconds: 0 };
   const batchSize = options.batchSize ?? 2_000;
   const parser = options.input.pipe(
-    parse({ delimiter: options.delimiter ?? ',', bom: true, columns: (header: string[]) => checkHeader(header, options.columns), relax_column_count: true, trim: true, skip_empty_lines: true, info: true }),
+    parse({
+      delimiter: options.delimiter ?? ',',
+      bom: true,
+      columns: (header: string[]) => checkHeader(header, options.columns),
+      relax_column_count: true,
+      trim: true,
+      skip_empty_lines: true,
+      info: true,
+    }),
   );
   options.input.on('error', (err) => parser.destroy(err));
   // The loop below rethrows the parser's errors; this keeps one raised before the loop starts (a bad header read
@@ -119,7 +129,9 @@ export async function runImportIn<T, X>(options: ImportWork<T, X> & { transactio
       const share = report.rows === 0 ? 0 : report.rejected / report.rows;
       if (report.rows === 0) throw new Refused('the file has no data rows');
       if (share > (options.maxMalformedShare ?? 0)) {
-        throw new Refused(`${report.rejected} of ${report.rows} rows are malformed (${(share * 100).toFixed(2)} %), over the allowed ${((options.maxMalformedShare ?? 0) * 100).toFixed(2)} %`);
+        throw new Refused(
+          `${report.rejected} of ${report.rows} rows are malformed (${(share * 100).toFixed(2)} %), over the allowed ${((options.maxMalformedShare ?? 0) * 100).toFixed(2)} %`,
+        );
       }
       await options.finish?.(trx, report);
     });

@@ -45,7 +45,11 @@ describe('national reference data is the regulator’s', () => {
     for (const who of ['police', 'bank', 'marketplace', 'isp'] as const) await expectRefused(who, wipe);
     // Every other phone is still known.
     await expectAllowed('kcell', { method: 'GET', url: `/api/v1/devices/tac/${OTHER_TAC}` }, 200);
-    await expectAllowed('regulator', { method: 'POST', url: '/api/v1/devices/tac-imports?mode=delta', csv: `tac,manufacturer,model_name\n86753003,Xiaomi,Redmi Note 12\n` }, 200);
+    await expectAllowed(
+      'regulator',
+      { method: 'POST', url: '/api/v1/devices/tac-imports?mode=delta', csv: `tac,manufacturer,model_name\n86753003,Xiaomi,Redmi Note 12\n` },
+      200,
+    );
   });
 
   it('GET /api/v1/devices/tac/{tac}: every devices:read holder', async () => {
@@ -99,7 +103,12 @@ describe('mobile networks (whose IMSIs an operator may pair) are the regulator�
     expect((await ask('regulator', assign('31041', 'Kcell'))).statusCode).toBe(400);
     await expectAllowed('regulator', unassign('310410'), 204);
     expect((await ask('regulator', assign('40108', 'Police Cyber Unit'))).statusCode).toBe(404);
-    const audit = await t.database.db.selectFrom('audit_log').select(['action', 'subject']).where('action', 'like', 'devices.network.%').orderBy('id').execute();
+    const audit = await t.database.db
+      .selectFrom('audit_log')
+      .select(['action', 'subject'])
+      .where('action', 'like', 'devices.network.%')
+      .orderBy('id')
+      .execute();
     expect(audit.map((a) => `${a.action} ${a.subject}`)).toEqual([
       'devices.network.assign 40102',
       'devices.network.assign 40101',
@@ -124,7 +133,11 @@ describe('mobile networks (whose IMSIs an operator may pair) are the regulator�
 
 describe('registrations', () => {
   it('POST /api/v1/devices/registrations: operators for their subscribers, the regulator for importers and grandfathered devices', async () => {
-    const register = (serial: number, source: string): Call => ({ method: 'POST', url: '/api/v1/devices/registrations', body: { imeis: [imei(serial)], source } });
+    const register = (serial: number, source: string): Call => ({
+      method: 'POST',
+      url: '/api/v1/devices/registrations',
+      body: { imeis: [imei(serial)], source },
+    });
     expect((await expectAllowed('kcell', register(1, 'individual'), 200)).json().registered).toBe(1);
     await expectAllowed('beeline', register(2, 'service_centre'), 200);
     await expectAllowed('regulator', register(3, 'importer'), 200);
@@ -160,7 +173,12 @@ describe('lost and stolen blocks (issue 10)', () => {
 
   it('the block’s source is the caller’s kind, never hard-coded', async () => {
     await t.relayed();
-    const rows = await t.database.db.selectFrom('devices_stolen').select(['imei14', 'source', 'org_id']).where('imei14', 'in', [imei14(20), imei14(22)]).orderBy('imei14').execute();
+    const rows = await t.database.db
+      .selectFrom('devices_stolen')
+      .select(['imei14', 'source', 'org_id'])
+      .where('imei14', 'in', [imei14(20), imei14(22)])
+      .orderBy('imei14')
+      .execute();
     expect(rows).toEqual([
       { imei14: imei14(20), source: 'police', org_id: keys.police.orgId },
       { imei14: imei14(22), source: 'regulator', org_id: keys.regulator.orgId },
@@ -198,7 +216,11 @@ describe('checks', () => {
 
 describe('operators’ own data', () => {
   it('POST /api/v1/devices/observations: an operator uploads its own network’s; the regulator names any operator', async () => {
-    const file = (serial: number): Call => ({ method: 'POST', url: '/api/v1/devices/observations', csv: observations(`${today},${imei14(serial)}0,${kzImsi(serial)},,LTE`) });
+    const file = (serial: number): Call => ({
+      method: 'POST',
+      url: '/api/v1/devices/observations',
+      csv: observations(`${today},${imei14(serial)}0,${kzImsi(serial)},,LTE`),
+    });
     await expectAllowed('kcell', file(30), 200);
     await expectAllowed('kcell', { ...file(31), url: `/api/v1/devices/observations?operator=${keys.kcell.orgId}` }, 200);
     await expectRefused('kcell', { ...file(32), url: `/api/v1/devices/observations?operator=${encodeURIComponent('Beeline Kazakhstan')}` });
@@ -217,7 +239,10 @@ describe('operators’ own data', () => {
 
   it('POST and DELETE /api/v1/devices/pairings: an operator its own networks’ IMSIs, the regulator any; a pairing is removed by the one that made it or the regulator', async () => {
     const add = (serial: number, imsi = kcellImsi(serial)): Call => ({ method: 'POST', url: '/api/v1/devices/pairings', body: { imei: imei(serial), imsi } });
-    const remove = (serial: number, imsi = kcellImsi(serial)): Call => ({ method: 'DELETE', url: `/api/v1/devices/pairings?imei=${imei(serial)}&imsi=${imsi}` });
+    const remove = (serial: number, imsi = kcellImsi(serial)): Call => ({
+      method: 'DELETE',
+      url: `/api/v1/devices/pairings?imei=${imei(serial)}&imsi=${imsi}`,
+    });
     await expectAllowed('kcell', add(40), 201);
     await expectAllowed('regulator', add(41), 201);
     for (const who of ['police', 'bank', 'isp'] as const) await expectRefused(who, add(42));
@@ -235,7 +260,13 @@ describe('operators’ own data', () => {
     const refused = await expectRefused('kcell', add(44, kzImsi(44)));
     expect(refused.json().detail).toContain('network 40101');
     await expectRefused('beeline', add(45, kcellImsi(45)));
-    expect(await t.database.db.selectFrom('devices_pairings').select('imei14').where('imei14', 'in', [imei14(44), imei14(45)]).execute()).toEqual([]);
+    expect(
+      await t.database.db
+        .selectFrom('devices_pairings')
+        .select('imei14')
+        .where('imei14', 'in', [imei14(44), imei14(45)])
+        .execute(),
+    ).toEqual([]);
     await expectAllowed('beeline', add(44, kzImsi(44)), 201);
     await expectAllowed('regulator', add(46, kzImsi(46)), 201);
 
@@ -248,7 +279,8 @@ describe('operators’ own data', () => {
 
   it('GET /api/v1/devices/stats: devices:read holders; observations per operator are the regulator’s, an operator sees its own', async () => {
     const stats: Call = { method: 'GET', url: '/api/v1/devices/stats' };
-    const operators = async (who: Tenant) => ((await expectAllowed(who, stats, 200)).json().observationsPerOperator as { operator: string }[]).map((o) => o.operator).sort();
+    const operators = async (who: Tenant) =>
+      ((await expectAllowed(who, stats, 200)).json().observationsPerOperator as { operator: string }[]).map((o) => o.operator).sort();
     expect(await operators('regulator')).toEqual(['Beeline Kazakhstan', 'Kcell']);
     expect(await operators('kcell')).toEqual(['Kcell']);
     expect(await operators('police')).toEqual([]);

@@ -13,7 +13,11 @@ const dir = mkdtempSync(join(tmpdir(), 'qalqan-network-cli-'));
 
 async function qalqan(...argv: string[]): Promise<{ out: string[]; err: string[]; progress: number[] }> {
   const result = { out: [] as string[], err: [] as string[], progress: [] as number[] };
-  const io: CliIO = { out: (l) => result.out.push(l), err: (l) => result.err.push(l), progress: () => ({ update: (n) => result.progress.push(n), stop: () => undefined }) };
+  const io: CliIO = {
+    out: (l) => result.out.push(l),
+    err: (l) => result.err.push(l),
+    progress: () => ({ update: (n) => result.progress.push(n), stop: () => undefined }),
+  };
   const program = new Command('qalqan').exitOverride().configureOutput({ writeErr: () => undefined });
   devicesCommands(program, io, (fn) => fn({ devices: { network: f.service } } as unknown as DevicesCommandServices));
   await program.parseAsync(argv, { from: 'user' });

@@ -17,7 +17,11 @@ afterAll(() => t.close());
 async function qalqan(...argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCommand(argv, lineIO((kind, line) => (kind === 'out' ? out : err).push(line)), (fn) => fn(t.services));
+  const code = await runCommand(
+    argv,
+    lineIO((kind, line) => (kind === 'out' ? out : err).push(line)),
+    (fn) => fn(t.services),
+  );
   return { code, out, err };
 }
 
@@ -29,7 +33,11 @@ function file(name: string, text: string): string {
 
 describe('qalqan import (devices)', () => {
   it('import tac: full, then --delta; progress and a summary with rows/s', async () => {
-    const full = await qalqan('import', 'tac', file('tac.txt', 'tac|manufacturer|model_name|bands\n35332811|Apple|iPhone 14|LTE\n35290611|Samsung|Galaxy S23|LTE\n'));
+    const full = await qalqan(
+      'import',
+      'tac',
+      file('tac.txt', 'tac|manufacturer|model_name|bands\n35332811|Apple|iPhone 14|LTE\n35290611|Samsung|Galaxy S23|LTE\n'),
+    );
     expect(full.code).toBe(0);
     expect(full.out.at(-1)).toMatch(/^2 of 2 TACs imported in [\d.]+ s \(\d+ rows\/s\); 0 rejected$/);
     expect(full.err.some((l) => l.startsWith('TAC (bytes)'))).toBe(true);
@@ -40,7 +48,10 @@ describe('qalqan import (devices)', () => {
   });
 
   it('import registrations: rejected rows by line; a wrong header stops with the reason', async () => {
-    await t.services.auth.ensureOrg({ principal: { kind: 'system', id: 's', label: 't', orgId: null, orgKind: null, scopes: ['*'] }, requestId: null, ip: null }, { name: 'Importer', kind: 'regulator' });
+    await t.services.auth.ensureOrg(
+      { principal: { kind: 'system', id: 's', label: 't', orgId: null, orgKind: null, scopes: ['*'] }, requestId: null, ip: null },
+      { name: 'Importer', kind: 'regulator' },
+    );
     const rows = `imei,reference\n${imeiOf('35332811', 7)},DT-1\n${imeiOf('99999999', 1)},DT-1\n`;
     const res = await qalqan('import', 'registrations', file('reg.csv', rows), '--org', 'Importer');
     expect(res.code).toBe(0);

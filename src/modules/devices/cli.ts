@@ -97,7 +97,9 @@ export function devicesCommands(program: Command, io: CliIO, withServices: WithD
           .finally(done);
         for (const e of report.errors) io.err(`line ${e.line}: ${e.message}`);
         if (!report.committed) throw new DomainError('unprocessable', `nothing imported: ${report.refusal ?? 'the file was refused'}`);
-        io.out(`${report.accepted} of ${report.rows} rows imported in ${report.seconds.toFixed(1)} s (${report.rejected} rejected); ${report.newPairs} new IMEI–IMSI pairs, ${report.traceAlerts} trace alerts`);
+        io.out(
+          `${report.accepted} of ${report.rows} rows imported in ${report.seconds.toFixed(1)} s (${report.rejected} rejected); ${report.newPairs} new IMEI–IMSI pairs, ${report.traceAlerts} trace alerts`,
+        );
         const c = report.classification;
         if (c) io.out(classified(c));
       }),

@@ -29,20 +29,27 @@ export const DEMO_BLACK_IMEI = demoImei('35875309', 500002);
  * Kazakhstan's mobile networks (MCC 401, DOMAIN-FACTS §2) held by the demo operators: an operator pairs only IMSIs
  * of its own networks. Altel (401-07) was taken over by Tele2; 401-08 (Kazakhtelecom's closed CDMA) has no demo operator.
  */
-export const DEMO_NETWORKS: Readonly<Record<string, string>> = { '40101': 'Beeline Kazakhstan', '40102': 'Kcell', '40107': 'Tele2 Kazakhstan', '40177': 'Tele2 Kazakhstan' };
+export const DEMO_NETWORKS: Readonly<Record<string, string>> = {
+  '40101': 'Beeline Kazakhstan',
+  '40102': 'Kcell',
+  '40107': 'Tele2 Kazakhstan',
+  '40177': 'Tele2 Kazakhstan',
+};
 
 /** Kcell's network data: a registered phone, a grey and a cloned (black) case, and the stolen phone with a new SIM. */
 function demoObservations(today: Date): string {
   const day = (daysAgo: number) => kzDay(new Date(today.getTime() - daysAgo * 86_400_000));
   const network = (imei: string) => imei.slice(0, 14) + '0';
-  return [
-    'date,imei,imsi,msisdn,rat',
-    `${day(1)},${network(DEMO_REGISTERED[0]!)},401021000000001,+77011000001,LTE`,
-    `${day(10)},${network(DEMO_GREY_IMEI)},401021000000002,+77011000002,LTE`,
-    `${day(1)},${network(DEMO_GREY_IMEI)},401021000000002,+77011000002,LTE`,
-    ...[3, 5, 6, 7, 8].map((n) => `${day(n)},${network(DEMO_BLACK_IMEI)},40102100000000${n},+7701100000${n},GSM`),
-    `${day(0)},${network(DEMO_STOLEN_IMEI)},401021000000004,+77011000004,NR`,
-  ].join('\n') + '\n';
+  return (
+    [
+      'date,imei,imsi,msisdn,rat',
+      `${day(1)},${network(DEMO_REGISTERED[0]!)},401021000000001,+77011000001,LTE`,
+      `${day(10)},${network(DEMO_GREY_IMEI)},401021000000002,+77011000002,LTE`,
+      `${day(1)},${network(DEMO_GREY_IMEI)},401021000000002,+77011000002,LTE`,
+      ...[3, 5, 6, 7, 8].map((n) => `${day(n)},${network(DEMO_BLACK_IMEI)},40102100000000${n},+7701100000${n},GSM`),
+      `${day(0)},${network(DEMO_STOLEN_IMEI)},401021000000004,+77011000004,NR`,
+    ].join('\n') + '\n'
+  );
 }
 
 /**

@@ -29,7 +29,11 @@ const refusedToOtherKinds = async (c: Call) => {
 
 const ported = (...lines: string[]) => ['msisdn,operator,portedAt', ...lines].join('\n') + '\n';
 const spoofedFromAbroad = (callingNumber: string) => ({ callingNumber, calledNumber: '+77051234567', ingress: 'international' });
-const screen = async (who: Tenant, callingNumber: string) => (await expectAllowed(who, { method: 'POST', url: '/api/v1/voice/screen', body: spoofedFromAbroad(callingNumber) }, 200)).json() as { verdict: string; reasons: string[] };
+const screen = async (who: Tenant, callingNumber: string) =>
+  (await expectAllowed(who, { method: 'POST', url: '/api/v1/voice/screen', body: spoofedFromAbroad(callingNumber) }, 200)).json() as {
+    verdict: string;
+    reasons: string[];
+  };
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -45,8 +49,14 @@ describe('the ported-numbers register and roaming: no number can be taken over (
     const beelines = '+77055550001';
     const claim = await ask('kcell', { method: 'POST', url: '/api/v1/voice/ported', csv: ported(`${beelines},Kcell,2026-11-01`) });
     expect(claim.statusCode).toBe(422);
-    expect(claim.json().report.errors).toEqual([{ line: 2, message: 'the number is held by another operator: an operator records only ports of numbers it holds' }]);
-    const roaming = await expectAllowed('kcell', { method: 'PUT', url: '/api/v1/voice/roaming', body: [{ msisdn: beelines, roaming: true, country: 'TR' }] }, 200);
+    expect(claim.json().report.errors).toEqual([
+      { line: 2, message: 'the number is held by another operator: an operator records only ports of numbers it holds' },
+    ]);
+    const roaming = await expectAllowed(
+      'kcell',
+      { method: 'PUT', url: '/api/v1/voice/roaming', body: [{ msisdn: beelines, roaming: true, country: 'TR' }] },
+      200,
+    );
     expect(roaming.json()).toMatchObject({ accepted: 0, rejected: 1 });
     await t.relayed();
     expect(await screen('beeline', beelines)).toMatchObject({ verdict: 'block', reasons: expect.arrayContaining(['SPOOFED_KZ_MOBILE_FROM_ABROAD']) });
@@ -56,21 +66,32 @@ describe('the ported-numbers register and roaming: no number can be taken over (
     // Beeline's number ported to Kcell, recorded by Beeline; then Kcell holds it and reports its roaming.
     await expectAllowed('beeline', { method: 'POST', url: '/api/v1/voice/ported', csv: ported('+77055550002,Kcell,2026-11-01') }, 200);
     await t.relayed();
-    expect((await expectAllowed('kcell', { method: 'PUT', url: '/api/v1/voice/roaming', body: [{ msisdn: '+77055550002', roaming: true }] }, 200)).json().accepted).toBe(1);
+    expect(
+      (await expectAllowed('kcell', { method: 'PUT', url: '/api/v1/voice/roaming', body: [{ msisdn: '+77055550002', roaming: true }] }, 200)).json().accepted,
+    ).toBe(1);
     // Beeline no longer holds it: it cannot record it again, nor report it.
     expect((await ask('beeline', { method: 'POST', url: '/api/v1/voice/ported', csv: ported('+77055550002,Beeline,2026-11-02') })).statusCode).toBe(422);
-    expect((await expectAllowed('beeline', { method: 'PUT', url: '/api/v1/voice/roaming', body: [{ msisdn: '+77055550002', roaming: true }] }, 200)).json().accepted).toBe(0);
+    expect(
+      (await expectAllowed('beeline', { method: 'PUT', url: '/api/v1/voice/roaming', body: [{ msisdn: '+77055550002', roaming: true }] }, 200)).json().accepted,
+    ).toBe(0);
     // A number in a range nobody holds on record: only the regulator records its port.
     const unheld = await ask('kcell', { method: 'POST', url: '/api/v1/voice/ported', csv: ported('+77085550001,Kcell,2026-11-01') });
     expect(unheld.json().report.errors[0].message).toBe('no operator holds this number on record; only the regulator records its port');
-    await expectAllowed('regulator', { method: 'POST', url: '/api/v1/voice/ported', csv: ported('+77085550001,Kcell,2026-11-01', '+77055550003,Kcell,2026-11-01') }, 200);
+    await expectAllowed(
+      'regulator',
+      { method: 'POST', url: '/api/v1/voice/ported', csv: ported('+77085550001,Kcell,2026-11-01', '+77055550003,Kcell,2026-11-01') },
+      200,
+    );
     await refusedToOtherKinds({ method: 'POST', url: '/api/v1/voice/ported', csv: ported('+77015550009,Kcell,2026-11-01') });
   });
 
   it('PUT /api/v1/voice/roaming: the number’s home operator; the regulator for any number with one', async () => {
     const report = (msisdn: string): Call => ({ method: 'PUT', url: '/api/v1/voice/roaming', body: [{ msisdn, roaming: true }] });
     expect((await expectAllowed('kcell', report('+77015550001'), 200)).json().accepted).toBe(1);
-    expect((await expectAllowed('beeline', report('+77015550001'), 200)).json().results[0]).toMatchObject({ status: 'rejected', reason: 'not your subscriber: the number belongs to another operator' });
+    expect((await expectAllowed('beeline', report('+77015550001'), 200)).json().results[0]).toMatchObject({
+      status: 'rejected',
+      reason: 'not your subscriber: the number belongs to another operator',
+    });
     expect((await expectAllowed('regulator', report('+77055550009'), 200)).json().accepted).toBe(1);
     await refusedToOtherKinds(report('+77015550001'));
   });
@@ -142,7 +163,8 @@ describe('national reference data is the regulator’s', () => {
     await expectAllowed('regulator', add, 200);
     await expectRefused('beeline', { method: 'DELETE', url: '/api/v1/voice/dno/112' });
     await refusedToOtherKinds({ method: 'DELETE', url: '/api/v1/voice/dno/112' });
-    for (const who of ['kcell', 'regulator'] as const) expect((await expectAllowed(who, { method: 'GET', url: '/api/v1/voice/dno' }, 200)).json().items).toHaveLength(1);
+    for (const who of ['kcell', 'regulator'] as const)
+      expect((await expectAllowed(who, { method: 'GET', url: '/api/v1/voice/dno' }, 200)).json().items).toHaveLength(1);
     await refusedToOtherKinds({ method: 'GET', url: '/api/v1/voice/dno' });
     await expectAllowed('regulator', { method: 'DELETE', url: '/api/v1/voice/dno/112' }, 204);
   });
@@ -152,8 +174,12 @@ describe('trunks: an operator’s own, the regulator any', () => {
   const trunk = (addresses: string[], operator?: string) => ({ name: 'Interconnect', addresses, ingress: 'international', ...(operator ? { operator } : {}) });
 
   it('PUT /api/v1/voice/trunks/{id}: an operator its own trunks, on addresses no other organisation’s trunk holds', async () => {
-    expect((await expectAllowed('beeline', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.2.7.0/24']) }, 200)).json().operatorId).toBe(keys.beeline.orgId);
-    expect((await expectAllowed('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/kcell-intl', body: trunk(['10.1.0.0/24'], KCELL) }, 200)).json().operatorId).toBe(keys.kcell.orgId);
+    expect(
+      (await expectAllowed('beeline', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.2.7.0/24']) }, 200)).json().operatorId,
+    ).toBe(keys.beeline.orgId);
+    expect(
+      (await expectAllowed('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/kcell-intl', body: trunk(['10.1.0.0/24'], KCELL) }, 200)).json().operatorId,
+    ).toBe(keys.kcell.orgId);
     // Another's trunk is not Kcell's to replace, nor another's name to put on its own; Beeline's addresses are not Kcell's to claim.
     await expectRefused('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.1.0.0/24']) });
     await expectRefused('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/kcell-2', body: trunk(['10.3.0.0/24'], 'Beeline Kazakhstan') });
@@ -163,12 +189,22 @@ describe('trunks: an operator’s own, the regulator any', () => {
     await refusedToOtherKinds({ method: 'PUT', url: '/api/v1/voice/trunks/x', body: trunk(['10.9.0.1']) });
     // The regulator configures any, with or without an operator.
     await expectAllowed('regulator', { method: 'PUT', url: '/api/v1/voice/trunks/shared-gw', body: trunk(['192.0.2.0/24']) }, 200);
-    await expectAllowed('regulator', { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.2.0.0/16', '10.4.0.0/16'], 'Beeline Kazakhstan') }, 200);
+    await expectAllowed(
+      'regulator',
+      { method: 'PUT', url: '/api/v1/voice/trunks/beeline-intl', body: trunk(['10.2.0.0/16', '10.4.0.0/16'], 'Beeline Kazakhstan') },
+      200,
+    );
     await expectRefused('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/shared-gw', body: trunk(['192.0.2.0/24']) });
   });
 
   it('PUT /api/v1/voice/trunks/{id}: an operator claims no range wider than IPv4 /24 or IPv6 /48, so not every unconfigured source', async () => {
-    for (const [addresses, ingress] of [[['0.0.0.0/0'], 'international'], [['::/0'], 'domestic'], [['10.8.0.0/23'], 'international'], [['2001:db8::/47'], 'domestic'], [['::ffff:0:0/96'], 'domestic']] as const) {
+    for (const [addresses, ingress] of [
+      [['0.0.0.0/0'], 'international'],
+      [['::/0'], 'domestic'],
+      [['10.8.0.0/23'], 'international'],
+      [['2001:db8::/47'], 'domestic'],
+      [['::ffff:0:0/96'], 'domestic'],
+    ] as const) {
       const res = await ask('kcell', { method: 'PUT', url: '/api/v1/voice/trunks/0-kcell-all', body: { name: 'All', addresses, ingress } });
       expect(res.statusCode, res.body).toBe(422);
       expect(res.json().detail).toMatch(/at most an IPv4 \/24 or an IPv6 \/48/);
@@ -189,11 +225,13 @@ describe('trunks: an operator’s own, the regulator any', () => {
     await expectAllowed('regulator', { method: 'PUT', url: '/api/v1/voice/trunks/z-regulator-all', body: trunk(['0.0.0.0/0']) }, 200);
     expect(t.services.voice.index.trunkOf('10.8.0.10')?.id).toBe('0-kcell-wide');
     expect(t.services.voice.index.trunkOf('203.0.113.1')?.id).toBe('z-regulator-all');
-    for (const id of ['0-kcell-wide', 'z-regulator-host', 'z-regulator-all']) await expectAllowed('regulator', { method: 'DELETE', url: `/api/v1/voice/trunks/${id}` }, 204);
+    for (const id of ['0-kcell-wide', 'z-regulator-host', 'z-regulator-all'])
+      await expectAllowed('regulator', { method: 'DELETE', url: `/api/v1/voice/trunks/${id}` }, 204);
   });
 
   it('GET /api/v1/voice/trunks: an operator sees its own, the regulator all', async () => {
-    const ids = async (who: Tenant) => ((await expectAllowed(who, { method: 'GET', url: '/api/v1/voice/trunks' }, 200)).json().items as { id: string }[]).map((x) => x.id);
+    const ids = async (who: Tenant) =>
+      ((await expectAllowed(who, { method: 'GET', url: '/api/v1/voice/trunks' }, 200)).json().items as { id: string }[]).map((x) => x.id);
     expect(await ids('kcell')).toEqual(['kcell-intl']);
     expect(await ids('beeline')).toEqual(['beeline-intl']);
     expect(await ids('regulator')).toEqual(['beeline-intl', 'kcell-intl', 'shared-gw']);
@@ -213,11 +251,24 @@ describe('STIR/SHAKEN: trust anchors the regulator’s, certificates and credent
   const certificate = async (id: string, operatorId: string | null, trustAnchor = false) => {
     const now = new Date();
     await stirRepository(tablesOf<VoiceTables>(t.database.db)).insertCertificate({
-      id, operatorId, trustAnchor, x5u: `http://localhost/api/v1/voice/stir/certificates/${id}.pem`, pem: `pem of ${id}`, fingerprint: `fp-${id}`, subject: `CN=${id}`,
-      notBefore: now, notAfter: new Date(now.getTime() + 86_400_000), createdAt: now,
+      id,
+      operatorId,
+      trustAnchor,
+      x5u: `http://localhost/api/v1/voice/stir/certificates/${id}.pem`,
+      pem: `pem of ${id}`,
+      fingerprint: `fp-${id}`,
+      subject: `CN=${id}`,
+      notBefore: now,
+      notAfter: new Date(now.getTime() + 86_400_000),
+      createdAt: now,
     });
   };
-  const ids = { kcell: '00000000-0000-4000-8000-00000000c001', beeline: '00000000-0000-4000-8000-00000000b001', anchor: '00000000-0000-4000-8000-00000000a001', spare: '00000000-0000-4000-8000-00000000c002' };
+  const ids = {
+    kcell: '00000000-0000-4000-8000-00000000c001',
+    beeline: '00000000-0000-4000-8000-00000000b001',
+    anchor: '00000000-0000-4000-8000-00000000a001',
+    spare: '00000000-0000-4000-8000-00000000c002',
+  };
   beforeAll(async () => {
     await certificate(ids.kcell, keys.kcell.orgId);
     await certificate(ids.spare, keys.kcell.orgId);
@@ -236,7 +287,8 @@ describe('STIR/SHAKEN: trust anchors the regulator’s, certificates and credent
     await refusedToOtherKinds({ method: 'DELETE', url: '/api/v1/voice/stir/spcs/1002' });
     await expectAllowed('regulator', assign('1009', KCELL), 200);
     await expectAllowed('regulator', { method: 'DELETE', url: '/api/v1/voice/stir/spcs/1009' }, 204);
-    for (const who of ['kcell', 'beeline', 'regulator'] as const) expect((await expectAllowed(who, { method: 'GET', url: '/api/v1/voice/stir/spcs' }, 200)).json().items).toHaveLength(2);
+    for (const who of ['kcell', 'beeline', 'regulator'] as const)
+      expect((await expectAllowed(who, { method: 'GET', url: '/api/v1/voice/stir/spcs' }, 200)).json().items).toHaveLength(2);
     await refusedToOtherKinds({ method: 'GET', url: '/api/v1/voice/stir/spcs' });
   });
 
@@ -254,7 +306,11 @@ describe('STIR/SHAKEN: trust anchors the regulator’s, certificates and credent
 
   it('POST /api/v1/voice/stir/certificates: a certificate is uploaded by the operator its SPC names, or the regulator; a trust anchor by the regulator', async () => {
     const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'stir', 'fixtures', `${name}.pem`), 'utf8');
-    const upload = (name: string, trustAnchor = false): Call => ({ method: 'POST', url: '/api/v1/voice/stir/certificates', body: { certificate: fixture(name), trustAnchor } });
+    const upload = (name: string, trustAnchor = false): Call => ({
+      method: 'POST',
+      url: '/api/v1/voice/stir/certificates',
+      body: { certificate: fixture(name), trustAnchor },
+    });
     expect((await expectRefused('kcell', upload('anchor', true))).json().detail).toBe('only the regulator may upload trust anchors');
     await expectAllowed('regulator', upload('anchor', true), 201);
     // operator.pem names SPC 1001 (Kcell's): Beeline cannot store it as its own, Kcell can.
@@ -265,7 +321,11 @@ describe('STIR/SHAKEN: trust anchors the regulator’s, certificates and credent
   });
 
   it('POST /api/v1/voice/stir/certificates: a trust anchor by the regulator only (any PEM asked as every kind)', async () => {
-    const anchor: Call = { method: 'POST', url: '/api/v1/voice/stir/certificates', body: { certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', trustAnchor: true } };
+    const anchor: Call = {
+      method: 'POST',
+      url: '/api/v1/voice/stir/certificates',
+      body: { certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', trustAnchor: true },
+    };
     expect((await expectRefused('kcell', anchor)).json().detail).toBe('only the regulator may upload trust anchors');
     await expectAllowed('regulator', anchor);
     await expectAllowed('kcell', { ...anchor, body: { ...(anchor.body as object), trustAnchor: false } });
@@ -289,7 +349,11 @@ describe('STIR/SHAKEN: trust anchors the regulator’s, certificates and credent
   });
 
   it('PUT /api/v1/voice/stir/credentials: only with the caller’s own certificate; POST /api/v1/voice/stir/sign: with its own credential', async () => {
-    const credential = (certificateId: string): Call => ({ method: 'PUT', url: '/api/v1/voice/stir/credentials', body: { certificateId, privateKey: 'not a key' } });
+    const credential = (certificateId: string): Call => ({
+      method: 'PUT',
+      url: '/api/v1/voice/stir/credentials',
+      body: { certificateId, privateKey: 'not a key' },
+    });
     await expectAllowed('kcell', credential(ids.spare), 422);
     await expectRefused('beeline', credential(ids.spare), 404);
     await expectRefused('regulator', credential(ids.spare), 404);

@@ -18,7 +18,9 @@ export type WithVoiceServices = <T>(fn: (services: VoiceCommandServices) => Prom
 export function voiceCommands(program: Command, io: CliIO, withServices: WithVoiceServices): void {
   commandGroup(program, 'import', 'bulk imports')
     .command('ported')
-    .description('import ported numbers (CSV msisdn,operator,portedAt): any port as the regulator, or with --operator only ports of numbers that operator holds')
+    .description(
+      'import ported numbers (CSV msisdn,operator,portedAt): any port as the regulator, or with --operator only ports of numbers that operator holds',
+    )
     .argument('<file>', 'CSV file')
     .option('--operator <org>', 'record as this operator organisation (name or id), the donor: only numbers it holds now (its ranges, or ported to it)')
     .action((file: string, opts: { operator?: string }) =>

@@ -67,8 +67,20 @@ export async function loadVoiceDemo(
     { number: '+77272596000', label: 'Bank hotline (demo)' },
     { number: '+77172000102', label: 'Government service line (demo)' },
   ]);
-  await reference.putTrunk(ctx.regulator, { id: 'demo-intl-gw', name: 'International gateway (demo)', operator: ctx.operatorName, addresses: ['192.0.2.0/24'], ingress: 'international' });
-  await reference.putTrunk(ctx.regulator, { id: 'demo-domestic', name: 'Domestic interconnect (demo)', operator: ctx.operatorName, addresses: ['198.51.100.0/24'], ingress: 'domestic' });
+  await reference.putTrunk(ctx.regulator, {
+    id: 'demo-intl-gw',
+    name: 'International gateway (demo)',
+    operator: ctx.operatorName,
+    addresses: ['192.0.2.0/24'],
+    ingress: 'international',
+  });
+  await reference.putTrunk(ctx.regulator, {
+    id: 'demo-domestic',
+    name: 'Domestic interconnect (demo)',
+    operator: ctx.operatorName,
+    addresses: ['198.51.100.0/24'],
+    ingress: 'domestic',
+  });
 
   await voice.reload();
   const operatorId = ctx.operator.principal.orgId;
@@ -80,9 +92,15 @@ export async function loadVoiceDemo(
     await stir.setCredential(ctx.operator, { certificateId, privateKey: DEMO_OPERATOR_KEY_PEM });
     await voice.reload();
     const signedBy = await stir.sign(ctx.operator, { orig: DEMO_ROAMER, dest: DEMO_CALLED, attest: 'A' });
-    signed = await screening.screen({ callingNumber: DEMO_ROAMER, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw', identity: signedBy.identity }, operatorId);
+    signed = await screening.screen(
+      { callingNumber: DEMO_ROAMER, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw', identity: signedBy.identity },
+      operatorId,
+    );
   }
-  const spoofed = await screening.screen({ callingNumber: DEMO_SPOOFED_CLI, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw' }, operatorId);
+  const spoofed = await screening.screen(
+    { callingNumber: DEMO_SPOOFED_CLI, calledNumber: DEMO_CALLED, ingress: 'international', trunkId: 'demo-intl-gw' },
+    operatorId,
+  );
   await screening.flush();
   return { signed, spoofed };
 }

@@ -56,7 +56,17 @@ export function createVoiceModule(deps: ModuleDeps & VoiceOptions) {
   const now = deps.now ?? (() => clock().getTime());
   const index = new VoiceIndex(now);
   const roamingTtlMs = deps.roamingTtlMs ?? 24 * 3_600_000;
-  const stir = createStirService({ db, run, orgs: deps.orgs, clock, ids: deps.ids, secret: deps.secret, publicBaseUrl: deps.publicBaseUrl ?? 'http://localhost:8080', fetchCertificate: deps.fetchCertificate, logger });
+  const stir = createStirService({
+    db,
+    run,
+    orgs: deps.orgs,
+    clock,
+    ids: deps.ids,
+    secret: deps.secret,
+    publicBaseUrl: deps.publicBaseUrl ?? 'http://localhost:8080',
+    fetchCertificate: deps.fetchCertificate,
+    logger,
+  });
   const counters = createVoiceCounters({ registry: deps.metrics.registry });
   const screening = createScreeningService({ db, run, orgs: deps.orgs, index, counters, clock, now, verifier: stir.verifier });
   const reference = createReferenceService({ db, run, orgs: deps.orgs, index, clock, logger, roamingTtlMs });
@@ -78,11 +88,16 @@ export function createVoiceModule(deps: ModuleDeps & VoiceOptions) {
     const numbers = (v: unknown) => (Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string') : []);
     return [
       await bus.subscribe('voice-roaming', 'voice.roaming.changed', (e) => index.refreshRoaming(source, numbers(e.payload.msisdns)), fanout),
-      await bus.subscribe('voice-lists', 'voice.lists.changed', async (e) => {
-        const list = e.payload.list === 'dno' ? 'dno' : 'blocklist';
-        if (Array.isArray(e.payload.numbers)) index.applyList(list, numbers(e.payload.numbers), e.payload.listed === true);
-        else await index.loadLists(source);
-      }, fanout),
+      await bus.subscribe(
+        'voice-lists',
+        'voice.lists.changed',
+        async (e) => {
+          const list = e.payload.list === 'dno' ? 'dno' : 'blocklist';
+          if (Array.isArray(e.payload.numbers)) index.applyList(list, numbers(e.payload.numbers), e.payload.listed === true);
+          else await index.loadLists(source);
+        },
+        fanout,
+      ),
       await bus.subscribe('voice-policies', 'voice.policies.changed', () => index.loadPolicies(source), fanout),
       await bus.subscribe('voice-trunks', 'voice.trunks.changed', () => index.loadTrunks(source), fanout),
       await bus.subscribe('voice-ownership', 'voice.ownership.changed', () => index.loadOwnership(source), fanout),
@@ -92,7 +107,12 @@ export function createVoiceModule(deps: ModuleDeps & VoiceOptions) {
 
   const voice = {
     name: 'voice',
-    routes: [screeningRoutes(screening), screeningPolicyRoutes(screening), referenceRoutes(reference, { roamingTtlSeconds: Math.round(roamingTtlMs / 1000) }), stirRoutes(stir)],
+    routes: [
+      screeningRoutes(screening),
+      screeningPolicyRoutes(screening),
+      referenceRoutes(reference, { roamingTtlSeconds: Math.round(roamingTtlMs / 1000) }),
+      stirRoutes(stir),
+    ],
     /** Call screening for switches on the SBI (HTTP/2): the screen and screen-batch routes. */
     sbiRoutes: [screeningRoutes(screening)],
     screening,
@@ -112,10 +132,14 @@ export function createVoiceModule(deps: ModuleDeps & VoiceOptions) {
         timers.push(t);
       };
       every(FLUSH_EVERY_MS, () => screening.flush(), 'flushing counters');
-      every(RELOAD_EVERY_MS, async () => {
-        await reload();
-        await source.pruneRoaming(clock());
-      }, 'reloading indexes');
+      every(
+        RELOAD_EVERY_MS,
+        async () => {
+          await reload();
+          await source.pruneRoaming(clock());
+        },
+        'reloading indexes',
+      );
     },
 
     async stop(): Promise<void> {

@@ -72,11 +72,17 @@ describe('voice policy', () => {
     const claims = ['0.0.0.0/0', '::/0', '10.0.0.0/23', '10.0.0.0/24', '10.0.0.1', '2001:db8::/47', '2001:db8::/48', '2001:db8::1'];
     expect(voicePolicy.trunkRangesTooWide(kcell, claims)).toEqual(['0.0.0.0/0', '::/0', '10.0.0.0/23', '2001:db8::/47']);
     // IPv6 prefixes holding IPv4-mapped addresses count as the IPv4 range they hold: ::/48 and ::ffff:0:0/96 hold all of IPv4.
-    expect(voicePolicy.trunkRangesTooWide(kcell, ['::/48', '::ffff:0:0/96', '::ffff:10.0.0.0/119', '::ffff:10.0.0.0/120', '::ffff:10.0.0.1'])).toEqual(['::/48', '::ffff:0:0/96', '::ffff:10.0.0.0/119']);
+    expect(voicePolicy.trunkRangesTooWide(kcell, ['::/48', '::ffff:0:0/96', '::ffff:10.0.0.0/119', '::ffff:10.0.0.0/120', '::ffff:10.0.0.1'])).toEqual([
+      '::/48',
+      '::ffff:0:0/96',
+      '::ffff:10.0.0.0/119',
+    ]);
     expect(voicePolicy.trunkRangesTooWide(regulator, claims)).toEqual([]);
     expect(voicePolicy.trunkRangesTooWide(staff, ['0.0.0.0/0'])).toEqual([]);
     // An IPv4 address and its IPv4-mapped IPv6 form are one source.
-    expect(voicePolicy.addressConflicts(kcell, ['::ffff:10.2.3.4'], [{ id: 'beeline-intl', operatorId: 'beeline', addresses: ['10.2.3.0/24'] }])).toEqual(['beeline-intl']);
+    expect(voicePolicy.addressConflicts(kcell, ['::ffff:10.2.3.4'], [{ id: 'beeline-intl', operatorId: 'beeline', addresses: ['10.2.3.0/24'] }])).toEqual([
+      'beeline-intl',
+    ]);
   });
 
   it('statistics: its own for an operator, all for the regulator, none for other kinds', () => {

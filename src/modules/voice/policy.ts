@@ -67,7 +67,11 @@ export const voicePolicy = {
    * an operator) already holds, or its calls would be screened and counted as the claimant's. The regulator may
    * configure any. Returns the other trunks' ids the addresses collide with.
    */
-  addressConflicts(p: Principal, addresses: readonly string[], trunks: readonly { id: string; operatorId: string | null; addresses: readonly string[] }[]): string[] {
+  addressConflicts(
+    p: Principal,
+    addresses: readonly string[],
+    trunks: readonly { id: string; operatorId: string | null; addresses: readonly string[] }[],
+  ): string[] {
     if (isRegulator(p)) return [];
     return trunks.filter((t) => t.operatorId !== p.orgId && t.addresses.some((held) => addresses.some((wanted) => overlaps(held, wanted)))).map((t) => t.id);
   },

@@ -9,7 +9,6 @@ import { startTestApp, TEST_SECRET, type TestApp } from '../../testing/app.js';
 import { deafBus } from '../../testing/buses.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
 
-
 describe('voice: a write that answered 2xx is already what this instance screens with (no bus)', () => {
   let t: TestApp;
   let admin: string;
@@ -72,13 +71,27 @@ describe('voice: a write that answered 2xx is already what this instance screens
   });
 
   it('trunks and ported numbers', async () => {
-    expect((await as(admin, 'PUT', '/api/v1/voice/trunks/kcell-intl', { name: 'Kcell international', operator: 'Kcell', addresses: ['10.1.0.0/16'], ingress: 'international' })).statusCode).toBe(200);
+    expect(
+      (
+        await as(admin, 'PUT', '/api/v1/voice/trunks/kcell-intl', {
+          name: 'Kcell international',
+          operator: 'Kcell',
+          addresses: ['10.1.0.0/16'],
+          ingress: 'international',
+        })
+      ).statusCode,
+    ).toBe(200);
     expect(t.services.voice.index.trunkOf('10.1.2.3')).toMatchObject({ id: 'kcell-intl', ingress: 'international' });
     expect(t.services.voice.index.isTrunk('kcell-intl')).toBe(true);
     expect((await as(admin, 'DELETE', '/api/v1/voice/trunks/kcell-intl')).statusCode).toBe(204);
     expect(t.services.voice.index.trunkOf('10.1.2.3')).toBeUndefined();
 
-    const ported = await t.app.inject({ method: 'POST', url: '/api/v1/voice/ported', headers: { authorization: admin, 'content-type': 'text/csv' }, payload: 'msisdn,operator,portedAt\n+77056660001,Kcell,2026-10-01\n' });
+    const ported = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/voice/ported',
+      headers: { authorization: admin, 'content-type': 'text/csv' },
+      payload: 'msisdn,operator,portedAt\n+77056660001,Kcell,2026-10-01\n',
+    });
     expect(ported.statusCode).toBe(200);
     expect(t.services.voice.index.homeOperator('+77056660001')).toBe((await t.services.auth.getOrg('Kcell')).id);
   });
@@ -111,7 +124,11 @@ describe('voice: a committed write is answered from what it committed, not from 
   it('setting a screening policy answers the policy it stored', async () => {
     const stop = database.onCommit(() => (readsFail = true));
     try {
-      const stored = await services.voice.screening.putPolicy(systemContext('test'), '*', { block: ['DO_NOT_ORIGINATE'], flag: ['INVALID_CLI'], enabled: true });
+      const stored = await services.voice.screening.putPolicy(systemContext('test'), '*', {
+        block: ['DO_NOT_ORIGINATE'],
+        flag: ['INVALID_CLI'],
+        enabled: true,
+      });
       expect(stored).toEqual({ operatorId: '*', block: ['DO_NOT_ORIGINATE'], flag: ['INVALID_CLI'], enabled: true, isDefault: false });
     } finally {
       stop();
@@ -143,7 +160,9 @@ describe('STIR/SHAKEN: an upload, SPC assignment or revocation that answered 2xx
     expect((await as('regulator', 'PUT', '/api/v1/voice/stir/spcs/1001', { operator: 'Kcell' })).statusCode).toBe(200);
     const cert = await as('kcell', 'POST', '/api/v1/voice/stir/certificates', { certificate: fixture('operator.pem'), trustAnchor: false });
     expect(cert.statusCode).toBe(201);
-    expect((await as('kcell', 'PUT', '/api/v1/voice/stir/credentials', { certificateId: cert.json().id, privateKey: fixture('operator-key.pem') })).statusCode).toBe(200);
+    expect(
+      (await as('kcell', 'PUT', '/api/v1/voice/stir/credentials', { certificateId: cert.json().id, privateKey: fixture('operator-key.pem') })).statusCode,
+    ).toBe(200);
     const signed = await as('kcell', 'POST', '/api/v1/voice/stir/sign', { ...CALL, attest: 'A' });
     expect(signed.statusCode).toBe(200);
     const kcellId = (await t.services.auth.getOrg('Kcell')).id;

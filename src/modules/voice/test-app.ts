@@ -22,7 +22,10 @@ export async function startVoiceApp(clock: () => Date): Promise<VoiceApp> {
   const admin = (await t.keyWith(['*'])).authorization;
   const kcell = await operatorKey(t, 'Kcell', ['voice:screen', 'voice:write']);
   const beeline = await operatorKey(t, 'Beeline', ['voice:screen', 'voice:write']);
-  for (const [prefix, operator] of [['701', 'Kcell'], ['705', 'Beeline']]) {
+  for (const [prefix, operator] of [
+    ['701', 'Kcell'],
+    ['705', 'Beeline'],
+  ]) {
     const res = await t.app.inject({ method: 'PUT', url: `/api/v1/voice/range-holders/${prefix}`, headers: { authorization: admin }, payload: { operator } });
     expect(res.statusCode).toBe(200);
   }

@@ -21,7 +21,6 @@ import { eirRepository, type EirRepository } from './repository.js';
 const TAC = '35332811';
 const logger = pino({ level: 'silent' });
 
-
 describe('read your own writes: the writing instance answers from its commit, without the bus', () => {
   let t: TestApp;
   let police: { authorization: string };
@@ -33,7 +32,10 @@ describe('read your own writes: the writing instance answers from its commit, wi
     await t.services.auth.ensureOrg(ctx, { name: 'Police Consistency', kind: 'police' });
     police = { authorization: `Bearer ${(await t.services.auth.createApiKey(ctx, { org: 'Police Consistency', scopes: ['devices:block'] })).key}` };
     await t.database.db.insertInto('devices_tac').values({ tac: TAC, manufacturer: 'Apple', model_name: 'iPhone 14' }).execute();
-    await t.database.db.insertInto('devices_registrations').values({ imei14: imeiOf(TAC, 2).slice(0, 14), imei: imeiOf(TAC, 2), source: 'importer' }).execute();
+    await t.database.db
+      .insertInto('devices_registrations')
+      .values({ imei14: imeiOf(TAC, 2).slice(0, 14), imei: imeiOf(TAC, 2), source: 'importer' })
+      .execute();
     await t.services.eir.reload();
   });
   afterAll(() => t.close());
@@ -69,7 +71,12 @@ describe('read your own writes: the writing instance answers from its commit, wi
   it('the event carries the new status of each IMEI, so other instances need no database read', async () => {
     const imei = imeiOf(TAC, 3);
     await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: police, payload: { imei, caseNumber: 'KUI-RYW-2' } });
-    const event = await t.database.db.selectFrom('core_outbox').select('payload').where('topic', '=', 'devices.imei.blocked').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    const event = await t.database.db
+      .selectFrom('core_outbox')
+      .select('payload')
+      .where('topic', '=', 'devices.imei.blocked')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
     expect(event.payload).toMatchObject({ imei14: imei.slice(0, 14), statuses: { [imei.slice(0, 14)]: 'black' }, origin: expect.any(String) });
   });
 });
@@ -106,7 +113,8 @@ describe('another instance applies status events from memory', () => {
       },
       close: async () => undefined,
     };
-    const deliver = (topic: string, payload: Record<string, unknown>) => handler!({ id: String(++n), topic, payload, occurredAt: new Date().toISOString(), seq: String(n) } satisfies QalqanEvent);
+    const deliver = (topic: string, payload: Record<string, unknown>) =>
+      handler!({ id: String(++n), topic, payload, occurredAt: new Date().toISOString(), seq: String(n) } satisfies QalqanEvent);
     return { bus, deliver };
   }
 
@@ -169,7 +177,8 @@ describe('a committed block is answered from its transaction', () => {
     const clock = () => new Date();
     const ids = () => crypto.randomUUID();
     const eir = createEir({ repo: () => eirRepository(networkDeps(database.db, clock).db), bus: createMemoryBus(logger), logger });
-    const service = (db: Executor) => createBlocks({ run: createChanges({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids, clock }) }), eir, clock });
+    const service = (db: Executor) =>
+      createBlocks({ run: createChanges({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids, clock }) }), eir, clock });
     const ctx = systemContext('police test');
     const imei = imeiOf(TAC, 20);
     const first = await service(failingAfterCommit(database.db)).block(ctx, { imei, caseNumber: 'KUI-503' });

@@ -48,15 +48,31 @@ beforeAll(async () => {
   eir = (await t.keyWith(['devices:check'], 'Kcell', 'operator')).authorization;
   const db = t.database.db;
   await db.insertInto('devices_tac').values({ tac: '35332811', manufacturer: 'Apple', model_name: 'iPhone 14' }).execute();
-  await t.app.inject({ method: 'POST', url: '/api/v1/devices/registrations', headers: { authorization: admin }, payload: { imeis: [WHITE], source: 'importer' } });
-  const blocked = await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: { authorization: admin }, payload: { imei: BLACK_STOLEN, caseNumber: 'KUI-1' } });
+  await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/devices/registrations',
+    headers: { authorization: admin },
+    payload: { imeis: [WHITE], source: 'importer' },
+  });
+  const blocked = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/devices/stolen',
+    headers: { authorization: admin },
+    payload: { imei: BLACK_STOLEN, caseNumber: 'KUI-1' },
+  });
   expect(blocked.json()).toMatchObject({ alreadyBlocked: false });
-  await db.insertInto('devices_classification').values([
-    { imei14: GREY.slice(0, 14), status: 'grey', reasons: ['not_registered'], first_flagged: '2026-11-01', deadline: '2026-12-01' },
-    { imei14: BLACK_PAST_GRACE.slice(0, 14), status: 'black', reasons: ['not_registered'], first_flagged: '2026-09-01', deadline: '2026-10-01' },
-    { imei14: PAIRED.slice(0, 14), status: 'black', reasons: ['not_registered'], first_flagged: '2026-09-01', deadline: '2026-10-01' },
-  ]).execute();
-  await db.insertInto('devices_pairings').values({ imei14: PAIRED.slice(0, 14), imsi: '401021234567890' }).execute();
+  await db
+    .insertInto('devices_classification')
+    .values([
+      { imei14: GREY.slice(0, 14), status: 'grey', reasons: ['not_registered'], first_flagged: '2026-11-01', deadline: '2026-12-01' },
+      { imei14: BLACK_PAST_GRACE.slice(0, 14), status: 'black', reasons: ['not_registered'], first_flagged: '2026-09-01', deadline: '2026-10-01' },
+      { imei14: PAIRED.slice(0, 14), status: 'black', reasons: ['not_registered'], first_flagged: '2026-09-01', deadline: '2026-10-01' },
+    ])
+    .execute();
+  await db
+    .insertInto('devices_pairings')
+    .values({ imei14: PAIRED.slice(0, 14), imsi: '401021234567890' })
+    .execute();
   await t.relayed();
   await t.services.eir.reload();
 });
@@ -73,7 +89,11 @@ async function check(query: string, authorization = eir) {
   const url = `/n5g-eir-eic/v1/equipment-status?${query}`;
   const res = await t.app.inject({ method: 'GET', url, headers: { authorization } });
   const http = await t.overHttp({ method: 'GET', url, headers: { authorization } });
-  expect([http.statusCode, http.headers.get('content-type'), comparable(http.body)]).toEqual([res.statusCode, res.headers['content-type'], comparable(res.body)]);
+  expect([http.statusCode, http.headers.get('content-type'), comparable(http.body)]).toEqual([
+    res.statusCode,
+    res.headers['content-type'],
+    comparable(res.body),
+  ]);
   expect(http.headers.get('x-request-id')).toBeTruthy();
   return res;
 }
@@ -101,7 +121,10 @@ describe('N5g-eir equipment-status', () => {
   it('a pairing exempts from non-registration, never from a stolen block', async () => {
     expect((await check(`pei=imei-${PAIRED}&supi=imsi-401021234567890`)).json()).toEqual({ status: 'WHITELISTED' });
     expect((await check(`pei=imei-${PAIRED}&supi=imsi-401029999999999`)).json()).toEqual({ status: 'BLACKLISTED' });
-    await t.database.db.insertInto('devices_pairings').values({ imei14: BLACK_STOLEN.slice(0, 14), imsi: '401021234567890' }).execute();
+    await t.database.db
+      .insertInto('devices_pairings')
+      .values({ imei14: BLACK_STOLEN.slice(0, 14), imsi: '401021234567890' })
+      .execute();
     await t.services.eir.reload();
     expect((await check(`pei=imei-${BLACK_STOLEN}&supi=imsi-401021234567890`)).json()).toEqual({ status: 'BLACKLISTED' });
   });
@@ -158,11 +181,21 @@ describe('N5g-eir equipment-status', () => {
   });
   it('a blocking order from the regulator blacklists at once, a pairing does not lift it, and lifting the order does', async () => {
     const regulator = (await t.keyWith(['devices:block'])).authorization;
-    const order = await t.app.inject({ method: 'POST', url: '/api/v1/devices/orders', headers: { authorization: regulator }, payload: { imei: PAIRED, orderRef: 'COURT-2026-77' } });
+    const order = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/devices/orders',
+      headers: { authorization: regulator },
+      payload: { imei: PAIRED, orderRef: 'COURT-2026-77' },
+    });
     expect(order.statusCode).toBe(201);
     await t.relayed();
     expect((await check(`pei=imei-${PAIRED}&supi=imsi-401021234567890`)).json()).toEqual({ status: 'BLACKLISTED' });
-    const again = await t.app.inject({ method: 'POST', url: '/api/v1/devices/orders', headers: { authorization: regulator }, payload: { imei: PAIRED, orderRef: 'COURT-2026-77' } });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/devices/orders',
+      headers: { authorization: regulator },
+      payload: { imei: PAIRED, orderRef: 'COURT-2026-77' },
+    });
     expect(again.json()).toMatchObject({ alreadyOrdered: true });
     const police = (await t.keyWith(['devices:block'], 'Police Unit', 'police')).authorization;
     expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/orders/${PAIRED}`, headers: { authorization: police } })).statusCode).toBe(403);

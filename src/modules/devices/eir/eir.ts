@@ -124,16 +124,20 @@ export function createEir(deps: { repo: () => EirRepository; bus: EventBus; logg
   return {
     /** Loads the index and subscribes to changes (subscribing first, so nothing between load and subscribe is missed). */
     async start(): Promise<void> {
-      await deps.bus.subscribe('devices-eir', 'devices.>', async (event) => {
-        const change = changeIn(event.payload);
-        if (change) {
-          if (change.origin !== origin) apply(change);
-        } else if (event.topic.startsWith('devices.pairing.')) {
-          // The event does not carry the IMSI (a subscriber's identifier): other instances read the pairings again.
-          if (event.payload.origin !== origin) await reloadPairings();
-        }
-        else if ((event.payload.reload === true || event.topic === 'devices.tac.imported') && event.payload.origin !== origin) await reload();
-      }, { fanout: true });
+      await deps.bus.subscribe(
+        'devices-eir',
+        'devices.>',
+        async (event) => {
+          const change = changeIn(event.payload);
+          if (change) {
+            if (change.origin !== origin) apply(change);
+          } else if (event.topic.startsWith('devices.pairing.')) {
+            // The event does not carry the IMSI (a subscriber's identifier): other instances read the pairings again.
+            if (event.payload.origin !== origin) await reloadPairings();
+          } else if ((event.payload.reload === true || event.topic === 'devices.tac.imported') && event.payload.origin !== origin) await reload();
+        },
+        { fanout: true },
+      );
       await reload();
       if (deps.reloadEveryMs) {
         timer = setInterval(() => void reload().catch((err) => deps.logger.warn({ err }, 'EIR reload failed')), deps.reloadEveryMs);

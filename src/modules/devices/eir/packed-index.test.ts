@@ -8,7 +8,6 @@ import { prng } from '../../../../bench/prng.js';
 
 const MAX_KEY = 1e14 - 1;
 
-
 /** n IMEIs over a few hundred TACs (so keys cluster as real ones do), with codes 1–3. */
 function fixture(n: number, seed: number): [number, StatusCode][] {
   const random = prng(seed);

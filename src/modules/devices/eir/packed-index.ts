@@ -76,10 +76,7 @@ export class PackedStatusIndex {
    * buffers until the GC frees them. Between chunks the build yields to the event loop. `expectedSize` is only a
    * hint that sizes the chunk buffers. Throws RangeError on an invalid key or code.
    */
-  static async build(
-    entries: Iterable<Entry> | AsyncIterable<Entry>,
-    expectedSize?: number,
-  ): Promise<PackedStatusIndex> {
+  static async build(entries: Iterable<Entry> | AsyncIterable<Entry>, expectedSize?: number): Promise<PackedStatusIndex> {
     const index = new PackedStatusIndex();
     const hint = expectedSize !== undefined && Number.isFinite(expectedSize) && expectedSize > 0 ? expectedSize : 0;
     let limit = BUILD_CHUNK_MIN; // entries per chunk

@@ -53,11 +53,22 @@ export function eirRepository(db: DevicesDb) {
                   .select(['c.imei14', 'c.status'])
                   .where('c.imei14', '>', after)
                   // A registration beats grey (registrations come first, so a grey row of a registered IMEI is left out).
-                  .where((eb) => eb.or([eb('c.status', '!=', 'grey'), eb.not(eb.exists(eb.selectFrom('devices_registrations as r').select('r.imei14').whereRef('r.imei14', '=', 'c.imei14')))]))
+                  .where((eb) =>
+                    eb.or([
+                      eb('c.status', '!=', 'grey'),
+                      eb.not(eb.exists(eb.selectFrom('devices_registrations as r').select('r.imei14').whereRef('r.imei14', '=', 'c.imei14'))),
+                    ]),
+                  )
                   .orderBy('c.imei14')
                   .limit(PAGE)
                   .execute()
-              : await db.selectFrom(`devices_${table}`).select(['imei14', sql<null>`null`.as('status')]).where('imei14', '>', after).orderBy('imei14').limit(PAGE).execute();
+              : await db
+                  .selectFrom(`devices_${table}`)
+                  .select(['imei14', sql<null>`null`.as('status')])
+                  .where('imei14', '>', after)
+                  .orderBy('imei14')
+                  .limit(PAGE)
+                  .execute();
           for (const r of rows) yield { table, imei14: r.imei14, status: r.status };
           if (rows.length < PAGE) break;
           after = rows[rows.length - 1]!.imei14;

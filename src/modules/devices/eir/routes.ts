@@ -30,7 +30,9 @@ function problem3gpp(status: number, cause: string, detail: string, invalidParam
   };
 }
 
-const BAD_PEI = problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [{ param: 'pei', reason: 'not an IMEI or IMEISV PEI' }]);
+const BAD_PEI = problem3gpp(400, 'MANDATORY_QUERY_PARAM_INCORRECT', 'pei must be imei-<15 digits> or imeisv-<16 digits>', [
+  { param: 'pei', reason: 'not an IMEI or IMEISV PEI' },
+]);
 const NO_PEI = problem3gpp(400, 'MANDATORY_QUERY_PARAM_MISSING', 'the query parameter pei is required', [{ param: 'pei', reason: 'missing' }]);
 
 /** A query the schema refused, with the TS 29.500 cause: pei missing (or empty), pei not one string, another parameter wrong. */
@@ -52,35 +54,55 @@ function send(reply: FastifyReply, outcome: EirOutcome): void {
 /** 3GPP TS 29.511 N5g-eir_EquipmentIdentityCheck, at its standard path. */
 export function eirRoutes(eir: EirService) {
   return async function (app: App): Promise<void> {
-    app.get(EIR_PATH, {
-      // A refused query is answered by the handler, with the 3GPP cause, rather than as a generic validation problem.
-      attachValidation: true,
-      config: { scope: 'devices:check' },
-      schema: {
-        tags: ['N5g-eir'],
-        summary: 'Equipment status of a PEI (TS 29.511 GetEquipmentStatus)',
-        querystring: EquipmentStatusQuery,
-        response: { 200: EirResponseData, 400: ProblemDetails3gpp, 401: ProblemDetails3gpp, 403: ProblemDetails3gpp, 404: ProblemDetails3gpp, 503: ProblemDetails3gpp },
+    app.get(
+      EIR_PATH,
+      {
+        // A refused query is answered by the handler, with the 3GPP cause, rather than as a generic validation problem.
+        attachValidation: true,
+        config: { scope: 'devices:check' },
+        schema: {
+          tags: ['N5g-eir'],
+          summary: 'Equipment status of a PEI (TS 29.511 GetEquipmentStatus)',
+          querystring: EquipmentStatusQuery,
+          response: {
+            200: EirResponseData,
+            400: ProblemDetails3gpp,
+            401: ProblemDetails3gpp,
+            403: ProblemDetails3gpp,
+            404: ProblemDetails3gpp,
+            503: ProblemDetails3gpp,
+          },
+        },
       },
-    }, (request, reply) => {
-      if (request.validationError) {
-        sendProblemBody(reply, refused(request.validationError.validation));
-        return;
-      }
-      // Synchronous when the index answers from memory (the everyday case): no promise per request.
-      const outcome = eir.equipmentStatus(request.query.pei, request.query.supi);
-      if (outcome instanceof Promise) return outcome.then((o) => send(reply, o));
-      send(reply, outcome);
-    });
+      (request, reply) => {
+        if (request.validationError) {
+          sendProblemBody(reply, refused(request.validationError.validation));
+          return;
+        }
+        // Synchronous when the index answers from memory (the everyday case): no promise per request.
+        const outcome = eir.equipmentStatus(request.query.pei, request.query.supi);
+        if (outcome instanceof Promise) return outcome.then((o) => send(reply, o));
+        send(reply, outcome);
+      },
+    );
   };
 }
 
 /** Operators' batch check: status and reasons of up to 1,000 IMEIs (main API only). */
 export function imeiBatchRoutes(eir: EirService) {
   return async function (app: App): Promise<void> {
-    app.post('/api/v1/devices/imei-batch', {
-      config: { scope: 'devices:check' },
-      schema: { tags: ['devices'], summary: 'Status and reasons for up to 1,000 IMEIs', body: BatchRequest, response: { 200: Type.Object({ items: Type.Array(BatchItem) }), ...authErrors } },
-    }, async (request) => ({ items: await eir.checkBatch(request.body.imeis) }));
+    app.post(
+      '/api/v1/devices/imei-batch',
+      {
+        config: { scope: 'devices:check' },
+        schema: {
+          tags: ['devices'],
+          summary: 'Status and reasons for up to 1,000 IMEIs',
+          body: BatchRequest,
+          response: { 200: Type.Object({ items: Type.Array(BatchItem) }), ...authErrors },
+        },
+      },
+      async (request) => ({ items: await eir.checkBatch(request.body.imeis) }),
+    );
   };
 }

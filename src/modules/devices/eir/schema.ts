@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 
-export const BatchRequest = Type.Object({ imeis: Type.Array(Type.String({ maxLength: 32 }), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
+export const BatchRequest = Type.Object(
+  { imeis: Type.Array(Type.String({ maxLength: 32 }), { minItems: 1, maxItems: 1000 }) },
+  { additionalProperties: false },
+);
 
 export const BatchItem = Type.Object({
   imei: Type.String(),

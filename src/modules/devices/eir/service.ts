@@ -38,7 +38,12 @@ export function createEirService(deps: { db: DevicesDb; eir: Eir }) {
         const answer = deps.eir.check(p.imei14, null);
         if ('unknownTac' in answer) return { imei, valid: true, status: null, reasons: ['TAC_UNKNOWN'] };
         const w = why.get(p.imei14);
-        const reasons = [...(w?.stolen ? ['stolen'] : []), ...(w?.ordered ? ['blocked_by_order'] : []), ...(w?.reasons ?? []), ...(w?.registered ? ['registered'] : [])];
+        const reasons = [
+          ...(w?.stolen ? ['stolen'] : []),
+          ...(w?.ordered ? ['blocked_by_order'] : []),
+          ...(w?.reasons ?? []),
+          ...(w?.registered ? ['registered'] : []),
+        ];
         return { imei, valid: true, status: answer.status, reasons: [...new Set(reasons)], deadline: w?.deadline ?? null };
       });
     },

@@ -17,7 +17,6 @@ export function requireCode(code: number): void {
   if (code !== 0 && code !== 1 && code !== 2 && code !== 3) throw new RangeError(`expected a status code 0 … 3, got ${code}`);
 }
 
-
 /**
  * One build chunk, in arrival order, as sorted values with one per IMEI, the last arrival winning. Sorting
  * numerically orders an IMEI's duplicates by code, not by arrival, so an IMEI that arrived with different codes

@@ -16,7 +16,10 @@ export interface BlocksDeps extends StatusChangeDeps {
 
 function strictImei(imei: string): string {
   const parsed = parseImei(imei.trim());
-  if (!parsed.ok || parsed.kind === 'imei14') throw new DomainError('invalid', `"${imei}" is not a valid IMEI (15 digits with its check digit, or an IMEISV of 16)`, { reason: parsed.ok ? 'bad_length' : parsed.reason });
+  if (!parsed.ok || parsed.kind === 'imei14')
+    throw new DomainError('invalid', `"${imei}" is not a valid IMEI (15 digits with its check digit, or an IMEISV of 16)`, {
+      reason: parsed.ok ? 'bad_length' : parsed.reason,
+    });
   return parsed.imei14;
 }
 
@@ -47,7 +50,12 @@ export function createBlocks(deps: BlocksDeps) {
       if (!created && current && !devicesPolicy.seesBlock(ctx.principal, { orgId: current.org_id })) {
         throw new DomainError('conflict', 'this IMEI is already blocked by another organisation (its case is not yours to see); nothing was changed');
       }
-      return { imei: toImei15(imei14), caseNumber: current?.case_number ?? input.caseNumber, blockedAt: current?.blocked_at ?? new Date(), alreadyBlocked: !created };
+      return {
+        imei: toImei15(imei14),
+        caseNumber: current?.case_number ?? input.caseNumber,
+        blockedAt: current?.blocked_at ?? new Date(),
+        alreadyBlocked: !created,
+      };
     },
 
     async unblock(ctx: RequestContext, imei: string) {
@@ -56,7 +64,10 @@ export function createBlocks(deps: BlocksDeps) {
         const repo = networkRepository(c.db);
         const current = await repo.lockStolen(imei14);
         if (!current) return { removed: null, change: null };
-        requireAllowed(devicesPolicy.unblock(ctx.principal, { orgId: current.org_id }), 'a block is lifted only by the organisation that made it or by the regulator');
+        requireAllowed(
+          devicesPolicy.unblock(ctx.principal, { orgId: current.org_id }),
+          'a block is lifted only by the organisation that made it or by the regulator',
+        );
         const r = await repo.deleteStolen(imei14, ctx.principal.orgId);
         if (!r) return { removed: r, change: null };
         await c.audit({ action: 'devices.imei.unblock', subjectType: 'imei', subject: toImei15(imei14), detail: { caseNumber: r.caseNumber } });
@@ -100,7 +111,10 @@ export function createBlocks(deps: BlocksDeps) {
     },
 
     /** CSV `imei[,reference]`: lost and stolen lists from the GSMA or partner countries; the regulator imports them. */
-    async importStolen(ctx: RequestContext, opts: { input: Readable; source: string; onProgress?: (rows: number) => void; maxMalformedShare?: number }): Promise<ImportReport> {
+    async importStolen(
+      ctx: RequestContext,
+      opts: { input: Readable; source: string; onProgress?: (rows: number) => void; maxMalformedShare?: number },
+    ): Promise<ImportReport> {
       requireAllowed(devicesPolicy.nationalData(ctx.principal), 'lost and stolen lists of the GSMA and partner countries are imported by the regulator');
       const changed = importedStatuses(deps);
       const report = await runImportIn<{ imei14: string; reference: string }, Change<DevicesTables>>({
@@ -110,12 +124,15 @@ export function createBlocks(deps: BlocksDeps) {
         maxMalformedShare: opts.maxMalformedShare ?? 0.01,
         parseRow: (row) => {
           const parsed = parseImei(field(row, 'imei'), { network: true });
-          return parsed.ok ? { ok: true, value: { imei14: parsed.imei14, reference: field(row, 'reference') || `${opts.source} list` } } : { ok: false, error: `imei: ${parsed.reason}` };
+          return parsed.ok
+            ? { ok: true, value: { imei14: parsed.imei14, reference: field(row, 'reference') || `${opts.source} list` } }
+            : { ok: false, error: `imei: ${parsed.reason}` };
         },
         writeBatch: async (c, batch) => {
           const repo = networkRepository(c.db);
           const blocked: string[] = [];
-          for (const { value } of batch) if (await repo.insertStolen({ imei14: value.imei14, caseNumber: value.reference, source: opts.source, orgId: null })) blocked.push(value.imei14);
+          for (const { value } of batch)
+            if (await repo.insertStolen({ imei14: value.imei14, caseNumber: value.reference, source: opts.source, orgId: null })) blocked.push(value.imei14);
           await changed.add(c.db, blocked);
         },
         finish: async (c, report) => {

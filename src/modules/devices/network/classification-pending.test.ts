@@ -58,14 +58,23 @@ function crashingAfterFirstCommit(db: Executor): Executor {
 describe('owed classification', () => {
   it('an import records the devices it saw as owed in its own transaction; a start after a crash classifies them', async () => {
     // The import stands (it committed) and says nothing was settled; its devices stay owed.
-    const report = await importObservations(networkDeps(crashingAfterFirstCommit(f.db), f.clock), ctx, { operatorId: operator, input: csv(HEADER, ...lines(1, 3)) });
+    const report = await importObservations(networkDeps(crashingAfterFirstCommit(f.db), f.clock), ctx, {
+      operatorId: operator,
+      input: csv(HEADER, ...lines(1, 3)),
+    });
     expect(report).toMatchObject({ committed: true, accepted: 3, classification: null });
     expect(await owed()).toEqual([imei14(1), imei14(2), imei14(3)]);
     expect(await classificationOf(f.db, imei14(1))).toBeNull();
 
     // A new start of the whole server on that database settles what is owed, without waiting for the hourly run.
     const logger = pino({ level: 'silent' });
-    const services = createServices({ database: f.database, bus: createMemoryBus(logger), logger, secret: 'test-secret-test-secret-test-secret-0123', clock: f.clock });
+    const services = createServices({
+      database: f.database,
+      bus: createMemoryBus(logger),
+      logger,
+      secret: 'test-secret-test-secret-test-secret-0123',
+      clock: f.clock,
+    });
     const { app } = await createHttpServer(services);
     try {
       await expect.poll(owed, { timeout: 10_000 }).toEqual([]);
@@ -118,9 +127,15 @@ describe('owed classification', () => {
   });
 
   it('keeps an IMEI owed when it is queued again while it is being classified', async () => {
-    await f.db.insertInto('devices_classification_pending').values({ imei14: imei14(5_000) }).execute();
+    await f.db
+      .insertInto('devices_classification_pending')
+      .values({ imei14: imei14(5_000) })
+      .execute();
     const [first] = await f.db.selectFrom('devices_classification_pending').select(['imei14', 'mark']).execute();
-    await f.db.updateTable('devices_classification_pending').set({ mark: String(Number(first!.mark) + 1_000) }).execute();
+    await f.db
+      .updateTable('devices_classification_pending')
+      .set({ mark: String(Number(first!.mark) + 1_000) })
+      .execute();
     await networkRepository(f.deps.db).settlePending([first!]);
     expect(await owed()).toEqual([imei14(5_000)]);
     await classifyPending(f.deps);

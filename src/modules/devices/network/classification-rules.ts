@@ -83,5 +83,10 @@ export function classifier(conditions: Condition[], today: string): (f: DeviceFa
 
 export function sameClassification(a: Classification | null, b: Classification | null): boolean {
   if (!a || !b) return a === b;
-  return a.status === b.status && a.firstFlagged === b.firstFlagged && a.deadline === b.deadline && [...a.reasons].sort().join('|') === [...b.reasons].sort().join('|');
+  return (
+    a.status === b.status &&
+    a.firstFlagged === b.firstFlagged &&
+    a.deadline === b.deadline &&
+    [...a.reasons].sort().join('|') === [...b.reasons].sort().join('|')
+  );
 }

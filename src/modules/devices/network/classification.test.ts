@@ -24,7 +24,8 @@ beforeAll(async () => {
 afterAll(async () => f.database.close());
 beforeEach(async () => {
   // Conditions back to the seeded defaults.
-  for (const c of await f.service.getConditions()) await f.service.updateCondition(ctx, c.name, { ...c, enabled: true, sticky: c.name === 'stolen' || c.name === 'blocked_by_order' });
+  for (const c of await f.service.getConditions())
+    await f.service.updateCondition(ctx, c.name, { ...c, enabled: true, sticky: c.name === 'stolen' || c.name === 'blocked_by_order' });
 });
 
 describe('classification', () => {
@@ -33,7 +34,12 @@ describe('classification', () => {
     await f.seed.observed(operator, imei, kzImsi(1), '2026-03-01');
     const first = await classify(f.deps, { imei14s: [imei] });
     expect(first).toMatchObject({ examined: 1, grey: 1, changed: 1 });
-    expect(await classificationOf(f.db, imei)).toMatchObject({ status: 'grey', reasons: ['not_registered'], first_flagged: '2026-03-01', deadline: '2026-03-31' });
+    expect(await classificationOf(f.db, imei)).toMatchObject({
+      status: 'grey',
+      reasons: ['not_registered'],
+      first_flagged: '2026-03-01',
+      deadline: '2026-03-31',
+    });
     expect(await events(f.db, 'devices.status.changed')).toContainEqual({ statuses: { [imei]: 'grey' } });
 
     f.advanceDays(29);
@@ -147,11 +153,18 @@ describe('classification', () => {
 
   it('asks the other EIRs to reload when more than 10 000 devices changed at once, and reloads its own before it answers', async () => {
     // A bus that never delivers (NATS down): only the writer's own reload can bring its EIR up to date.
-    const silent: EventBus = { kind: 'memory', publish: async () => undefined, subscribe: async () => ({ close: async () => undefined }), close: async () => undefined };
+    const silent: EventBus = {
+      kind: 'memory',
+      publish: async () => undefined,
+      subscribe: async () => ({ close: async () => undefined }),
+      close: async () => undefined,
+    };
     const eir = createEir({ repo: () => eirRepository(f.deps.db), bus: silent, logger: f.deps.logger });
     await f.seed.tacs('99000000');
     await eir.start();
-    await sql`insert into devices_stolen (imei14, case_number, source) select '99' || lpad(g::text, 12, '0'), 'bulk', 'gsma' from generate_series(1, 10001) g`.execute(f.db);
+    await sql`insert into devices_stolen (imei14, case_number, source) select '99' || lpad(g::text, 12, '0'), 'bulk', 'gsma' from generate_series(1, 10001) g`.execute(
+      f.db,
+    );
     expect(eir.check('99000000000001', null)).toMatchObject({ status: 'GREYLISTED' });
     expect((await classify({ ...f.deps, eir })).changed).toBeGreaterThan(10_000);
     expect((await events(f.db, 'devices.status.changed')).at(-1)).toMatchObject({ reload: true });
@@ -173,12 +186,35 @@ describe('classification', () => {
 });
 
 describe('classifier', () => {
-  const condition = (name: Condition['name'], over: Partial<Condition> = {}): Condition => ({ name, blocking: true, graceDays: 30, sticky: false, enabled: true, params: {}, ...over });
-  const facts = (over: Partial<DeviceFacts>): DeviceFacts => ({ imei14: imei14(1), seen: true, registered: false, tacKnown: true, stolen: false, ordered: false, homeUnpaired: true, imsis: 1, recentImsis: 1, previous: null, ...over });
+  const condition = (name: Condition['name'], over: Partial<Condition> = {}): Condition => ({
+    name,
+    blocking: true,
+    graceDays: 30,
+    sticky: false,
+    enabled: true,
+    params: {},
+    ...over,
+  });
+  const facts = (over: Partial<DeviceFacts>): DeviceFacts => ({
+    imei14: imei14(1),
+    seen: true,
+    registered: false,
+    tacKnown: true,
+    stolen: false,
+    ordered: false,
+    homeUnpaired: true,
+    imsis: 1,
+    recentImsis: 1,
+    previous: null,
+    ...over,
+  });
 
   it('uses the smallest grace period of the blocking reasons, from the day first flagged', () => {
     const conditions = [condition('not_registered'), condition('tac_unknown', { graceDays: 10 })];
-    const v = classifier(conditions, '2026-01-05')(facts({ tacKnown: false, previous: { status: 'grey', reasons: ['not_registered'], firstFlagged: '2026-01-01', deadline: '2026-01-31' } }));
+    const v = classifier(
+      conditions,
+      '2026-01-05',
+    )(facts({ tacKnown: false, previous: { status: 'grey', reasons: ['not_registered'], firstFlagged: '2026-01-01', deadline: '2026-01-31' } }));
     expect(v).toEqual({ status: 'grey', reasons: ['not_registered', 'tac_unknown'], firstFlagged: '2026-01-01', deadline: '2026-01-11' });
   });
 

@@ -107,7 +107,12 @@ export async function statusesOf(trx: DevicesDb, clock: () => Date, imei14s: str
  * the caller to apply to its EIR once the transaction commits, or `reload` when too many changed to name them: the
  * event then asks every other instance to rebuild, and the caller rebuilds its own EIR after the commit.
  */
-async function classifyIn(change: Change<DevicesTables>, deps: ClassifyDeps, imei14s: string[] | undefined, announceAll = false): Promise<{ counts: ClassifyCounts; change: EirChange | null; reload?: true }> {
+async function classifyIn(
+  change: Change<DevicesTables>,
+  deps: ClassifyDeps,
+  imei14s: string[] | undefined,
+  announceAll = false,
+): Promise<{ counts: ClassifyCounts; change: EirChange | null; reload?: true }> {
   const repo = networkRepository(change.db);
   await repo.withoutJit();
   const now = deps.clock();
@@ -235,13 +240,15 @@ export function pendingSettler(deps: ClassifyDeps): () => Promise<ClassifyResult
   return () => {
     if (!running) return start();
     const current = running;
-    next ??= current.then(
-      () => undefined,
-      () => undefined,
-    ).then(() => {
-      next = null;
-      return running ?? start();
-    });
+    next ??= current
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        next = null;
+        return running ?? start();
+      });
     return Promise.all([current.catch(() => null), next]).then(([a, b]) => (a ? sumResults(a, b) : b));
   };
 }
@@ -263,7 +270,12 @@ function sumResults(a: ClassifyResult, b: ClassifyResult): ClassifyResult {
  * single writes (blocks at hundreds a second) is settled a page at a time rather than one transaction each; kicks
  * while it waits join it. Returns `kick` (resolves once that settling is done) and `stop`.
  */
-export function startPendingClassification(deps: ClassifyDeps, settle: () => Promise<ClassifyResult>, everyMs: number, gatherMs = 0): { kick: () => Promise<void>; stop: () => Promise<void> } {
+export function startPendingClassification(
+  deps: ClassifyDeps,
+  settle: () => Promise<ClassifyResult>,
+  everyMs: number,
+  gatherMs = 0,
+): { kick: () => Promise<void>; stop: () => Promise<void> } {
   let gathering: Promise<void> | null = null;
   let stopped = false;
   const kick = (): Promise<void> => {

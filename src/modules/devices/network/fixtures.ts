@@ -52,22 +52,42 @@ export function seed(db: Executor) {
   const devices = tablesOf<DevicesTables>(db);
   const clock = () => new Date();
   // Organisations are core's: created through the auth service, as the regulator would.
-  const auth = createAuthService({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids: randomUUID, clock }), secret: 'fixtures-secret-fixtures-secret-0123', clock, ids: randomUUID, logger });
+  const auth = createAuthService({
+    db,
+    audit: createAuditService({ db, clock }),
+    outbox: createOutbox({ ids: randomUUID, clock }),
+    secret: 'fixtures-secret-fixtures-secret-0123',
+    clock,
+    ids: randomUUID,
+    logger,
+  });
   return {
     async org(name: string, kind: OrgKind): Promise<string> {
       return (await auth.ensureOrg(systemContext('fixtures'), { name, kind })).id;
     },
     async tacs(...tacs: string[]) {
-      await devices.insertInto('devices_tac').values(tacs.map((tac) => ({ tac, manufacturer: 'Test', model_name: `Model ${tac}` }))).execute();
+      await devices
+        .insertInto('devices_tac')
+        .values(tacs.map((tac) => ({ tac, manufacturer: 'Test', model_name: `Model ${tac}` })))
+        .execute();
     },
     async registered(...imeis: string[]) {
-      await devices.insertInto('devices_registrations').values(imeis.map((i) => ({ imei14: i, imei: i + '0', source: 'importer' as const }))).execute();
+      await devices
+        .insertInto('devices_registrations')
+        .values(imeis.map((i) => ({ imei14: i, imei: i + '0', source: 'importer' as const })))
+        .execute();
     },
     async stolen(imei: string, orgId: string | null, blockedAt = new Date('2026-01-01T00:00:00Z')) {
-      await devices.insertInto('devices_stolen').values({ imei14: imei, case_number: 'case-1', source: 'police', org_id: orgId, blocked_at: blockedAt }).execute();
+      await devices
+        .insertInto('devices_stolen')
+        .values({ imei14: imei, case_number: 'case-1', source: 'police', org_id: orgId, blocked_at: blockedAt })
+        .execute();
     },
     async observed(operatorId: string, imei: string, imsi: string, lastSeen: string, number: string | null = null) {
-      await devices.insertInto('devices_observations').values({ imei14: imei, imsi, operator_id: operatorId, msisdn: number, rat: null, first_seen: lastSeen, last_seen: lastSeen }).execute();
+      await devices
+        .insertInto('devices_observations')
+        .values({ imei14: imei, imsi, operator_id: operatorId, msisdn: number, rat: null, first_seen: lastSeen, last_seen: lastSeen })
+        .execute();
     },
   };
 }
@@ -77,7 +97,10 @@ export async function events(db: Executor, topic: string): Promise<Record<string
 }
 
 export async function classificationOf(db: Executor, imei: string) {
-  return (await db.selectFrom('devices_classification').select(['status', 'reasons', 'first_flagged', 'deadline']).where('imei14', '=', imei).executeTakeFirst()) ?? null;
+  return (
+    (await db.selectFrom('devices_classification').select(['status', 'reasons', 'first_flagged', 'deadline']).where('imei14', '=', imei).executeTakeFirst()) ??
+    null
+  );
 }
 
 /**
@@ -89,5 +112,12 @@ export async function networkFixture<D extends { db: Executor }>(database: D, da
   const deps = networkDeps(database.db, time.clock);
   const eir = createEir({ repo: () => eirRepository(deps.db), bus: createMemoryBus(logger), logger });
   await seed(database.db).tacs(TAC);
-  return { database, db: database.db, deps, service: createNetworkService({ ...deps, orgs: createOrgDirectory(database.db), eir }), seed: seed(database.db), ...time };
+  return {
+    database,
+    db: database.db,
+    deps,
+    service: createNetworkService({ ...deps, orgs: createOrgDirectory(database.db), eir }),
+    seed: seed(database.db),
+    ...time,
+  };
 }

@@ -34,7 +34,13 @@ beforeAll(async () => {
   await f.seed.observed(opA, paired, kzImsi(4), '2026-03-01', '+' + msisdn(4));
   await f.seed.observed(opA, stolenPaired, kzImsi(5), '2026-03-01', '+' + msisdn(5));
   await f.seed.stolen(stolenPaired, null);
-  await f.db.insertInto('devices_pairings').values([{ imei14: paired, imsi: kzImsi(3) }, { imei14: stolenPaired, imsi: kzImsi(5) }]).execute();
+  await f.db
+    .insertInto('devices_pairings')
+    .values([
+      { imei14: paired, imsi: kzImsi(3) },
+      { imei14: stolenPaired, imsi: kzImsi(5) },
+    ])
+    .execute();
   await classify(f.deps);
 });
 afterAll(async () => f.database.close());
@@ -53,7 +59,10 @@ describe('lists', () => {
       `${toImei15(grey)},${kzImsi(1)},+${msisdn(1)},not_registered;deadline=2026-03-31`,
       `${toImei15(paired)},${kzImsi(4)},+${msisdn(4)},not_registered;deadline=2026-03-31`,
     ]);
-    expect((await read(opB, 'notification')).rows).toEqual(['imei,imsi,msisdn,reason', `${toImei15(grey)},${kzImsi(2)},+${msisdn(2)},not_registered;deadline=2026-03-31`]);
+    expect((await read(opB, 'notification')).rows).toEqual([
+      'imei,imsi,msisdn,reason',
+      `${toImei15(grey)},${kzImsi(2)},+${msisdn(2)},not_registered;deadline=2026-03-31`,
+    ]);
   });
 
   it('lists pairings the operator observed as exceptions, never for a stolen device', async () => {
@@ -90,7 +99,9 @@ describe('lists', () => {
   });
 
   it('streams a list larger than one page in order', async () => {
-    await sql`insert into devices_classification (imei14, status, reasons) select '86' || lpad(g::text, 12, '0'), 'black', array['duplicate'] from generate_series(1, 12000) g`.execute(f.db);
+    await sql`insert into devices_classification (imei14, status, reasons) select '86' || lpad(g::text, 12, '0'), 'black', array['duplicate'] from generate_series(1, 12000) g`.execute(
+      f.db,
+    );
     expect(await regenerateLists(f.deps)).toEqual({ added: 12_000, removed: 0 });
     const { rows } = await read(opB, 'black');
     expect(rows).toHaveLength(1 + 1 + 12_000);
@@ -116,10 +127,19 @@ describe('lists', () => {
 
     await f.seed.registered(cleared);
     await f.seed.observed(opA, added, kzImsi(22), '2026-03-01', '+' + msisdn(22));
-    await f.db.updateTable('devices_observations').set({ msisdn: '+' + msisdn(23) }).where('imei14', '=', kept).execute();
+    await f.db
+      .updateTable('devices_observations')
+      .set({ msisdn: '+' + msisdn(23) })
+      .where('imei14', '=', kept)
+      .execute();
     await classify(f.deps);
     const delta = await read(opA, 'notification', first.version);
-    expect(delta.rows.map((r) => r.split(',').slice(0, 2).join(',')).slice(1).sort()).toEqual([`add,${toImei15(added)}`, `add,${toImei15(kept)}`, `remove,${toImei15(cleared)}`].sort());
+    expect(
+      delta.rows
+        .map((r) => r.split(',').slice(0, 2).join(','))
+        .slice(1)
+        .sort(),
+    ).toEqual([`add,${toImei15(added)}`, `add,${toImei15(kept)}`, `remove,${toImei15(cleared)}`].sort());
     const versions = delta.rows.slice(1).map((r) => Number(r.split(',')[5]));
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
     expect(versions.every((v) => v > first.version && v <= delta.version)).toBe(true);

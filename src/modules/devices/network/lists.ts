@@ -55,7 +55,10 @@ const csvLine = (fields: (string | null)[]) => fields.map(csvField).join(',') + 
  * Luhn check digit. An entry changed while the full list is read may be missing from it; the delta since the
  * returned version brings it.
  */
-export async function listCsv(deps: { db: DevicesDb }, options: { operatorId: string; kind: ListKind; since?: number }): Promise<{ version: number; lines: AsyncIterable<string> }> {
+export async function listCsv(
+  deps: { db: DevicesDb },
+  options: { operatorId: string; kind: ListKind; since?: number },
+): Promise<{ version: number; lines: AsyncIterable<string> }> {
   const owner = listOwner(options.operatorId, options.kind);
   const repo = listRepository(deps.db);
   const version = await repo.version(owner, options.kind);

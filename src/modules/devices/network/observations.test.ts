@@ -17,7 +17,8 @@ beforeAll(async () => {
 });
 afterAll(async () => f.database.close());
 
-const run = (lines: string[], maxMalformedShare?: number) => importObservations(f.deps, ctx, { operatorId: operator, input: csv(HEADER, ...lines), maxMalformedShare });
+const run = (lines: string[], maxMalformedShare?: number) =>
+  importObservations(f.deps, ctx, { operatorId: operator, input: csv(HEADER, ...lines), maxMalformedShare });
 
 describe('observationParser', () => {
   const row = (over: Record<string, string>) => ({ date: '2026-03-01', imei: imei14(1) + '0', imsi: kzImsi(1), msisdn: '77011234567', rat: '4G', ...over });
@@ -27,7 +28,10 @@ describe('observationParser', () => {
   };
 
   it('keys on the first 14 digits: the spare 0 in place of the check digit is no error', () => {
-    expect(observationParser('2026-03-10')(row({}))).toEqual({ ok: true, value: { day: '2026-03-01', imei14: imei14(1), imsi: kzImsi(1), msisdn: '+77011234567', rat: '4G' } });
+    expect(observationParser('2026-03-10')(row({}))).toEqual({
+      ok: true,
+      value: { day: '2026-03-01', imei14: imei14(1), imsi: kzImsi(1), msisdn: '+77011234567', rat: '4G' },
+    });
   });
 
   it('rejects bad dates, IMEIs, IMSIs and MSISDNs with a reason', () => {
@@ -41,7 +45,10 @@ describe('observationParser', () => {
   });
 
   it('accepts international numbers written without +, and an empty MSISDN or RAT', () => {
-    expect(observationParser('2026-03-10')(row({ msisdn: '4915112345678', rat: '' }))).toMatchObject({ ok: true, value: { msisdn: '+4915112345678', rat: null } });
+    expect(observationParser('2026-03-10')(row({ msisdn: '4915112345678', rat: '' }))).toMatchObject({
+      ok: true,
+      value: { msisdn: '+4915112345678', rat: null },
+    });
     expect(observationParser('2026-03-10')(row({ msisdn: '' }))).toMatchObject({ ok: true, value: { msisdn: null } });
   });
 });
@@ -58,7 +65,9 @@ describe('importObservations', () => {
     expect(report).toMatchObject({ committed: true, rows: 4, accepted: 4, rejected: 0, newPairs: 2, traceAlerts: 0 });
     expect(report.classification).toMatchObject({ examined: 2, grey: 1, black: 1 });
     const rows = await f.db.selectFrom('devices_observations').selectAll().where('imei14', '=', imei).execute();
-    expect(rows).toEqual([{ imei14: imei, imsi: kzImsi(10), operator_id: operator, msisdn: '+' + msisdn(11), rat: '5G', first_seen: '2026-03-02', last_seen: '2026-03-08' }]);
+    expect(rows).toEqual([
+      { imei14: imei, imsi: kzImsi(10), operator_id: operator, msisdn: '+' + msisdn(11), rat: '5G', first_seen: '2026-03-02', last_seen: '2026-03-08' },
+    ]);
     expect(await classificationOf(f.db, imei)).toMatchObject({ status: 'grey', reasons: ['not_registered'] });
     expect((await classificationOf(f.db, '00000000000000'))?.reasons).toContain('malformed');
     const audit = await f.db.selectFrom('audit_log').selectAll().where('action', '=', 'devices.observations.import').execute();
@@ -80,12 +89,24 @@ describe('importObservations', () => {
   });
 
   it('reports malformed rows by line and refuses the whole file above the allowed share', async () => {
-    const before = await f.db.selectFrom('devices_observations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const before = await f.db
+      .selectFrom('devices_observations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const good = Array.from({ length: 9 }, (_, i) => `2026-03-01,${imei14(30 + i)}0,${kzImsi(30)},${msisdn(30)},4G`);
     const refused = await run([...good, `2026-03-01,12345,${kzImsi(30)},,`]);
-    expect(refused).toMatchObject({ committed: false, rows: 10, rejected: 1, errors: [{ line: 11, message: 'imei must have 14 to 16 digits' }], classification: null });
+    expect(refused).toMatchObject({
+      committed: false,
+      rows: 10,
+      rejected: 1,
+      errors: [{ line: 11, message: 'imei must have 14 to 16 digits' }],
+      classification: null,
+    });
     expect(refused.refusal).toMatch(/1 of 10 rows are malformed/);
-    const after = await f.db.selectFrom('devices_observations').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const after = await f.db
+      .selectFrom('devices_observations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
 
     const allowed = await run([...good, `2026-03-01,12345,${kzImsi(30)},,`], 0.2);
@@ -104,8 +125,20 @@ describe('importObservations', () => {
     ]);
     expect(report.traceAlerts).toBe(1);
     const alerts = await f.db.selectFrom('devices_trace_alerts').selectAll().execute();
-    expect(alerts).toMatchObject([{ imei14: stolen, police_org_id: police, operator_id: operator, imsi: kzImsi(41), msisdn: '+' + msisdn(41), seen_on: '2026-03-05', case_number: 'case-1' }]);
-    expect(await events(f.db, 'devices.trace.alert')).toEqual([{ alertId: alerts[0]!.id, imei14: stolen, policeOrgId: police, operatorId: operator, caseNumber: 'case-1' }]);
+    expect(alerts).toMatchObject([
+      {
+        imei14: stolen,
+        police_org_id: police,
+        operator_id: operator,
+        imsi: kzImsi(41),
+        msisdn: '+' + msisdn(41),
+        seen_on: '2026-03-05',
+        case_number: 'case-1',
+      },
+    ]);
+    expect(await events(f.db, 'devices.trace.alert')).toEqual([
+      { alertId: alerts[0]!.id, imei14: stolen, policeOrgId: police, operatorId: operator, caseNumber: 'case-1' },
+    ]);
     expect((await run([`2026-03-06,${stolen}0,${kzImsi(41)},${msisdn(41)},4G`])).traceAlerts).toBe(0);
   });
 });

@@ -122,11 +122,26 @@ export async function importObservations(
     for (const p of pairs) {
       const s = byImei.get(p.imei14);
       if (!s?.orgId || p.lastSeen < kzDay(s.blockedAt)) continue;
-      alerts.push({ id: deps.ids(), imei14: p.imei14, policeOrgId: s.orgId, operatorId: options.operatorId, imsi: p.imsi, msisdn: p.msisdn, seenOn: p.lastSeen, caseNumber: s.caseNumber });
+      alerts.push({
+        id: deps.ids(),
+        imei14: p.imei14,
+        policeOrgId: s.orgId,
+        operatorId: options.operatorId,
+        imsi: p.imsi,
+        msisdn: p.msisdn,
+        seenOn: p.lastSeen,
+        caseNumber: s.caseNumber,
+      });
     }
     for (const a of await repo.insertTraceAlerts(alerts, deps.clock())) {
       traceAlerts++;
-      await change.publish('devices.trace.alert', { alertId: a.id, imei14: a.imei14, policeOrgId: a.policeOrgId, operatorId: a.operatorId, caseNumber: a.caseNumber });
+      await change.publish('devices.trace.alert', {
+        alertId: a.id,
+        imei14: a.imei14,
+        policeOrgId: a.policeOrgId,
+        operatorId: a.operatorId,
+        caseNumber: a.caseNumber,
+      });
     }
   }
 
@@ -160,6 +175,9 @@ export async function importObservations(
     deps.logger.warn({ err, operatorId: options.operatorId }, 'settling an import’s classification failed; the periodic settling retries it');
     return null;
   });
-  deps.logger.info({ operatorId: options.operatorId, rows: report.rows, rejected: report.rejected, newPairs, traceAlerts, changed: classification?.changed ?? null }, 'observations imported');
+  deps.logger.info(
+    { operatorId: options.operatorId, rows: report.rows, rejected: report.rejected, newPairs, traceAlerts, changed: classification?.changed ?? null },
+    'observations imported',
+  );
   return { ...report, newPairs, traceAlerts, classification };
 }

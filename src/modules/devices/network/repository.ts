@@ -104,7 +104,19 @@ export function networkRepository(db: DevicesDb) {
       if (!alerts.length) return [];
       const ids = await db
         .insertInto('devices_trace_alerts')
-        .values(alerts.map((a) => ({ id: a.id, imei14: a.imei14, police_org_id: a.policeOrgId, operator_id: a.operatorId, imsi: a.imsi, msisdn: a.msisdn, seen_on: a.seenOn, case_number: a.caseNumber, created_at: at })))
+        .values(
+          alerts.map((a) => ({
+            id: a.id,
+            imei14: a.imei14,
+            police_org_id: a.policeOrgId,
+            operator_id: a.operatorId,
+            imsi: a.imsi,
+            msisdn: a.msisdn,
+            seen_on: a.seenOn,
+            case_number: a.caseNumber,
+            created_at: at,
+          })),
+        )
         .onConflict((oc) => oc.columns(['imei14', 'operator_id', 'imsi']).doNothing())
         .returning('id')
         .execute();
@@ -120,7 +132,17 @@ export function networkRepository(db: DevicesDb) {
       if (policeOrgId !== null) query = query.where('a.police_org_id', '=', policeOrgId);
       if (before) query = query.where((eb) => eb(eb.refTuple('a.created_at', 'a.id'), '<', eb.tuple(before.createdAt, before.id)));
       const rows = await query.orderBy('a.created_at', 'desc').orderBy('a.id', 'desc').limit(limit).execute();
-      return rows.map((r) => ({ id: r.id, imei14: r.imei14, policeOrgId: r.police_org_id, operatorId: r.operator_id, imsi: r.imsi, msisdn: r.msisdn, seenOn: r.seen_on, caseNumber: r.case_number, createdAt: r.created_at }));
+      return rows.map((r) => ({
+        id: r.id,
+        imei14: r.imei14,
+        policeOrgId: r.police_org_id,
+        operatorId: r.operator_id,
+        imsi: r.imsi,
+        msisdn: r.msisdn,
+        seenOn: r.seen_on,
+        caseNumber: r.case_number,
+        createdAt: r.created_at,
+      }));
     },
 
     async conditions(): Promise<Condition[]> {
@@ -161,7 +183,21 @@ export function networkRepository(db: DevicesDb) {
     /** Facts of these IMEIs, looked up one IMEI at a time through the indexes (lateral joins), whatever the statistics. */
     async facts(imei14s: string[], windowStart: string): Promise<DeviceFacts[]> {
       if (!imei14s.length) return [];
-      const { rows } = await sql<{ imei14: string; seen: boolean; registered: boolean; tac_known: boolean; stolen: boolean; ordered: boolean; home_unpaired: boolean; imsis: number; recent_imsis: number; status: DeviceStatus | null; reasons: string[] | null; first_flagged: string | null; deadline: string | null }>`
+      const { rows } = await sql<{
+        imei14: string;
+        seen: boolean;
+        registered: boolean;
+        tac_known: boolean;
+        stolen: boolean;
+        ordered: boolean;
+        home_unpaired: boolean;
+        imsis: number;
+        recent_imsis: number;
+        status: DeviceStatus | null;
+        reasons: string[] | null;
+        first_flagged: string | null;
+        deadline: string | null;
+      }>`
         select i.imei14, obs.imsis > 0 as seen, r.hit is not null as registered, t.hit is not null as tac_known,
           s.hit is not null as stolen, d.hit is not null as ordered, obs.home_unpaired, obs.imsis, obs.recent_imsis,
           c.status, c.reasons, c.first_flagged, c.deadline
@@ -196,7 +232,9 @@ export function networkRepository(db: DevicesDb) {
       if (!rows.length) return;
       await db
         .insertInto('devices_classification')
-        .values(rows.map((r) => ({ imei14: r.imei14, status: r.status, reasons: r.reasons, first_flagged: r.firstFlagged, deadline: r.deadline, updated_at: at })))
+        .values(
+          rows.map((r) => ({ imei14: r.imei14, status: r.status, reasons: r.reasons, first_flagged: r.firstFlagged, deadline: r.deadline, updated_at: at })),
+        )
         .onConflict((oc) =>
           oc.column('imei14').doUpdateSet((eb) => ({
             status: eb.ref('excluded.status'),
@@ -241,7 +279,10 @@ export function networkRepository(db: DevicesDb) {
 
     /** The newest mark owed now (null when nothing is owed): a full classification settles everything up to it. */
     async lastPendingMark(): Promise<string | null> {
-      const r = await db.selectFrom('devices_classification_pending').select((eb) => eb.fn.max('mark').as('mark')).executeTakeFirst();
+      const r = await db
+        .selectFrom('devices_classification_pending')
+        .select((eb) => eb.fn.max('mark').as('mark'))
+        .executeTakeFirst();
       return r?.mark ?? null;
     },
 
@@ -263,16 +304,29 @@ export function networkRepository(db: DevicesDb) {
         .onConflict((oc) => oc.column('imei14').doNothing())
         .returning('imei14')
         .executeTakeFirst();
-      if (r) await db.insertInto('devices_stolen_history').values({ imei14: row.imei14, action: 'block', case_number: row.caseNumber, source: row.source, org_id: row.orgId }).execute();
+      if (r)
+        await db
+          .insertInto('devices_stolen_history')
+          .values({ imei14: row.imei14, action: 'block', case_number: row.caseNumber, source: row.source, org_id: row.orgId })
+          .execute();
       return r !== undefined;
     },
     async deleteStolen(imei14: string, orgId: string | null): Promise<{ caseNumber: string } | null> {
       const r = await db.deleteFrom('devices_stolen').where('imei14', '=', imei14).returning(['case_number', 'source']).executeTakeFirst();
-      if (r) await db.insertInto('devices_stolen_history').values({ imei14, action: 'unblock', case_number: r.case_number, source: r.source, org_id: orgId }).execute();
+      if (r)
+        await db
+          .insertInto('devices_stolen_history')
+          .values({ imei14, action: 'unblock', case_number: r.case_number, source: r.source, org_id: orgId })
+          .execute();
       return r ? { caseNumber: r.case_number } : null;
     },
     async insertOrder(imei14: string, orderRef: string): Promise<boolean> {
-      const r = await db.insertInto('devices_orders').values({ imei14, order_ref: orderRef }).onConflict((oc) => oc.column('imei14').doNothing()).returning('imei14').executeTakeFirst();
+      const r = await db
+        .insertInto('devices_orders')
+        .values({ imei14, order_ref: orderRef })
+        .onConflict((oc) => oc.column('imei14').doNothing())
+        .returning('imei14')
+        .executeTakeFirst();
       return r !== undefined;
     },
     async deleteOrder(imei14: string): Promise<string | null> {
@@ -280,7 +334,12 @@ export function networkRepository(db: DevicesDb) {
       return r?.order_ref ?? null;
     },
     async addPairing(imei14: string, imsi: string, orgId: string | null): Promise<boolean> {
-      const r = await db.insertInto('devices_pairings').values({ imei14, imsi, org_id: orgId }).onConflict((oc) => oc.columns(['imei14', 'imsi']).doNothing()).returning('imei14').executeTakeFirst();
+      const r = await db
+        .insertInto('devices_pairings')
+        .values({ imei14, imsi, org_id: orgId })
+        .onConflict((oc) => oc.columns(['imei14', 'imsi']).doNothing())
+        .returning('imei14')
+        .executeTakeFirst();
       return r !== undefined;
     },
 

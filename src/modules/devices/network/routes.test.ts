@@ -16,7 +16,15 @@ let policeAId: string;
 const row = (n: number, day = '2026-03-09') => `${day},${imei14(n)}0,${kzImsi(n)},${msisdn(n)},4G`;
 const upload = (auth: { authorization: string }, body: string | Buffer, query = '', type = 'text/csv') =>
   t.app.inject({ method: 'POST', url: `/api/v1/devices/observations${query}`, headers: { ...auth, 'content-type': type }, payload: body });
-const observationCount = async () => Number((await t.database.db.selectFrom('devices_observations').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+const observationCount = async () =>
+  Number(
+    (
+      await t.database.db
+        .selectFrom('devices_observations')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 beforeAll(async () => {
   t = await startTestApp({ clock: time.clock });
@@ -35,7 +43,14 @@ describe('POST /api/v1/devices/observations', () => {
     const lines = Array.from({ length: 299 }, (_, i) => row(i + 1));
     const res = await upload(kcell, [HEADER, ...lines.slice(0, 10), '2026-03-09,12AB,401011,,4G', ...lines.slice(10)].join('\n'));
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ committed: true, rows: 300, accepted: 299, rejected: 1, errors: [{ line: 12, message: 'imei has characters other than digits' }], newPairs: 299 });
+    expect(res.json()).toMatchObject({
+      committed: true,
+      rows: 300,
+      accepted: 299,
+      rejected: 1,
+      errors: [{ line: 12, message: 'imei has characters other than digits' }],
+      newPairs: 299,
+    });
     expect(res.json().classification).toMatchObject({ examined: 299, grey: 299 });
   });
 
@@ -59,7 +74,13 @@ describe('POST /api/v1/devices/observations', () => {
     const latin = await upload(kcell, bytes);
     expect(latin.statusCode).toBe(422);
     expect(latin.json().report.errors).toEqual([{ line: 3, message: 'not valid UTF-8' }]);
-    expect(await t.database.db.selectFrom('devices_observations').select('imei14').where('imei14', 'in', [imei14(601), imei14(603)]).execute()).toEqual([]);
+    expect(
+      await t.database.db
+        .selectFrom('devices_observations')
+        .select('imei14')
+        .where('imei14', 'in', [imei14(601), imei14(603)])
+        .execute(),
+    ).toEqual([]);
     const json = await upload(kcell, '{}', '', 'application/json');
     expect(json.statusCode).toBe(415);
   });
@@ -68,7 +89,9 @@ describe('POST /api/v1/devices/observations', () => {
     expect((await upload(kcell, [HEADER, row(700)].join('\n'), '?operator=Beeline')).statusCode).toBe(403);
     expect((await upload(regulator, [HEADER, row(700)].join('\n'))).statusCode).toBe(400);
     expect((await upload(regulator, [HEADER, row(700)].join('\n'), '?operator=Nobody')).statusCode).toBe(404);
-    expect((await upload(regulator, [HEADER, `2026-03-09,${imei14(700)}0,${kzImsi(700)},${msisdn(701)},4G`].join('\n'), '?operator=Beeline')).statusCode).toBe(200);
+    expect((await upload(regulator, [HEADER, `2026-03-09,${imei14(700)}0,${kzImsi(700)},${msisdn(701)},4G`].join('\n'), '?operator=Beeline')).statusCode).toBe(
+      200,
+    );
   });
 });
 
@@ -87,7 +110,10 @@ describe('GET /api/v1/devices/lists/{kind}', () => {
     expect(lines).toHaveLength(300);
 
     const theirs = await get(beeline, 'notification');
-    expect(theirs.body.trimEnd().split('\n')).toEqual(['imei,imsi,msisdn,reason', `${toImei15(imei14(700))},${kzImsi(700)},+${msisdn(701)},not_registered;deadline=2026-04-09`]);
+    expect(theirs.body.trimEnd().split('\n')).toEqual([
+      'imei,imsi,msisdn,reason',
+      `${toImei15(imei14(700))},${kzImsi(700)},+${msisdn(701)},not_registered;deadline=2026-04-09`,
+    ]);
     expect((await get(beeline, 'notification?since=0')).body).not.toContain(msisdn(1));
     expect((await get(beeline, 'notification?operator=Kcell')).statusCode).toBe(403);
     expect((await get(regulator, 'notification?operator=Kcell')).body).toBe(full.body);
@@ -102,13 +128,19 @@ describe('GET /api/v1/devices/lists/{kind}', () => {
 describe('trace alerts', () => {
   it('go only to the police organisation that blocked the device, carry the block’s case number, and every read is audited', async () => {
     const stolen = imei14(900);
-    await t.database.db.insertInto('devices_stolen').values({ imei14: stolen, case_number: 'A-1', source: 'police', org_id: policeAId, blocked_at: new Date('2026-03-01T00:00:00Z') }).execute();
+    await t.database.db
+      .insertInto('devices_stolen')
+      .values({ imei14: stolen, case_number: 'A-1', source: 'police', org_id: policeAId, blocked_at: new Date('2026-03-01T00:00:00Z') })
+      .execute();
     const res = await upload(beeline, [HEADER, `2026-03-09,${stolen}0,${kzImsi(900)},${msisdn(900)},4G`].join('\n'));
     expect(res.json().traceAlerts).toBe(1);
 
     const a = await t.app.inject({ method: 'GET', url: '/api/v1/devices/trace-alerts', headers: policeA });
     expect(a.statusCode).toBe(200);
-    expect(a.json()).toMatchObject({ items: [{ imei: toImei15(stolen), operatorName: 'Beeline', imsi: kzImsi(900), msisdn: `+${msisdn(900)}`, seenOn: '2026-03-09', caseNumber: 'A-1' }], nextCursor: null });
+    expect(a.json()).toMatchObject({
+      items: [{ imei: toImei15(stolen), operatorName: 'Beeline', imsi: kzImsi(900), msisdn: `+${msisdn(900)}`, seenOn: '2026-03-09', caseNumber: 'A-1' }],
+      nextCursor: null,
+    });
     const b = await t.app.inject({ method: 'GET', url: '/api/v1/devices/trace-alerts', headers: policeB });
     expect(b.json().items).toEqual([]);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/devices/trace-alerts', headers: kcell })).statusCode).toBe(403);
@@ -121,7 +153,8 @@ describe('trace alerts', () => {
 });
 
 describe('pairings, conditions and classification', () => {
-  const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, auth: { authorization: string }, payload?: object) => t.app.inject({ method, url: `/api/v1/devices/${url}`, headers: auth, payload });
+  const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, auth: { authorization: string }, payload?: object) =>
+    t.app.inject({ method, url: `/api/v1/devices/${url}`, headers: auth, payload });
 
   it('adds and removes pairings of the caller’s own networks', async () => {
     const body = { imei: toImei15(imei14(5)), imsi: '401020000000005' };
@@ -160,6 +193,13 @@ describe('pairings, conditions and classification', () => {
 
   it('documents every route in the OpenAPI description', async () => {
     const paths = Object.keys((await t.app.inject({ method: 'GET', url: '/openapi.json' })).json().paths);
-    for (const path of ['/api/v1/devices/observations', '/api/v1/devices/lists/{kind}', '/api/v1/devices/trace-alerts', '/api/v1/devices/pairings', '/api/v1/devices/conditions/{name}']) expect(paths).toContain(path);
+    for (const path of [
+      '/api/v1/devices/observations',
+      '/api/v1/devices/lists/{kind}',
+      '/api/v1/devices/trace-alerts',
+      '/api/v1/devices/pairings',
+      '/api/v1/devices/conditions/{name}',
+    ])
+      expect(paths).toContain(path);
   });
 });

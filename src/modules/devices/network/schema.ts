@@ -4,7 +4,9 @@ import { Imei } from '../registry/schema.js';
 const Count = Type.Integer({ minimum: 0 });
 
 export const OperatorQuery = Type.Object({
-  operator: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Operator organisation id or name (regulator only; an operator always acts for itself)' })),
+  operator: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: 'Operator organisation id or name (regulator only; an operator always acts for itself)' }),
+  ),
 });
 
 export const ClassifyResult = Type.Object({
@@ -44,7 +46,9 @@ export const TraceAlert = Type.Object({
   imsi: Type.String(),
   msisdn: Type.Union([Type.String(), Type.Null()]),
   seenOn: Type.String({ format: 'date' }),
-  caseNumber: Type.Union([Type.String(), Type.Null()], { description: 'case number of the block that raised the alert (null only for alerts raised before case numbers were kept whose block is gone)' }),
+  caseNumber: Type.Union([Type.String(), Type.Null()], {
+    description: 'case number of the block that raised the alert (null only for alerts raised before case numbers were kept whose block is gone)',
+  }),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
@@ -58,11 +62,16 @@ export const Pairing = Type.Object({
   imsi: Type.String({ minLength: 14, maxLength: 15 }),
 });
 
-export const PlmnParams = Type.Object({ plmn: Type.String({ pattern: '^[0-9]{5,6}$', description: 'MCC + MNC, e.g. 40102 (6 digits where the MCC’s networks have 3-digit MNCs)' }) });
+export const PlmnParams = Type.Object({
+  plmn: Type.String({ pattern: '^[0-9]{5,6}$', description: 'MCC + MNC, e.g. 40102 (6 digits where the MCC’s networks have 3-digit MNCs)' }),
+});
 
 export const NetworkHolder = Type.Object({ plmn: Type.String({ description: 'MCC + MNC, e.g. 40102' }), operatorId: Type.String({ format: 'uuid' }) });
 
-export const NetworkAssignment = Type.Object({ operator: Type.String({ minLength: 1, maxLength: 200, description: 'Operator organisation id or name' }) }, { additionalProperties: false });
+export const NetworkAssignment = Type.Object(
+  { operator: Type.String({ minLength: 1, maxLength: 200, description: 'Operator organisation id or name' }) },
+  { additionalProperties: false },
+);
 
 export const PairingResult = Type.Object({ imei: Type.String(), imsi: Type.String(), created: Type.Boolean() });
 
@@ -92,10 +101,7 @@ export const Condition = Type.Composite([Type.Object({ name: Type.String() }), C
 
 export const ConditionParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 40 }) });
 
-export const StolenRequest = Type.Object(
-  { imei: Imei, caseNumber: Type.String({ minLength: 1, maxLength: 100 }) },
-  { additionalProperties: false },
-);
+export const StolenRequest = Type.Object({ imei: Imei, caseNumber: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
 
 export const StolenResponse = Type.Object({
   imei: Type.String(),

@@ -50,18 +50,27 @@ function imsiOf(imsi: string): { imsi: string; plmn: string } {
 
 /** Refuses a pairing the policy does not allow, saying who may. */
 function checkPairing(decision: PairingDecision, plmn: string): void {
-  if (decision === 'forbidden') throw new DomainError('forbidden', `the IMSI's network ${plmn} is not the caller's: an operator pairs only IMSIs of its own networks, the regulator any`);
+  if (decision === 'forbidden')
+    throw new DomainError('forbidden', `the IMSI's network ${plmn} is not the caller's: an operator pairs only IMSIs of its own networks, the regulator any`);
   if (decision === 'unknown_network') {
-    throw new DomainError('unprocessable', `no operator holds network ${plmn} (MCC + MNC of the IMSI): the regulator assigns it with PUT /api/v1/devices/networks/${plmn}`);
+    throw new DomainError(
+      'unprocessable',
+      `no operator holds network ${plmn} (MCC + MNC of the IMSI): the regulator assigns it with PUT /api/v1/devices/networks/${plmn}`,
+    );
   }
 }
 
 function checkSettings(name: ConditionName, s: ConditionSettings): void {
-  if (!Number.isInteger(s.graceDays) || s.graceDays < 0 || s.graceDays > MAX_GRACE_DAYS) throw new DomainError('invalid', `graceDays must be a whole number from 0 to ${MAX_GRACE_DAYS}`);
+  if (!Number.isInteger(s.graceDays) || s.graceDays < 0 || s.graceDays > MAX_GRACE_DAYS)
+    throw new DomainError('invalid', `graceDays must be a whole number from 0 to ${MAX_GRACE_DAYS}`);
   if (name !== 'duplicate') return;
-  for (const [key, max] of [['maxImsis', MAX_IMSIS], ['windowDays', MAX_WINDOW_DAYS]] as const) {
+  for (const [key, max] of [
+    ['maxImsis', MAX_IMSIS],
+    ['windowDays', MAX_WINDOW_DAYS],
+  ] as const) {
     const v = s.params[key];
-    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > max) throw new DomainError('invalid', `params.${key} must be a whole number from 1 to ${max}`);
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > max)
+      throw new DomainError('invalid', `params.${key} must be a whole number from 1 to ${max}`);
   }
 }
 
@@ -87,7 +96,11 @@ export function createNetworkService(deps: NetworkDeps) {
     throw new DomainError('not_found', `operator "${requested}" does not exist`);
   }
 
-  async function changePairing(ctx: RequestContext, input: { imei: string; imsi: string }, add: boolean): Promise<{ imei14: string; imsi: string; changed: boolean }> {
+  async function changePairing(
+    ctx: RequestContext,
+    input: { imei: string; imsi: string },
+    add: boolean,
+  ): Promise<{ imei14: string; imsi: string; changed: boolean }> {
     const imei14 = imei14Of(input.imei);
     const { imsi, plmn } = imsiOf(input.imsi);
     const p = ctx.principal;
@@ -100,7 +113,12 @@ export function createNetworkService(deps: NetworkDeps) {
         if (!pairing || !devicesPolicy.removePairing(p, pairing)) return false;
       }
       if (!(add ? await repo.addPairing(imei14, imsi, p.orgId) : await repo.removePairing(imei14, imsi))) return false;
-      await c.audit({ action: add ? 'devices.pairing.add' : 'devices.pairing.remove', subjectType: 'imsi', subject: maskImsi(imsi), detail: { imei: maskMiddle(imei14, 8, 2) } });
+      await c.audit({
+        action: add ? 'devices.pairing.add' : 'devices.pairing.remove',
+        subjectType: 'imsi',
+        subject: maskImsi(imsi),
+        detail: { imei: maskMiddle(imei14, 8, 2) },
+      });
       await repo.queuePending([imei14]);
       await c.publish(add ? 'devices.pairing.added' : 'devices.pairing.removed', { imei14, ...deps.eir.pairingNotice() });
       return true;
@@ -118,9 +136,17 @@ export function createNetworkService(deps: NetworkDeps) {
   return {
     ...createBlocks(deps),
 
-    async importObservations(ctx: RequestContext, input: { operator?: string; input: Readable; maxMalformedShare?: number; onProgress?: (rows: number) => void }) {
+    async importObservations(
+      ctx: RequestContext,
+      input: { operator?: string; input: Readable; maxMalformedShare?: number; onProgress?: (rows: number) => void },
+    ) {
       const operatorId = await resolveOperator(ctx, input.operator);
-      return importObservations({ ...deps, settleClassification: settle }, ctx, { operatorId, input: input.input, maxMalformedShare: input.maxMalformedShare, onProgress: input.onProgress });
+      return importObservations({ ...deps, settleClassification: settle }, ctx, {
+        operatorId,
+        input: input.input,
+        maxMalformedShare: input.maxMalformedShare,
+        onProgress: input.onProgress,
+      });
     },
 
     async classify(ctx: RequestContext) {
@@ -145,7 +171,14 @@ export function createNetworkService(deps: NetworkDeps) {
     async listCsv(ctx: RequestContext, input: { operator?: string; kind: ListKind; since?: number }) {
       const operatorId = await resolveOperator(ctx, input.operator);
       const list = await listCsv(deps, { operatorId, kind: input.kind, since: input.since });
-      await deps.run(ctx, (c) => c.audit({ action: 'devices.lists.read', subjectType: 'organisation', subject: operatorId, detail: { kind: input.kind, since: input.since ?? null, version: list.version } }));
+      await deps.run(ctx, (c) =>
+        c.audit({
+          action: 'devices.lists.read',
+          subjectType: 'organisation',
+          subject: operatorId,
+          detail: { kind: input.kind, since: input.since ?? null, version: list.version },
+        }),
+      );
       return list;
     },
 
@@ -158,16 +191,28 @@ export function createNetworkService(deps: NetworkDeps) {
       const visible = devicesPolicy.traceAlerts(ctx.principal);
       if (!visible) throw new DomainError('forbidden', 'trace alerts go only to the police organisation that blocked the device, and to the regulator');
       const limit = Math.min(input.limit ?? MAX_TRACE_PAGE, MAX_TRACE_PAGE);
-      const rows = await networkRepository(deps.db).traceAlertsFor(visible.all ? null : visible.orgId, limit + 1, input.cursor ? decodeCursor(input.cursor) : undefined);
+      const rows = await networkRepository(deps.db).traceAlertsFor(
+        visible.all ? null : visible.orgId,
+        limit + 1,
+        input.cursor ? decodeCursor(input.cursor) : undefined,
+      );
       const items = rows.slice(0, limit);
       const names = await deps.orgs.names(items.map((a) => a.operatorId));
       await deps.run(ctx, async (c) => {
         for (const a of items) {
-          await c.audit({ action: 'devices.trace.read', subjectType: a.msisdn ? 'msisdn' : 'imsi', subject: a.msisdn ? maskMsisdn(a.msisdn) : maskImsi(a.imsi), detail: { alertId: a.id } });
+          await c.audit({
+            action: 'devices.trace.read',
+            subjectType: a.msisdn ? 'msisdn' : 'imsi',
+            subject: a.msisdn ? maskMsisdn(a.msisdn) : maskImsi(a.imsi),
+            detail: { alertId: a.id },
+          });
         }
         if (!items.length) await c.audit({ action: 'devices.trace.read', detail: { alerts: 0 } });
       });
-      return { items: items.map((a): TraceAlertView => ({ ...a, operatorName: names.get(a.operatorId) ?? null })), nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
+      return {
+        items: items.map((a): TraceAlertView => ({ ...a, operatorName: names.get(a.operatorId) ?? null })),
+        nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null,
+      };
     },
 
     /** Exempts a device from the registration rule while it is used with this IMSI (never from a stolen or ordered block). */
@@ -182,7 +227,14 @@ export function createNetworkService(deps: NetworkDeps) {
     /** Changes a condition at run time; it applies from the next classification (scheduled or by hand). */
     async updateCondition(ctx: RequestContext, name: string, settings: ConditionSettings): Promise<Condition> {
       requireRegulator(ctx, 'change the classification conditions');
-      const condition: Condition = { name: name as ConditionName, blocking: settings.blocking, graceDays: settings.graceDays, sticky: settings.sticky, enabled: settings.enabled, params: settings.params };
+      const condition: Condition = {
+        name: name as ConditionName,
+        blocking: settings.blocking,
+        graceDays: settings.graceDays,
+        sticky: settings.sticky,
+        enabled: settings.enabled,
+        params: settings.params,
+      };
       checkSettings(condition.name, settings);
       const updated = await deps.run(ctx, async (c) => {
         if (!(await networkRepository(c.db).updateCondition(condition))) return false;

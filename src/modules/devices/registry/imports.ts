@@ -38,7 +38,11 @@ function parseTac(row: Record<string, string>): RowResult<TacRecord> {
 }
 
 /** `tac|manufacturer|model_name|bands|allocation_date|device_type|…` (or CSV): a full replace, or a delta (upsert). */
-export async function importTacs(deps: ImportDeps, ctx: RequestContext, opts: { input: Readable; delta: boolean; onProgress?: (rows: number) => void }): Promise<ImportReport> {
+export async function importTacs(
+  deps: ImportDeps,
+  ctx: RequestContext,
+  opts: { input: Readable; delta: boolean; onProgress?: (rows: number) => void },
+): Promise<ImportReport> {
   const { input, delimiter } = await sniffDelimiter(opts.input);
   const report = await runImportIn<TacRecord, Change<DevicesTables>>({
     input,
@@ -64,7 +68,11 @@ export async function importTacs(deps: ImportDeps, ctx: RequestContext, opts: { 
 }
 
 /** CSV `imei,reference`: bulk registration by an importer; every row is checked like the API's. */
-export async function importRegistrations(deps: ImportDeps, ctx: RequestContext, opts: { input: Readable; orgId: string; onProgress?: (rows: number) => void; maxRejectedShare?: number }): Promise<ImportReport> {
+export async function importRegistrations(
+  deps: ImportDeps,
+  ctx: RequestContext,
+  opts: { input: Readable; orgId: string; onProgress?: (rows: number) => void; maxRejectedShare?: number },
+): Promise<ImportReport> {
   const changed = importedStatuses(deps);
   const report = await runImportIn<{ imei: string; reference: string | null }, Change<DevicesTables>>({
     input: opts.input,
@@ -73,7 +81,12 @@ export async function importRegistrations(deps: ImportDeps, ctx: RequestContext,
     maxMalformedShare: opts.maxRejectedShare ?? 1,
     parseRow: (row) => ({ ok: true, value: { imei: field(row, 'imei'), reference: field(row, 'reference') || null } }),
     writeBatch: async (c, batch) => {
-      const outcomes = await registerBatch(c.db, batch.map((b) => ({ at: b.line, ...b.value })), 'importer', opts.orgId);
+      const outcomes = await registerBatch(
+        c.db,
+        batch.map((b) => ({ at: b.line, ...b.value })),
+        'importer',
+        opts.orgId,
+      );
       const errors = [];
       const registered: string[] = [];
       for (const o of outcomes) {

@@ -20,7 +20,9 @@ export interface Candidate {
   reference: string | null;
 }
 
-export type Outcome = { at: number; imei: string; imei14: string | null; result: 'registered' } | { at: number; imei: string; imei14: string | null; result: 'rejected'; reason: RejectReason };
+export type Outcome =
+  | { at: number; imei: string; imei14: string | null; result: 'registered' }
+  | { at: number; imei: string; imei14: string | null; result: 'rejected'; reason: RejectReason };
 
 /** A registrant reads the IMEI from the box or label, so it must be 15 digits with a valid check digit. */
 export function checkFormat(imei: string): { imei14: string } | { reason: RejectReason } {
@@ -56,13 +58,25 @@ export async function registerBatch(trx: DevicesDb, candidates: Candidate[], sou
   ]);
   const toInsert: typeof valid = [];
   for (const v of valid) {
-    const reason: RejectReason | null = !tacs.has(v.imei14.slice(0, 8)) ? 'TAC_UNKNOWN' : registered.has(v.imei14) ? 'ALREADY_REGISTERED' : stolen.has(v.imei14) ? 'REPORTED_STOLEN' : null;
+    const reason: RejectReason | null = !tacs.has(v.imei14.slice(0, 8))
+      ? 'TAC_UNKNOWN'
+      : registered.has(v.imei14)
+        ? 'ALREADY_REGISTERED'
+        : stolen.has(v.imei14)
+          ? 'REPORTED_STOLEN'
+          : null;
     if (reason) outcomes.push({ at: v.c.at, imei: v.c.imei, imei14: v.imei14, result: 'rejected', reason });
     else toInsert.push(v);
   }
-  const inserted = new Set(await repo.insertRegistrations(toInsert.map((v) => ({ imei14: v.imei14, imei: v.c.imei.trim(), source, reference: v.c.reference, orgId }))));
+  const inserted = new Set(
+    await repo.insertRegistrations(toInsert.map((v) => ({ imei14: v.imei14, imei: v.c.imei.trim(), source, reference: v.c.reference, orgId }))),
+  );
   for (const v of toInsert) {
-    outcomes.push(inserted.has(v.imei14) ? { at: v.c.at, imei: v.c.imei, imei14: v.imei14, result: 'registered' } : { at: v.c.at, imei: v.c.imei, imei14: v.imei14, result: 'rejected', reason: 'ALREADY_REGISTERED' });
+    outcomes.push(
+      inserted.has(v.imei14)
+        ? { at: v.c.at, imei: v.c.imei, imei14: v.imei14, result: 'registered' }
+        : { at: v.c.at, imei: v.c.imei, imei14: v.imei14, result: 'rejected', reason: 'ALREADY_REGISTERED' },
+    );
   }
   return outcomes.sort((a, b) => a.at - b.at);
 }

@@ -25,7 +25,17 @@ export function registryRepository(db: DevicesDb) {
       if (!rows.length) return;
       await db
         .insertInto('devices_tac')
-        .values(rows.map((r) => ({ tac: r.tac, manufacturer: r.manufacturer, model_name: r.modelName, bands: r.bands, allocation_date: r.allocationDate, device_type: r.deviceType, updated_at: new Date() })))
+        .values(
+          rows.map((r) => ({
+            tac: r.tac,
+            manufacturer: r.manufacturer,
+            model_name: r.modelName,
+            bands: r.bands,
+            allocation_date: r.allocationDate,
+            device_type: r.deviceType,
+            updated_at: new Date(),
+          })),
+        )
         .onConflict((oc) =>
           oc.column('tac').doUpdateSet((eb) => ({
             manufacturer: eb.ref('excluded.manufacturer'),
@@ -43,7 +53,9 @@ export function registryRepository(db: DevicesDb) {
     },
     async findTac(tac: string): Promise<TacRecord | null> {
       const r = await db.selectFrom('devices_tac').selectAll().where('tac', '=', tac).executeTakeFirst();
-      return r ? { tac: r.tac, manufacturer: r.manufacturer, modelName: r.model_name, bands: r.bands, allocationDate: r.allocation_date, deviceType: r.device_type } : null;
+      return r
+        ? { tac: r.tac, manufacturer: r.manufacturer, modelName: r.model_name, bands: r.bands, allocationDate: r.allocation_date, deviceType: r.device_type }
+        : null;
     },
     async existingTacs(tacs: string[]): Promise<Set<string>> {
       if (!tacs.length) return new Set();

@@ -14,17 +14,30 @@ beforeAll(async () => {
   // The regulator keeps the TAC database and registers importers' devices.
   writer = (await t.keyWith(['devices:write', 'devices:read', 'devices:check'])).authorization;
   police = (await t.keyWith(['devices:block'], 'Police Cyber', 'police')).authorization;
-  const res = await t.app.inject({ method: 'POST', url: '/api/v1/devices/tac-imports', headers: { authorization: writer, 'content-type': 'text/plain' }, payload: TAC_FILE });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/devices/tac-imports',
+    headers: { authorization: writer, 'content-type': 'text/plain' },
+    payload: TAC_FILE,
+  });
   expect(res.json()).toMatchObject({ committed: true, accepted: 4 });
 });
 afterAll(() => t.close());
 
-const csv = (url: string, body: string | Buffer, auth = writer) => t.app.inject({ method: 'POST', url, headers: { authorization: auth, 'content-type': 'text/csv' }, payload: body });
+const csv = (url: string, body: string | Buffer, auth = writer) =>
+  t.app.inject({ method: 'POST', url, headers: { authorization: auth, 'content-type': 'text/csv' }, payload: body });
 
 describe('TAC database', () => {
   it('imports the GSMA pipe-delimited file (extra columns ignored) and looks a TAC up', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/devices/tac/35332811', headers: { authorization: writer } });
-    expect(res.json()).toEqual({ tac: '35332811', manufacturer: 'Apple', modelName: 'iPhone 14', bands: 'GSM 850/900/1800/1900, LTE, NR', allocationDate: '2022-09-01', deviceType: 'Smartphone' });
+    expect(res.json()).toEqual({
+      tac: '35332811',
+      manufacturer: 'Apple',
+      modelName: 'iPhone 14',
+      bands: 'GSM 850/900/1800/1900, LTE, NR',
+      allocationDate: '2022-09-01',
+      deviceType: 'Smartphone',
+    });
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/devices/tac/99999999', headers: { authorization: writer } })).statusCode).toBe(404);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/devices/tac/abc', headers: { authorization: writer } })).statusCode).toBe(400);
   });
@@ -54,7 +67,10 @@ describe('TAC database', () => {
     expect(header.json().detail).toContain('line 1: the header lacks column(s) tac, manufacturer, model_name');
     const truncated = await csv('/api/v1/devices/tac-imports', 'tac,manufacturer,model_name\n33333333,"Acme,Phone\n');
     expect(truncated.statusCode).toBe(422);
-    const latin1 = await csv('/api/v1/devices/tac-imports?mode=delta', Buffer.concat([Buffer.from('tac,manufacturer,model_name\n44444444,'), Buffer.from([0xc4, 0x70]), Buffer.from(',X\n')]));
+    const latin1 = await csv(
+      '/api/v1/devices/tac-imports?mode=delta',
+      Buffer.concat([Buffer.from('tac,manufacturer,model_name\n44444444,'), Buffer.from([0xc4, 0x70]), Buffer.from(',X\n')]),
+    );
     expect(latin1.statusCode).toBe(422);
     expect(latin1.json().report.errors[0]).toEqual({ line: 2, message: 'not valid UTF-8' });
   });
@@ -75,11 +91,27 @@ describe('registration', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().results.map((r: { result: string; reason?: string }) => r.reason ?? r.result)).toEqual([
-      'registered', 'registered', 'DUPLICATE_IN_REQUEST', 'INVALID_CHECK_DIGIT', 'INVALID_FORMAT', 'TAC_UNKNOWN', 'REPORTED_STOLEN',
+      'registered',
+      'registered',
+      'DUPLICATE_IN_REQUEST',
+      'INVALID_CHECK_DIGIT',
+      'INVALID_FORMAT',
+      'TAC_UNKNOWN',
+      'REPORTED_STOLEN',
     ]);
-    const again = await t.app.inject({ method: 'POST', url: '/api/v1/devices/registrations', headers: { authorization: writer }, payload: { imeis: [ok1], source: 'individual' } });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/devices/registrations',
+      headers: { authorization: writer },
+      payload: { imeis: [ok1], source: 'individual' },
+    });
     expect(again.json().results[0].reason).toBe('ALREADY_REGISTERED');
-    const tooMany = await t.app.inject({ method: 'POST', url: '/api/v1/devices/registrations', headers: { authorization: writer }, payload: { imeis: Array(10_001).fill(ok1), source: 'importer' } });
+    const tooMany = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/devices/registrations',
+      headers: { authorization: writer },
+      payload: { imeis: Array(10_001).fill(ok1), source: 'importer' },
+    });
     expect(tooMany.statusCode).toBe(400);
   });
 
@@ -95,13 +127,29 @@ describe('registration', () => {
 describe('lost and stolen', () => {
   it('police block with a case number (idempotent) and unblock; other scopes are refused', async () => {
     const imei = imeiOf('35332811', 500);
-    const first = await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: { authorization: police }, payload: { imei, caseNumber: 'KUI-77' } });
+    const first = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/devices/stolen',
+      headers: { authorization: police },
+      payload: { imei, caseNumber: 'KUI-77' },
+    });
     expect(first.statusCode).toBe(201);
-    const second = await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: { authorization: police }, payload: { imei, caseNumber: 'KUI-77' } });
+    const second = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/devices/stolen',
+      headers: { authorization: police },
+      payload: { imei, caseNumber: 'KUI-77' },
+    });
     expect(second.statusCode).toBe(200);
     expect(second.json()).toMatchObject({ imei, caseNumber: 'KUI-77', alreadyBlocked: true });
-    expect((await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: { authorization: writer }, payload: { imei, caseNumber: 'x' } })).statusCode).toBe(403);
-    expect((await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: { authorization: police }, payload: { imei: '123', caseNumber: 'x' } })).statusCode).toBe(400);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: { authorization: writer }, payload: { imei, caseNumber: 'x' } }))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/v1/devices/stolen', headers: { authorization: police }, payload: { imei: '123', caseNumber: 'x' } }))
+        .statusCode,
+    ).toBe(400);
     expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/stolen/${imei}`, headers: { authorization: police } })).statusCode).toBe(204);
     expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/devices/stolen/${imei}`, headers: { authorization: police } })).statusCode).toBe(404);
     const audit = await t.database.db.selectFrom('audit_log').select(['action', 'subject']).where('action', 'like', 'devices.imei.%').execute();
@@ -115,7 +163,12 @@ describe('checks', () => {
     const unknown = imeiOf('35290611', 999);
     const stolen = imeiOf('35290611', 3);
     await t.relayed();
-    const batch = await t.app.inject({ method: 'POST', url: '/api/v1/devices/imei-batch', headers: { authorization: writer }, payload: { imeis: [registered, unknown, stolen, 'abc', imeiOf('99999999', 5)] } });
+    const batch = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/devices/imei-batch',
+      headers: { authorization: writer },
+      payload: { imeis: [registered, unknown, stolen, 'abc', imeiOf('99999999', 5)] },
+    });
     const items = batch.json().items;
     expect(items[0]).toMatchObject({ valid: true, status: 'WHITELISTED', reasons: ['registered'] });
     expect(items[1]).toMatchObject({ valid: true, status: 'GREYLISTED', reasons: [] });
@@ -127,9 +180,23 @@ describe('checks', () => {
     expect(pub.json()).toEqual({ imei: registered, valid: true, tacKnown: true, status: 'registered', brand: 'Apple', model: 'iPhone 14' });
     expect((await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${stolen}` })).json().status).toBe('blocked');
     expect((await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${unknown}` })).json()).toMatchObject({ tacKnown: true, status: 'unregistered' });
-    expect((await t.app.inject({ method: 'GET', url: '/api/v1/public/imei/123' })).json()).toEqual({ imei: '123', valid: false, tacKnown: false, status: null, brand: null, model: null });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/public/imei/123' })).json()).toEqual({
+      imei: '123',
+      valid: false,
+      tacKnown: false,
+      status: null,
+      brand: null,
+      model: null,
+    });
     const unknownTac = imeiOf('99999999', 5);
-    expect((await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${unknownTac}` })).json()).toEqual({ imei: unknownTac, valid: true, tacKnown: false, status: null, brand: null, model: null });
+    expect((await t.app.inject({ method: 'GET', url: `/api/v1/public/imei/${unknownTac}` })).json()).toEqual({
+      imei: unknownTac,
+      valid: true,
+      tacKnown: false,
+      status: null,
+      brand: null,
+      model: null,
+    });
   });
 
   it('statistics count registrations per day and source, blocks, and the index', async () => {

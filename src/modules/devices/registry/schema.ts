@@ -14,7 +14,9 @@ export const RegistrationRequest = Type.Object(
 export const RegistrationOutcome = Type.Object({
   imei: Type.String(),
   result: Type.Union([Type.Literal('registered'), Type.Literal('rejected')]),
-  reason: Type.Optional(Type.String({ description: 'INVALID_FORMAT, INVALID_CHECK_DIGIT, TAC_UNKNOWN, ALREADY_REGISTERED, DUPLICATE_IN_REQUEST, REPORTED_STOLEN' })),
+  reason: Type.Optional(
+    Type.String({ description: 'INVALID_FORMAT, INVALID_CHECK_DIGIT, TAC_UNKNOWN, ALREADY_REGISTERED, DUPLICATE_IN_REQUEST, REPORTED_STOLEN' }),
+  ),
   detail: Type.Optional(Type.String()),
 });
 
@@ -31,7 +33,9 @@ export const PublicImei = Type.Object({
   imei: Type.String(),
   valid: Type.Boolean({ description: '15 digits with a correct check digit' }),
   tacKnown: Type.Boolean({ description: 'the IMEI’s TAC (its first 8 digits: the model) is in the TAC database; false for an invalid IMEI' }),
-  status: Type.Union([Type.Literal('registered'), Type.Literal('unregistered'), Type.Literal('blocked'), Type.Null()], { description: 'null when the IMEI is invalid or its TAC is unknown' }),
+  status: Type.Union([Type.Literal('registered'), Type.Literal('unregistered'), Type.Literal('blocked'), Type.Null()], {
+    description: 'null when the IMEI is invalid or its TAC is unknown',
+  }),
   brand: Type.Union([Type.String(), Type.Null()]),
   model: Type.Union([Type.String(), Type.Null()]),
 });

@@ -53,19 +53,33 @@ export function createRegistryService(deps: RegistryDeps) {
     },
 
     async register(ctx: RequestContext, input: { imeis: string[]; source: RegistrationSource; reference: string | null }) {
-      requireAllowed(devicesPolicy.register(ctx.principal, input.source), `operators register with source individual or service_centre; source ${input.source} is the regulator’s`);
+      requireAllowed(
+        devicesPolicy.register(ctx.principal, input.source),
+        `operators register with source individual or service_centre; source ${input.source} is the regulator’s`,
+      );
       const orgId = ctx.principal.orgId;
       const { outcomes, change } = await deps.run(ctx, async (c) => {
-        const result = await registerBatch(c.db, input.imeis.map((imei, at) => ({ at, imei, reference: input.reference })), input.source, orgId);
+        const result = await registerBatch(
+          c.db,
+          input.imeis.map((imei, at) => ({ at, imei, reference: input.reference })),
+          input.source,
+          orgId,
+        );
         const registered = result.filter((o) => o.result === 'registered').map((o) => o.imei14!);
         if (!registered.length) return { outcomes: result, change: null };
-        await c.audit({ action: 'devices.register', subjectType: 'imei', detail: { source: input.source, registered: registered.length, rejected: result.length - registered.length } });
+        await c.audit({
+          action: 'devices.register',
+          subjectType: 'imei',
+          detail: { source: input.source, registered: registered.length, rejected: result.length - registered.length },
+        });
         const announced = await announceStatuses(c.db, deps, registered);
         await c.publish('devices.imei.registered', { imei14s: registered, ...announced });
         return { outcomes: result, change: announced };
       });
       if (change) deps.eir.apply(change);
-      return outcomes.map((o) => (o.result === 'registered' ? { imei: o.imei, result: o.result } : { imei: o.imei, result: o.result, reason: o.reason, detail: REJECT_TEXT[o.reason] }));
+      return outcomes.map((o) =>
+        o.result === 'registered' ? { imei: o.imei, result: o.result } : { imei: o.imei, result: o.result, reason: o.reason, detail: REJECT_TEXT[o.reason] },
+      );
     },
 
     /** Citizens: validity, registry status, brand and model, nothing personal. */

@@ -47,7 +47,11 @@ export function listsService(deps: ListsDeps) {
         await change.audit({ action: 'voice.dno.add', subjectType: 'dno', detail: { numbers: unique.map((n) => n.msisdn) } });
         await change.publish('voice.lists.changed', { list: 'dno', numbers: unique.map((n) => n.msisdn), listed: true });
       });
-      index.applyList('dno', unique.map((n) => n.msisdn), true);
+      index.applyList(
+        'dno',
+        unique.map((n) => n.msisdn),
+        true,
+      );
       return { added: unique.map((n) => n.msisdn) };
     },
 

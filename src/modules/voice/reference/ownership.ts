@@ -42,7 +42,8 @@ export function ownershipService(deps: OwnershipDeps) {
     /** Which operator holds a number range (national-number prefix, e.g. `701`): the home operator of its numbers. */
     async putRangeHolder(ctx: RequestContext, prefix: string, operator: string): Promise<{ prefix: string; operatorId: string }> {
       requireNationalData(ctx.principal, 'assign number ranges');
-      if (!/^7[0-9]{1,6}$/.test(prefix)) throw new DomainError('invalid', 'prefix must be the start of a Kazakh national number: 7 and 1–6 more digits, e.g. 701');
+      if (!/^7[0-9]{1,6}$/.test(prefix))
+        throw new DomainError('invalid', 'prefix must be the start of a Kazakh national number: 7 and 1–6 more digits, e.g. 701');
       const operatorId = await deps.orgs.requireOperatorId(operator);
       await deps.run(ctx, async (change) => {
         await referenceRepository(change.db).putRangeHolder(prefix, operatorId);
@@ -102,7 +103,14 @@ export function ownershipService(deps: OwnershipDeps) {
             // Who holds the number now (the donor): the operator it is ported to, else its range holder.
             const holder = onRecord.get(value.msisdn) ?? rangeHolderOf(value.msisdn);
             if (!operatorId) errors.push({ line, message: `operator "${value.operator}" is not a known operator organisation` });
-            else if (!voicePolicy.recordPort(ctx.principal, holder)) errors.push({ line, message: holder === undefined ? 'no operator holds this number on record; only the regulator records its port' : 'the number is held by another operator: an operator records only ports of numbers it holds' });
+            else if (!voicePolicy.recordPort(ctx.principal, holder))
+              errors.push({
+                line,
+                message:
+                  holder === undefined
+                    ? 'no operator holds this number on record; only the regulator records its port'
+                    : 'the number is held by another operator: an operator records only ports of numbers it holds',
+              });
             else rows.set(value.msisdn, { msisdn: value.msisdn, operatorId, portedAt: value.portedAt });
           }
           await r.upsertPorted([...rows.values()]);
@@ -116,7 +124,9 @@ export function ownershipService(deps: OwnershipDeps) {
       // The register may be large: this instance re-reads it now (as every instance does on the event) rather than
       // holding the import's rows; if that read fails the import still stands, and the event or the reload follows.
       if (report.committed && report.accepted > 0) {
-        await index.loadOwnership(repo).catch((err: unknown) => deps.logger.warn({ err }, 'voice: re-reading ownership after a ported import failed; the event will'));
+        await index
+          .loadOwnership(repo)
+          .catch((err: unknown) => deps.logger.warn({ err }, 'voice: re-reading ownership after a ported import failed; the event will'));
       }
       return report;
     },

@@ -14,15 +14,26 @@ export function referenceRepository(db: Kysely<VoiceTables>) {
       for (let i = 0; i < all.length; i += CHUNK) {
         const rows = all.slice(i, i + CHUNK);
         await db
-        .insertInto('voice_roaming')
-        .values(rows.map((r) => ({ msisdn: r.msisdn, operator_id: r.operatorId, country: r.country, expires_at: r.expiresAt })))
-        .onConflict((oc) => oc.column('msisdn').doUpdateSet({ operator_id: sql`excluded.operator_id`, country: sql`excluded.country`, expires_at: sql`excluded.expires_at`, updated_at: sql`now()` }))
-        .execute();
+          .insertInto('voice_roaming')
+          .values(rows.map((r) => ({ msisdn: r.msisdn, operator_id: r.operatorId, country: r.country, expires_at: r.expiresAt })))
+          .onConflict((oc) =>
+            oc.column('msisdn').doUpdateSet({
+              operator_id: sql`excluded.operator_id`,
+              country: sql`excluded.country`,
+              expires_at: sql`excluded.expires_at`,
+              updated_at: sql`now()`,
+            }),
+          )
+          .execute();
       }
     },
 
     async deleteRoaming(msisdns: string[]): Promise<void> {
-      for (let i = 0; i < msisdns.length; i += CHUNK) await db.deleteFrom('voice_roaming').where('msisdn', 'in', msisdns.slice(i, i + CHUNK)).execute();
+      for (let i = 0; i < msisdns.length; i += CHUNK)
+        await db
+          .deleteFrom('voice_roaming')
+          .where('msisdn', 'in', msisdns.slice(i, i + CHUNK))
+          .execute();
     },
 
     async liveRoaming(now: Date): Promise<{ msisdn: string; expiresAt: Date }[]> {
@@ -40,12 +51,17 @@ export function referenceRepository(db: Kysely<VoiceTables>) {
       await db
         .insertInto('voice_ported')
         .values(rows.map((r) => ({ msisdn: r.msisdn, operator_id: r.operatorId, ported_at: r.portedAt })))
-        .onConflict((oc) => oc.column('msisdn').doUpdateSet({ operator_id: sql`excluded.operator_id`, ported_at: sql`excluded.ported_at`, updated_at: sql`now()` }))
+        .onConflict((oc) =>
+          oc.column('msisdn').doUpdateSet({ operator_id: sql`excluded.operator_id`, ported_at: sql`excluded.ported_at`, updated_at: sql`now()` }),
+        )
         .execute();
     },
 
     async portedCount(): Promise<number> {
-      const r = await db.selectFrom('voice_ported').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      const r = await db
+        .selectFrom('voice_ported')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
       return Number(r.n);
     },
 
@@ -53,14 +69,21 @@ export function referenceRepository(db: Kysely<VoiceTables>) {
     async portedOperators(msisdns: string[]): Promise<Map<string, string>> {
       const found = new Map<string, string>();
       for (let i = 0; i < msisdns.length; i += CHUNK) {
-        const rows = await db.selectFrom('voice_ported').select(['msisdn', 'operator_id']).where('msisdn', 'in', msisdns.slice(i, i + CHUNK)).execute();
+        const rows = await db
+          .selectFrom('voice_ported')
+          .select(['msisdn', 'operator_id'])
+          .where('msisdn', 'in', msisdns.slice(i, i + CHUNK))
+          .execute();
         for (const r of rows) found.set(r.msisdn, r.operator_id);
       }
       return found;
     },
 
     async rangeHolders(): Promise<{ prefix: string; operatorId: string }[]> {
-      return (await db.selectFrom('voice_range_holders').select(['prefix', 'operator_id']).orderBy('prefix').execute()).map((r) => ({ prefix: r.prefix, operatorId: r.operator_id }));
+      return (await db.selectFrom('voice_range_holders').select(['prefix', 'operator_id']).orderBy('prefix').execute()).map((r) => ({
+        prefix: r.prefix,
+        operatorId: r.operator_id,
+      }));
     },
 
     async putRangeHolder(prefix: string, operatorId: string): Promise<void> {
@@ -83,7 +106,11 @@ export function referenceRepository(db: Kysely<VoiceTables>) {
     async roamingOf(msisdns: string[]): Promise<{ msisdn: string; expiresAt: Date }[]> {
       const out: { msisdn: string; expiresAt: Date }[] = [];
       for (let i = 0; i < msisdns.length; i += CHUNK) {
-        const rows = await db.selectFrom('voice_roaming').select(['msisdn', 'expires_at']).where('msisdn', 'in', msisdns.slice(i, i + CHUNK)).execute();
+        const rows = await db
+          .selectFrom('voice_roaming')
+          .select(['msisdn', 'expires_at'])
+          .where('msisdn', 'in', msisdns.slice(i, i + CHUNK))
+          .execute();
         for (const r of rows) out.push({ msisdn: r.msisdn, expiresAt: r.expires_at });
       }
       return out;
@@ -134,7 +161,11 @@ export function referenceRepository(db: Kysely<VoiceTables>) {
       await db
         .insertInto('voice_trunks')
         .values(values)
-        .onConflict((oc) => oc.column('id').doUpdateSet({ name: values.name, operator_id: values.operator_id, addresses: values.addresses, ingress: values.ingress, updated_at: sql`now()` }))
+        .onConflict((oc) =>
+          oc
+            .column('id')
+            .doUpdateSet({ name: values.name, operator_id: values.operator_id, addresses: values.addresses, ingress: values.ingress, updated_at: sql`now()` }),
+        )
         .execute();
     },
 
@@ -142,7 +173,6 @@ export function referenceRepository(db: Kysely<VoiceTables>) {
       const r = await db.deleteFrom('voice_trunks').where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     },
-
   };
 }
 

@@ -47,7 +47,10 @@ export function roamingService(deps: RoamingDeps) {
       const down: string[] = [];
       await deps.run(ctx, async (change) => {
         const r = referenceRepository(change.db);
-        const home = await homeOperators(change.db, valid.map((v) => v.e164));
+        const home = await homeOperators(
+          change.db,
+          valid.map((v) => v.e164),
+        );
         for (const v of valid) {
           const owner = home.get(v.e164);
           const reject = (reason: string) => results.push({ index: v.index, msisdn: maskMsisdn(v.e164), status: 'rejected', reason });
@@ -66,7 +69,11 @@ export function roamingService(deps: RoamingDeps) {
         }
         await r.upsertRoaming(up);
         await r.deleteRoaming(down);
-        await change.audit({ action: 'voice.roaming.update', subjectType: 'roaming', detail: { abroad: up.length, home: down.length, rejected: results.length - changed.length } });
+        await change.audit({
+          action: 'voice.roaming.update',
+          subjectType: 'roaming',
+          detail: { abroad: up.length, home: down.length, rejected: results.length - changed.length },
+        });
         if (changed.length) await change.publish('voice.roaming.changed', { msisdns: changed });
       });
       deps.index.applyRoaming(up, down);

@@ -56,11 +56,23 @@ export const RoamingResponse = Type.Object({
   accepted: Type.Integer(),
   rejected: Type.Integer(),
   ttlSeconds: Type.Integer(),
-  results: Type.Array(Type.Object({ index: Type.Integer(), msisdn: Type.String({ description: 'masked' }), status: Type.Union([Type.Literal('accepted'), Type.Literal('rejected')]), reason: Type.Optional(Type.String()) })),
+  results: Type.Array(
+    Type.Object({
+      index: Type.Integer(),
+      msisdn: Type.String({ description: 'masked' }),
+      status: Type.Union([Type.Literal('accepted'), Type.Literal('rejected')]),
+      reason: Type.Optional(Type.String()),
+    }),
+  ),
 });
 
 export const DnoRequest = Type.Object(
-  { numbers: Type.Array(Type.Object({ number: Type.String({ maxLength: 64 }), label: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }), { minItems: 1, maxItems: 10_000 }) },
+  {
+    numbers: Type.Array(
+      Type.Object({ number: Type.String({ maxLength: 64 }), label: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      { minItems: 1, maxItems: 10_000 },
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -71,9 +83,19 @@ export const RangeHolder = Type.Object({ prefix: Type.String({ description: 'nat
 const Address = Type.String({ maxLength: 64, pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$', description: 'IP address or CIDR' });
 
 export const TrunkBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), operator: Type.Optional(Type.String({ maxLength: 200 })), addresses: Type.Array(Address, { minItems: 1, maxItems: 256 }), ingress: IngressType },
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    operator: Type.Optional(Type.String({ maxLength: 200 })),
+    addresses: Type.Array(Address, { minItems: 1, maxItems: 256 }),
+    ingress: IngressType,
+  },
   { additionalProperties: false },
 );
 
-export const Trunk = Type.Object({ id: Type.String(), name: Type.String(), operatorId: Type.Union([Type.String(), Type.Null()]), addresses: Type.Array(Type.String()), ingress: IngressType });
-
+export const Trunk = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  operatorId: Type.Union([Type.String(), Type.Null()]),
+  addresses: Type.Array(Type.String()),
+  ingress: IngressType,
+});

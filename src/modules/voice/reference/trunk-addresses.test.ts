@@ -38,7 +38,9 @@ describe('trunk addresses', () => {
   });
 
   it('the most specific entry wins, whatever their order; of equal ones the first given', () => {
-    const match = longestPrefixMatcher(['::/0', '10.0.0.0/8', '10.1.0.0/16', '10.1.2.3', '10.1.0.0/16', '2001:db8::/32'].map((e, i) => ({ prefix: prefix(e), value: `${i}:${e}` })));
+    const match = longestPrefixMatcher(
+      ['::/0', '10.0.0.0/8', '10.1.0.0/16', '10.1.2.3', '10.1.0.0/16', '2001:db8::/32'].map((e, i) => ({ prefix: prefix(e), value: `${i}:${e}` })),
+    );
     expect(match('10.1.2.3')).toBe('3:10.1.2.3');
     expect(match('::ffff:10.1.2.4')).toBe('2:10.1.0.0/16');
     expect(match('10.2.0.1')).toBe('1:10.0.0.0/8');

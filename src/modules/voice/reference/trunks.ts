@@ -37,20 +37,35 @@ export function trunksService(deps: TrunksDeps) {
       const operatorId = input.operator === undefined ? voicePolicy.trunkOperatorByDefault(ctx.principal) : await deps.orgs.requireOperatorId(input.operator);
       const trunks = await repo.trunks();
       const existing = trunks.find((t) => t.id === input.id);
-      if (existing && !voicePolicy.manageTrunk(ctx.principal, existing.operatorId)) throw new DomainError('forbidden', `trunk "${input.id}" is another organisation’s: only its operator or the regulator may change it`);
+      if (existing && !voicePolicy.manageTrunk(ctx.principal, existing.operatorId))
+        throw new DomainError('forbidden', `trunk "${input.id}" is another organisation’s: only its operator or the regulator may change it`);
       if (!voicePolicy.manageTrunk(ctx.principal, operatorId)) throw new DomainError('forbidden', 'an operator configures only its own trunks');
       const wide = voicePolicy.trunkRangesTooWide(ctx.principal, input.addresses);
       if (wide.length) {
         const { 4: v4, 6: v6 } = OPERATOR_TRUNK_PREFIX;
-        throw new DomainError('unprocessable', `an operator's trunk may hold at most an IPv4 /${v4} or an IPv6 /${v6} per entry (IPv4-mapped IPv6 counted as IPv4); wider ranges are the regulator's to configure: ${listed(wide)}`);
+        throw new DomainError(
+          'unprocessable',
+          `an operator's trunk may hold at most an IPv4 /${v4} or an IPv6 /${v6} per entry (IPv4-mapped IPv6 counted as IPv4); wider ranges are the regulator's to configure: ${listed(wide)}`,
+        );
       }
-      if (voicePolicy.addressConflicts(ctx.principal, input.addresses, trunks.filter((t) => t.id !== input.id)).length) {
+      if (
+        voicePolicy.addressConflicts(
+          ctx.principal,
+          input.addresses,
+          trunks.filter((t) => t.id !== input.id),
+        ).length
+      ) {
         throw new DomainError('conflict', 'these addresses overlap another organisation’s trunk; ask the regulator');
       }
       const trunk: TrunkRecord = { id: input.id, name: input.name, operatorId, addresses: input.addresses, ingress: input.ingress };
       await deps.run(ctx, async (change) => {
         await referenceRepository(change.db).putTrunk(trunk);
-        await change.audit({ action: 'voice.trunk.set', subjectType: 'trunk', subject: trunk.id, detail: { addresses: trunk.addresses, ingress: trunk.ingress } });
+        await change.audit({
+          action: 'voice.trunk.set',
+          subjectType: 'trunk',
+          subject: trunk.id,
+          detail: { addresses: trunk.addresses, ingress: trunk.ingress },
+        });
         await change.publish('voice.trunks.changed', { id: trunk.id });
       });
       index.putTrunk(trunk);

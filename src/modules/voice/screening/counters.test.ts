@@ -25,7 +25,9 @@ beforeAll(() => {
   inChange = (work) => run(systemContext('test'), work);
 });
 const day = async (d: string) =>
-  (await database.db.selectFrom('voice_stats_daily').select(['verdict', 'reason', 'calls']).where('day', '=', d).orderBy('verdict').orderBy('reason').execute()).map((r) => `${r.verdict} ${r.reason} ${r.calls}`);
+  (
+    await database.db.selectFrom('voice_stats_daily').select(['verdict', 'reason', 'calls']).where('day', '=', d).orderBy('verdict').orderBy('reason').execute()
+  ).map((r) => `${r.verdict} ${r.reason} ${r.calls}`);
 
 describe('voice counters', () => {
   it('exposes the Prometheus counter, splits days at midnight, and keeps counts through a failed flush', async () => {

@@ -101,7 +101,9 @@ export function createVoiceCounters(deps: { registry: Registry }) {
       help: 'Screened calls by verdict, reason (none for a clean call), trunk and receiving operator',
       type: 'counter',
       aggregator: 'sum',
-      values: series.filter((s) => s.reason !== ALL).map((s) => ({ labels: { verdict: s.verdict, reason: s.reason, trunk: s.trunk, operator: s.operator }, value: s.total })),
+      values: series
+        .filter((s) => s.reason !== ALL)
+        .map((s) => ({ labels: { verdict: s.verdict, reason: s.reason, trunk: s.trunk, operator: s.operator }, value: s.total })),
     }),
     reset: () => {
       series.length = 0;
@@ -120,7 +122,14 @@ export function createVoiceCounters(deps: { registry: Registry }) {
       for (const reason of result.reasons) count(byKey, result.verdict, reason, trunk, operator, day);
       if (result.verdict !== 'block') return;
       if (samples.length < EVENTS_PER_FLUSH) {
-        samples.push({ callingNumber: maskMsisdn(call.callingNumber), calledNumber: maskMsisdn(call.calledNumber), reasons: result.reasons, trunkId: trunk, operatorId, at: new Date(atMs).toISOString() });
+        samples.push({
+          callingNumber: maskMsisdn(call.callingNumber),
+          calledNumber: maskMsisdn(call.calledNumber),
+          reasons: result.reasons,
+          trunkId: trunk,
+          operatorId,
+          at: new Date(atMs).toISOString(),
+        });
       } else unsampled++;
     },
 

@@ -25,7 +25,13 @@ export function screeningRepository(db: Kysely<VoiceTables>) {
   return {
     async policies(): Promise<PolicyRecord[]> {
       const rows = await db.selectFrom('voice_policies').selectAll().execute();
-      return rows.map((r) => ({ operatorId: r.operator_id, block: asArray(r.block_reasons) as Reason[], flag: asArray(r.flag_reasons) as Reason[], enabled: r.enabled, updatedAt: r.updated_at }));
+      return rows.map((r) => ({
+        operatorId: r.operator_id,
+        block: asArray(r.block_reasons) as Reason[],
+        flag: asArray(r.flag_reasons) as Reason[],
+        enabled: r.enabled,
+        updatedAt: r.updated_at,
+      }));
     },
 
     async putPolicy(p: { operatorId: string; block: Reason[]; flag: Reason[]; enabled: boolean }): Promise<void> {
@@ -33,7 +39,11 @@ export function screeningRepository(db: Kysely<VoiceTables>) {
       await db
         .insertInto('voice_policies')
         .values(values)
-        .onConflict((oc) => oc.column('operator_id').doUpdateSet({ block_reasons: values.block_reasons, flag_reasons: values.flag_reasons, enabled: values.enabled, updated_at: sql`now()` }))
+        .onConflict((oc) =>
+          oc
+            .column('operator_id')
+            .doUpdateSet({ block_reasons: values.block_reasons, flag_reasons: values.flag_reasons, enabled: values.enabled, updated_at: sql`now()` }),
+        )
         .execute();
     },
 

@@ -79,7 +79,9 @@ export const ScreenResult = Type.Object({
   verdict: Type.Union([Type.Literal('allow'), Type.Literal('flag'), Type.Literal('block')]),
   reasons: Type.Array(ReasonCode, { description: 'those that block first, then those that flag, then those only reported' }),
   attestation: Type.Optional(Type.Union([Type.Literal('A'), Type.Literal('B'), Type.Literal('C')])),
-  identityError: Type.Optional(Type.Object({ code: Type.Integer({ description: 'RFC 8224 response code: 403, 428, 436, 437 or 438' }), reason: Type.String() })),
+  identityError: Type.Optional(
+    Type.Object({ code: Type.Integer({ description: 'RFC 8224 response code: 403, 428, 436, 437 or 438' }), reason: Type.String() }),
+  ),
 });
 
 export const ScreenBatchRequest = Type.Object({ calls: Type.Array(ScreenRequest, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false });
@@ -106,7 +108,14 @@ export const StatsResponse = Type.Object({
   from: Type.String(),
   to: Type.String(),
   operator: Type.String({ description: 'the calling operator’s id, or `all` for the regulator' }),
-  days: Type.Array(Type.Object({ day: Type.String(), calls: Type.Object({ allow: Type.Integer(), flag: Type.Integer(), block: Type.Integer() }), blockedByReason: Counts, flaggedByReason: Counts })),
+  days: Type.Array(
+    Type.Object({
+      day: Type.String(),
+      calls: Type.Object({ allow: Type.Integer(), flag: Type.Integer(), block: Type.Integer() }),
+      blockedByReason: Counts,
+      flaggedByReason: Counts,
+    }),
+  ),
 });
 
 export interface DayStats {

@@ -47,7 +47,10 @@ export function createScreeningService(deps: ScreeningServiceDeps) {
     requireVoiceActor(ctx);
     const target = operator === DEFAULT_POLICY_ID ? DEFAULT_POLICY_ID : await deps.orgs.requireOperatorId(operator);
     if (!voicePolicy.screeningPolicy(ctx.principal, target)) {
-      throw new DomainError('forbidden', `${target === DEFAULT_POLICY_ID ? 'the default policy * is the regulator’s: ' : ''}an operator may ${what} only its own screening policy`);
+      throw new DomainError(
+        'forbidden',
+        `${target === DEFAULT_POLICY_ID ? 'the default policy * is the regulator’s: ' : ''}an operator may ${what} only its own screening policy`,
+      );
     }
     return target;
   }
@@ -78,7 +81,10 @@ export function createScreeningService(deps: ScreeningServiceDeps) {
       return Promise.all(calls.map((c) => service.screen(c, operatorId)));
     },
 
-    async policy(ctx: RequestContext, operator: string): Promise<{ operatorId: string; block: Reason[]; flag: Reason[]; enabled: boolean; isDefault: boolean }> {
+    async policy(
+      ctx: RequestContext,
+      operator: string,
+    ): Promise<{ operatorId: string; block: Reason[]; flag: Reason[]; enabled: boolean; isDefault: boolean }> {
       const operatorId = await policyTarget(ctx, operator, 'read');
       const all = await repo.policies();
       const own = all.find((p) => p.operatorId === operatorId);
@@ -97,7 +103,12 @@ export function createScreeningService(deps: ScreeningServiceDeps) {
       const policy = { operatorId, block: [...new Set(input.block)] as Reason[], flag: [...new Set(input.flag)] as Reason[], enabled: input.enabled };
       await deps.run(ctx, async (change) => {
         await screeningRepository(change.db).putPolicy(policy);
-        await change.audit({ action: 'voice.policy.set', subjectType: 'policy', subject: operatorId, detail: { block: policy.block, flag: policy.flag, enabled: policy.enabled } });
+        await change.audit({
+          action: 'voice.policy.set',
+          subjectType: 'policy',
+          subject: operatorId,
+          detail: { block: policy.block, flag: policy.flag, enabled: policy.enabled },
+        });
         await change.publish('voice.policies.changed', { operatorId });
       });
       index.setPolicy(policy);

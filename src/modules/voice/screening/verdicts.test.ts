@@ -11,7 +11,11 @@ const facts: NumberFacts = {
   homeOperator: (n) => (n.startsWith('+7701') ? 'kcell' : null),
 };
 const policy: Policy = { block: new Set(DEFAULT_POLICY.block), flag: new Set(DEFAULT_POLICY.flag), enabled: true };
-const call = (callingNumber: string, ingress: CallToScreen['ingress'] = 'international'): CallToScreen => ({ callingNumber, calledNumber: '+77017654321', ingress });
+const call = (callingNumber: string, ingress: CallToScreen['ingress'] = 'international'): CallToScreen => ({
+  callingNumber,
+  calledNumber: '+77017654321',
+  ingress,
+});
 
 describe('screening reasons', () => {
   it('SPOOFED_KZ_MOBILE_FROM_ABROAD: a Kazakh mobile CLI from abroad whose subscriber is not roaming', () => {
@@ -31,10 +35,22 @@ describe('screening reasons', () => {
   });
 
   it('puts the reasons that block first, and reports why an identity failed', () => {
-    const r = screenCall(call('+77272501234'), { ...facts, isBlocklisted: () => true }, policy, { ok: false, code: 438, reason: 'Invalid Identity Header: the signature does not verify' });
+    const r = screenCall(call('+77272501234'), { ...facts, isBlocklisted: () => true }, policy, {
+      ok: false,
+      code: 438,
+      reason: 'Invalid Identity Header: the signature does not verify',
+    });
     expect(r.reasons).toEqual(['KZ_GEOGRAPHIC_FROM_ABROAD', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID']);
-    const landlineFlagged: Policy = { ...policy, block: new Set([...policy.block].filter((reason) => reason !== 'KZ_GEOGRAPHIC_FROM_ABROAD')), flag: new Set(['KZ_GEOGRAPHIC_FROM_ABROAD']) };
-    const flagged = screenCall(call('+77272501234'), { ...facts, isBlocklisted: () => true }, landlineFlagged, { ok: false, code: 438, reason: 'Invalid Identity Header' });
+    const landlineFlagged: Policy = {
+      ...policy,
+      block: new Set([...policy.block].filter((reason) => reason !== 'KZ_GEOGRAPHIC_FROM_ABROAD')),
+      flag: new Set(['KZ_GEOGRAPHIC_FROM_ABROAD']),
+    };
+    const flagged = screenCall(call('+77272501234'), { ...facts, isBlocklisted: () => true }, landlineFlagged, {
+      ok: false,
+      code: 438,
+      reason: 'Invalid Identity Header',
+    });
     expect(flagged.reasons).toEqual(['BLOCKLISTED_NUMBER', 'IDENTITY_INVALID', 'KZ_GEOGRAPHIC_FROM_ABROAD']);
     expect(r.identityError).toEqual({ code: 438, reason: 'Invalid Identity Header: the signature does not verify' });
   });
@@ -79,8 +95,15 @@ describe('verdicts by policy', () => {
     expect(screenCall(call('+77019876543'), facts, policy, null).verdict).toBe('block');
     // A Kazakh landline CLI from abroad is blocked by default; an operator may switch it to flag.
     expect(screenCall(call('+77272501234'), facts, policy, null)).toEqual({ verdict: 'block', reasons: ['KZ_GEOGRAPHIC_FROM_ABROAD', 'IDENTITY_MISSING'] });
-    const landlineFlagged: Policy = { block: new Set(DEFAULT_POLICY.block.filter((r) => r !== 'KZ_GEOGRAPHIC_FROM_ABROAD')), flag: new Set(['KZ_GEOGRAPHIC_FROM_ABROAD']), enabled: true };
-    expect(screenCall(call('+77272501234'), facts, landlineFlagged, null)).toEqual({ verdict: 'flag', reasons: ['KZ_GEOGRAPHIC_FROM_ABROAD', 'IDENTITY_MISSING'] });
+    const landlineFlagged: Policy = {
+      block: new Set(DEFAULT_POLICY.block.filter((r) => r !== 'KZ_GEOGRAPHIC_FROM_ABROAD')),
+      flag: new Set(['KZ_GEOGRAPHIC_FROM_ABROAD']),
+      enabled: true,
+    };
+    expect(screenCall(call('+77272501234'), facts, landlineFlagged, null)).toEqual({
+      verdict: 'flag',
+      reasons: ['KZ_GEOGRAPHIC_FROM_ABROAD', 'IDENTITY_MISSING'],
+    });
     expect(screenCall(call(ROAMING), facts, policy, { ok: true, attestation: 'B' })).toEqual({ verdict: 'allow', reasons: [], attestation: 'B' });
     const lenient: Policy = { block: new Set(), flag: new Set(['SPOOFED_KZ_MOBILE_FROM_ABROAD']), enabled: true };
     expect(screenCall(call('+77019876543'), facts, lenient, null).verdict).toBe('flag');

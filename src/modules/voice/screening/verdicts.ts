@@ -76,7 +76,14 @@ export function screenCall(call: CallToScreen, facts: NumberFacts, policy: Polic
  * until operators sign calls.
  */
 export const DEFAULT_POLICY = {
-  block: ['SPOOFED_KZ_MOBILE_FROM_ABROAD', 'KZ_GEOGRAPHIC_FROM_ABROAD', 'INVALID_CLI', 'DO_NOT_ORIGINATE', 'BLOCKLISTED_NUMBER', 'IDENTITY_INVALID'] as Reason[],
+  block: [
+    'SPOOFED_KZ_MOBILE_FROM_ABROAD',
+    'KZ_GEOGRAPHIC_FROM_ABROAD',
+    'INVALID_CLI',
+    'DO_NOT_ORIGINATE',
+    'BLOCKLISTED_NUMBER',
+    'IDENTITY_INVALID',
+  ] as Reason[],
   flag: [] as Reason[],
   enabled: true,
 };

@@ -53,7 +53,13 @@ describe('VoiceIndex: a read that overlapped a write applied on commit does not 
 });
 
 describe('VoiceIndex: trunks by source address', () => {
-  const trunk = (id: string, addresses: string[], operatorId: string | null = null): TrunkRecord => ({ id, name: id, operatorId, addresses, ingress: 'international' });
+  const trunk = (id: string, addresses: string[], operatorId: string | null = null): TrunkRecord => ({
+    id,
+    name: id,
+    operatorId,
+    addresses,
+    ingress: 'international',
+  });
 
   it('the most specific address or CIDR wins, whatever the trunks’ ids; equal ones go to the smallest id', () => {
     const index = new VoiceIndex(() => 0);

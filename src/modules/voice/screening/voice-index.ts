@@ -6,7 +6,8 @@ import { DEFAULT_POLICY_ID, type Ingress } from './schema.js';
 import { DEFAULT_POLICY, type NumberFacts, type Policy } from './verdicts.js';
 
 /** The reads the index loads from: the reference data and the screening policies. */
-export type IndexSource = Pick<ReferenceRepository, 'roamingOf' | 'liveRoaming' | 'ported' | 'rangeHolders' | 'listDno' | 'blocklist' | 'trunks'> & Pick<ScreeningRepository, 'policies'>;
+export type IndexSource = Pick<ReferenceRepository, 'roamingOf' | 'liveRoaming' | 'ported' | 'rangeHolders' | 'listDno' | 'blocklist' | 'trunks'> &
+  Pick<ScreeningRepository, 'policies'>;
 
 export interface Trunk {
   id: string;
@@ -213,6 +214,14 @@ export class VoiceIndex implements NumberFacts {
   }
 
   stats(): { roaming: number; doNotOriginate: number; blocklisted: number; policies: number; trunks: number; ported: number; rangeHolders: number } {
-    return { roaming: this.roaming.size, doNotOriginate: this.dno.size, blocklisted: this.blocked.size, policies: this.policies.size, trunks: this.trunkRecords.size, ported: this.ported.size, rangeHolders: this.holders.size };
+    return {
+      roaming: this.roaming.size,
+      doNotOriginate: this.dno.size,
+      blocklisted: this.blocked.size,
+      policies: this.policies.size,
+      trunks: this.trunkRecords.size,
+      ported: this.ported.size,
+      rangeHolders: this.holders.size,
+    };
   }
 }

@@ -79,7 +79,20 @@ describe('parseMessage', () => {
   });
 
   it('never throws on SIP-like text with random damage', () => {
-    const pieces = fc.constantFrom('INVITE sip:1@h SIP/2.0', 'SIP/2.0 200 OK', 'Via: x', 'l: 5', 'Content-Length: 99999999999', ':', '\r\n', '\n', '\r\n\r\n', '<', '"', ';tag=');
+    const pieces = fc.constantFrom(
+      'INVITE sip:1@h SIP/2.0',
+      'SIP/2.0 200 OK',
+      'Via: x',
+      'l: 5',
+      'Content-Length: 99999999999',
+      ':',
+      '\r\n',
+      '\n',
+      '\r\n\r\n',
+      '<',
+      '"',
+      ';tag=',
+    );
     fc.assert(
       fc.property(fc.array(fc.oneof(pieces, fc.string()), { maxLength: 40 }), (parts) => {
         const buf = Buffer.from(parts.join(''), 'latin1');
@@ -118,7 +131,7 @@ describe('folded header lines (RFC 3261 §7.3.1)', () => {
       'INVITE sip:+77011234567@h SIP/2.0',
       'Via: SIP/2.0/UDP 10.0.0.2:5060',
       '  ;branch=z9hG4bK-1',
-      'Subject: I know you\'re there,',
+      "Subject: I know you're there,",
       '\tpick up the phone',
       '   ',
       '  and talk to me!',
@@ -135,7 +148,10 @@ describe('folded header lines (RFC 3261 §7.3.1)', () => {
 
   it('rejects a continuation of nothing or of a bad line', () => {
     expect(parseMessage(Buffer.from('OPTIONS sip:h SIP/2.0\r\n  x\r\n\r\n'))).toMatchObject({ ok: false, error: { code: 'bad-header' } });
-    expect(parseMessage(Buffer.from('OPTIONS sip:h SIP/2.0\r\nbad line\r\n  x\r\n\r\n'))).toMatchObject({ ok: false, error: { code: 'bad-header', detail: 'header line 1 is not "Name: value"' } });
+    expect(parseMessage(Buffer.from('OPTIONS sip:h SIP/2.0\r\nbad line\r\n  x\r\n\r\n'))).toMatchObject({
+      ok: false,
+      error: { code: 'bad-header', detail: 'header line 1 is not "Name: value"' },
+    });
   });
 });
 

@@ -161,7 +161,10 @@ export function parseMessage(input: Buffer): SipParseResult {
   const request = REQUEST_LINE.exec(start);
   const status = request ? null : STATUS_LINE.exec(start);
   if (!request && !status) {
-    return fail(hasControl(start) ? 'binary' : start.length > MAX_LINE_BYTES ? 'line-too-long' : 'bad-start-line', 'the start line is neither a SIP/2.0 request nor a status line');
+    return fail(
+      hasControl(start) ? 'binary' : start.length > MAX_LINE_BYTES ? 'line-too-long' : 'bad-start-line',
+      'the start line is neither a SIP/2.0 request nor a status line',
+    );
   }
   const headers: SipHeader[] = [];
   let fault: { code: SipParseErrorCode; detail: string } | undefined;

@@ -35,10 +35,12 @@ describe('addressNumber', () => {
   });
 
   it('never throws', () => {
-    fc.assert(fc.property(fc.string(), (s) => {
-      addressNumber(s);
-      addressUri(s);
-    }));
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        addressNumber(s);
+        addressUri(s);
+      }),
+    );
   });
 });
 
@@ -49,7 +51,10 @@ describe('redirectingNumber', () => {
   });
 
   it('takes the first History-Info entry by index when the call was retargeted', () => {
-    const hi = ['<sip:+77015555555@x?Reason=SIP%3Bcause%3D302>;index=1.1, <sip:+77016666666@x>;index=1.1.1', '<sip:+77017777777@x?Reason=SIP%3Bcause%3D480>;index=1'];
+    const hi = [
+      '<sip:+77015555555@x?Reason=SIP%3Bcause%3D302>;index=1.1, <sip:+77016666666@x>;index=1.1.1',
+      '<sip:+77017777777@x?Reason=SIP%3Bcause%3D480>;index=1',
+    ];
     expect(redirectingNumber([], hi)).toBe('+77017777777');
     expect(redirectingNumber([], ['<sip:+77015555555@x>;index=1'])).toBeUndefined();
   });

@@ -32,8 +32,10 @@ export function useScreeningServer(): () => number {
       calls.push(call);
       if (call.callingNumber === FAILING_CLI) throw new Error('screening broke');
       if (call.callingNumber === SLOW_CLI) return new Promise((resolve) => slow.push(resolve));
-      if (call.callingNumber === BAD_IDENTITY_FLAG_CLI) return { verdict: 'flag', reasons: ['IDENTITY_INVALID'], identityError: { code: 438, reason: 'Invalid Identity Header' } };
-      if (call.callingNumber === BAD_IDENTITY_BLOCK_CLI) return { verdict: 'block', reasons: ['IDENTITY_INVALID', 'INVALID_CLI'], identityError: { code: 437, reason: 'Unsupported Credential' } };
+      if (call.callingNumber === BAD_IDENTITY_FLAG_CLI)
+        return { verdict: 'flag', reasons: ['IDENTITY_INVALID'], identityError: { code: 438, reason: 'Invalid Identity Header' } };
+      if (call.callingNumber === BAD_IDENTITY_BLOCK_CLI)
+        return { verdict: 'block', reasons: ['IDENTITY_INVALID', 'INVALID_CLI'], identityError: { code: 437, reason: 'Unsupported Credential' } };
       if (call.callingNumber === BLOCKED_CLI) return { verdict: 'block', reasons: ['SPOOFED_KZ_MOBILE_FROM_ABROAD', 'INVALID_CLI'] };
       if (call.callingNumber === FLAGGED_CLI) return { verdict: 'flag', reasons: ['IDENTITY_MISSING', 'KZ_GEOGRAPHIC_FROM_ABROAD'] };
       return { verdict: 'allow', reasons: [] };
@@ -53,7 +55,10 @@ export function useScreeningServer(): () => number {
 }
 
 export let serial = 0;
-export function request(method: string, { cli = '+77021234567', extra = [] as string[], branch = `z9hG4bK-t${++serial}`, uri = 'sip:+77011234567@127.0.0.1;user=phone', transport = 'UDP' } = {}): string {
+export function request(
+  method: string,
+  { cli = '+77021234567', extra = [] as string[], branch = `z9hG4bK-t${++serial}`, uri = 'sip:+77011234567@127.0.0.1;user=phone', transport = 'UDP' } = {},
+): string {
   return [
     `${method} ${uri} SIP/2.0`,
     `Via: SIP/2.0/${transport} 127.0.0.1:5999;branch=${branch};rport`,
@@ -69,7 +74,6 @@ export function request(method: string, { cli = '+77021234567', extra = [] as st
     '',
   ].join('\r\n');
 }
-
 
 /** A TCP client that collects the whole stream. */
 export async function tcpClient(port: number) {

@@ -20,8 +20,16 @@ describe('SIP redirect server over TCP', () => {
     client.socket.write(invite.slice(30) + blocked + request('OPTIONS', { transport: 'TCP' }));
     await client.status(3);
     // Screening is asynchronous here, so the OPTIONS may be answered first: responses match by transaction.
-    expect(client.responses().map((r) => r.slice(8, 11)).sort()).toEqual(['200', '302', '603']);
-    const withBody = request('OPTIONS', { transport: 'TCP' }).replace('Content-Length: 0\r\n\r\n', 'Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello');
+    expect(
+      client
+        .responses()
+        .map((r) => r.slice(8, 11))
+        .sort(),
+    ).toEqual(['200', '302', '603']);
+    const withBody = request('OPTIONS', { transport: 'TCP' }).replace(
+      'Content-Length: 0\r\n\r\n',
+      'Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello',
+    );
     client.socket.write(withBody);
     expect(await client.status(4)).toBe(200);
     client.socket.destroy();
@@ -92,7 +100,7 @@ describe('SIP redirect server over TCP: limits', () => {
   }
 
   async function settled(read: () => number): Promise<number> {
-    for (let last = -1; ; ) {
+    for (let last = -1; ;) {
       await sleep(300);
       const now = read();
       if (now === last) return now;

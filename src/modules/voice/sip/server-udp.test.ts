@@ -2,7 +2,20 @@ import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../../../testing/wait.js';
 import { headerValue, headerValues, parseMessage, type SipResponse } from './message.js';
-import { BAD_IDENTITY_BLOCK_CLI, BAD_IDENTITY_FLAG_CLI, BLOCKED_CLI, calls, decisions, FAILING_CLI, FLAGGED_CLI, request, serial, slow, SLOW_CLI, useScreeningServer } from './server-fixture.js';
+import {
+  BAD_IDENTITY_BLOCK_CLI,
+  BAD_IDENTITY_FLAG_CLI,
+  BLOCKED_CLI,
+  calls,
+  decisions,
+  FAILING_CLI,
+  FLAGGED_CLI,
+  request,
+  serial,
+  slow,
+  SLOW_CLI,
+  useScreeningServer,
+} from './server-fixture.js';
 
 const port = useScreeningServer();
 
@@ -47,14 +60,23 @@ async function silent(text: string | Buffer): Promise<void> {
 
 describe('SIP redirect server over UDP', () => {
   it('lets an allowed call through with 302, Contact = the Request-URI, and copies the dialog headers', async () => {
-    const text = request('INVITE', { extra: ['P-Asserted-Identity: <tel:+77029999999>', 'Diversion: <sip:+77013333333@x>;reason=unconditional', 'Identity: abc.def.ghi;info=<https://cert.example/c.pem>'] });
+    const text = request('INVITE', {
+      extra: [
+        'P-Asserted-Identity: <tel:+77029999999>',
+        'Diversion: <sip:+77013333333@x>;reason=unconditional',
+        'Identity: abc.def.ghi;info=<https://cert.example/c.pem>',
+      ],
+    });
     const res = await ask(text);
     expect(res.status).toBe(302);
     expect(res.reason).toBe('Moved Temporarily');
     expect(headerValue(res.headers, 'contact')).toBe('<sip:+77011234567@127.0.0.1;user=phone>');
     expect(headerValue(res.headers, 'x-qalqan-verdict')).toBe('allow');
     expect(headerValue(res.headers, 'x-qalqan-reasons')).toBeUndefined();
-    expect(headerValues(res.headers, 'via')).toEqual([`SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-t${serial};rport`, 'SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bK-upstream']);
+    expect(headerValues(res.headers, 'via')).toEqual([
+      `SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-t${serial};rport`,
+      'SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bK-upstream',
+    ]);
     expect(headerValue(res.headers, 'from')).toBe(`"Caller" <sip:+77021234567@127.0.0.1>;tag=from${serial}`);
     expect(headerValue(res.headers, 'to')).toMatch(/^<sip:\+77011234567@127\.0\.0\.1>;tag=\w+$/);
     expect(headerValue(res.headers, 'call-id')).toBe(`call-${serial}@test`);
@@ -197,7 +219,9 @@ describe('SIP redirect server over UDP', () => {
     const other = await ask(via(request('INVITE'), 'SIP/2.0/UDP 10.1.1.1 ; received=10.2.2.2'));
     expect(other.status).toBe(302);
     expect(headerValues(other.headers, 'via')[0]).toMatch(/^SIP\/2\.0\/UDP 10\.1\.1\.1;branch=z9hG4bK-t\d+;rport;received=127\.0\.0\.1$/);
-    const list = await ask(request('OPTIONS').replace(/^(Via: SIP\/2\.0\/UDP) 127\.0\.0\.1:5999(;branch=[^;]+);rport/m, '$1 [::1]:5999$2, SIP/2.0/UDP 10.0.0.7'));
+    const list = await ask(
+      request('OPTIONS').replace(/^(Via: SIP\/2\.0\/UDP) 127\.0\.0\.1:5999(;branch=[^;]+);rport/m, '$1 [::1]:5999$2, SIP/2.0/UDP 10.0.0.7'),
+    );
     expect(headerValues(list.headers, 'via')[0]).toMatch(/^SIP\/2\.0\/UDP \[::1\]:5999;branch=z9hG4bK-t\d+;received=127\.0\.0\.1, SIP\/2\.0\/UDP 10\.0\.0\.7$/);
     const same = await ask(request('OPTIONS'));
     expect(headerValues(same.headers, 'via')[0]).toMatch(/^SIP\/2\.0\/UDP 127\.0\.0\.1:5999;branch=z9hG4bK-t\d+;rport$/);
@@ -246,4 +270,3 @@ describe('SIP redirect server over UDP', () => {
     expect((await ask(request('OPTIONS'))).status).toBe(200);
   });
 });
-

@@ -185,9 +185,7 @@ export function createSipServer(options: SipServerOptions): SipServer {
 
     socket.on('data', (chunk: Buffer) => {
       if (lost) return;
-      const ready =
-        received === 0 ||
-        (need > 0 ? received + chunk.length >= need : received + chunk.length >= MAX_MESSAGE_BYTES || endsHeaders(tail, chunk));
+      const ready = received === 0 || (need > 0 ? received + chunk.length >= need : received + chunk.length >= MAX_MESSAGE_BYTES || endsHeaders(tail, chunk));
       chunks.push(chunk);
       received += chunk.length;
       if (need === 0) tail = chunk.length >= 3 ? chunk.subarray(chunk.length - 3) : Buffer.concat([tail, chunk]).subarray(-3);

@@ -15,7 +15,12 @@ describe('transactionKey', () => {
   });
 
   it('falls back to Call-ID, CSeq number and From tag for RFC 2543 peers (no magic cookie)', () => {
-    const old = (callId: string) => headers('SIP/2.0/UDP 10.0.0.2;branch=1', [{ name: 'call-id', value: callId }, { name: 'cseq', value: '1 INVITE' }, { name: 'from', value: '<sip:a@b>;tag=x' }]);
+    const old = (callId: string) =>
+      headers('SIP/2.0/UDP 10.0.0.2;branch=1', [
+        { name: 'call-id', value: callId },
+        { name: 'cseq', value: '1 INVITE' },
+        { name: 'from', value: '<sip:a@b>;tag=x' },
+      ]);
     expect(transactionKey('INVITE', old('c1'))).toBe(transactionKey('ACK', old('c1')));
     expect(transactionKey('INVITE', old('c1'))).not.toBe(transactionKey('INVITE', old('c2')));
   });

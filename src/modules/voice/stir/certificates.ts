@@ -55,13 +55,16 @@ export type Chain = { ok: true; path: X509Certificate[]; anchor: X509Certificate
 export function chainToAnchor(leaf: X509Certificate, intermediates: readonly X509Certificate[], anchors: readonly X509Certificate[]): Chain {
   const path = [leaf];
   const pool = [...intermediates];
-  for (let current = leaf; path.length <= MAX_INTERMEDIATES + 1; ) {
+  for (let current = leaf; path.length <= MAX_INTERMEDIATES + 1;) {
     const anchor = anchors.find((a) => issued(current, a));
     if (anchor) return { ok: true, path, anchor };
     const next = pool.findIndex((c) => issued(current, c));
     if (next === -1) {
       const where = path.length === 1 ? 'the certificate' : `the intermediate ${name(current)}`;
-      return { ok: false, why: `${where} is not issued and signed by a trust anchor in the store or by a CA certificate in the bundle (issuer: ${current.issuer.replace(/\n/g, ', ')})` };
+      return {
+        ok: false,
+        why: `${where} is not issued and signed by a trust anchor in the store or by a CA certificate in the bundle (issuer: ${current.issuer.replace(/\n/g, ', ')})`,
+      };
     }
     current = pool.splice(next, 1)[0]!;
     if (!current.ca) return { ok: false, why: `the intermediate ${name(current)} is not a CA certificate (basicConstraints CA:TRUE)` };
@@ -88,6 +91,7 @@ export function endEntitySpc(leaf: X509Certificate): { ok: true; spc: string } |
   const list = readTnAuthList(leaf.raw);
   if (!list.present) return { ok: false, why: 'the certificate has no TNAuthList extension (1.3.6.1.5.5.7.1.26)' };
   if (list.malformed) return { ok: false, why: 'the certificate’s TNAuthList extension is malformed' };
-  if (list.spcs.length !== 1) return { ok: false, why: `the certificate’s TNAuthList must name exactly one service provider code (SPC); it names ${list.spcs.length}` };
+  if (list.spcs.length !== 1)
+    return { ok: false, why: `the certificate’s TNAuthList must name exactly one service provider code (SPC); it names ${list.spcs.length}` };
   return { ok: true, spc: list.spcs[0]!.toUpperCase() };
 }

@@ -21,7 +21,10 @@ export interface FetcherOptions {
 /** `max-age` of a Cache-Control header in seconds; 0 for no-store or no-cache; null when it says neither. */
 export function maxAgeOf(cacheControl: string | undefined): number | null {
   if (!cacheControl) return null;
-  const directives = cacheControl.toLowerCase().split(',').map((d) => d.trim());
+  const directives = cacheControl
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim());
   if (directives.some((d) => d === 'no-store' || d === 'no-cache')) return 0;
   const maxAge = directives.map((d) => /^max-age\s*=\s*"?([0-9]{1,10})"?$/.exec(d)).find((m) => m);
   return maxAge ? Number(maxAge[1]) : null;

@@ -25,10 +25,12 @@ describe('Identity header', () => {
   });
 
   it('never throws on arbitrary input', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (text) => {
-      const parsed = parseIdentityHeader(text);
-      if (parsed) expect(text).toContain(parsed.jws);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        const parsed = parseIdentityHeader(text);
+        if (parsed) expect(text).toContain(parsed.jws);
+      }),
+    );
   });
 });
 
@@ -45,7 +47,17 @@ describe('PASSporT claims', () => {
   const good = { attest: 'B', dest: { tn: ['77021234567'] }, iat: 1, orig: { tn: '77011234567' }, origid: 'o' };
   it('reads the SHAKEN claims and refuses any other shape', () => {
     expect(readPayload(good)).toEqual(good);
-    for (const bad of [null, 1, 'x', [], { ...good, iat: 1.5 }, { ...good, orig: null }, { ...good, dest: { tn: '77021234567' } }, { ...good, origid: '' }, { ...good, attest: 'a' }]) {
+    for (const bad of [
+      null,
+      1,
+      'x',
+      [],
+      { ...good, iat: 1.5 },
+      { ...good, orig: null },
+      { ...good, dest: { tn: '77021234567' } },
+      { ...good, origid: '' },
+      { ...good, attest: 'a' },
+    ]) {
       expect(readPayload(bad)).toBeNull();
     }
   });

@@ -64,13 +64,29 @@ export function stirRepository(db: Kysely<VoiceTables>) {
       return rows.map(toCertificate);
     },
     async activeWithFingerprint(fingerprint: string): Promise<StirCertificate | null> {
-      const r = await db.selectFrom('voice_stir_certificates').selectAll().where('fingerprint', '=', fingerprint).where('revoked_at', 'is', null).executeTakeFirst();
+      const r = await db
+        .selectFrom('voice_stir_certificates')
+        .selectAll()
+        .where('fingerprint', '=', fingerprint)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       return r ? toCertificate(r) : null;
     },
     async insertCertificate(c: NewCertificate): Promise<void> {
       await db
         .insertInto('voice_stir_certificates')
-        .values({ id: c.id, operator_id: c.operatorId, x5u: c.x5u, pem: c.pem, fingerprint: c.fingerprint, subject: c.subject, trust_anchor: c.trustAnchor, not_before: c.notBefore, not_after: c.notAfter, created_at: c.createdAt })
+        .values({
+          id: c.id,
+          operator_id: c.operatorId,
+          x5u: c.x5u,
+          pem: c.pem,
+          fingerprint: c.fingerprint,
+          subject: c.subject,
+          trust_anchor: c.trustAnchor,
+          not_before: c.notBefore,
+          not_after: c.notAfter,
+          created_at: c.createdAt,
+        })
         .execute();
     },
     /** Marks a certificate revoked; false when it already was. */
@@ -108,7 +124,12 @@ export function stirRepository(db: Kysely<VoiceTables>) {
     },
     /** Adds a repository host; false when it was already there. */
     async addRepository(host: string, at: Date): Promise<boolean> {
-      const r = await db.insertInto('voice_stir_repositories').values({ host, created_at: at }).onConflict((oc) => oc.column('host').doNothing()).returning('host').executeTakeFirst();
+      const r = await db
+        .insertInto('voice_stir_repositories')
+        .values({ host, created_at: at })
+        .onConflict((oc) => oc.column('host').doNothing())
+        .returning('host')
+        .executeTakeFirst();
       return r !== undefined;
     },
     async deleteRepository(host: string): Promise<boolean> {

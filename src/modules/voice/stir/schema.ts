@@ -5,7 +5,9 @@ const Pem = (description: string) => Type.String({ minLength: 1, maxLength: 16_3
 
 export const CertificateUpload = Type.Object(
   {
-    certificate: Pem('PEM: a trust anchor alone; or a signing certificate (EC P-256, CA:FALSE, a TNAuthList naming one SPC) followed by the intermediates up to a stored trust anchor'),
+    certificate: Pem(
+      'PEM: a trust anchor alone; or a signing certificate (EC P-256, CA:FALSE, a TNAuthList naming one SPC) followed by the intermediates up to a stored trust anchor',
+    ),
     trustAnchor: Type.Boolean({ default: false, description: 'a trust anchor (STI-PA root); the regulator only' }),
   },
   { additionalProperties: false },
@@ -26,18 +28,33 @@ export const Certificate = Type.Object({
 
 export const CertificateParams = Type.Object({ id: Uuid });
 
-export const SpcParams = Type.Object({ spc: Type.String({ pattern: '^[\\x21-\\x7e]{1,32}$', description: 'service provider code as certificates name it in their TNAuthList (compared upper-cased)' }) });
+export const SpcParams = Type.Object({
+  spc: Type.String({
+    pattern: '^[\\x21-\\x7e]{1,32}$',
+    description: 'service provider code as certificates name it in their TNAuthList (compared upper-cased)',
+  }),
+});
 
-export const SpcRequest = Type.Object({ operator: Type.String({ minLength: 1, maxLength: 200, description: 'the operator organisation’s name or id' }) }, { additionalProperties: false });
+export const SpcRequest = Type.Object(
+  { operator: Type.String({ minLength: 1, maxLength: 200, description: 'the operator organisation’s name or id' }) },
+  { additionalProperties: false },
+);
 
 export const SpcAssignment = Type.Object({ spc: Type.String(), operatorId: Uuid, updatedAt: Type.String({ format: 'date-time' }) });
 
-export const RepositoryParams = Type.Object({ host: Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$', description: 'host name, with the port when it is not 443' }) });
+export const RepositoryParams = Type.Object({
+  host: Type.String({ pattern: '^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$', description: 'host name, with the port when it is not 443' }),
+});
 
 export const Repository = Type.Object({ host: Type.String(), createdAt: Type.String({ format: 'date-time' }) });
 
 /** Named `id` like the certificate's other routes (one path, one parameter name), though it ends in `.pem`. */
-export const CertificateFileParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\.pem$', description: 'the certificate id followed by .pem' }) });
+export const CertificateFileParams = Type.Object({
+  id: Type.String({
+    pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\.pem$',
+    description: 'the certificate id followed by .pem',
+  }),
+});
 
 export const CredentialRequest = Type.Object(
   {

@@ -62,7 +62,9 @@ export function createStirService(deps: StirServiceDeps) {
    * back. A failed reload does not undo the committed change: the event and the periodic reload follow.
    */
   async function applied(): Promise<void> {
-    await verifier.reload().catch((err: unknown) => deps.logger.warn({ err }, 'STIR verifier reload after a change failed; the event or the periodic reload will apply it'));
+    await verifier
+      .reload()
+      .catch((err: unknown) => deps.logger.warn({ err }, 'STIR verifier reload after a change failed; the event or the periodic reload will apply it'));
   }
 
   function requireOrg(orgId: string | null, what: string): string {
@@ -98,7 +100,11 @@ export function createStirService(deps: StirServiceDeps) {
     const chain = chainToAnchor(cert, intermediates, await anchorsAt(now));
     if (!chain.ok) throw new DomainError('unprocessable', chain.why);
     const stale = chain.path.find((c) => !validAt(c, now));
-    if (stale) throw new DomainError('unprocessable', `the intermediate ${stale.subject.replace(/\n/g, ', ')} is not valid now (valid ${stale.validFrom} to ${stale.validTo})`);
+    if (stale)
+      throw new DomainError(
+        'unprocessable',
+        `the intermediate ${stale.subject.replace(/\n/g, ', ')} is not valid now (valid ${stale.validFrom} to ${stale.validTo})`,
+      );
     const profile = endEntitySpc(cert);
     if (!profile.ok) throw new DomainError('unprocessable', profile.why);
     return { chain: chain.path, spc: profile.spc };
@@ -107,8 +113,13 @@ export function createStirService(deps: StirServiceDeps) {
   /** The operator a signing certificate's SPC names, which the caller must be (or the regulator). */
   async function spcOwner(ctx: RequestContext, spc: string): Promise<string> {
     const operatorId = await repo.spcOperator(spc);
-    if (!operatorId) throw new DomainError('unprocessable', `the certificate’s service provider code ${spc} is assigned to no operator; the regulator assigns it with PUT /api/v1/voice/stir/spcs/${spc}`);
-    if (!voicePolicy.uploadCertificateFor(ctx.principal, operatorId)) throw new DomainError('forbidden', `the certificate’s service provider code ${spc} belongs to another operator`);
+    if (!operatorId)
+      throw new DomainError(
+        'unprocessable',
+        `the certificate’s service provider code ${spc} is assigned to no operator; the regulator assigns it with PUT /api/v1/voice/stir/spcs/${spc}`,
+      );
+    if (!voicePolicy.uploadCertificateFor(ctx.principal, operatorId))
+      throw new DomainError('forbidden', `the certificate’s service provider code ${spc} belongs to another operator`);
     return operatorId;
   }
 
@@ -117,17 +128,34 @@ export function createStirService(deps: StirServiceDeps) {
 
     /** Stores an operator's certificate, or (the regulator only) a trust anchor; gives it an x5u under our API. */
     async uploadCertificate(ctx: RequestContext, input: { certificate: string; trustAnchor: boolean }): Promise<CertificateView> {
-      if (input.trustAnchor && !voicePolicy.manageTrustAnchors(ctx.principal)) throw new DomainError('forbidden', 'only the regulator may upload trust anchors');
+      if (input.trustAnchor && !voicePolicy.manageTrustAnchors(ctx.principal))
+        throw new DomainError('forbidden', 'only the regulator may upload trust anchors');
       const { chain, spc } = await checkUpload(input.certificate, input.trustAnchor);
       const operatorId = spc === null ? null : await spcOwner(ctx, spc);
       const cert = chain[0]!;
       const fingerprint = cert.fingerprint256;
-      if (await repo.activeWithFingerprint(fingerprint)) throw new DomainError('conflict', `this certificate is already in the store (fingerprint ${fingerprint})`);
+      if (await repo.activeWithFingerprint(fingerprint))
+        throw new DomainError('conflict', `this certificate is already in the store (fingerprint ${fingerprint})`);
       const id = deps.ids();
-      const row = { id, operatorId, x5u: `${baseUrl}/api/v1/voice/stir/certificates/${id}.pem`, pem: toPemBundle(chain), fingerprint, subject: cert.subject.replace(/\n/g, ', '), trustAnchor: input.trustAnchor, ...chainValidity(chain), createdAt: deps.clock() };
+      const row = {
+        id,
+        operatorId,
+        x5u: `${baseUrl}/api/v1/voice/stir/certificates/${id}.pem`,
+        pem: toPemBundle(chain),
+        fingerprint,
+        subject: cert.subject.replace(/\n/g, ', '),
+        trustAnchor: input.trustAnchor,
+        ...chainValidity(chain),
+        createdAt: deps.clock(),
+      };
       await deps.run(ctx, async (change) => {
         await stirRepository(change.db).insertCertificate(row);
-        await change.audit({ action: 'voice.stir.certificate.upload', subjectType: 'stir_certificate', subject: id, detail: { fingerprint, subject: row.subject, trustAnchor: row.trustAnchor } });
+        await change.audit({
+          action: 'voice.stir.certificate.upload',
+          subjectType: 'stir_certificate',
+          subject: id,
+          detail: { fingerprint, subject: row.subject, trustAnchor: row.trustAnchor },
+        });
         await change.publish(CERTIFICATES_CHANGED, { id, x5u: row.x5u, change: 'uploaded' });
       });
       await applied();
@@ -148,7 +176,8 @@ export function createStirService(deps: StirServiceDeps) {
       const now = deps.clock();
       if (!cert.trustAnchor) {
         const [leaf, ...intermediates] = parseBundle(cert.pem) ?? [];
-        if (!leaf || !chainToAnchor(leaf, intermediates, await anchorsAt(now)).ok) throw new DomainError('not_found', `no current certificate ${id}: it no longer chains to a trust anchor in the store`);
+        if (!leaf || !chainToAnchor(leaf, intermediates, await anchorsAt(now)).ok)
+          throw new DomainError('not_found', `no current certificate ${id}: it no longer chains to a trust anchor in the store`);
       }
       const left = Math.floor((cert.notAfter.getTime() - now.getTime()) / 1000);
       return { pem: cert.pem, maxAgeSeconds: Math.max(0, Math.min(X5U_MAX_AGE_SECONDS, left)) };
@@ -163,20 +192,33 @@ export function createStirService(deps: StirServiceDeps) {
     async revokeCertificate(ctx: RequestContext, id: string): Promise<void> {
       const cert = await repo.certificate(id);
       if (!cert) throw new DomainError('not_found', `no certificate ${id}`);
-      if (!voicePolicy.revokeCertificate(ctx.principal, cert)) throw new DomainError('forbidden', cert.trustAnchor ? 'only the regulator may revoke trust anchors' : 'an operator may revoke only its own certificates');
+      if (!voicePolicy.revokeCertificate(ctx.principal, cert))
+        throw new DomainError(
+          'forbidden',
+          cert.trustAnchor ? 'only the regulator may revoke trust anchors' : 'an operator may revoke only its own certificates',
+        );
       await deps.run(ctx, async (change) => {
         if (!(await stirRepository(change.db).revoke(id, deps.clock()))) return;
-        await change.audit({ action: 'voice.stir.certificate.revoke', subjectType: 'stir_certificate', subject: id, detail: { fingerprint: cert.fingerprint, trustAnchor: cert.trustAnchor } });
+        await change.audit({
+          action: 'voice.stir.certificate.revoke',
+          subjectType: 'stir_certificate',
+          subject: id,
+          detail: { fingerprint: cert.fingerprint, trustAnchor: cert.trustAnchor },
+        });
         await change.publish(CERTIFICATES_CHANGED, { id, x5u: cert.x5u, change: 'revoked' });
       });
       await applied();
     },
 
     /** Sets the calling operator's signing credential: one of its certificates and the matching PKCS#8 private key. */
-    async setCredential(ctx: RequestContext, input: { certificateId: string; privateKey: string }): Promise<{ certificateId: string; x5u: string; storedAt: Date }> {
+    async setCredential(
+      ctx: RequestContext,
+      input: { certificateId: string; privateKey: string },
+    ): Promise<{ certificateId: string; x5u: string; storedAt: Date }> {
       const operatorId = requireOrg(ctx.principal.orgId, 'hold a signing credential');
       const row = await repo.certificate(input.certificateId);
-      if (!row || !voicePolicy.useCertificate(ctx.principal, row)) throw new DomainError('not_found', `no certificate ${input.certificateId} of your organisation`);
+      if (!row || !voicePolicy.useCertificate(ctx.principal, row))
+        throw new DomainError('not_found', `no certificate ${input.certificateId} of your organisation`);
       if (row.revokedAt) throw new DomainError('unprocessable', 'the certificate has been revoked');
       const cert = parseBundle(row.pem)?.[0];
       const key = parsePrivateKey(input.privateKey);
@@ -184,7 +226,10 @@ export function createStirService(deps: StirServiceDeps) {
       if (!cert || !keyMatches(key, cert)) throw new DomainError('unprocessable', 'the private key does not match the certificate’s public key');
       const storedAt = deps.clock();
       await deps.run(ctx, async (change) => {
-        await stirRepository(change.db).upsertCredential({ operatorId, certificateId: row.id, privateKeyEnc: cipher.seal(input.privateKey, operatorId) }, storedAt);
+        await stirRepository(change.db).upsertCredential(
+          { operatorId, certificateId: row.id, privateKeyEnc: cipher.seal(input.privateKey, operatorId) },
+          storedAt,
+        );
         await change.audit({ action: 'voice.stir.credential.set', subjectType: 'stir_certificate', subject: row.id });
       });
       return { certificateId: row.id, x5u: row.x5u, storedAt };
@@ -204,7 +249,8 @@ export function createStirService(deps: StirServiceDeps) {
       if (!credential) throw new DomainError('conflict', 'your organisation has no signing credential; set one with PUT /api/v1/voice/stir/credentials');
       const cert = await repo.certificate(credential.certificateId);
       const now = deps.clock();
-      if (!cert || cert.revokedAt || now < cert.notBefore || now > cert.notAfter) throw new DomainError('conflict', 'the signing certificate is revoked or expired; upload a new one and set the credential again');
+      if (!cert || cert.revokedAt || now < cert.notBefore || now > cert.notAfter)
+        throw new DomainError('conflict', 'the signing certificate is revoked or expired; upload a new one and set the credential again');
       const header = passportHeader(cert.x5u);
       const payload = passportPayload({ attest: input.attest, orig, dest, iat: Math.floor(now.getTime() / 1000), origid: input.origid ?? deps.ids() });
       const key = await importPKCS8(cipher.open(credential.privateKeyEnc, operatorId), 'ES256');

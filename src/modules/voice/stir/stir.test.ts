@@ -1,26 +1,20 @@
-import { createOrgDirectory } from '../../../core/auth/directory.js';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify from 'fastify';
 import { CompactSign, importPKCS8 } from 'jose';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../../core/auth/principal.js';
-import { createChanges, tablesOf } from '../../../core/changes.js';
 import type { OrgKind } from '../../../core/db/types.js';
 import { createMemoryBus } from '../../../core/events/memory-bus.js';
 import type { App } from '../../../core/http/app.js';
 import { createHttpServer, createServices, type Services } from '../../../server.js';
 import { TEST_SECRET } from '../../../testing/app.js';
 import { createTestDatabase } from '../../../testing/database.js';
-import type { VoiceTables } from '../tables.js';
 import { identityHeader, passportHeader, passportPayload } from './passport.js';
-import { stirRoutes } from './routes.js';
-import { CERTIFICATES_CHANGED, createStirService, type StirService } from './service.js';
+import { CERTIFICATES_CHANGED, type StirService } from './service.js';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
 const BASE = 'https://qalqan.test';
@@ -49,7 +43,14 @@ beforeAll(async () => {
     if (!served) throw new Error('the repository answered 404');
     return { pem: served, maxAgeSeconds: 600 };
   };
-  services = createServices({ database, bus: createMemoryBus(logger, 5), logger, secret: TEST_SECRET, clock: () => now, voice: { publicBaseUrl: `${BASE}/`, fetchCertificate } });
+  services = createServices({
+    database,
+    bus: createMemoryBus(logger, 5),
+    logger,
+    secret: TEST_SECRET,
+    clock: () => now,
+    voice: { publicBaseUrl: `${BASE}/`, fetchCertificate },
+  });
   stir = services.stir;
   app = (await createHttpServer(services)).app;
   await app.ready();
@@ -59,8 +60,6 @@ beforeAll(async () => {
   auth.screener = await key('Tele2', 'operator', ['voice:screen']);
 });
 afterAll(async () => {
-  services.eir.stop();
-  await services.voice.stop();
   await app.close();
   await services.relay.stop();
   await services.bus.close();
@@ -70,7 +69,8 @@ afterAll(async () => {
 type Who = keyof typeof auth | 'nobody';
 const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, who: Who, payload?: object) =>
   app.inject({ method, url, headers: who === 'nobody' ? {} : { authorization: auth[who] }, ...(payload ? { payload } : {}) });
-const upload = (who: Who, name: string, trustAnchor = false) => call('POST', '/api/v1/voice/stir/certificates', who, { certificate: fixture(`${name}.pem`), trustAnchor });
+const upload = (who: Who, name: string, trustAnchor = false) =>
+  call('POST', '/api/v1/voice/stir/certificates', who, { certificate: fixture(`${name}.pem`), trustAnchor });
 const uploadPem = (who: Who, certificate: string) => call('POST', '/api/v1/voice/stir/certificates', who, { certificate, trustAnchor: false });
 const assignSpc = (who: Who, spc: string, operator: string) => call('PUT', `/api/v1/voice/stir/spcs/${spc}`, who, { operator });
 const pathOf = (x5u: string) => x5u.slice(BASE.length);
@@ -94,14 +94,20 @@ describe('certificate store', () => {
     expect(anchor.statusCode).toBe(201);
     expect(anchor.json()).toMatchObject({ operatorId: null, trustAnchor: true, subject: 'C=KZ, O=Qalqan Test, CN=Test STI-PA Root', revokedAt: null });
     const unassigned = await upload('operator', 'operator');
-    expect(unassigned.json()).toMatchObject({ status: 422, detail: 'the certificate’s service provider code 1001 is assigned to no operator; the regulator assigns it with PUT /api/v1/voice/stir/spcs/1001' });
+    expect(unassigned.json()).toMatchObject({
+      status: 422,
+      detail: 'the certificate’s service provider code 1001 is assigned to no operator; the regulator assigns it with PUT /api/v1/voice/stir/spcs/1001',
+    });
     expect((await assignSpc('operator', '1001', 'Kcell')).statusCode).toBe(403);
     const assigned = await assignSpc('regulator', '1001', 'Kcell');
     expect(assigned.json()).toEqual({ spc: '1001', operatorId: orgIds.Kcell, updatedAt: now.toISOString() });
     expect((await assignSpc('regulator', '1002', 'Beeline')).statusCode).toBe(200);
     expect((await assignSpc('regulator', '1003', 'Agency')).json()).toMatchObject({ status: 404, detail: 'operator "Agency" does not exist' });
     // The SPC, not the uploader, says whose certificate it is: Beeline cannot upload Kcell's.
-    expect((await upload('operator2', 'operator')).json()).toMatchObject({ status: 403, detail: 'the certificate’s service provider code 1001 belongs to another operator' });
+    expect((await upload('operator2', 'operator')).json()).toMatchObject({
+      status: 403,
+      detail: 'the certificate’s service provider code 1001 belongs to another operator',
+    });
     const res = await upload('operator', 'operator');
     expect(res.statusCode).toBe(201);
     const body = res.json();
@@ -132,7 +138,11 @@ describe('certificate store', () => {
     // An independent verifier (openssl) builds the path from what the x5u serves and the root alone.
     const file = join(mkdtempSync(join(tmpdir(), 'qalqan-x5u-')), 'served.pem');
     writeFileSync(file, served.body);
-    expect(execFileSync('openssl', ['verify', '-CAfile', join(import.meta.dirname, 'fixtures', 'anchor.pem'), '-untrusted', file, file], { encoding: 'utf8' }).trim()).toBe(`${file}: OK`);
+    expect(
+      execFileSync('openssl', ['verify', '-CAfile', join(import.meta.dirname, 'fixtures', 'anchor.pem'), '-untrusted', file, file], {
+        encoding: 'utf8',
+      }).trim(),
+    ).toBe(`${file}: OK`);
     chainCert = chain.json();
     const detail = async (pem: string) => {
       const res = await uploadPem('operator', pem);
@@ -140,11 +150,16 @@ describe('certificate store', () => {
       return res.json().detail as string;
     };
     expect(await detail(fixture('chained.pem'))).toContain('not issued and signed by a trust anchor in the store or by a CA certificate in the bundle');
-    expect(await detail(fixture('below-not-ca.pem') + fixture('not-ca.pem'))).toContain('the intermediate C=KZ, O=Qalqan Test, CN=Not a CA is not a CA certificate');
+    expect(await detail(fixture('below-not-ca.pem') + fixture('not-ca.pem'))).toContain(
+      'the intermediate C=KZ, O=Qalqan Test, CN=Not a CA is not a CA certificate',
+    );
     expect(await detail(fixture('ca-leaf.pem'))).toContain('is a CA certificate (basicConstraints CA:TRUE)');
     expect(await detail(fixture('no-tnauth.pem'))).toBe('the certificate has no TNAuthList extension (1.3.6.1.5.5.7.1.26)');
     expect(await detail(fixture('anchor.pem') + fixture('intermediate.pem'))).toContain('is a CA certificate');
-    const anchorBundle = await call('POST', '/api/v1/voice/stir/certificates', 'regulator', { certificate: fixture('anchor.pem') + fixture('intermediate.pem'), trustAnchor: true });
+    const anchorBundle = await call('POST', '/api/v1/voice/stir/certificates', 'regulator', {
+      certificate: fixture('anchor.pem') + fixture('intermediate.pem'),
+      trustAnchor: true,
+    });
     expect(anchorBundle.json()).toMatchObject({ status: 422, detail: 'a trust anchor is uploaded alone, not in a bundle' });
   });
 
@@ -163,24 +178,14 @@ describe('certificate store', () => {
     expect(twice.statusCode).toBe(409);
   });
 
-  it('documents its routes in the OpenAPI description', async () => {
-    const paths = Object.keys((await call('GET', '/openapi.json', 'nobody')).json().paths as object);
-    expect(paths).toEqual(expect.arrayContaining(['/api/v1/voice/stir/certificates', '/api/v1/voice/stir/certificates/{id}', '/api/v1/voice/stir/credentials', '/api/v1/voice/stir/sign']));
-  });
-
-  it('400 for a malformed body, 401 without a key, 403 without the scope', async () => {
-    const bad = await call('POST', '/api/v1/voice/stir/certificates', 'operator', { pem: 'x' });
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().errors).toEqual(expect.arrayContaining([{ field: 'body.certificate', message: expect.any(String) }]));
-    expect((await upload('nobody', 'operator')).statusCode).toBe(401);
-    const forbidden = await call('GET', '/api/v1/voice/stir/certificates', 'screener');
-    expect(forbidden.statusCode).toBe(403);
-    expect(forbidden.json().requiredScope).toBe('voice:write');
-  });
-
   it('lists the store without PEMs or keys, and audits and announces every change', async () => {
     const res = await call('GET', '/api/v1/voice/stir/certificates', 'operator');
-    expect(res.json().items.map((c: { subject: string }) => c.subject).sort()).toEqual([
+    expect(
+      res
+        .json()
+        .items.map((c: { subject: string }) => c.subject)
+        .sort(),
+    ).toEqual([
       'C=KZ, O=Qalqan Test, CN=Test STI-PA Root',
       'C=KZ, O=Second Operator, CN=SHAKEN 7702',
       'C=KZ, O=Test Operator, CN=SHAKEN 7701',
@@ -195,10 +200,14 @@ describe('certificate store', () => {
 });
 
 describe('signing credentials', () => {
-  const put = (who: Who, certificateId: string, keyName: string) => call('PUT', '/api/v1/voice/stir/credentials', who, { certificateId, privateKey: fixture(`${keyName}.pem`) });
+  const put = (who: Who, certificateId: string, keyName: string) =>
+    call('PUT', '/api/v1/voice/stir/credentials', who, { certificateId, privateKey: fixture(`${keyName}.pem`) });
 
   it('refuses a key that does not match, a key that is not PKCS#8, and another operator’s certificate', async () => {
-    expect((await put('operator', operatorCert.id, 'operator2-key')).json()).toMatchObject({ status: 422, detail: 'the private key does not match the certificate’s public key' });
+    expect((await put('operator', operatorCert.id, 'operator2-key')).json()).toMatchObject({
+      status: 422,
+      detail: 'the private key does not match the certificate’s public key',
+    });
     expect((await put('operator', operatorCert.id, 'operator')).json()).toMatchObject({ status: 422, detail: expect.stringContaining('PKCS#8') });
     expect((await put('operator', operator2Cert.id, 'operator2-key')).statusCode).toBe(404);
     expect((await put('operator', 'not-a-uuid', 'operator-key')).statusCode).toBe(400);
@@ -226,7 +235,13 @@ describe('signing and verifying', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.passport.header).toEqual({ alg: 'ES256', ppt: 'shaken', typ: 'passport', x5u: operatorCert.x5u });
-    expect(body.passport.payload).toEqual({ attest: 'A', dest: { tn: ['77021234567'] }, iat: now.getTime() / 1000, orig: { tn: '77011234567' }, origid: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(body.passport.payload).toEqual({
+      attest: 'A',
+      dest: { tn: ['77021234567'] },
+      iat: now.getTime() / 1000,
+      orig: { tn: '77011234567' },
+      origid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
     expect(body.identity).toMatch(new RegExp(`^[\\w-]+\\.[\\w-]+\\.[\\w-]+;info=<${operatorCert.x5u.replace(/\./g, '\\.')}>;alg=ES256;ppt=shaken$`));
     expect(res.body).not.toContain('PRIVATE KEY');
     const [header, payload] = (body.identity as string).split('.');
@@ -234,7 +249,12 @@ describe('signing and verifying', () => {
     expect(Buffer.from(header!, 'base64url').toString()).toBe(JSON.stringify(body.passport.header));
 
     await stir.verifier.reload();
-    expect(await stir.verifier.verify(body.identity, CALL)).toEqual({ ok: true, attestation: 'A', origid: body.passport.payload.origid, operatorId: orgIds.Kcell });
+    expect(await stir.verifier.verify(body.identity, CALL)).toEqual({
+      ok: true,
+      attestation: 'A',
+      origid: body.passport.payload.origid,
+      operatorId: orgIds.Kcell,
+    });
     expect(await stir.verifier.verify(body.identity, { ...CALL, orig: '+77019999999' })).toMatchObject({ ok: false, code: 438 });
     now = new Date(now.getTime() + 61_000);
     expect(await stir.verifier.verify(body.identity, CALL)).toMatchObject({ ok: false, code: 403 });
@@ -245,21 +265,34 @@ describe('signing and verifying', () => {
     const screener = auth.screener;
     await services.voice.reference.putRangeHolder(systemContext('test'), '701', 'Kcell');
     const identity = (await sign('operator', { ...CALL, attest: 'A' })).json().identity as string;
-    const screen = (body: object) => app.inject({ method: 'POST', url: '/api/v1/voice/screen', headers: { authorization: screener }, payload: { callingNumber: CALL.orig, calledNumber: CALL.dest, ingress: 'international', ...body } });
+    const screen = (body: object) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/voice/screen',
+        headers: { authorization: screener },
+        payload: { callingNumber: CALL.orig, calledNumber: CALL.dest, ingress: 'international', ...body },
+      });
     // A Kazakh subscriber abroad whose operator signed with full attestation is not spoofed.
     expect((await screen({ identity })).json()).toEqual({ verdict: 'allow', reasons: [], attestation: 'A' });
     expect((await screen({})).json()).toMatchObject({ verdict: 'block', reasons: ['SPOOFED_KZ_MOBILE_FROM_ABROAD', 'IDENTITY_MISSING'] });
     const [h, p, sig] = identity.split('.');
     const forged = `${h}.${Buffer.from(Buffer.from(p!, 'base64url').toString().replace('77021234567', '77029999999')).toString('base64url')}.${sig}`;
-    expect((await screen({ identity: forged, calledNumber: '+77029999999' })).json()).toMatchObject({ verdict: 'block', reasons: expect.arrayContaining(['IDENTITY_INVALID']) });
+    expect((await screen({ identity: forged, calledNumber: '+77029999999' })).json()).toMatchObject({
+      verdict: 'block',
+      reasons: expect.arrayContaining(['IDENTITY_INVALID']),
+    });
     expect((await screen({ identity: 'garbage' })).json().reasons).toContain('IDENTITY_INVALID');
-    expect((await screen({ identity, calledNumber: '+77025550000', ingress: 'domestic' })).json()).toMatchObject({ verdict: 'block', reasons: ['IDENTITY_INVALID'] });
+    expect((await screen({ identity, calledNumber: '+77025550000', ingress: 'domestic' })).json()).toMatchObject({
+      verdict: 'block',
+      reasons: ['IDENTITY_INVALID'],
+    });
   });
 
   it('vouching follows the SPC: reassigned to another operator, the same signature no longer vouches for Kcell’s subscriber abroad', async () => {
     const identity = (await sign('operator', { ...CALL, attest: 'A' })).json().identity as string;
     const abroad = { callingNumber: CALL.orig, calledNumber: CALL.dest, ingress: 'international', identity };
-    const screen = async () => (await app.inject({ method: 'POST', url: '/api/v1/voice/screen', headers: { authorization: auth.screener }, payload: abroad })).json();
+    const screen = async () =>
+      (await app.inject({ method: 'POST', url: '/api/v1/voice/screen', headers: { authorization: auth.screener }, payload: abroad })).json();
     expect(await screen()).toEqual({ verdict: 'allow', reasons: [], attestation: 'A' });
     expect((await assignSpc('regulator', '1001', 'Beeline')).statusCode).toBe(200);
     await stir.verifier.reload();
@@ -291,7 +324,9 @@ describe('signing and verifying', () => {
     const allowed = await call('PUT', '/api/v1/voice/stir/repositories/CR.Kcell.test:443', 'regulator');
     expect(allowed.json()).toEqual({ host: 'cr.kcell.test', createdAt: now.toISOString() });
     expect((await call('PUT', '/api/v1/voice/stir/repositories/bad_host', 'regulator')).statusCode).toBe(400);
-    expect((await call('GET', '/api/v1/voice/stir/repositories', 'operator')).json()).toEqual({ items: [{ host: 'cr.kcell.test', createdAt: now.toISOString() }] });
+    expect((await call('GET', '/api/v1/voice/stir/repositories', 'operator')).json()).toEqual({
+      items: [{ host: 'cr.kcell.test', createdAt: now.toISOString() }],
+    });
     await stir.verifier.reload();
     expect(await stir.verifier.verify(identity, CALL)).toMatchObject({ ok: true, attestation: 'A', operatorId: orgIds.Kcell });
 
@@ -327,24 +362,6 @@ describe('signing and verifying', () => {
   });
 });
 
-describe('start-up', () => {
-  it('warns when PUBLIC_BASE_URL is not https, since verifiers fetch x5u over https only', async () => {
-    const lines: string[] = [];
-    const build = async (publicBaseUrl: string) => {
-      const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
-      const plain = Fastify({ loggerInstance: logger }).withTypeProvider<TypeBoxTypeProvider>();
-      const db = services.database.db;
-      const deps = { db: tablesOf<VoiceTables>(db), run: createChanges<VoiceTables>({ db, audit: services.audit, outbox: services.outbox }), orgs: createOrgDirectory(db), clock: () => now, ids: randomUUID, secret: TEST_SECRET, logger };
-      await plain.register(stirRoutes(createStirService({ ...deps, publicBaseUrl })));
-      await plain.close();
-    };
-    await build('https://qalqan.kz');
-    expect(lines).toEqual([]);
-    await build('http://qalqan.kz');
-    expect(lines.map((l) => JSON.parse(l) as { level: number; msg: string })).toEqual([expect.objectContaining({ level: 40, msg: expect.stringContaining('PUBLIC_BASE_URL is not https') })]);
-  });
-});
-
 describe('revocation', () => {
   it('an operator cannot revoke another’s certificate; the owner can; verification then answers 437 and signing 409', async () => {
     const identity = (await call('POST', '/api/v1/voice/stir/sign', 'operator', { ...CALL, attest: 'A' })).json().identity as string;
@@ -364,7 +381,9 @@ describe('revocation', () => {
 
   it('a revoked trust anchor’s certificates are no longer served at their x5u', async () => {
     expect((await call('GET', pathOf(chainCert.x5u), 'nobody')).statusCode).toBe(200);
-    const anchorId = ((await call('GET', '/api/v1/voice/stir/certificates', 'regulator')).json().items as { id: string; trustAnchor: boolean }[]).find((c) => c.trustAnchor)!.id;
+    const anchorId = ((await call('GET', '/api/v1/voice/stir/certificates', 'regulator')).json().items as { id: string; trustAnchor: boolean }[]).find(
+      (c) => c.trustAnchor,
+    )!.id;
     expect((await call('DELETE', `/api/v1/voice/stir/certificates/${anchorId}`, 'regulator')).statusCode).toBe(204);
     const gone = await call('GET', pathOf(chainCert.x5u), 'nobody');
     expect(gone.json()).toMatchObject({ status: 404, detail: `no current certificate ${chainCert.id}: it no longer chains to a trust anchor in the store` });

@@ -31,7 +31,12 @@ describe('TNAuthList', () => {
   it('reads explicit and implicit SPC tags, counts telephone-number entries, refuses malformed lists', () => {
     expect(readTnAuthList(certWith(extension(hex('30 08 A0 06 16 04 37 30 39 4A'))))).toMatchObject({ spcs: ['709J'] });
     expect(readTnAuthList(certWith(extension(hex('30 06 80 04 37 30 39 4A'))))).toMatchObject({ spcs: ['709J'] });
-    expect(readTnAuthList(certWith(extension(hex('30 0E A2 0C 16 0A 37 37 30 31 32 33 34 35 36 37'))))).toEqual({ present: true, malformed: false, spcs: [], telephoneNumbers: 1 });
+    expect(readTnAuthList(certWith(extension(hex('30 0E A2 0C 16 0A 37 37 30 31 32 33 34 35 36 37'))))).toEqual({
+      present: true,
+      malformed: false,
+      spcs: [],
+      telephoneNumbers: 1,
+    });
     expect(readTnAuthList(certWith(extension(hex('05 00')), extension(hex('30 08 A0 06 16 04 31 30 30 31'))))).toEqual({ present: true, malformed: true });
     expect(readTnAuthList(certWith(extension(hex('30 00'))))).toEqual({ present: true, malformed: true });
     expect(readTnAuthList(certWith(extension(hex('30 08 A0 06 0C 04 31 30 30 31'))))).toEqual({ present: true, malformed: true });

@@ -9,9 +9,7 @@
  */
 
 export type TnAuthList =
-  | { present: false }
-  | { present: true; malformed: true }
-  | { present: true; malformed: false; spcs: string[]; telephoneNumbers: number };
+  { present: false } | { present: true; malformed: true } | { present: true; malformed: false; spcs: string[]; telephoneNumbers: number };
 
 interface Tlv {
   tag: number;
@@ -49,7 +47,7 @@ function tlv(der: Uint8Array, at: number, limit: number): Tlv | null {
 /** The TLVs directly inside a constructed value; null when they do not exactly fill it. */
 function children(der: Uint8Array, parent: Tlv): Tlv[] | null {
   const out: Tlv[] = [];
-  for (let at = parent.start; at < parent.end; ) {
+  for (let at = parent.start; at < parent.end;) {
     const child = tlv(der, at, parent.end);
     if (!child) return null;
     out.push(child);

@@ -96,7 +96,8 @@ export function createStirTrustLists(deps: TrustListsDeps) {
       requireNationalData(ctx.principal, 'allow certificate repositories');
       const canonical = canonicalHost(host);
       await deps.run(ctx, async (change) => {
-        if (!(await stirRepository(change.db).deleteRepository(canonical))) throw new DomainError('not_found', `${canonical} is not an allowed certificate repository`);
+        if (!(await stirRepository(change.db).deleteRepository(canonical)))
+          throw new DomainError('not_found', `${canonical} is not an allowed certificate repository`);
         await change.audit({ action: 'voice.stir.repository.remove', subjectType: 'stir_repository', subject: canonical });
         await change.publish(CERTIFICATES_CHANGED, { host: canonical, change: 'repository' });
       });

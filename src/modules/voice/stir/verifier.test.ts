@@ -21,7 +21,19 @@ const CODES: readonly number[] = [403, 428, 436, 437, 438];
 function row(name: string, overrides: Partial<StirCertificate> = {}): StirCertificate {
   const pem = overrides.pem ?? fixture(`${name}.pem`);
   const cert = parseCertificate(pem)!;
-  return { id: name, operatorId: null, x5u: `${BASE}${name}.pem`, pem, fingerprint: cert.fingerprint256, subject: cert.subject, trustAnchor: false, ...validity(cert), revokedAt: null, createdAt: NOW, ...overrides };
+  return {
+    id: name,
+    operatorId: null,
+    x5u: `${BASE}${name}.pem`,
+    pem,
+    fingerprint: cert.fingerprint256,
+    subject: cert.subject,
+    trustAnchor: false,
+    ...validity(cert),
+    revokedAt: null,
+    createdAt: NOW,
+    ...overrides,
+  };
 }
 
 const store: StirCertificate[] = [
@@ -47,7 +59,13 @@ let keys: Record<'operator' | 'operator2' | 'rogue' | 'expired' | 'chained', Cry
 beforeAll(async () => {
   await verifier.reload();
   const load = (name: string) => importPKCS8(fixture(`${name}-key.pem`), 'ES256');
-  keys = { operator: await load('operator'), operator2: await load('operator2'), rogue: await load('rogue'), expired: await load('expired'), chained: await load('chained') };
+  keys = {
+    operator: await load('operator'),
+    operator2: await load('operator2'),
+    rogue: await load('rogue'),
+    expired: await load('expired'),
+    chained: await load('chained'),
+  };
 });
 
 interface TokenOptions {
@@ -76,8 +94,16 @@ const codeOf = async (header: string | undefined, call = CALL) => {
 
 describe('STIR verifier', () => {
   it('accepts a valid PASSporT and gives its attestation, origid and the operator its SPC names, whatever form the call numbers take', async () => {
-    expect(await verifier.verify(await identity(), CALL)).toEqual({ ok: true, attestation: 'A', origid: '123e4567-e89b-42d3-a456-426614174000', operatorId: 'kcell' });
-    expect(await verifier.verify(await identity({ payload: { attest: 'C' } }), { orig: '77011234567', dest: '+77021234567' })).toMatchObject({ ok: true, attestation: 'C' });
+    expect(await verifier.verify(await identity(), CALL)).toEqual({
+      ok: true,
+      attestation: 'A',
+      origid: '123e4567-e89b-42d3-a456-426614174000',
+      operatorId: 'kcell',
+    });
+    expect(await verifier.verify(await identity({ payload: { attest: 'C' } }), { orig: '77011234567', dest: '+77021234567' })).toMatchObject({
+      ok: true,
+      attestation: 'C',
+    });
   });
 
   it('428 without an Identity header', async () => {
@@ -99,8 +125,16 @@ describe('STIR verifier', () => {
   });
 
   it('438 when orig or dest does not match the call', async () => {
-    expect(await verifier.verify(await identity(), { ...CALL, orig: '+77019999999' })).toMatchObject({ ok: false, code: 438, reason: expect.stringContaining('orig') });
-    expect(await verifier.verify(await identity(), { ...CALL, dest: '+77029999999' })).toMatchObject({ ok: false, code: 438, reason: expect.stringContaining('dest') });
+    expect(await verifier.verify(await identity(), { ...CALL, orig: '+77019999999' })).toMatchObject({
+      ok: false,
+      code: 438,
+      reason: expect.stringContaining('orig'),
+    });
+    expect(await verifier.verify(await identity(), { ...CALL, dest: '+77029999999' })).toMatchObject({
+      ok: false,
+      code: 438,
+      reason: expect.stringContaining('dest'),
+    });
     expect(await codeOf(await identity(), { ...CALL, orig: 'anonymous' })).toBe(438);
   });
 
@@ -114,7 +148,11 @@ describe('STIR verifier', () => {
     expect(await codeOf(`${jws};info=<${BASE}operator.pem>;alg=RS256`)).toBe(438);
     expect(await codeOf(`${jws};info=<${BASE}operator.pem>;ppt=div`)).toBe(438);
     expect(await codeOf(`${jws};info=<${BASE}operator.pem>;`)).toBe(438);
-    expect(await verifier.verify(`${jws};info=<${BASE}operator.pem>;alg=ES256`, CALL)).toEqual({ ok: false, code: 438, reason: 'Invalid Identity Header: the header has no ppt parameter though the PASSporT carries ppt "shaken"' });
+    expect(await verifier.verify(`${jws};info=<${BASE}operator.pem>;alg=ES256`, CALL)).toEqual({
+      ok: false,
+      code: 438,
+      reason: 'Invalid Identity Header: the header has no ppt parameter though the PASSporT carries ppt "shaken"',
+    });
     expect(await codeOf(`${jws};info=<${BASE}operator.pem>`)).toBe(438);
     expect(await codeOf(`${jws} ; info = <${BASE}operator.pem> ; alg=ES256 ; ppt="shaken"`)).toBe('ok');
   });
@@ -135,7 +173,11 @@ describe('STIR verifier', () => {
   });
 
   it('437 for revoked, RSA, unchained, expired certificates and trust anchors', async () => {
-    expect(await verifier.verify(await identity({ signer: 'operator2', x5u: `${BASE}operator2.pem` }), CALL)).toEqual({ ok: false, code: 437, reason: 'Unsupported Credential: the certificate has been revoked' });
+    expect(await verifier.verify(await identity({ signer: 'operator2', x5u: `${BASE}operator2.pem` }), CALL)).toEqual({
+      ok: false,
+      code: 437,
+      reason: 'Unsupported Credential: the certificate has been revoked',
+    });
     expect(await codeOf(await identity({ x5u: `${BASE}rsa.pem` }))).toBe(437);
     expect(await codeOf(await identity({ signer: 'rogue', x5u: `${BASE}rogue.pem` }))).toBe(437);
     expect(await codeOf(await identity({ signer: 'expired', x5u: `${BASE}expired.pem` }))).toBe(437);
@@ -145,7 +187,10 @@ describe('STIR verifier', () => {
   it('accepts a chain through an intermediate CA (ATIS-1000080); the TNAuthList SPC names the operator that vouches', async () => {
     expect(await verifier.verify(await identity({ signer: 'chained', x5u: `${BASE}chained.pem` }), CALL)).toMatchObject({ ok: true, operatorId: 'kcell' });
     // A valid certificate whose SPC is assigned to no operator verifies but vouches for nobody.
-    expect(await verifier.verify(await identity({ signer: 'operator2', x5u: `${BASE}unassigned-spc.pem` }), CALL)).toMatchObject({ ok: true, operatorId: null });
+    expect(await verifier.verify(await identity({ signer: 'operator2', x5u: `${BASE}unassigned-spc.pem` }), CALL)).toMatchObject({
+      ok: true,
+      operatorId: null,
+    });
   });
 
   it('437 for a chain without its intermediate, through a non-CA, a CA:TRUE end entity, or no TNAuthList', async () => {
@@ -160,7 +205,11 @@ describe('STIR verifier', () => {
   });
 
   it('403 when iat is more than 60 s old or ahead; 60 s either way is accepted', async () => {
-    expect(await verifier.verify(await identity({ payload: { iat: IAT - 61 } }), CALL)).toEqual({ ok: false, code: 403, reason: 'Stale Date: the PASSporT was signed 61 s ago (limit 60 s)' });
+    expect(await verifier.verify(await identity({ payload: { iat: IAT - 61 } }), CALL)).toEqual({
+      ok: false,
+      code: 403,
+      reason: 'Stale Date: the PASSporT was signed 61 s ago (limit 60 s)',
+    });
     expect(await codeOf(await identity({ payload: { iat: IAT + 61 } }))).toBe(403);
     expect(await codeOf(await identity({ payload: { iat: IAT - 60 } }))).toBe('ok');
     expect(await codeOf(await identity({ payload: { iat: IAT + 60 } }))).toBe('ok');
@@ -185,7 +234,13 @@ describe('STIR verifier', () => {
     const asked: string[] = [];
     let answer: () => Promise<FetchedPem> = async () => ({ pem: fixture('chained.pem') + fixture('intermediate.pem'), maxAgeSeconds: 120 });
     const remote = createStirVerifier({
-      repo: { ...stored([row('anchor', { trustAnchor: true })]), repositories: async () => [{ host: 'cr.kcell.test', createdAt: NOW }, { host: 'cr.beeline.test:8443', createdAt: NOW }] },
+      repo: {
+        ...stored([row('anchor', { trustAnchor: true })]),
+        repositories: async () => [
+          { host: 'cr.kcell.test', createdAt: NOW },
+          { host: 'cr.beeline.test:8443', createdAt: NOW },
+        ],
+      },
       clock: () => now,
       fetchCertificate: async (url) => {
         asked.push(url.href);
@@ -210,15 +265,29 @@ describe('STIR verifier', () => {
     // A host with a port is allowed only as listed; http, other hosts and credentials in the URL are never fetched.
     const beeline = 'https://cr.beeline.test:8443/a.pem';
     expect((await remote.verify(await identity({ signer: 'chained', x5u: beeline }), CALL)).ok).toBe(true);
-    for (const refused of ['http://cr.kcell.test/a.pem', 'https://cr.beeline.test/a.pem', 'https://evil.test/a.pem', 'https://u:p@cr.kcell.test/a.pem', 'not a url']) {
-      expect(await remote.verify(await identity({ signer: 'chained', x5u: refused }), CALL)).toMatchObject({ ok: false, code: 436, reason: expect.stringContaining('not on an allowed certificate repository') });
+    for (const refused of [
+      'http://cr.kcell.test/a.pem',
+      'https://cr.beeline.test/a.pem',
+      'https://evil.test/a.pem',
+      'https://u:p@cr.kcell.test/a.pem',
+      'not a url',
+    ]) {
+      expect(await remote.verify(await identity({ signer: 'chained', x5u: refused }), CALL)).toMatchObject({
+        ok: false,
+        code: 436,
+        reason: expect.stringContaining('not on an allowed certificate repository'),
+      });
     }
     expect(asked).toHaveLength(3);
 
     // A failed fetch is a 436, remembered for 30 s; a fetched certificate that does not chain is a 437.
     answer = async () => Promise.reject(new Error('the repository answered 404'));
     const missing = 'https://cr.kcell.test/missing.pem';
-    expect(await remote.verify(await identity({ signer: 'chained', x5u: missing }), CALL)).toEqual({ ok: false, code: 436, reason: 'Bad Identity Info: the certificate at x5u cannot be fetched: the repository answered 404' });
+    expect(await remote.verify(await identity({ signer: 'chained', x5u: missing }), CALL)).toEqual({
+      ok: false,
+      code: 436,
+      reason: 'Bad Identity Info: the certificate at x5u cannot be fetched: the repository answered 404',
+    });
     expect((await remote.verify(await identity({ signer: 'chained', x5u: missing }), CALL)).ok).toBe(false);
     expect(asked.filter((u) => u === missing)).toHaveLength(1);
     answer = async () => ({ pem: fixture('chained.pem'), maxAgeSeconds: null });
@@ -227,7 +296,11 @@ describe('STIR verifier', () => {
 
   it('a stored certificate answers from the store without fetching, whatever host its x5u has', async () => {
     const fetch = vi.fn<CertificateFetcher>();
-    const local = createStirVerifier({ repo: { ...stored(store), repositories: async () => [{ host: 'qalqan.test', createdAt: NOW }] }, clock: () => NOW, fetchCertificate: fetch });
+    const local = createStirVerifier({
+      repo: { ...stored(store), repositories: async () => [{ host: 'qalqan.test', createdAt: NOW }] },
+      clock: () => NOW,
+      fetchCertificate: fetch,
+    });
     await local.reload();
     expect((await local.verify(await identity(), CALL)).ok).toBe(true);
     expect(fetch).not.toHaveBeenCalled();
@@ -235,18 +308,23 @@ describe('STIR verifier', () => {
 
   it('arbitrary strings never throw and always fail with an RFC 8224 code', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('a', '.', ';', '<', '>', '=', 'e', 'y', 'J') })), async (text) => {
-        const check = await verifier.verify(text, CALL);
-        expect(check.ok).toBe(false);
-        if (!check.ok) expect(CODES).toContain(check.code);
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('a', '.', ';', '<', '>', '=', 'e', 'y', 'J') })),
+        async (text) => {
+          const check = await verifier.verify(text, CALL);
+          expect(check.ok).toBe(false);
+          if (!check.ok) expect(CODES).toContain(check.code);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('mutated headers never throw: each one still verifies or fails with an RFC 8224 code', async () => {
     const valid = await identity();
-    const mutated = fc.tuple(fc.nat({ max: valid.length - 1 }), fc.nat({ max: 20 }), fc.string({ maxLength: 8 })).map(([at, cut, insert]) => valid.slice(0, at) + insert + valid.slice(at + cut));
+    const mutated = fc
+      .tuple(fc.nat({ max: valid.length - 1 }), fc.nat({ max: 20 }), fc.string({ maxLength: 8 }))
+      .map(([at, cut, insert]) => valid.slice(0, at) + insert + valid.slice(at + cut));
     await fc.assert(
       fc.asyncProperty(mutated, async (text) => {
         const check = await verifier.verify(text, CALL);

@@ -17,8 +17,7 @@ export const IDENTITY_REASON_PHRASES: Record<IdentityFailureCode, string> = {
 
 /** A certificate as the verifier holds it: its key and the operator its SPC names, or why it cannot vouch for a call. */
 type Credential =
-  | { usable: true; key: CryptoKey; notBefore: Date; notAfter: Date; operatorId: string | null }
-  | { usable: false; code: 436 | 437; why: string };
+  { usable: true; key: CryptoKey; notBefore: Date; notAfter: Date; operatorId: string | null } | { usable: false; code: 436 | 437; why: string };
 
 export interface X5uCacheOptions {
   /** How long a fetched certificate is kept when its repository sends no Cache-Control max-age (default 300 s). */
@@ -186,7 +185,8 @@ export function createStirVerifier(deps: StirVerifierDeps) {
       } catch {
         return fail(438, 'the PASSporT header cannot be decoded');
       }
-      if (header.alg !== 'ES256' || header.typ !== 'passport' || header.ppt !== 'shaken') return fail(438, 'the PASSporT header is not alg ES256, typ passport, ppt shaken');
+      if (header.alg !== 'ES256' || header.typ !== 'passport' || header.ppt !== 'shaken')
+        return fail(438, 'the PASSporT header is not alg ES256, typ passport, ppt shaken');
       if (typeof header.x5u !== 'string') return fail(438, 'the PASSporT header has no x5u');
 
       const info = parsed.params.get('info');
@@ -206,7 +206,8 @@ export function createStirVerifier(deps: StirVerifierDeps) {
       if (!claims) return fail(438, 'the PASSporT lacks attest, dest, iat, orig or origid, or one is malformed');
 
       const age = Math.floor(now.getTime() / 1000) - claims.iat;
-      if (Math.abs(age) > maxAge) return fail(403, age > 0 ? `the PASSporT was signed ${age} s ago (limit ${maxAge} s)` : `the PASSporT is dated ${-age} s in the future`);
+      if (Math.abs(age) > maxAge)
+        return fail(403, age > 0 ? `the PASSporT was signed ${age} s ago (limit ${maxAge} s)` : `the PASSporT is dated ${-age} s in the future`);
       if (canonicalTn(call.orig) !== claims.orig.tn) return fail(438, 'orig does not match the calling number');
       const dest = canonicalTn(call.dest);
       if (dest === null || !claims.dest.tn.includes(dest)) return fail(438, 'dest does not match the called number');
