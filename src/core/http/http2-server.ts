@@ -55,6 +55,9 @@ function acceptOnlyHttp2(server: Http2Server, prefaceTimeoutMs: number, closed: 
   const http2Listeners = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
+    // Until the HTTP/2 session takes the socket, its errors (a client's reset) are ours to handle.
+    const dropped = () => socket.destroy();
+    socket.on('error', dropped);
     socket.setTimeout(prefaceTimeoutMs, () => {
       closed('headers-timeout');
       socket.destroy();
@@ -65,6 +68,7 @@ function acceptOnlyHttp2(server: Http2Server, prefaceTimeoutMs: number, closed: 
       const n = Math.min(chunk.length, PREFACE.length);
       if (chunk.subarray(0, n).equals(PREFACE.subarray(0, n))) {
         socket.unshift(chunk);
+        socket.removeListener('error', dropped);
         for (const listener of http2Listeners) listener.call(server, socket);
       } else {
         socket.end(HTTP1_REFUSAL);
@@ -73,13 +77,6 @@ function acceptOnlyHttp2(server: Http2Server, prefaceTimeoutMs: number, closed: 
     });
   });
 }
-
-const HEADERS_BODY = JSON.stringify({
-  type: `${PROBLEM_BASE}headers-too-large`,
-  title: 'Request header fields too large',
-  status: 431,
-  detail: 'the request headers exceed 16 KiB',
-});
 
 type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
@@ -97,12 +94,19 @@ function headerListSize(rawHeaders: string[]): number {
  * timeout (a GET's stream ends with its headers).
  */
 function checkStreams(server: Http2Server | Http2SecureServer, config: Http2ServerConfig): void {
+  const max = config.http2Limits.maxHeaderListSize;
+  const tooLarge = JSON.stringify({
+    type: `${PROBLEM_BASE}headers-too-large`,
+    title: 'Request header fields too large',
+    status: 431,
+    detail: `the request headers exceed ${max} bytes`,
+  });
   const toFastify = server.listeners('stream') as StreamListener[];
   server.removeAllListeners('stream');
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-    if (headerListSize(rawHeaders) > config.http2Limits.maxHeaderListSize) {
-      stream.respond({ ':status': 431, 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(HEADERS_BODY) });
-      stream.end(HEADERS_BODY);
+    if (headerListSize(rawHeaders) > max) {
+      stream.respond({ ':status': 431, 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(tooLarge) });
+      stream.end(tooLarge);
       return;
     }
     if (!stream.endAfterHeaders) {

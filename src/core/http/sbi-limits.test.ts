@@ -97,6 +97,23 @@ describe('SBI bad input', () => {
     expect((await h2(origin, ok)).status).toBe(200);
   });
 
+  it('survives clients that reset before and right after their preface, and serves on', async () => {
+    for (const bytes of ['', PREFACE]) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(port(), '127.0.0.1', () => {
+          if (bytes) socket.write(bytes);
+          setTimeout(() => socket.resetAndDestroy(), 20);
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve());
+      });
+    }
+    const http1 = connect(port(), '127.0.0.1', () => http1.write('GET /test/ok HTTP/1.1\r\nHost: x\r\n\r\n', () => http1.resetAndDestroy()));
+    http1.on('error', () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await h2(origin, ok)).status).toBe(200);
+  });
+
   it(`refuses streams beyond SETTINGS_MAX_CONCURRENT_STREAMS (${HTTP2_LIMITS.maxConcurrentStreams}) with REFUSED_STREAM; the connection serves on`, async () => {
     // The client sends its whole burst before the server's SETTINGS arrive, as a flooding client would.
     const session = await h2Session(origin, { peerMaxConcurrentStreams: 1000 });
