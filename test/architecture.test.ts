@@ -90,10 +90,21 @@ describe('architecture', () => {
 
   it('types module code with the module’s own tables: only the front door sees the whole database', () => {
     const whole = [...text]
-      .filter(([file]) => moduleOf(file) !== null && !/(\/index|\.test|\/fixtures)\.ts$/.test(file))
+      .filter(([file]) => moduleOf(file) !== null && !/(\/index|\.test|\.fixture|\/fixtures)\.ts$/.test(file))
       .filter(([, t]) => /\bExecutor\b|Kysely<DB>|import type \{[^}]*\bDB\b[^}]*\} from/.test(t))
       .map(([file]) => file);
     expect(whole).toEqual([]);
+  });
+
+  it('keeps test helpers out of the build: only tests and *.fixture.ts files import src/testing', () => {
+    const shipped = [...text.keys()]
+      .filter((f) => !f.startsWith('src/testing/') && !f.startsWith('test/') && !/\.(test|fixture)\.ts$/.test(f))
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((t) => t.startsWith('src/testing/'))
+          .map((t) => `${file} → ${t}`),
+      );
+    expect(shipped).toEqual([]);
   });
 
   it('lets routes call services, never repositories (a route runs no SQL)', () => {

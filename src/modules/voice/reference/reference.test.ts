@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../../core/auth/principal.js';
 import type { TestApp } from '../../../testing/app.js';
-import { startVoiceApp } from '../test-app.js';
+import { startVoiceApp } from '../test-app.fixture.js';
 
 let t: TestApp;
 let admin: string;

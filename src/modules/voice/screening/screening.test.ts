@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../../core/auth/principal.js';
 import type { TestApp } from '../../../testing/app.js';
-import { fromAbroad, operatorKey as operatorKeyOf, startVoiceApp } from '../test-app.js';
+import { fromAbroad, operatorKey as operatorKeyOf, startVoiceApp } from '../test-app.fixture.js';
 
 let t: TestApp;
 let now = new Date('2026-11-30T10:00:00Z');

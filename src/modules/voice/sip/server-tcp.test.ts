@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../../../testing/wait.js';
 import { createSipServer } from './server.js';
-import { BLOCKED_CLI, request, tcpClient as tcpClientOn, useScreeningServer } from './server-fixture.js';
+import { BLOCKED_CLI, request, tcpClient as tcpClientOn, useScreeningServer } from './server.fixture.js';
 
 const port = useScreeningServer();
 const tcpClient = () => tcpClientOn(port());

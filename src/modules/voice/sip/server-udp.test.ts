@@ -15,7 +15,7 @@ import {
   slow,
   SLOW_CLI,
   useScreeningServer,
-} from './server-fixture.js';
+} from './server.fixture.js';
 
 const port = useScreeningServer();
 
