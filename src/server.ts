@@ -9,6 +9,7 @@ import { createDependencies } from './core/dependencies.js';
 import type { EventBus } from './core/events/bus.js';
 import { createOutbox } from './core/events/outbox.js';
 import { createOutboxRelay } from './core/events/relay.js';
+import { createHousekeeping } from './core/housekeeping.js';
 import { createHttpApp, type App } from './core/http/app.js';
 import type { Http2Limits, HttpLimits } from './core/http/limits.js';
 import type { SbiTls } from './core/http/http2-server.js';
@@ -32,6 +33,8 @@ export interface CoreDeps {
   metrics?: Metrics;
   voice?: Omit<VoiceOptions, 'now'>;
   devices?: DevicesOptions;
+  /** HOUSEKEEPING_RETENTION_DAYS (default 7). */
+  housekeeping?: { retentionDays: number };
 }
 
 /** Every service, wired by plain factories. Used by the HTTP server and by CLI commands alike. */
@@ -51,6 +54,7 @@ export function createServices(deps: CoreDeps) {
     listen: deps.database.listen,
     ownPool: deps.database.ownPool,
   });
+  const housekeeping = createHousekeeping({ db, logger: deps.logger, metrics, clock, retentionDays: deps.housekeeping?.retentionDays ?? 7 });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
   const orgs = createOrgDirectory(db);
   const moduleDeps = { db, audit, outbox, bus: deps.bus, logger: deps.logger, metrics, orgs, clock, ids, secret: deps.secret };
@@ -59,7 +63,23 @@ export function createServices(deps: CoreDeps) {
   /** The modules behind the front doors: the HTTP server registers their routes and starts them. */
   const modules: QalqanModule[] = [devices, voice];
   const dependencies = createDependencies({ database: deps.database, bus: deps.bus, metrics });
-  return { ...deps, clock, ids, metrics, dependencies, audit, outbox, relay, auth, devices, eir: devices.index, voice, stir: voice.stir, modules };
+  return {
+    ...deps,
+    clock,
+    ids,
+    metrics,
+    dependencies,
+    audit,
+    outbox,
+    relay,
+    housekeeping,
+    auth,
+    devices,
+    eir: devices.index,
+    voice,
+    stir: voice.stir,
+    modules,
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

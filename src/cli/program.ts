@@ -103,6 +103,16 @@ export function buildProgram(io: CliIO, withServices: WithServices): Command {
         io.out(user.oneTimePassword);
       }),
     );
+  program
+    .command('housekeeping')
+    .description('prune now: outbox events published longer ago than HOUSEKEEPING_RETENTION_DAYS, handled-event records as old, expired sessions')
+    .action(() =>
+      withServices(async (services) => {
+        const counts = await services.housekeeping.runOnce();
+        if (!counts) throw new Error('a housekeeping pass is running now (here or on another instance); try again when it is done');
+        io.out(`pruned ${counts.outbox} published outbox events, ${counts.handledEvents} handled-event records, ${counts.sessions} expired sessions`);
+      }),
+    );
   devicesCommands(program, io, withServices);
   voiceCommands(program, io, withServices);
   return program;

@@ -30,6 +30,8 @@ export async function serve(config: Config, logger: Logger, io: CliIO): Promise<
   // Not ready (/readyz 503) until the first lines below are printed: whoever waits for readiness sees them first.
   const { app, setDraining, setStarted } = await createHttpServer(services, { trustProxy: config.trustProxy, limits: config.httpLimits, starting: true });
   services.relay.start();
+  // Prunes published events, handled-event records and expired sessions once a period, across instances.
+  if (config.housekeeping.everyMinutes > 0) services.housekeeping.start(config.housekeeping.everyMinutes * 60_000);
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

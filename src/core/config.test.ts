@@ -22,6 +22,7 @@ describe('loadConfig', () => {
     });
     expect(config.httpLimits).toEqual({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxConnectionsPerAddress: 256 });
     expect(config).toMatchObject({ sbiPort: 8081, sbiHost: '0.0.0.0', sbiTls: null, http2Limits: { maxConcurrentStreams: 128 } });
+    expect(config.housekeeping).toEqual({ retentionDays: 7, everyMinutes: 60 });
     expect(config.secret.length).toBeGreaterThanOrEqual(32);
     expect(readFileSync(join(dataDir, 'secret.key'), 'utf8').trim()).toBe(config.secret);
     expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
@@ -51,7 +52,10 @@ describe('loadConfig', () => {
       SBI_PORT: '0',
       SBI_HOST: '10.2.2.2',
       SBI_MAX_CONCURRENT_STREAMS: '64',
+      HOUSEKEEPING_RETENTION_DAYS: '30',
+      HOUSEKEEPING_EVERY_MINUTES: '0',
     });
+    expect(config.housekeeping).toEqual({ retentionDays: 30, everyMinutes: 0 });
     expect(config).toMatchObject({ sbiPort: 0, sbiHost: '10.2.2.2', http2Limits: { maxConcurrentStreams: 64 } });
     expect(config.httpLimits).toEqual({ requestTimeoutMs: 60_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 75_000, maxConnectionsPerAddress: 0 });
     expect(config).toMatchObject({
@@ -112,6 +116,9 @@ describe('loadConfig', () => {
     [{ HTTP_MAX_CONNECTIONS_PER_IP: 'many' }, /^HTTP_MAX_CONNECTIONS_PER_IP must be an integer from 0/],
     [{ SBI_PORT: '-1' }, /^SBI_PORT must be an integer/],
     [{ SBI_MAX_CONCURRENT_STREAMS: '0' }, /^SBI_MAX_CONCURRENT_STREAMS must be an integer from 1/],
+    [{ HOUSEKEEPING_RETENTION_DAYS: '0' }, /^HOUSEKEEPING_RETENTION_DAYS must be an integer from 1 to 3650 \(got "0"\)$/],
+    [{ HOUSEKEEPING_RETENTION_DAYS: '7d' }, /^HOUSEKEEPING_RETENTION_DAYS must be an integer/],
+    [{ HOUSEKEEPING_EVERY_MINUTES: '-5' }, /^HOUSEKEEPING_EVERY_MINUTES must be an integer from 0 to 10080/],
     [{ SBI_TLS_CERT: '/no/such/cert.pem', SBI_TLS_KEY: '/no/such/key.pem' }, /^SBI_TLS_CERT: cannot read \/no\/such\/cert\.pem \(ENOENT\)/],
   ])('refuses %o with a one-line message naming the variable', (env, message) => {
     const run = () => loadConfig({ QALQAN_DATA_DIR: dir(), ...env });

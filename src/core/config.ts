@@ -39,6 +39,8 @@ export interface Config {
   sbiTls: SbiTls | null;
   /** The SBI's HTTP/2 limits (SBI_MAX_CONCURRENT_STREAMS). */
   http2Limits: Http2Limits;
+  /** HOUSEKEEPING_*: how long published events and handled-event records are kept, how often pruning runs (0 = never). */
+  housekeeping: { retentionDays: number; everyMinutes: number };
 }
 
 export class ConfigError extends Error {
@@ -233,5 +235,9 @@ export function loadConfig(env: Env = process.env): Config {
     sbiHost: value(env, 'SBI_HOST') ?? host,
     sbiTls: parseSbiTls(env),
     http2Limits: parseHttp2Limits(env),
+    housekeeping: {
+      retentionDays: parseInteger(env, 'HOUSEKEEPING_RETENTION_DAYS', 7, 1, 3650),
+      everyMinutes: parseInteger(env, 'HOUSEKEEPING_EVERY_MINUTES', 60, 0, 7 * 24 * 60),
+    },
   };
 }

@@ -9,6 +9,8 @@ export interface Metrics {
   dependencyUp: Gauge<'dependency'>;
   /** Connections (or HTTP/2 streams) the HTTP limits closed, by listener (api, sbi) and reason (core/http/limits.ts). */
   httpConnectionsClosed: Counter<'listener' | 'reason'>;
+  /** Rows housekeeping deleted, by kind: outbox, handled_events, sessions (core/housekeeping.ts). */
+  housekeepingPruned: Counter<'kind'>;
 }
 
 /** One registry per app instance, so tests that start several apps in a process do not collide. */
@@ -34,6 +36,12 @@ export function createMetrics(): Metrics {
       name: 'qalqan_http_connections_closed_total',
       help: 'HTTP connections (HTTP/2: streams, for request-timeout) closed by a limit, by listener (api, sbi): headers-timeout, request-timeout, per-address-cap',
       labelNames: ['listener', 'reason'],
+      registers: [registry],
+    }),
+    housekeepingPruned: new Counter({
+      name: 'qalqan_housekeeping_pruned_total',
+      help: 'Rows deleted by housekeeping, by kind: outbox (published events past the retention), handled_events, sessions (expired)',
+      labelNames: ['kind'],
       registers: [registry],
     }),
   };

@@ -54,6 +54,7 @@ export async function openRuntime(config: Config, logger: Logger, options: { ser
       secret: config.secret,
       voice: { roamingTtlMs: config.roamingTtlHours * 3_600_000, publicBaseUrl: config.publicBaseUrl },
       devices: options.devices,
+      housekeeping: { retentionDays: config.housekeeping.retentionDays },
     });
     const opened = { database, bus };
     return {
@@ -62,6 +63,7 @@ export async function openRuntime(config: Config, logger: Logger, options: { ser
       announceAdmin: (socketPath) => lock?.announce(socketPath),
       async close() {
         for (const m of services.modules) await m.stop();
+        await services.housekeeping.stop();
         await services.relay.stop();
         // A CLI process has no subscribers: its events stay in the outbox for the server's relay.
         if (options.server) await services.relay.drain().catch((err) => logger.warn({ err }, 'outbox not fully flushed; it will be on next start'));
