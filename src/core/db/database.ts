@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { pgliteBulkSession, postgresBulkSession, type BulkSession } from './bulk.js';
 import { withCommitListeners } from './commit-hook.js';
 import { listenPostgres, type Listening } from './listen.js';
 import type { DB } from './types.js';
@@ -24,6 +25,8 @@ export interface Database {
   listen?(channel: string, onNotify: () => void, onError: (err: unknown) => void): Promise<Listening>;
   /** PostgreSQL only: connections of a caller's own (up to `size`), for work that must not queue behind requests. */
   ownPool?(size: number): OwnPool;
+  /** A session for bulk loads (COPY into staging tables), apart from the request traffic; the caller closes it. */
+  bulk(): Promise<BulkSession>;
   close(): Promise<void>;
 }
 
@@ -36,7 +39,7 @@ export type DatabaseOptions =
   { kind: 'postgres'; url: string; poolSize?: number; onPoolError?: (err: Error) => void } | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob | File };
 
 /** Bigint columns (ids, sequences) are typed as strings: `pg` returns int8 as text to keep precision. */
-function wrap(db: Kysely<DB>, kind: DatabaseKind, commitListeners: Set<() => void>, close: () => Promise<void>): Database {
+function wrap(db: Kysely<DB>, kind: DatabaseKind, commitListeners: Set<() => void>, close: () => Promise<void>): Omit<Database, 'bulk'> {
   return {
     db,
     kind,
@@ -126,6 +129,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return {
       ...wrap(db, 'postgres', commitListeners, () => db.destroy()),
       listen: (channel, onNotify, onError) => listenPostgres(url, channel, onNotify, onError),
+      bulk: () => postgresBulkSession(url),
       ownPool(size) {
         const own = new Kysely<DB>({ dialect: new PostgresDialect({ pool: postgresPool(url, size, onPoolError) }) });
         return { db: own, close: () => own.destroy() };
@@ -134,7 +138,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const pglite = await openPglite(options.dataDir, options.loadDataDir);
   const db = new Kysely<DB>({ dialect: withCommitListeners(new PGliteDialect(pglite), commitListeners) });
-  return wrap(db, 'pglite', commitListeners, () => db.destroy());
+  return { ...wrap(db, 'pglite', commitListeners, () => db.destroy()), bulk: async () => pgliteBulkSession(pglite, db) };
 }
 
 /** A database handle or an open transaction: repositories accept either, so a service can group writes. */

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { BulkSession } from '../db/bulk.js';
+import type { Database, Executor } from '../db/database.js';
+import type { ImportReport, RowError, RowResult } from '../imports/csv-import.js';
+import { csvRows, ndjsonRows, type RawRow } from './rows.js';
+import { openSource, Refusal, type ByteCount } from './source.js';
+import { createStaging, csvLine, dropStatement, LINE_COLUMN, stagingName, type StagingColumn, type StagingValue } from './staging.js';
+
+export interface IngestProgress {
+  rows: number;
+  /** Bytes read from the input so far (compressed bytes when it is gzip). */
+  bytes: number;
+}
+
+/** An import's work: read, check and stage every row, then merge the staging table into the targets as `X`. */
+export interface IngestWork<X> {
+  database: Database;
+  input: Readable;
+  format: 'csv' | 'ndjson';
+  /** true: gunzip; false: read as is; absent: gunzip when the input starts with gzip's magic bytes. */
+  gzip?: boolean;
+  /** CSV only; default ','. */
+  delimiter?: string;
+  /** Fields every row must have: a CSV header lacking one refuses the file; an NDJSON row lacking one is rejected. */
+  columns: string[];
+  /** The staging table's columns (besides `ingest_line`, the row's line in the file). */
+  staging: StagingColumn[];
+  /** One value per staging column, in order, or why the row is rejected. */
+  parseRow(row: Record<string, unknown>, line: number): RowResult<readonly StagingValue[]>;
+  /**
+   * Moves the staging table's rows into the targets with set-based SQL, inside the one transaction that commits the
+   * import. May return rows it refuses (e.g. duplicates), which count as rejected and against the threshold.
+   */
+  merge(trx: X, stagingTable: string, report: ImportReport): Promise<RowError[] | void>;
+  /** Refuse the whole import when more than this share of rows is malformed (0.01 = 1 %). Default 0. */
+  maxMalformedShare?: number;
+  /** Rows per COPY chunk (default 10,000). */
+  chunkRows?: number;
+  /** Refuse a line longer than this (default 1 MiB). */
+  maxLineBytes?: number;
+  /** Refuse gzip input that inflates past this (default 16 GiB). */
+  maxInflatedBytes?: number;
+  onProgress?(progress: IngestProgress): void;
+  /** Aborting (e.g. the uploading client went away) stops the import; nothing is merged. */
+  signal?: AbortSignal;
+  /** Names the staging table (`ingest_stage_<id>`); default a random id. */
+  importId?: string;
+  clock?: () => number;
+}
+
+export const INGEST_DEFAULTS = { chunkRows: 10_000, maxLineBytes: 1 << 20, maxInflatedBytes: 16 * 2 ** 30 };
+
+const MAX_REPORTED_ERRORS = 100;
+
+/** `runIngestIn` with the merge in a plain transaction of `database`. */
+export function runIngest(options: IngestWork<Executor>): Promise<ImportReport> {
+  return runIngestIn({ ...options, transaction: (work) => options.database.db.transaction().execute(work) });
+}
+
+/**
+ * Streams the input (CSV or NDJSON, gzip or not) through `parseRow` into a staging table with COPY, outside any
+ * transaction, then runs `merge` in the one transaction `transaction` gives (e.g. a module's change with its audit
+ * entries and events). Refused (too many malformed rows, a broken file, an abort) or failed, the targets are as
+ * before; the staging table is dropped in every case.
+ */
+export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (work: (trx: X) => Promise<void>) => Promise<void> }): Promise<ImportReport> {
+  const now = options.clock ?? (() => performance.now());
+  const started = now();
+  const report: ImportReport = { rows: 0, accepted: 0, rejected: 0, errors: [], committed: false, seconds: 0 };
+  const reject = (line: number, message: string) => {
+    report.rejected++;
+    if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push({ line, message });
+  };
+  const table = stagingName(options.importId ?? randomBytes(8).toString('hex'));
+  const session = await options.database.bulk();
+  try {
+    await createStaging(session, options.database.kind, table, options.staging);
+    const columns = [LINE_COLUMN, ...options.staging.map((c) => c.name)];
+    await session.copyIn(table, columns, chunks(options, report, reject));
+    checkShare(report, options.maxMalformedShare);
+    await options.transaction(async (trx) => {
+      for (const e of (await options.merge(trx, table, report)) ?? []) {
+        report.accepted--;
+        reject(e.line, e.message);
+      }
+      checkShare(report, options.maxMalformedShare);
+    });
+    report.committed = true;
+  } catch (err) {
+    if (err instanceof Refusal) report.refusal = err.message;
+    else if (options.signal?.aborted || (err as Error).name === 'AbortError') report.refusal = 'the import was aborted before its end';
+    else throw err;
+  } finally {
+    await dropStaging(session, options.database, table);
+  }
+  report.errors.sort((a, b) => a.line - b.line);
+  report.seconds = (now() - started) / 1000;
+  return report;
+}
+
+/** The checked rows as CSV text for COPY, `chunkRows` rows at a time, counting rows and errors into the report. */
+async function* chunks<X>(options: IngestWork<X>, report: ImportReport, reject: (line: number, message: string) => void): AsyncGenerator<string> {
+  const chunkRows = options.chunkRows ?? INGEST_DEFAULTS.chunkRows;
+  const width = options.staging.length;
+  const count: ByteCount = { bytes: 0 };
+  const bytes = openSource(
+    options.input,
+    { gzip: options.gzip, maxInflatedBytes: options.maxInflatedBytes ?? INGEST_DEFAULTS.maxInflatedBytes, signal: options.signal },
+    count,
+  );
+  const limits = { columns: options.columns, delimiter: options.delimiter, maxLineBytes: options.maxLineBytes ?? INGEST_DEFAULTS.maxLineBytes };
+  const rows: AsyncIterable<RawRow> = options.format === 'csv' ? csvRows(bytes, limits) : ndjsonRows(bytes, limits);
+  let text = '';
+  let inChunk = 0;
+  for await (const row of rows) {
+    report.rows++;
+    if ('error' in row) reject(row.line, row.error);
+    else {
+      const result = options.parseRow(row.record, row.line);
+      if (!result.ok) reject(row.line, result.error);
+      else if (result.value.length !== width) throw new Error(`parseRow gave ${result.value.length} values for ${width} staging columns`);
+      else if (result.value.some((v) => typeof v === 'string' && v.includes('\u0000'))) reject(row.line, 'contains a NUL character');
+      else {
+        text += csvLine([row.line, ...result.value]);
+        inChunk++;
+        report.accepted++;
+      }
+    }
+    if (report.rows % chunkRows === 0) options.onProgress?.({ rows: report.rows, bytes: count.bytes });
+    if (inChunk >= chunkRows) {
+      yield text;
+      text = '';
+      inChunk = 0;
+    }
+  }
+  options.signal?.throwIfAborted();
+  if (inChunk) yield text;
+  options.onProgress?.({ rows: report.rows, bytes: count.bytes });
+}
+
+function checkShare(report: ImportReport, maxShare = 0): void {
+  if (report.rows === 0) throw new Refusal('the file has no data rows');
+  const share = report.rejected / report.rows;
+  if (share > maxShare) {
+    throw new Refusal(
+      `${report.rejected} of ${report.rows} rows are malformed (${(share * 100).toFixed(2)} %), over the allowed ${(maxShare * 100).toFixed(2)} %`,
+    );
+  }
+}
+
+/** Drops the staging table on its session, or, when the session broke with the load, on the database's pool. */
+async function dropStaging(session: BulkSession, database: Database, table: string): Promise<void> {
+  try {
+    await session.query(dropStatement(table));
+    await session.close();
+  } catch {
+    await session.close().catch(() => undefined);
+    await database.db.schema.dropTable(table).ifExists().execute();
+  }
+}
