@@ -37,7 +37,7 @@ export async function postgresBulkSession(url: string): Promise<BulkSession> {
     query: async <R>(statement: string) => (await client.query(statement)).rows as R[],
     async copyIn(table, columns, chunks) {
       const stream = client.query(copyFrom(copyStatement(table, columns, 'STDIN')));
-      await pipeline(Readable.from(chunks), stream);
+      await pipeline(Readable.from(chunks, { highWaterMark: 1 }), stream);
       return stream.rowCount;
     },
     close: () => client.end(),

@@ -1,0 +1,132 @@
+import { Readable } from 'node:stream';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { createProbe, ingestProbe, numbersCsv, probeCount, stagingTables, upload } from './probe.fixture.js';
+import { cleanupStaleStaging, createStaging, stagingName } from './staging.js';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await createProbe(database);
+});
+afterAll(() => database.close());
+beforeEach(async () => {
+  await sql`truncate ingest_probe`.execute(database.db);
+  await sql`insert into ingest_probe (n, label) values (1, 'before')`.execute(database.db);
+});
+
+const before = [{ n: 1, label: 'before' }];
+const rows = async () => (await sql`select n, label from ingest_probe order by n`.execute(database.db)).rows;
+
+describe('ingest atomicity', () => {
+  it('refuses the whole file over the malformed threshold: the target is untouched', async () => {
+    const csv = 'n,label\n' + Array.from({ length: 3_000 }, (_, i) => (i % 1000 === 999 ? 'x,bad' : `${i + 1},new`)).join('\n');
+    const report = await ingestProbe(database, csv, { maxMalformedShare: 0.0005, chunkRows: 500 });
+    expect(report.committed).toBe(false);
+    expect(report.errors.map((e) => e.line)).toEqual([1001, 2001, 3001]);
+    expect(report.refusal).toMatch(/3 of 3000 rows are malformed \(0\.10 %\), over the allowed 0\.05 %/);
+    expect(await rows()).toEqual(before);
+    expect(await stagingTables(database)).toEqual([]);
+  });
+
+  it('counts rows the merge refuses against the threshold, inside the transaction', async () => {
+    const report = await ingestProbe(database, 'n,label\n1,again\n2,two\n', {
+      merge: async (trx, staging) => {
+        await sql`insert into ingest_probe select n, label from ${sql.table(staging)} where n not in (select n from ingest_probe)`.execute(trx);
+        const dup = await sql<{ line: number }>`select ingest_line as line from ${sql.table(staging)} where n = 1`.execute(trx);
+        return dup.rows.map((r) => ({ line: r.line, message: 'already present' }));
+      },
+    });
+    expect(report).toMatchObject({ rows: 2, accepted: 1, rejected: 1, committed: false, errors: [{ line: 2, message: 'already present' }] });
+    expect(await rows()).toEqual(before);
+  });
+
+  it('leaves the target untouched and no staging table when the merge fails', async () => {
+    const failing = ingestProbe(database, numbersCsv(1_000), {
+      merge: async (trx, staging) => {
+        await sql`delete from ingest_probe`.execute(trx);
+        await sql`insert into ingest_probe select n, label from ${sql.table(staging)}`.execute(trx);
+        throw new Error('merge broke');
+      },
+    });
+    await expect(failing).rejects.toThrow('merge broke');
+    expect(await rows()).toEqual(before);
+    expect(await stagingTables(database)).toEqual([]);
+  });
+
+  it('stops cleanly when aborted mid-upload: nothing merged, no staging table left', async () => {
+    const controller = new AbortController();
+    const input = upload();
+    input.write('n,label\n');
+    for (let i = 2; i < 20_000; i++) input.write(`${i},up\n`);
+    let merged = false;
+    const pending = ingestProbe(database, input, {
+      signal: controller.signal,
+      chunkRows: 1_000,
+      onProgress: (p) => {
+        if (p.rows >= 5_000) controller.abort();
+      },
+      merge: async () => {
+        merged = true;
+      },
+    });
+    const report = await pending;
+    expect(report).toMatchObject({ committed: false, refusal: 'the import was aborted before its end' });
+    expect(merged).toBe(false);
+    expect(await rows()).toEqual(before);
+    expect(await stagingTables(database)).toEqual([]);
+  });
+
+  it('drops staging tables a killed import left, and only those', async () => {
+    const killed = await database.bulk();
+    await createStaging(killed, database.kind, stagingName('killed1'), [{ name: 'n', type: 'integer' }]);
+    await killed.close();
+    const running = await database.bulk();
+    await createStaging(running, database.kind, stagingName('running1'), [{ name: 'n', type: 'integer' }]);
+    try {
+      const dropped = await cleanupStaleStaging(database);
+      // On PGlite the data directory's lock makes every staging table at start a stale one; on PostgreSQL a running
+      // import's session lock keeps its table.
+      if (database.kind === 'postgres') expect(dropped).toEqual(['ingest_stage_killed1']);
+      else expect(dropped.sort()).toEqual(['ingest_stage_killed1', 'ingest_stage_running1']);
+    } finally {
+      await running.query('DROP TABLE IF EXISTS ingest_stage_running1');
+      await running.close();
+    }
+    expect(await stagingTables(database)).toEqual([]);
+    expect((await ingestProbe(database, 'n,label\n7,after\n')).committed).toBe(true);
+  });
+
+  it('streams 100,000 rows in chunks, reading the input only a few chunks ahead of the load', async () => {
+    const chunkRows = 5_000;
+    let produced = 0;
+    let furthestAhead = 0;
+    const progress: number[] = [];
+    const source = Readable.from(
+      (function* () {
+        yield 'n,label\n';
+        for (let i = 2; i <= 100_001; i++) {
+          produced++;
+          yield `${i},bulk\n`;
+        }
+      })(),
+    );
+    const report = await ingestProbe(database, source, {
+      chunkRows,
+      merge: async (trx, staging) => {
+        await sql`insert into ingest_probe select n, label from ${sql.table(staging)}`.execute(trx);
+      },
+      onProgress: (p) => {
+        progress.push(p.rows);
+        furthestAhead = Math.max(furthestAhead, produced - p.rows);
+        expect(p.bytes).toBeGreaterThan(0);
+      },
+    });
+    expect(report).toMatchObject({ rows: 100_000, accepted: 100_000, committed: true });
+    expect(progress.length).toBeGreaterThanOrEqual(20);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(furthestAhead).toBeLessThan(3 * chunkRows);
+    expect(await probeCount(database)).toBe(100_001);
+  });
+});
