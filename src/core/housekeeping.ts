@@ -60,8 +60,9 @@ const count = (deleted: RawBuilder<unknown>) => sql<{ n: number }>`with d as (${
  *   has come (the cursor a cache's snapshot reflects: it applies the events numbered above it). Nothing else reads a
  *   published row back: instances follow events through the bus (JetStream keeps them for durable consumers) and
  *   reload their indexes from the tables on start; the retention is a margin, a window to look at recent events;
- * - handled-event records older than the cutoff: they make a redelivered event a no-op, and redelivery comes
- *   within minutes (NATS's back-off is at most 30 s; the stream deduplicates republished events for 2 minutes);
+ * - handled-event records older than the cutoff: they make a redelivered event a no-op, and an event already
+ *   handled comes again only when its acknowledgement was lost (JetStream redelivers after its acknowledgement
+ *   wait, seconds) or its row was still pending (the relay republishes it on its next pass): far inside the cutoff;
  * - console sessions that have expired (they no longer sign anyone in).
  */
 export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
