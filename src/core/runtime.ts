@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { acquireLock, type HeldLock } from './db/lock.js';
 import { migrateToLatest } from './db/migrate.js';
+import { cleanupStaleStaging } from './ingest/staging.js';
 import type { EventBus } from './events/bus.js';
 import { createMemoryBus } from './events/memory-bus.js';
 import { privateDir } from './private-dir.js';
@@ -46,6 +47,9 @@ export async function openRuntime(config: Config, logger: Logger, options: { ser
       ? await openDatabase({ kind: 'postgres', url: config.databaseUrl, onPoolError: (err) => logger.warn({ err }, 'database connection lost') })
       : await openDatabase({ kind: 'pglite', dataDir: join(config.dataDir, 'pgdata') });
     const applied = await migrateToLatest(database.db);
+    // An import killed mid-way (SIGKILL of the CLI or the server) leaves its staging table, never a target half written.
+    const stale = await cleanupStaleStaging(database);
+    if (stale.length) logger.info({ tables: stale }, 'dropped staging tables left by interrupted imports');
     bus = config.natsUrl ? await createNatsBus({ url: config.natsUrl, logger }) : createMemoryBus(logger);
     const services = createServices({
       database,
