@@ -10,6 +10,7 @@ import type { EventBus } from './core/events/bus.js';
 import { createOutbox } from './core/events/outbox.js';
 import { createOutboxRelay } from './core/events/relay.js';
 import { createHousekeeping } from './core/housekeeping.js';
+import { cleanupStaleStaging } from './core/ingest/staging.js';
 import { createHttpApp, type App } from './core/http/app.js';
 import type { Http2Limits, HttpLimits } from './core/http/limits.js';
 import type { SbiTls } from './core/http/http2-server.js';
@@ -54,7 +55,15 @@ export function createServices(deps: CoreDeps) {
     listen: deps.database.listen,
     ownPool: deps.database.ownPool,
   });
-  const housekeeping = createHousekeeping({ db, logger: deps.logger, metrics, clock, retentionDays: deps.housekeeping?.retentionDays ?? 7 });
+  const housekeeping = createHousekeeping({
+    db,
+    logger: deps.logger,
+    metrics,
+    clock,
+    retentionDays: deps.housekeeping?.retentionDays ?? 7,
+    // On PostgreSQL a staging table is stale when no session holds its lock; the embedded database cleans up at start.
+    dropStaleStaging: deps.database.kind === 'postgres' ? () => cleanupStaleStaging(deps.database) : undefined,
+  });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
   const orgs = createOrgDirectory(db);
   const moduleDeps = { db, audit, outbox, bus: deps.bus, logger: deps.logger, metrics, orgs, clock, ids, secret: deps.secret };

@@ -110,7 +110,9 @@ export function buildProgram(io: CliIO, withServices: WithServices): Command {
       withServices(async (services) => {
         const counts = await services.housekeeping.runOnce();
         if (!counts) throw new Error('a housekeeping pass is running now (here or on another instance); try again when it is done');
-        io.out(`pruned ${counts.outbox} published outbox events, ${counts.handledEvents} handled-event records, ${counts.sessions} expired sessions`);
+        io.out(
+          `pruned ${counts.outbox} published outbox events, ${counts.handledEvents} handled-event records, ${counts.sessions} expired sessions, ${counts.stagingTables} stale staging tables`,
+        );
       }),
     );
   devicesCommands(program, io, withServices);

@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../testing/database.js';
 import { waitFor } from '../testing/wait.js';
 import { createMemoryBus } from './events/memory-bus.js';
 import { createHousekeeping, type HousekeepingDeps } from './housekeeping.js';
+import { cleanupStaleStaging } from './ingest/staging.js';
 import { takeLease } from './db/lease.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -83,10 +84,10 @@ describe('housekeeping', () => {
     await outbox(2, ago(1));
     const lines: Record<string, unknown>[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-    expect(await housekeeping({ logger }).runOnce()).toEqual({ outbox: 3, handledEvents: 0, sessions: 0 });
+    expect(await housekeeping({ logger }).runOnce()).toEqual({ outbox: 3, handledEvents: 0, sessions: 0, stagingTables: 0 });
     expect(await outboxLeft()).toEqual(['pending', 'pending', 'recent', 'recent']);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ msg: 'housekeeping done', outbox: 3, handledEvents: 0, sessions: 0, retentionDays: 7 });
+    expect(lines[0]).toMatchObject({ msg: 'housekeeping done', outbox: 3, handledEvents: 0, sessions: 0, stagingTables: 0, retentionDays: 7 });
   });
 
   it('keeps the row with the highest publication number, however old: the outbox shows how far publication has come', async () => {
@@ -109,7 +110,7 @@ describe('housekeeping', () => {
   it('prunes handled-event records older than the retention and keeps recent ones', async () => {
     await handled(4, ago(8));
     await handled(2, ago(6));
-    expect(await housekeeping().runOnce()).toEqual({ outbox: 0, handledEvents: 4, sessions: 0 });
+    expect(await housekeeping().runOnce()).toEqual({ outbox: 0, handledEvents: 4, sessions: 0, stagingTables: 0 });
     const left = await database.db.selectFrom('core_handled_events').select('handled_at').execute();
     expect(left.map((r) => r.handled_at.getTime())).toEqual([ago(6).getTime(), ago(6).getTime()]);
   });
@@ -117,7 +118,7 @@ describe('housekeeping', () => {
   it('prunes expired sessions and keeps live ones', async () => {
     await sessions(3, new Date(NOW.getTime() - 1000));
     await sessions(2, new Date(NOW.getTime() + 3_600_000));
-    expect(await housekeeping().runOnce()).toEqual({ outbox: 0, handledEvents: 0, sessions: 3 });
+    expect(await housekeeping().runOnce()).toEqual({ outbox: 0, handledEvents: 0, sessions: 3, stagingTables: 0 });
     const left = await database.db.selectFrom('auth_sessions').select('expires_at').execute();
     expect(left.every((r) => r.expires_at > NOW)).toBe(true);
     expect(left).toHaveLength(2);
@@ -129,9 +130,19 @@ describe('housekeeping', () => {
     await handled(10, ago(8));
     await sessions(7, ago(1));
     const metrics = createMetrics();
-    expect(await housekeeping({ batch: 3, metrics }).runOnce()).toEqual({ outbox: 10, handledEvents: 10, sessions: 7 });
-    expect(await pruned(metrics)).toEqual({ outbox: 10, handled_events: 10, sessions: 7 });
+    expect(await housekeeping({ batch: 3, metrics }).runOnce()).toEqual({ outbox: 10, handledEvents: 10, sessions: 7, stagingTables: 0 });
+    expect(await pruned(metrics)).toEqual({ outbox: 10, handled_events: 10, sessions: 7, staging_tables: 0 });
     expect([await countOf('core_outbox'), await countOf('core_handled_events'), await countOf('auth_sessions')]).toEqual([1, 0, 0]);
+  });
+
+  it('drops import staging tables that no running import holds', async () => {
+    await sql`create table ingest_stage_killed (ingest_line integer not null)`.execute(database.db);
+    const metrics = createMetrics();
+    const job = housekeeping({ metrics, dropStaleStaging: () => cleanupStaleStaging(database) });
+    expect(await job.runOnce()).toEqual({ outbox: 0, handledEvents: 0, sessions: 0, stagingTables: 1 });
+    expect(await pruned(metrics)).toMatchObject({ staging_tables: 1 });
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_tables where tablename = 'ingest_stage_killed'`.execute(database.db);
+    expect(rows[0]?.n).toBe(0);
   });
 
   it('does nothing while another instance holds the lease; runs once it is free', async () => {
@@ -151,9 +162,9 @@ describe('housekeeping', () => {
     let during: Promise<unknown> | null = null;
     // The first instance reads its clock once it holds the lease: the second starts its pass right then.
     const first = housekeeping({ batch: 2, clock: () => ((during ??= second.runOnce()), NOW) });
-    expect(await first.runOnce()).toEqual({ outbox: 5, handledEvents: 5, sessions: 0 });
+    expect(await first.runOnce()).toEqual({ outbox: 5, handledEvents: 5, sessions: 0, stagingTables: 0 });
     expect(await during).toBeNull();
-    expect(await second.runOnce()).toEqual({ outbox: 0, handledEvents: 0, sessions: 0 });
+    expect(await second.runOnce()).toEqual({ outbox: 0, handledEvents: 0, sessions: 0, stagingTables: 0 });
   });
 
   it('two instances started together delete every old row exactly once between them', async () => {
@@ -167,11 +178,11 @@ describe('housekeeping', () => {
     await handled(1, ago(8));
     const a = housekeeping();
     const b = housekeeping();
-    expect(await a.scheduledPass(3_600_000)).toEqual({ outbox: 0, handledEvents: 1, sessions: 0 });
+    expect(await a.scheduledPass(3_600_000)).toEqual({ outbox: 0, handledEvents: 1, sessions: 0, stagingTables: 0 });
     expect(await b.scheduledPass(3_600_000)).toBeNull();
     expect(await a.scheduledPass(3_600_000)).toBeNull();
     await sql`update core_leases set until = now() - interval '1 second' where name = 'housekeeping-schedule'`.execute(database.db);
-    expect(await b.scheduledPass(3_600_000)).toEqual({ outbox: 0, handledEvents: 0, sessions: 0 });
+    expect(await b.scheduledPass(3_600_000)).toEqual({ outbox: 0, handledEvents: 0, sessions: 0, stagingTables: 0 });
   });
 
   it('start() prunes on its schedule until stop()', async () => {
@@ -197,6 +208,6 @@ describe('housekeeping', () => {
       (fn) => fn(services),
     );
     expect(code).toBe(0);
-    expect(out).toEqual(['pruned 2 published outbox events, 0 handled-event records, 1 expired sessions']);
+    expect(out).toEqual(['pruned 2 published outbox events, 0 handled-event records, 1 expired sessions, 0 stale staging tables']);
   });
 });

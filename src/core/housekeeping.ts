@@ -27,6 +27,8 @@ export interface HousekeepingCounts {
   handledEvents: number;
   /** Console sessions past their expiry. */
   sessions: number;
+  /** Import staging tables that no running import held (PostgreSQL: left by an instance killed mid-import). */
+  stagingTables: number;
 }
 
 export interface HousekeepingDeps {
@@ -38,6 +40,11 @@ export interface HousekeepingDeps {
   retentionDays: number;
   /** Rows per statement (default HOUSEKEEPING_BATCH). */
   batch?: number;
+  /**
+   * Drops the staging tables no running import holds and names them: on PostgreSQL, where an instance killed
+   * mid-import may never start again. (The embedded database's one process does it at start, and only then.)
+   */
+  dropStaleStaging?: () => Promise<string[]>;
 }
 
 export interface Housekeeping {
@@ -63,7 +70,8 @@ const count = (deleted: RawBuilder<unknown>) => sql<{ n: number }>`with d as (${
  * - handled-event records older than the cutoff: they make a redelivered event a no-op, and an event already
  *   handled comes again only when its acknowledgement was lost (JetStream redelivers after its acknowledgement
  *   wait, seconds) or its row was still pending (the relay republishes it on its next pass): far inside the cutoff;
- * - console sessions that have expired (they no longer sign anyone in).
+ * - console sessions that have expired (they no longer sign anyone in);
+ * - with `dropStaleStaging`, import staging tables that no running import holds.
  */
 export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
   const batch = deps.batch ?? HOUSEKEEPING_BATCH;
@@ -115,7 +123,7 @@ export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
               select id_hash from auth_sessions where expires_at < ${now} order by expires_at limit ${batch})`),
         ],
       ];
-      const counts: HousekeepingCounts = { outbox: 0, handledEvents: 0, sessions: 0 };
+      const counts: HousekeepingCounts = { outbox: 0, handledEvents: 0, sessions: 0, stagingTables: 0 };
       for (const [field, kind, statement] of steps) {
         const { deleted, lost } = await prune(kind, statement);
         counts[field] = deleted;
@@ -124,6 +132,8 @@ export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
           return counts;
         }
       }
+      counts.stagingTables = (await deps.dropStaleStaging?.())?.length ?? 0;
+      deps.metrics.housekeepingPruned.inc({ kind: 'staging_tables' }, counts.stagingTables);
       deps.logger.info({ ...counts, retentionDays: deps.retentionDays }, 'housekeeping done');
       return counts;
     } finally {

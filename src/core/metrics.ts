@@ -9,7 +9,7 @@ export interface Metrics {
   dependencyUp: Gauge<'dependency'>;
   /** Connections (or HTTP/2 streams) the HTTP limits closed, by listener (api, sbi) and reason (core/http/limits.ts). */
   httpConnectionsClosed: Counter<'listener' | 'reason'>;
-  /** Rows housekeeping deleted, by kind: outbox, handled_events, sessions (core/housekeeping.ts). */
+  /** Rows housekeeping deleted, by kind: outbox, handled_events, sessions; and staging_tables dropped (core/housekeeping.ts). */
   housekeepingPruned: Counter<'kind'>;
 }
 
@@ -40,7 +40,7 @@ export function createMetrics(): Metrics {
     }),
     housekeepingPruned: new Counter({
       name: 'qalqan_housekeeping_pruned_total',
-      help: 'Rows deleted by housekeeping, by kind: outbox (published events past the retention), handled_events, sessions (expired)',
+      help: 'Rows deleted by housekeeping, by kind: outbox (published events past the retention), handled_events, sessions (expired); staging_tables: stale import staging tables dropped',
       labelNames: ['kind'],
       registers: [registry],
     }),
