@@ -2,17 +2,17 @@ import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import type { ImportReport } from '../imports/csv-import.js';
-import type { TestDatabase } from '../../testing/database.js';
+import type { Database } from '../db/database.js';
 import { runIngest, type IngestWork } from './pipeline.js';
 
 /** A test-only target: `ingest_probe (n int primary key, label text)`, filled from rows `n,label`. */
-export async function createProbe(database: TestDatabase): Promise<void> {
+export async function createProbe(database: Database): Promise<void> {
   await sql`create table ingest_probe (n int primary key, label text)`.execute(database.db);
 }
 
 export type ProbeOptions = Partial<Omit<IngestWork<never>, 'database' | 'input'>>;
 
-export function ingestProbe(database: TestDatabase, input: Readable | string | Buffer, extra: ProbeOptions = {}): Promise<ImportReport> {
+export function ingestProbe(database: Database, input: Readable | string | Buffer, extra: ProbeOptions = {}): Promise<ImportReport> {
   return runIngest({
     database,
     input: typeof input === 'string' || Buffer.isBuffer(input) ? Readable.from([Buffer.from(input)]) : input,
@@ -35,10 +35,10 @@ export function ingestProbe(database: TestDatabase, input: Readable | string | B
   });
 }
 
-export const probeCount = async (database: TestDatabase) =>
+export const probeCount = async (database: Database) =>
   Number((await sql<{ c: string }>`select count(*) as c from ingest_probe`.execute(database.db)).rows[0]!.c);
 
-export const stagingTables = async (database: TestDatabase) =>
+export const stagingTables = async (database: Database) =>
   (await sql<{ name: string }>`select tablename as name from pg_tables where tablename like 'ingest\\_stage\\_%'`.execute(database.db)).rows.map((r) => r.name);
 
 export const gzip = (text: string) => gzipSync(Buffer.from(text));
