@@ -44,6 +44,11 @@ const benchmarks: Record<string, Benchmark> = {
     description: 'CSV imports through the services: 1 M registrations and 10 M observation rows (BENCH_REGISTRATIONS, BENCH_OBSERVATIONS); rows/s, memory',
     load: () => import('./imports.js'),
   },
+  ingest: {
+    description:
+      'the ingest pipeline (runIngest: CSV → checks → COPY into staging → set-based merge into an indexed table) vs a raw COPY of the same file into an unindexed table, same database and run (BENCH_INGEST_ROWS, default 1 M); rows/s, ratio, RSS growth',
+    load: () => import('./ingest.js'),
+  },
   'voice-sip': {
     description:
       "the SIP redirect server under sipp at rising call rates (BENCH_SIP_RATES, BENCH_SIP_SECONDS) vs sipp's own UAS; cps with 0 failed calls and 0 retransmissions",
