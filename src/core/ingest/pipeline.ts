@@ -110,33 +110,40 @@ async function* chunks<X>(options: IngestWork<X>, report: ImportReport, reject: 
     count,
   );
   const limits = { columns: options.columns, delimiter: options.delimiter, maxLineBytes: options.maxLineBytes ?? INGEST_DEFAULTS.maxLineBytes };
-  const rows: AsyncIterable<RawRow> = options.format === 'csv' ? csvRows(bytes, limits) : ndjsonRows(bytes, limits);
+  const batches: AsyncIterable<RawRow[]> = options.format === 'csv' ? csvRows(bytes, limits) : ndjsonRows(bytes, limits);
   let text = '';
   let inChunk = 0;
-  for await (const row of rows) {
-    report.rows++;
-    if ('error' in row) reject(row.line, row.error);
-    else {
-      const result = options.parseRow(row.record, row.line);
-      if (!result.ok) reject(row.line, result.error);
-      else if (result.value.length !== width) throw new Error(`parseRow gave ${result.value.length} values for ${width} staging columns`);
-      else if (result.value.some((v) => typeof v === 'string' && v.includes('\u0000'))) reject(row.line, 'contains a NUL character');
+  for await (const batch of batches) {
+    for (const row of batch) {
+      report.rows++;
+      if ('error' in row) reject(row.line, row.error);
       else {
-        text += csvLine([row.line, ...result.value]);
-        inChunk++;
-        report.accepted++;
+        const result = options.parseRow(row.record, row.line);
+        if (!result.ok) reject(row.line, result.error);
+        else if (result.value.length !== width) throw new Error(`parseRow gave ${result.value.length} values for ${width} staging columns`);
+        else if (hasNul(result.value)) reject(row.line, 'contains a NUL character');
+        else {
+          text += csvLine([row.line, ...result.value]);
+          inChunk++;
+          report.accepted++;
+        }
       }
-    }
-    if (report.rows % chunkRows === 0) options.onProgress?.({ rows: report.rows, bytes: count.bytes });
-    if (inChunk >= chunkRows) {
-      yield text;
-      text = '';
-      inChunk = 0;
+      if (report.rows % chunkRows === 0) options.onProgress?.({ rows: report.rows, bytes: count.bytes });
+      if (inChunk >= chunkRows) {
+        yield text;
+        text = '';
+        inChunk = 0;
+      }
     }
   }
   options.signal?.throwIfAborted();
   if (inChunk) yield text;
   options.onProgress?.({ rows: report.rows, bytes: count.bytes });
+}
+
+function hasNul(values: readonly StagingValue[]): boolean {
+  for (const v of values) if (typeof v === 'string' && v.includes('\u0000')) return true;
+  return false;
 }
 
 function checkShare(report: ImportReport, maxShare = 0): void {

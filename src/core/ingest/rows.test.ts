@@ -13,9 +13,9 @@ async function* chunked(bytes: Buffer, cuts: number[]): AsyncGenerator<Buffer> {
   yield bytes.subarray(start);
 }
 
-async function collect(rows: AsyncIterable<RawRow>): Promise<RawRow[]> {
+async function collect(batches: AsyncIterable<RawRow[]>): Promise<RawRow[]> {
   const out: RawRow[] = [];
-  for await (const row of rows) out.push(row);
+  for await (const batch of batches) out.push(...batch);
   return out;
 }
 
@@ -45,6 +45,45 @@ describe('ingest row readers', () => {
           const bytes = Buffer.from('n,label\n' + labels.map((label, i) => csvLine([String(i), label])).join(''));
           const rows = await collect(csvRows(chunked(bytes, cuts), limits));
           expect(rows.map((r) => ('record' in r ? r.record.label : r.error))).toEqual(labels);
+        },
+      ),
+    );
+  });
+
+  it('reads plain lines and quoted ones alike, with their line numbers, however the bytes are chunked', async () => {
+    const plain = fc.stringMatching(/^[a-z0-9 ]{0,8}$/).map((s) => s.trim());
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            label: fc.oneof(
+              plain,
+              text.map((s) => s.trim()),
+            ),
+            quoted: fc.boolean(),
+            blank: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 20 },
+        ),
+        fc.array(fc.nat()),
+        fc.boolean(),
+        async (specs, cuts, crlf) => {
+          const eol = crlf ? '\r\n' : '\n';
+          let csv = `n,label${eol}`;
+          const expected: { line: number; label: string }[] = [];
+          let line = 1;
+          specs.forEach((s, i) => {
+            if (s.blank) {
+              csv += eol;
+              line++;
+            }
+            const written = s.quoted || !/^[a-z0-9 ]*$/.test(s.label) ? csvLine([String(i), s.label]).replace(/\n$/, eol) : `${i},${s.label}${eol}`;
+            line += written.split('\n').length - 1;
+            csv += written;
+            expected.push({ line, label: s.label });
+          });
+          const rows = await collect(csvRows(chunked(Buffer.from(csv), cuts), limits));
+          expect(rows.map((r) => ({ line: r.line, label: 'record' in r ? r.record.label : r.error }))).toEqual(expected);
         },
       ),
     );

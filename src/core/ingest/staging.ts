@@ -80,7 +80,7 @@ export function csvLine(values: readonly StagingValue[]): string {
     if (i) out += ',';
     const v = values[i];
     if (v === null || v === undefined) continue;
-    if (typeof v === 'string') out += `"${v.replace(/"/g, '""')}"`;
+    if (typeof v === 'string') out += v.includes('"') ? `"${v.replace(/"/g, '""')}"` : `"${v}"`;
     else if (v instanceof Date) out += v.toISOString();
     else out += String(v);
   }
