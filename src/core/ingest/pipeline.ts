@@ -123,7 +123,7 @@ async function* chunks<X>(options: IngestWork<X>, report: ImportReport, reject: 
         else if (result.value.length !== width) throw new Error(`parseRow gave ${result.value.length} values for ${width} staging columns`);
         else if (hasNul(result.value)) reject(row.line, 'contains a NUL character');
         else {
-          text += csvLine([row.line, ...result.value]);
+          text += csvLine(result.value, row.line);
           inChunk++;
           report.accepted++;
         }

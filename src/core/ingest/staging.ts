@@ -73,11 +73,14 @@ export async function cleanupStaleStaging(database: Database): Promise<string[]>
   }
 }
 
-/** One CSV line for COPY: NULL as an unquoted empty field, every text quoted (so an empty string stays one). */
-export function csvLine(values: readonly StagingValue[]): string {
-  let out = '';
+/**
+ * One CSV line for COPY: NULL as an unquoted empty field, every text quoted (so an empty string stays one); `line`,
+ * when given, is the first field (the staging table's line column).
+ */
+export function csvLine(values: readonly StagingValue[], line?: number): string {
+  let out = line === undefined ? '' : String(line);
   for (let i = 0; i < values.length; i++) {
-    if (i) out += ',';
+    if (i || line !== undefined) out += ',';
     const v = values[i];
     if (v === null || v === undefined) continue;
     if (typeof v === 'string') out += v.includes('"') ? `"${v.replace(/"/g, '""')}"` : `"${v}"`;
