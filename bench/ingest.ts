@@ -81,16 +81,21 @@ async function rawCopy(database: Database, url: string | undefined, path: string
       await client.end();
     }
   }
-  // PGlite: one COPY of the whole file (without its header) from a blob, as the bulk session runs it.
-  const text = readFileSync(path, 'utf8');
+  // PGlite: COPY from a blob, as the bulk session runs it: the file without its header, in pieces of whole lines of
+  // at most 256 MiB (a JavaScript string cannot pass 512 MiB), so a 1 M-row file is one COPY.
+  const bytes = readFileSync(path);
   const session = await database.bulk();
   try {
-    const body = text.slice(text.indexOf('\n') + 1);
     return await session.copyIn(
       RAW,
       ['day', 'imei', 'imsi', 'msisdn', 'rat'],
       (async function* () {
-        yield body;
+        for (let start = bytes.indexOf(10) + 1; start < bytes.length;) {
+          const cut = bytes.lastIndexOf(10, Math.min(start + 256 * MiB, bytes.length) - 1) + 1;
+          const end = cut > start ? cut : bytes.length;
+          yield bytes.toString('utf8', start, end);
+          start = end;
+        }
       })(),
     );
   } finally {
