@@ -6,7 +6,7 @@ import { openDatabase } from '../db/database.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
 import { recordingBus } from '../../testing/buses.js';
 import { createMetrics } from '../metrics.js';
-import type { QalqanEvent } from './bus.js';
+import type { EventBus, QalqanEvent } from './bus.js';
 import { createOutbox } from './outbox.js';
 import { createOutboxRelay } from './relay.js';
 
@@ -37,11 +37,9 @@ async function publishedWithin(bus: { published: QalqanEvent[] }, commit: () => 
 
 describe('relay wake-up on commit', () => {
   const HOUR = 3_600_000;
-  const addOne = (db: TestDatabase['db'], n: number) => () => db.transaction().execute((trx) => outbox.add(trx, 'test.wake.created', { n }));
-
-  it('publishes an event right after the commit in its own process, not at its next poll (the poll is an hour)', async () => {
-    const bus = recordingBus();
-    const relay = createOutboxRelay({
+  /** A relay that polls once an hour: anything it publishes sooner, a commit woke it for. */
+  const wokenRelay = (bus: EventBus) =>
+    createOutboxRelay({
       db: database.db,
       bus,
       logger,
@@ -50,6 +48,11 @@ describe('relay wake-up on commit', () => {
       onCommit: (l) => database.onCommit(l),
       listen: database.listen,
     });
+  const addOne = (db: TestDatabase['db'], n: number) => () => db.transaction().execute((trx) => outbox.add(trx, 'test.wake.created', { n }));
+
+  it('publishes an event right after the commit in its own process, not at its next poll (the poll is an hour)', async () => {
+    const bus = recordingBus();
+    const relay = wokenRelay(bus);
     relay.start();
     try {
       await new Promise((r) => setTimeout(r, 50));
@@ -75,15 +78,7 @@ describe('relay wake-up on commit', () => {
       : 'PostgreSQL part — SKIPPED: DATABASE_URL is not set',
     async () => {
       const bus = recordingBus();
-      const relay = createOutboxRelay({
-        db: database.db,
-        bus,
-        logger,
-        metrics: createMetrics(),
-        intervalMs: HOUR,
-        onCommit: (l) => database.onCommit(l),
-        listen: database.listen,
-      });
+      const relay = wokenRelay(bus);
       // Another instance: its own pool, its commits do not reach this relay in-process.
       const other = await openDatabase({ kind: 'postgres', url: database.url!, poolSize: 2 });
       relay.start();
