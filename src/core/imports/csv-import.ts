@@ -54,6 +54,22 @@ export interface ImportOptions<T> extends ImportWork<T, Executor> {
 
 const MAX_REPORTED_ERRORS = 100;
 
+/** Counts a rejected row into the report, keeping the first errors by line. */
+export function rowRejecter(report: ImportReport): (line: number, message: string) => void {
+  return (line, message) => {
+    report.rejected++;
+    if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push({ line, message });
+  };
+}
+
+/** Why the whole import is refused by its rows (none, or more malformed than `maxShare` allows), or null. */
+export function malformedRefusal(report: ImportReport, maxShare = 0): string | null {
+  if (report.rows === 0) return 'the file has no data rows';
+  const share = report.rejected / report.rows;
+  if (share <= maxShare) return null;
+  return `${report.rejected} of ${report.rows} rows are malformed (${(share * 100).toFixed(2)} %), over the allowed ${(maxShare * 100).toFixed(2)} %`;
+}
+
 class Refused extends Error {}
 
 /**
@@ -90,10 +106,7 @@ export async function runImportIn<T, X>(
   // The loop below rethrows the parser's errors; this keeps one raised before the loop starts (a bad header read
   // while BEGIN is still on its way to PostgreSQL) from becoming an uncaught exception.
   parser.on('error', () => undefined);
-  const reject = (line: number, message: string) => {
-    report.rejected++;
-    if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push({ line, message });
-  };
+  const reject = rowRejecter(report);
   try {
     await options.transaction(async (trx) => {
       await options.begin?.(trx);
@@ -126,13 +139,8 @@ export async function runImportIn<T, X>(
       }
       if (batch.length) await write();
       options.onProgress?.(report.rows);
-      const share = report.rows === 0 ? 0 : report.rejected / report.rows;
-      if (report.rows === 0) throw new Refused('the file has no data rows');
-      if (share > (options.maxMalformedShare ?? 0)) {
-        throw new Refused(
-          `${report.rejected} of ${report.rows} rows are malformed (${(share * 100).toFixed(2)} %), over the allowed ${((options.maxMalformedShare ?? 0) * 100).toFixed(2)} %`,
-        );
-      }
+      const refusal = malformedRefusal(report, options.maxMalformedShare);
+      if (refusal) throw new Refused(refusal);
       await options.finish?.(trx, report);
     });
     report.committed = true;

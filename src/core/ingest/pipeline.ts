@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { BulkSession } from '../db/bulk.js';
 import type { Database, Executor } from '../db/database.js';
-import type { ImportReport, RowError, RowResult } from '../imports/csv-import.js';
+import { malformedRefusal, rowRejecter, type ImportReport, type RowError, type RowResult } from '../imports/csv-import.js';
 import { csvRows, ndjsonRows, type RawRow } from './rows.js';
 import { openSource, Refusal, type ByteCount } from './source.js';
 import { createStaging, csvLine, dropStatement, LINE_COLUMN, stagingName, type StagingColumn, type StagingValue } from './staging.js';
@@ -51,8 +51,6 @@ export interface IngestWork<X> {
 
 export const INGEST_DEFAULTS = { chunkRows: 10_000, maxLineBytes: 1 << 20, maxInflatedBytes: 16 * 2 ** 30 };
 
-const MAX_REPORTED_ERRORS = 100;
-
 /** `runIngestIn` with the merge in a plain transaction of `database`. */
 export function runIngest(options: IngestWork<Executor>): Promise<ImportReport> {
   return runIngestIn({ ...options, transaction: (work) => options.database.db.transaction().execute(work) });
@@ -68,10 +66,7 @@ export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (wo
   const now = options.clock ?? (() => performance.now());
   const started = now();
   const report: ImportReport = { rows: 0, accepted: 0, rejected: 0, errors: [], committed: false, seconds: 0 };
-  const reject = (line: number, message: string) => {
-    report.rejected++;
-    if (report.errors.length < MAX_REPORTED_ERRORS) report.errors.push({ line, message });
-  };
+  const reject = rowRejecter(report);
   const table = stagingName(options.importId ?? randomBytes(8).toString('hex'));
   const session = await options.database.bulk();
   try {
@@ -146,14 +141,9 @@ function hasNul(values: readonly StagingValue[]): boolean {
   return false;
 }
 
-function checkShare(report: ImportReport, maxShare = 0): void {
-  if (report.rows === 0) throw new Refusal('the file has no data rows');
-  const share = report.rejected / report.rows;
-  if (share > maxShare) {
-    throw new Refusal(
-      `${report.rejected} of ${report.rows} rows are malformed (${(share * 100).toFixed(2)} %), over the allowed ${(maxShare * 100).toFixed(2)} %`,
-    );
-  }
+function checkShare(report: ImportReport, maxShare?: number): void {
+  const refusal = malformedRefusal(report, maxShare);
+  if (refusal) throw new Refusal(refusal);
 }
 
 /** Drops the staging table on its session, or, when the session broke with the load, on the database's pool. */
