@@ -137,15 +137,15 @@ export async function run(): Promise<unknown> {
           { name: 'rat', type: 'text' },
         ],
         parseRow: parseObservation,
-        merge: async (trx, staging) => {
+        merge: async (trx, source) => {
           const t0 = performance.now();
           await sql`insert into ${sql.table(TARGET)} (imei, imsi, msisdn, rat, first_seen, last_seen)
-            select imei, imsi, max(msisdn), max(rat), min(day), max(day) from ${sql.table(staging)} group by imei, imsi
+            select imei, imsi, max(msisdn), max(rat), min(day), max(day) from ${source} as s group by imei, imsi
             on conflict (imei, imsi) do update set msisdn = coalesce(excluded.msisdn, ${sql.table(TARGET)}.msisdn), rat = excluded.rat,
               first_seen = least(${sql.table(TARGET)}.first_seen, excluded.first_seen), last_seen = greatest(${sql.table(TARGET)}.last_seen, excluded.last_seen)`.execute(
             trx,
           );
-          mergeSeconds = (performance.now() - t0) / 1000;
+          mergeSeconds += (performance.now() - t0) / 1000;
         },
       }),
     );

@@ -20,6 +20,32 @@ const before = [{ n: 1, label: 'before' }];
 const rows = async () => (await sql`select n, label from ingest_probe order by n`.execute(database.db)).rows;
 
 describe('ingest atomicity', () => {
+  it('merges in one transaction: every row once, in line-ordered slices on PGlite and at once on PostgreSQL', async () => {
+    const csv = 'n,label\n' + Array.from({ length: 50 }, (_, i) => (i % 10 === 3 ? 'x,bad' : `${i + 2},new`)).join('\n');
+    const slices: number[][] = [];
+    const report = await ingestProbe(database, csv, {
+      maxMalformedShare: 0.2,
+      mergeSliceRows: 7,
+      begin: async (trx) => {
+        await sql`delete from ingest_probe`.execute(trx);
+      },
+      merge: async (trx, source) => {
+        slices.push((await sql<{ n: number }>`select n from ${source} as s order by ingest_line`.execute(trx)).rows.map((r) => r.n));
+        await sql`insert into ingest_probe select n, label from ${source} as s`.execute(trx);
+      },
+      finish: async (trx, r) => {
+        await sql`insert into ingest_probe values (0, ${`accepted ${r.accepted}`})`.execute(trx);
+      },
+    });
+    expect(report).toMatchObject({ committed: true, rows: 50, accepted: 45, rejected: 5 });
+    const staged = slices.flat();
+    expect(staged).toEqual([...staged].sort((a, b) => a - b));
+    expect(new Set(staged).size).toBe(45);
+    expect(slices.map((s) => s.length)).toEqual(database.kind === 'pglite' ? [7, 7, 7, 7, 7, 7, 3] : [45]);
+    expect(await probeCount(database)).toBe(46);
+    expect((await rows())[0]).toEqual({ n: 0, label: 'accepted 45' });
+  });
+
   it('refuses the whole file over the malformed threshold: the target is untouched', async () => {
     const csv = 'n,label\n' + Array.from({ length: 3_000 }, (_, i) => (i % 1000 === 999 ? 'x,bad' : `${i + 1},new`)).join('\n');
     const report = await ingestProbe(database, csv, { maxMalformedShare: 0.0005, chunkRows: 500 });
@@ -32,9 +58,9 @@ describe('ingest atomicity', () => {
 
   it('counts rows the merge refuses against the threshold, inside the transaction', async () => {
     const report = await ingestProbe(database, 'n,label\n1,again\n2,two\n', {
-      merge: async (trx, staging) => {
-        await sql`insert into ingest_probe select n, label from ${sql.table(staging)} where n not in (select n from ingest_probe)`.execute(trx);
-        const dup = await sql<{ line: number }>`select ingest_line as line from ${sql.table(staging)} where n = 1`.execute(trx);
+      merge: async (trx, source) => {
+        await sql`insert into ingest_probe select n, label from ${source} as s where n not in (select n from ingest_probe)`.execute(trx);
+        const dup = await sql<{ line: number }>`select ingest_line as line from ${source} as s where n = 1`.execute(trx);
         return dup.rows.map((r) => ({ line: r.line, message: 'already present' }));
       },
     });
@@ -44,9 +70,9 @@ describe('ingest atomicity', () => {
 
   it('leaves the target untouched and no staging table when the merge fails', async () => {
     const failing = ingestProbe(database, numbersCsv(1_000), {
-      merge: async (trx, staging) => {
+      merge: async (trx, source) => {
         await sql`delete from ingest_probe`.execute(trx);
-        await sql`insert into ingest_probe select n, label from ${sql.table(staging)}`.execute(trx);
+        await sql`insert into ingest_probe select n, label from ${source} as s`.execute(trx);
         throw new Error('merge broke');
       },
     });
@@ -114,8 +140,8 @@ describe('ingest atomicity', () => {
     );
     const report = await ingestProbe(database, source, {
       chunkRows,
-      merge: async (trx, staging) => {
-        await sql`insert into ingest_probe select n, label from ${sql.table(staging)}`.execute(trx);
+      merge: async (trx, source) => {
+        await sql`insert into ingest_probe select n, label from ${source} as s`.execute(trx);
       },
       onProgress: (p) => {
         progress.push(p.rows);

@@ -33,7 +33,7 @@ await runIngest({
       process.stdout.write('loading\n');
     }
   },
-  merge: async (trx, staging) => {
-    await sql`insert into ingest_probe select n, label from ${sql.table(staging)}`.execute(trx);
+  merge: async (trx, source) => {
+    await sql`insert into ingest_probe select n, label from ${source} as s`.execute(trx);
   },
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { sql, type RawBuilder } from 'kysely';
 import type { BulkSession } from '../db/bulk.js';
 import type { Database, Executor } from '../db/database.js';
 import { malformedRefusal, rowRejecter, type ImportReport, type RowError, type RowResult } from '../imports/csv-import.js';
@@ -28,15 +29,24 @@ export interface IngestWork<X> {
   staging: StagingColumn[];
   /** One value per staging column, in order, or why the row is rejected. */
   parseRow(row: Record<string, unknown>, line: number): RowResult<readonly StagingValue[]>;
+  /** Runs first in the transaction that commits the import (e.g. to empty a table for a full replace). */
+  begin?(trx: X): Promise<void>;
   /**
-   * Moves the staging table's rows into the targets with set-based SQL, inside the one transaction that commits the
-   * import. May return rows it refuses (e.g. duplicates), which count as rejected and against the threshold.
+   * Moves staged rows into the targets with set-based SQL, inside the one transaction that commits the import.
+   * `source` selects the rows of one slice (every staging column and `ingest_line`) and goes where a table would, with
+   * an alias: `insert into t select … from ${source} as s`. On PostgreSQL one slice holds every row; on PGlite, which
+   * runs on this thread, slices of `mergeSliceRows` rows in line order, with the event loop turning between them.
+   * May return rows it refuses (e.g. duplicates), which count as rejected and against the threshold.
    */
-  merge(trx: X, stagingTable: string, report: ImportReport): Promise<RowError[] | void>;
+  merge(trx: X, source: RawBuilder<unknown>, report: ImportReport): Promise<RowError[] | void>;
+  /** Runs last in the transaction, after every slice (e.g. audit entries and events). */
+  finish?(trx: X, report: ImportReport): Promise<void>;
   /** Refuse the whole import when more than this share of rows is malformed (0.01 = 1 %). Default 0. */
   maxMalformedShare?: number;
   /** Rows per COPY chunk (default 10,000). */
   chunkRows?: number;
+  /** Rows per merge slice on PGlite (default 5,000); PostgreSQL merges every row at once. */
+  mergeSliceRows?: number;
   /** Refuse a line longer than this (default 1 MiB). */
   maxLineBytes?: number;
   /** Refuse gzip input that inflates past this (default 16 GiB). */
@@ -49,7 +59,7 @@ export interface IngestWork<X> {
   clock?: () => number;
 }
 
-export const INGEST_DEFAULTS = { chunkRows: 10_000, maxLineBytes: 1 << 20, maxInflatedBytes: 16 * 2 ** 30 };
+export const INGEST_DEFAULTS = { chunkRows: 10_000, mergeSliceRows: 5_000, maxLineBytes: 1 << 20, maxInflatedBytes: 16 * 2 ** 30 };
 
 /** `runIngestIn` with the merge in a plain transaction of `database`. */
 export function runIngest(options: IngestWork<Executor>): Promise<ImportReport> {
@@ -68,18 +78,25 @@ export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (wo
   const report: ImportReport = { rows: 0, accepted: 0, rejected: 0, errors: [], committed: false, seconds: 0 };
   const reject = rowRejecter(report);
   const table = stagingName(options.importId ?? randomBytes(8).toString('hex'));
+  const sliced = options.database.kind === 'pglite';
+  const slices = new Slices(sliced ? (options.mergeSliceRows ?? INGEST_DEFAULTS.mergeSliceRows) : Infinity);
   const session = await options.database.bulk();
   try {
-    await createStaging(session, options.database.kind, table, options.staging);
+    await createStaging(session, options.database.kind, table, options.staging, { lineIndex: sliced });
     const columns = [LINE_COLUMN, ...options.staging.map((c) => c.name)];
-    await session.copyIn(table, columns, chunks(options, report, reject));
+    await session.copyIn(table, columns, chunks(options, report, reject, slices));
     checkShare(report, options.maxMalformedShare);
     await options.transaction(async (trx) => {
-      for (const e of (await options.merge(trx, table, report)) ?? []) {
-        report.accepted--;
-        reject(e.line, e.message);
+      await options.begin?.(trx);
+      for (const source of slices.sources(table)) {
+        for (const e of (await options.merge(trx, source, report)) ?? []) {
+          report.accepted--;
+          reject(e.line, e.message);
+        }
+        if (sliced) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       checkShare(report, options.maxMalformedShare);
+      await options.finish?.(trx, report);
     });
     report.committed = true;
   } catch (err) {
@@ -95,7 +112,12 @@ export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (wo
 }
 
 /** The checked rows as CSV text for COPY, `chunkRows` rows at a time, counting rows and errors into the report. */
-async function* chunks<X>(options: IngestWork<X>, report: ImportReport, reject: (line: number, message: string) => void): AsyncGenerator<string> {
+async function* chunks<X>(
+  options: IngestWork<X>,
+  report: ImportReport,
+  reject: (line: number, message: string) => void,
+  slices: Slices,
+): AsyncGenerator<string> {
   const chunkRows = options.chunkRows ?? INGEST_DEFAULTS.chunkRows;
   const width = options.staging.length;
   const count: ByteCount = { bytes: 0 };
@@ -121,6 +143,7 @@ async function* chunks<X>(options: IngestWork<X>, report: ImportReport, reject: 
           text += csvLine(result.value, row.line);
           inChunk++;
           report.accepted++;
+          slices.staged(row.line);
         }
       }
       if (report.rows % chunkRows === 0) options.onProgress?.({ rows: report.rows, bytes: count.bytes });
@@ -134,6 +157,29 @@ async function* chunks<X>(options: IngestWork<X>, report: ImportReport, reject: 
   options.signal?.throwIfAborted();
   if (inChunk) yield text;
   options.onProgress?.({ rows: report.rows, bytes: count.bytes });
+}
+
+/** The line ranges of the merge's slices, `size` staged rows each, noted as rows are staged. */
+class Slices {
+  private readonly firstLines: number[] = [];
+  private count = 0;
+  constructor(private readonly size: number) {}
+
+  staged(line: number): void {
+    if (this.count++ % this.size === 0) this.firstLines.push(line);
+  }
+
+  *sources(table: string): Generator<RawBuilder<unknown>> {
+    if (this.size === Infinity) {
+      yield sql.table(table);
+      return;
+    }
+    for (let i = 0; i < this.firstLines.length; i++) {
+      const next = this.firstLines[i + 1];
+      const upper = next === undefined ? sql`` : sql` and ${sql.ref(LINE_COLUMN)} < ${sql.lit(next)}`;
+      yield sql`(select * from ${sql.table(table)} where ${sql.ref(LINE_COLUMN)} >= ${sql.lit(this.firstLines[i]!)}${upper})`;
+    }
+  }
 }
 
 function hasNul(values: readonly StagingValue[]): boolean {

@@ -27,8 +27,8 @@ export function ingestProbe(database: Database, input: Readable | string | Buffe
       if (!Number.isInteger(n)) return { ok: false, error: 'n is not a number' };
       return { ok: true, value: [n, row.label === undefined ? null : String(row.label)] };
     },
-    merge: async (trx, staging) => {
-      await sql`insert into ingest_probe (n, label) select n, label from ${sql.table(staging)}
+    merge: async (trx, source) => {
+      await sql`insert into ingest_probe (n, label) select n, label from ${source} as s
         on conflict (n) do update set label = excluded.label`.execute(trx);
     },
     ...(extra as object),
