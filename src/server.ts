@@ -5,6 +5,7 @@ import { authRoutes } from './core/auth/routes.js';
 import { createOrgDirectory } from './core/auth/directory.js';
 import { createAuthService } from './core/auth/service.js';
 import type { Database } from './core/db/database.js';
+import { createIngest } from './core/ingest/service.js';
 import { createDependencies } from './core/dependencies.js';
 import type { EventBus } from './core/events/bus.js';
 import { createOutbox } from './core/events/outbox.js';
@@ -66,7 +67,8 @@ export function createServices(deps: CoreDeps) {
   });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
   const orgs = createOrgDirectory(db);
-  const moduleDeps = { db, audit, outbox, bus: deps.bus, logger: deps.logger, metrics, orgs, clock, ids, secret: deps.secret };
+  const ingest = createIngest(deps.database);
+  const moduleDeps = { db, audit, outbox, bus: deps.bus, logger: deps.logger, metrics, orgs, clock, ids, secret: deps.secret, ingest };
   const devices = createDevicesModule({ ...moduleDeps, ...deps.devices });
   const voice = createVoiceModule({ ...moduleDeps, ...deps.voice, now: deps.clock ? () => clock().getTime() : Date.now });
   /** The modules behind the front doors: the HTTP server registers their routes and starts them. */

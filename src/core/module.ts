@@ -4,6 +4,7 @@ import type { RunChange } from './changes.js';
 import type { Executor } from './db/database.js';
 import type { EventBus } from './events/bus.js';
 import type { Outbox } from './events/outbox.js';
+import type { Ingest } from './ingest/service.js';
 import type { App } from './http/app.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -25,6 +26,8 @@ export interface ModuleDeps {
   ids: () => string;
   /** The instance secret (keyed hashes, encrypted credentials). */
   secret: string;
+  /** Bulk imports through core's COPY pipeline. */
+  ingest: Ingest;
 }
 
 /** Routes of a module: a Fastify plugin a listener registers. */

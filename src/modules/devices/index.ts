@@ -28,8 +28,8 @@ export function createDevicesModule(deps: ModuleDeps & DevicesOptions) {
   const db = tablesOf<DevicesTables>(deps.db);
   const run = createChanges<DevicesTables>(deps);
   const index = createEir({ repo: () => eirRepository(db), bus: deps.bus, logger: deps.logger, reloadEveryMs: deps.eirReloadEveryMs ?? 15 * 60_000 });
-  const registry = createRegistryService({ db, run, orgs: deps.orgs, eir: index, clock: deps.clock });
-  const network = createNetworkService({ db, run, orgs: deps.orgs, eir: index, clock: deps.clock, ids: deps.ids, logger: deps.logger });
+  const registry = createRegistryService({ db, run, orgs: deps.orgs, eir: index, clock: deps.clock, ingest: deps.ingest });
+  const network = createNetworkService({ db, run, orgs: deps.orgs, eir: index, clock: deps.clock, ids: deps.ids, logger: deps.logger, ingest: deps.ingest });
   const eir = createEirService({ db, eir: index });
   let stops: (() => Promise<void>)[] = [];
 

@@ -69,7 +69,7 @@ export function createVoiceModule(deps: ModuleDeps & VoiceOptions) {
   });
   const counters = createVoiceCounters({ registry: deps.metrics.registry });
   const screening = createScreeningService({ db, run, orgs: deps.orgs, index, counters, clock, now, verifier: stir.verifier });
-  const reference = createReferenceService({ db, run, orgs: deps.orgs, index, clock, logger, roamingTtlMs });
+  const reference = createReferenceService({ db, run, orgs: deps.orgs, index, clock, logger, roamingTtlMs, ingest: deps.ingest });
   const source = { ...referenceRepository(db), ...screeningRepository(db) };
   const subscriptions: Subscription[] = [];
   const timers: NodeJS.Timeout[] = [];

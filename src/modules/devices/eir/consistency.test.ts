@@ -176,7 +176,7 @@ describe('a committed block is answered from its transaction', () => {
   it('answers the committed block even when the database fails right after the commit; a retry answers alreadyBlocked', async () => {
     const clock = () => new Date();
     const ids = () => crypto.randomUUID();
-    const eir = createEir({ repo: () => eirRepository(networkDeps(database.db, clock).db), bus: createMemoryBus(logger), logger });
+    const eir = createEir({ repo: () => eirRepository(networkDeps(database.db, clock, database).db), bus: createMemoryBus(logger), logger });
     const service = (db: Executor) =>
       createBlocks({ run: createChanges({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids, clock }) }), eir, clock });
     const ctx = systemContext('police test');
@@ -190,7 +190,7 @@ describe('a committed block is answered from its transaction', () => {
   it('answers a committed pairing even when its settling fails right after the commit; the IMEI stays owed', async () => {
     const clock = () => new Date();
     const db = failingAfterCommit(database.db);
-    const deps = networkDeps(db, clock);
+    const deps = networkDeps(db, clock, database);
     const eir = createEir({ repo: () => eirRepository(deps.db), bus: createMemoryBus(logger), logger });
     const network = createNetworkService({ ...deps, orgs: createOrgDirectory(db), eir });
     const imei = imeiOf(TAC, 21);

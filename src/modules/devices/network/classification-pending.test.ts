@@ -58,7 +58,7 @@ function crashingAfterFirstCommit(db: Executor): Executor {
 describe('owed classification', () => {
   it('an import records the devices it saw as owed in its own transaction; a start after a crash classifies them', async () => {
     // The import stands (it committed) and says nothing was settled; its devices stay owed.
-    const report = await importObservations(networkDeps(crashingAfterFirstCommit(f.db), f.clock), ctx, {
+    const report = await importObservations(networkDeps(crashingAfterFirstCommit(f.db), f.clock, f.database), ctx, {
       operatorId: operator,
       input: csv(HEADER, ...lines(1, 3)),
     });

@@ -8,10 +8,11 @@ import { createOrgDirectory } from '../../../core/auth/directory.js';
 import { systemContext } from '../../../core/auth/principal.js';
 import { createAuthService } from '../../../core/auth/service.js';
 import { createChanges, tablesOf } from '../../../core/changes.js';
-import type { Executor } from '../../../core/db/database.js';
+import type { Database, Executor } from '../../../core/db/database.js';
 import type { OrgKind } from '../../../core/db/types.js';
 import { createMemoryBus } from '../../../core/events/memory-bus.js';
 import { createOutbox } from '../../../core/events/outbox.js';
+import { createIngest } from '../../../core/ingest/service.js';
 import { createEir } from '../eir/eir.js';
 import { eirRepository } from '../eir/repository.js';
 import type { DevicesTables } from '../tables.js';
@@ -41,11 +42,21 @@ export function testClock(day: string) {
   };
 }
 
-/** What classification and an observation import need, on `db` (without an EIR: nothing in memory to update). */
-export function networkDeps(db: Executor, clock: () => Date): ClassifyDeps & ObservationDeps {
+/**
+ * What classification and an observation import need, on `db` (without an EIR: nothing in memory to update); imports
+ * stage their rows in `database` (whose executor `db` is, or wraps).
+ */
+export function networkDeps(db: Executor, clock: () => Date, database: Database): ClassifyDeps & ObservationDeps {
   const audit = createAuditService({ db, clock });
   const outbox = createOutbox({ ids: randomUUID, clock });
-  return { db: tablesOf<DevicesTables>(db), run: createChanges<DevicesTables>({ db, audit, outbox }), clock, ids: randomUUID, logger };
+  return {
+    db: tablesOf<DevicesTables>(db),
+    run: createChanges<DevicesTables>({ db, audit, outbox }),
+    clock,
+    ids: randomUUID,
+    logger,
+    ingest: createIngest(database),
+  };
 }
 
 export function seed(db: Executor) {
@@ -107,9 +118,9 @@ export async function classificationOf(db: Executor, imei: string) {
  * The service on a fresh test database (from createTestDatabase), seeding helpers and a clock starting on `day`. The
  * service is given an EIR that is never started (its changes go nowhere); `deps` has none, for classification alone.
  */
-export async function networkFixture<D extends { db: Executor }>(database: D, day: string) {
+export async function networkFixture<D extends Database>(database: D, day: string) {
   const time = testClock(day);
-  const deps = networkDeps(database.db, time.clock);
+  const deps = networkDeps(database.db, time.clock, database);
   const eir = createEir({ repo: () => eirRepository(deps.db), bus: createMemoryBus(logger), logger });
   await seed(database.db).tacs(TAC);
   return {

@@ -5,6 +5,7 @@ import { runImportIn, type ImportReport, type Line, type RowResult } from '../..
 import { parseImei } from '../../../identifiers/imei.js';
 import { parseImsi } from '../../../identifiers/imsi.js';
 import { parseMsisdn } from '../../../identifiers/msisdn.js';
+import type { Ingest } from '../../../core/ingest/service.js';
 import type { DevicesTables } from '../tables.js';
 import { classifyPending, type ClassifyDeps, type ClassifyResult } from './classification.js';
 import { isIsoDay } from '../../../core/days.js';
@@ -13,6 +14,7 @@ import { networkRepository, type NewTraceAlert, type ObservedPair } from './repo
 
 export interface ObservationDeps extends ClassifyDeps {
   ids: () => string;
+  ingest: Ingest;
   /** This instance's settling of owed classifications (`pendingSettler`); by default one of the import's own. */
   settleClassification?: () => Promise<ClassifyResult>;
 }

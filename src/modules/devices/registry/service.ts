@@ -12,6 +12,8 @@ import { importRegistrations, importTacs } from './imports.js';
 import { registerBatch, REJECT_TEXT } from './registration.js';
 import { registryRepository } from './repository.js';
 
+import type { Ingest } from '../../../core/ingest/service.js';
+
 export interface RegistryDeps {
   db: DevicesDb;
   run: RunChange<DevicesTables>;
@@ -19,6 +21,7 @@ export interface RegistryDeps {
   /** This instance's EIR: the registry's changes are applied there on commit, and the checks answer from it. */
   eir: Eir;
   clock: () => Date;
+  ingest: Ingest;
 }
 
 export type PublicStatus = 'registered' | 'unregistered' | 'blocked';

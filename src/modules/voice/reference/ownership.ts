@@ -13,12 +13,15 @@ import type { VoiceTables } from '../tables.js';
 import { kazakhNumber } from './numbers.js';
 import { referenceRepository } from './repository.js';
 
+import type { Ingest } from '../../../core/ingest/service.js';
+
 export interface OwnershipDeps {
   db: Kysely<VoiceTables>;
   run: RunChange<VoiceTables>;
   orgs: OrgDirectory;
   index: VoiceIndex;
   logger: Logger;
+  ingest: Ingest;
 }
 
 /** The home operator of each number, from the database: the ported-to operator, else the range holder. */
