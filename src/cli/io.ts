@@ -1,7 +1,8 @@
 import { SingleBar, Presets } from 'cli-progress';
 
 export interface Progress {
-  update(done: number): void;
+  /** `detail`: what else to show beside the share done (e.g. rows and rows/s). */
+  update(done: number, detail?: string): void;
   stop(): void;
 }
 
@@ -16,9 +17,12 @@ export const terminalIO: CliIO = {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
   progress(label, total) {
-    const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} {percentage}% | ETA {eta}s`, stream: process.stderr }, Presets.shades_classic);
-    bar.start(total, 0);
-    return { update: (done) => bar.update(done), stop: () => bar.stop() };
+    const bar = new SingleBar(
+      { format: `${label} [{bar}] {percentage}% | {detail} | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 50 },
+      Presets.shades_classic,
+    );
+    bar.start(total, 0, { detail: `0/${total}` });
+    return { update: (done, detail) => bar.update(done, { detail: detail ?? `${done}/${total}` }), stop: () => bar.stop() };
   },
 };
 
@@ -30,11 +34,11 @@ export function lineIO(write: (kind: 'out' | 'err', line: string) => void): CliI
     progress(label, total) {
       let reported = -1;
       return {
-        update(done) {
+        update(done, detail) {
           const tenth = total === 0 ? 10 : Math.floor((done / total) * 10);
           if (tenth > reported) {
             reported = tenth;
-            write('err', `${label}: ${done}/${total}`);
+            write('err', `${label}: ${detail ?? `${done}/${total}`}`);
           }
         },
         stop: () => undefined,
