@@ -1,90 +1,98 @@
 import { connect, type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../../testing/app.js';
-import { DEFAULT_HTTP_LIMITS } from './limits.js';
-import { UPLOAD_TYPES } from './uploads.js';
+import type { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import type { ImportReport } from '../imports/csv-import.js';
+import { createProbe, ingestProbe, numbersCsv, probeCount, stagingTables } from '../ingest/probe.fixture.js';
+import { createMetrics } from '../metrics.js';
+import { createHttpApp, type App } from './app.js';
+import { problems } from './problem.js';
+import { acceptCsv, answerImport, UPLOAD_LIMIT } from './uploads.js';
 
-const REQUEST_TIMEOUT_MS = 1000;
+const KEY = 'qk_uploads_0123456789';
+const auth = { authorization: `Bearer ${KEY}` };
 
-/** Every streamed upload route (`bodyLimit: UPLOAD_LIMIT`). */
-const UPLOADS = ['/api/v1/devices/tac-imports', '/api/v1/devices/registrations/import', '/api/v1/devices/observations', '/api/v1/voice/ported'];
+let database: TestDatabase;
+let app: App;
+let port: number;
+let finished: Promise<ImportReport>;
+let settle: (report: ImportReport) => void;
 
-let t: TestApp;
-let authorization: string;
 beforeAll(async () => {
-  t = await startTestApp({ limits: { ...DEFAULT_HTTP_LIMITS, requestTimeoutMs: REQUEST_TIMEOUT_MS } });
-  authorization = (await t.keyWith(['*'])).authorization;
+  database = await createTestDatabase();
+  await createProbe(database);
+  app = await createHttpApp({
+    logger: pino({ level: 'silent' }),
+    metrics: createMetrics(),
+    guard: (request, _scope, done) => done(request.headers.authorization === auth.authorization ? undefined : problems.unauthorized()),
+  });
+  await app.register(async (scoped) => {
+    acceptCsv(scoped);
+    scoped.post('/test/import', { bodyLimit: UPLOAD_LIMIT, config: { scope: 'test:import' } }, async (request) => {
+      const report = await ingestProbe(database, request.body as Readable);
+      settle(report);
+      return answerImport(report);
+    });
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  port = (app.server.address() as AddressInfo).port;
 });
-afterAll(() => t.close());
-
-describe.each(UPLOADS)('POST %s refuses what is not a file, without reading it', (url) => {
-  it('400 for no body', async () => {
-    const res = await t.app.inject({ method: 'POST', url, headers: { authorization } });
-    expect(res.statusCode).toBe(400);
-    expect(res.headers['content-type']).toContain('application/problem+json');
-    expect(res.json().detail).toMatch(/^the request has no body: send the file as the request body, as text\/csv/);
-  });
-
-  it('400 for an empty CSV body', async () => {
-    const res = await t.app.inject({ method: 'POST', url, headers: { authorization, 'content-type': 'text/csv' }, payload: '' });
-    expect(res.statusCode).toBe(400);
-  });
-
-  it.each([
-    ['a JSON body', 'application/json', '{"rows": []}'],
-    ['a form', 'application/x-www-form-urlencoded', 'a=1'],
-  ])('415 naming the accepted types for %s, and closes the connection', async (_name, type, payload) => {
-    const res = await t.app.inject({ method: 'POST', url, headers: { authorization, 'content-type': type }, payload });
-    expect(res.statusCode).toBe(415);
-    expect(res.headers.connection).toBe('close');
-    expect(res.json()).toMatchObject({ type: 'https://qalqan.kz/problems/unsupported-media-type', accepted: UPLOAD_TYPES });
-  });
-
-  it('415 for a body without a content type', async () => {
-    const res = await t.app.inject({ method: 'POST', url, headers: { authorization, 'content-length': '3' }, payload: 'a,b' });
-    expect(res.statusCode).toBe(415);
-  });
-
-  it('401 before any of this without a credential', async () => {
-    const res = await t.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: '{}' });
-    expect(res.statusCode).toBe(401);
-  });
+afterAll(async () => {
+  await app.close();
+  await database.close();
+});
+beforeEach(async () => {
+  await sql`truncate ingest_probe`.execute(database.db);
+  finished = new Promise((resolve) => (settle = resolve));
 });
 
-describe('a streamed upload over a real socket', () => {
-  const rows = ['tac|manufacturer|model_name', '35209900|Acme|One', '35210000|Acme|Two', '35210100|Acme|Three', '35210200|Acme|Four'].map((r) => r + '\n');
-  const size = rows.reduce((n, r) => n + Buffer.byteLength(r), 0);
+const post = (payload: string | Buffer, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: '/test/import', payload, headers: { ...auth, 'content-type': 'text/csv', ...headers } });
 
-  /** Sends the TAC database's headers and then `parts` of the body, `gapMs` apart; resolves with the answer. */
-  async function upload(parts: string[], gapMs: number): Promise<{ text: string; ms: number }> {
-    await t.overHttp({ method: 'GET', url: '/healthz' }); // the test app listens from its first request over HTTP
-    const socket = connect((t.app.server.address() as AddressInfo).port, '127.0.0.1');
-    let text = '';
-    socket.on('data', (d: Buffer) => (text += d.toString()));
-    const started = performance.now();
-    const ended = new Promise<{ text: string; ms: number }>((resolve) => socket.once('close', () => resolve({ text, ms: performance.now() - started })));
+describe('streamed uploads', () => {
+  it('takes a gzip body with Content-Encoding: gzip', async () => {
+    const res = await post(gzipSync(numbersCsv(2_000)), { 'content-encoding': 'gzip' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ committed: true, rows: 2_000, accepted: 2_000 });
+    expect(await probeCount(database)).toBe(2_000);
+  });
+
+  it('refuses a body that says gzip but is not, and a corrupt gzip body, with the report (422); nothing lands', async () => {
+    const plain = await post(numbersCsv(10), { 'content-encoding': 'gzip' });
+    expect(plain.statusCode).toBe(422);
+    expect(plain.json()).toMatchObject({ detail: 'the body is not gzip although its Content-Encoding says gzip', report: { committed: false } });
+    const zipped = gzipSync(numbersCsv(5_000));
+    const corrupt = Buffer.concat([zipped.subarray(0, 40), Buffer.alloc(200, 7), zipped.subarray(240)]);
+    const broken = await post(corrupt, { 'content-encoding': 'gzip' });
+    expect(broken.statusCode).toBe(422);
+    expect(broken.json().detail).toMatch(/^the gzip stream is corrupt or cut short/);
+    expect(await probeCount(database)).toBe(0);
+  });
+
+  it('refuses other content encodings before reading the body (415)', async () => {
+    const res = await post(numbersCsv(10), { 'content-encoding': 'br' });
+    expect(res.statusCode).toBe(415);
+    expect(res.json()).toMatchObject({ acceptedEncodings: ['gzip'] });
+    expect(res.json().detail).toContain('content encoding "br" is not accepted');
+  });
+
+  it('a client that disconnects mid-upload leaves the target as it was and no staging table', async () => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.on('error', () => undefined);
+    const head = numbersCsv(50_000);
     socket.write(
-      `POST /api/v1/devices/tac-imports HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorization}\r\nContent-Type: text/csv\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`,
+      `POST /test/import HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\ncontent-type: text/csv\r\ncontent-length: ${head.length * 2}\r\n\r\n`,
     );
-    for (const part of parts) {
-      socket.write(part);
-      await new Promise((r) => setTimeout(r, gapMs));
-    }
-    return ended;
-  }
-
-  it('takes longer than the request timeout while the file keeps coming', async () => {
-    const { text, ms } = await upload(rows, 600);
-    expect(ms).toBeGreaterThan(2 * REQUEST_TIMEOUT_MS);
-    expect(text).toMatch(/^HTTP\/1\.1 200 /);
-    expect(text).toContain('"accepted":4');
-  });
-
-  it('is cut (408) when the file stops coming, and nothing of it is kept', async () => {
-    const { text, ms } = await upload(['tac|manufacturer|model_name\n35299900|Stalled|One\n'], 0);
-    expect(text).toMatch(/^HTTP\/1\.1 408 /);
-    expect(ms).toBeLessThan(REQUEST_TIMEOUT_MS + 1500);
-    expect((await t.app.inject({ method: 'GET', url: '/api/v1/devices/tac/35299900', headers: { authorization } })).statusCode).toBe(404);
-    expect((await t.app.inject({ method: 'GET', url: '/api/v1/devices/tac/35209900', headers: { authorization } })).statusCode).toBe(200);
+    socket.write(head);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+    const report = await finished;
+    expect(report).toMatchObject({ committed: false, refusal: 'the upload was cut off before the end of its body (the client went away)' });
+    expect(await probeCount(database)).toBe(0);
+    expect(await stagingTables(database)).toEqual([]);
   });
 });

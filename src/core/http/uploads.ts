@@ -1,6 +1,8 @@
+import { Transform, type Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { ImportReport as Report } from '../imports/csv-import.js';
 import type { onRequestHookHandler } from 'fastify';
+import { Refusal } from '../ingest/source.js';
 import type { App } from './app.js';
 import { hooks } from './pipeline.js';
 import { markStreamedUpload } from './limits.js';
@@ -31,6 +33,39 @@ export function answerImport<R extends Report>(report: R): R {
 /** The content types a streamed upload takes. */
 export const UPLOAD_TYPES = ['text/csv', 'text/plain', 'application/octet-stream'];
 
+/** The content encodings it takes: none, or gzip (inflated by the import, with its cap on the inflated size). */
+export const UPLOAD_ENCODINGS = ['identity', 'gzip', 'x-gzip'];
+
+const encodingOf = (request: { headers: Record<string, string | string[] | undefined> }) =>
+  String(request.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+
+/**
+ * An upload's body as the import reads it. A client that goes away mid-body ends it with a refusal (the import stops,
+ * nothing is merged), not an error. A body that says gzip but does not start with gzip's magic number is refused
+ * rather than read as plain text (the import inflates whatever does).
+ */
+function uploadBody(payload: Readable, gzip: boolean): Readable {
+  let checked = !gzip;
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, next) {
+      if (!checked && chunk.length > 0) {
+        checked = true;
+        if (chunk[0] !== 0x1f || (chunk.length > 1 && chunk[1] !== 0x8b))
+          return next(new Refusal('the body is not gzip although its Content-Encoding says gzip'));
+      }
+      next(null, chunk);
+    },
+  });
+  const cut = () => {
+    if (!payload.readableEnded) body.destroy(new Refusal('the upload was cut off before the end of its body (the client went away)'));
+  };
+  payload.once('error', cut).once('close', cut);
+  payload.pipe(body);
+  return body;
+}
+
 /**
  * Refuses, before a byte of the body is read, an upload without a body (400) or of a type it does not take (415,
  * naming the ones it does); the connection is closed rather than the body read. An admitted upload may take longer
@@ -45,6 +80,14 @@ const admitUpload: onRequestHookHandler = (request, reply, done) => {
     refusal = new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', `content type "${type ?? ''}" is not accepted here: ${accepted}`, {
       accepted: UPLOAD_TYPES,
     });
+  } else if (!UPLOAD_ENCODINGS.includes(encodingOf(request))) {
+    refusal = new HttpProblem(
+      415,
+      'unsupported-media-type',
+      'Unsupported media type',
+      `content encoding "${encodingOf(request)}" is not accepted here: send the file as is or gzip-compressed (Content-Encoding: gzip)`,
+      { acceptedEncodings: ['gzip'] },
+    );
   }
   if (refusal === null) {
     markStreamedUpload(request.raw);
@@ -59,7 +102,7 @@ const admitUpload: onRequestHookHandler = (request, reply, done) => {
  * route of the plugin with `bodyLimit: UPLOAD_LIMIT` is a streamed upload: its body is a Readable, admitted above.
  */
 export function acceptCsv(app: App): void {
-  app.addContentTypeParser(UPLOAD_TYPES, (_request, payload, done) => done(null, payload));
+  app.addContentTypeParser(UPLOAD_TYPES, (request, payload, done) => done(null, uploadBody(payload, encodingOf(request) !== 'identity')));
   app.addHook('onRoute', (route) => {
     if (route.bodyLimit !== UPLOAD_LIMIT) return;
     route.onRequest = [...hooks(route.onRequest), admitUpload];
