@@ -62,6 +62,8 @@ function uploadBody(payload: Readable, gzip: boolean): Readable {
     if (!payload.readableEnded) body.destroy(new Refusal('the upload was cut off before the end of its body (the client went away)'));
   };
   payload.once('error', cut).once('close', cut);
+  // The import may not read yet (it opens its staging table first): the error waits in the stream for its reader.
+  body.on('error', () => undefined);
   payload.pipe(body);
   return body;
 }
