@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
+import { INGEST_DEFAULTS } from './pipeline.js';
 import { createProbe, gzip, ingestProbe, numbersCsv, probeCount, stagingTables } from './probe.fixture.js';
 
 let database: TestDatabase;
@@ -110,6 +111,26 @@ describe('ingest formats', () => {
       maxLineBytes: 1_000,
     });
     expect(nd.refusal).toBe('line 2: longer than the limit of 1000 bytes');
+    expect(await probeCount(database)).toBe(0);
+    expect(await stagingTables(database)).toEqual([]);
+  });
+
+  it('stops reading a line that never ends (a 2 GiB line) soon after the cap, in constant memory', async () => {
+    let produced = 0;
+    const endless = Readable.from(
+      (function* () {
+        yield Buffer.from('n,label\n1,');
+        const piece = Buffer.alloc(64 * 1024, 'x');
+        while (produced < 2 * 2 ** 30) {
+          produced += piece.length;
+          yield piece;
+        }
+      })(),
+    );
+    const report = await ingestProbe(database, endless);
+    expect(report.committed).toBe(false);
+    expect(report.refusal).toMatch(/^line 2: /);
+    expect(produced).toBeLessThan(INGEST_DEFAULTS.maxLineBytes * 4);
     expect(await probeCount(database)).toBe(0);
     expect(await stagingTables(database)).toEqual([]);
   });
