@@ -141,4 +141,11 @@ describe('importObservations', () => {
     ]);
     expect((await run([`2026-03-06,${stolen}0,${kzImsi(41)},${msisdn(41)},4G`])).traceAlerts).toBe(0);
   });
+
+  it('refuses a header lacking a column in the report, and changes nothing', async () => {
+    const report = await importObservations(f.deps, ctx, { operatorId: operator, input: csv('date,imei,imsi', `2026-03-01,${imei14(50)}0,${kzImsi(50)}`) });
+    expect(report).toMatchObject({ committed: false, classification: null, newPairs: 0, traceAlerts: 0 });
+    expect(report.refusal).toMatch(/^line 1: the header lacks column\(s\) msisdn, rat/);
+    expect(await f.db.selectFrom('devices_observations').select('imei14').where('imei14', '=', imei14(50)).execute()).toEqual([]);
+  });
 });

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Change } from '../../../core/changes.js';
-import { runImportIn, type ImportReport, type Line, type RowResult } from '../../../core/imports/csv-import.js';
+import type { ImportReport, RowResult } from '../../../core/imports/csv-import.js';
+import type { IngestProgress } from '../../../core/ingest/pipeline.js';
 import { parseImei } from '../../../identifiers/imei.js';
 import { parseImsi } from '../../../identifiers/imsi.js';
 import { parseMsisdn } from '../../../identifiers/msisdn.js';
@@ -10,7 +11,7 @@ import type { DevicesTables } from '../tables.js';
 import { classifyPending, type ClassifyDeps, type ClassifyResult } from './classification.js';
 import { isIsoDay } from '../../../core/days.js';
 import { kzDay } from './days.js';
-import { networkRepository, type NewTraceAlert, type ObservedPair } from './repository.js';
+import { observationsRepository } from './observations-repository.js';
 
 export interface ObservationDeps extends ClassifyDeps {
   ids: () => string;
@@ -80,86 +81,61 @@ function parseIdentifiers(row: Record<string, string>, day: string): RowResult<O
   return { ok: true, value: { day, imei14: imei.imei14, imsi: imsi.imsi, msisdn, rat: rat || null } };
 }
 
-/** Folds a batch into one entry per (IMEI, IMSI): a statement may not touch one key twice. */
-function pairsOf(batch: Line<Observation>[]): ObservedPair[] {
-  const pairs = new Map<string, ObservedPair>();
-  for (const { value: o } of batch) {
-    const key = `${o.imei14}:${o.imsi}`;
-    const p = pairs.get(key);
-    if (!p) pairs.set(key, { imei14: o.imei14, imsi: o.imsi, msisdn: o.msisdn, rat: o.rat, firstSeen: o.day, lastSeen: o.day });
-    else {
-      if (o.day < p.firstSeen) p.firstSeen = o.day;
-      if (o.day >= p.lastSeen) {
-        p.lastSeen = o.day;
-        p.msisdn = o.msisdn ?? p.msisdn;
-        p.rat = o.rat ?? p.rat;
-      }
-    }
-  }
-  return [...pairs.values()];
-}
+/** The staging table's columns: one per value `parseRow` gives, in order. */
+const STAGING = [
+  { name: 'day', type: 'date' },
+  { name: 'imei14', type: 'char(14)' },
+  { name: 'imsi', type: 'text' },
+  { name: 'msisdn', type: 'text' },
+  { name: 'rat', type: 'text' },
+];
 
 /**
- * Imports one operator's observations in one transaction: malformed rows are reported by line, and the whole file
- * is refused when more than `maxMalformedShare` of its rows are malformed. Pairs are kept as first/last seen. A
- * stolen IMEI seen on or after the day it was blocked raises a trace alert for the police organisation that blocked
- * it. The IMEIs seen are queued for classification in the same transaction (so a crash after the commit leaves the
- * work for the next start) and classified after the commit, a few hundred per transaction.
+ * Imports one operator's observations through core's ingest pipeline: the checked rows are staged, then merged in
+ * one transaction with set-based SQL. Malformed rows are reported by line, and the whole file is refused when more
+ * than `maxMalformedShare` of its rows are malformed. Pairs are kept as first/last seen. A stolen IMEI seen on or
+ * after the day it was blocked raises a trace alert for the police organisation that blocked it. The IMEIs seen are
+ * queued for classification in the same transaction (so a crash after the commit leaves the work for the next start)
+ * and classified after the commit, a few hundred per transaction.
  */
 export async function importObservations(
   deps: ObservationDeps,
   ctx: RequestContext,
-  options: { operatorId: string; input: Readable; maxMalformedShare?: number; onProgress?: (rows: number) => void },
+  options: { operatorId: string; input: Readable; maxMalformedShare?: number; onProgress?: (progress: IngestProgress) => void },
 ): Promise<ObservationImportReport> {
-  const today = kzDay(deps.clock());
+  const parse = observationParser(kzDay(deps.clock()));
   let newPairs = 0;
   let traceAlerts = 0;
 
-  async function raiseTraceAlerts(change: Change<DevicesTables>, pairs: ObservedPair[]): Promise<void> {
-    const repo = networkRepository(change.db);
-    const stolen = await repo.stolenAmong([...new Set(pairs.map((p) => p.imei14))]);
-    if (!stolen.length) return;
-    const byImei = new Map(stolen.map((s) => [s.imei14, s]));
-    const alerts: NewTraceAlert[] = [];
-    for (const p of pairs) {
-      const s = byImei.get(p.imei14);
-      if (!s?.orgId || p.lastSeen < kzDay(s.blockedAt)) continue;
-      alerts.push({
-        id: deps.ids(),
-        imei14: p.imei14,
-        policeOrgId: s.orgId,
-        operatorId: options.operatorId,
-        imsi: p.imsi,
-        msisdn: p.msisdn,
-        seenOn: p.lastSeen,
-        caseNumber: s.caseNumber,
-      });
-    }
-    for (const a of await repo.insertTraceAlerts(alerts, deps.clock())) {
-      traceAlerts++;
-      await change.publish('devices.trace.alert', {
-        alertId: a.id,
-        imei14: a.imei14,
-        policeOrgId: a.policeOrgId,
-        operatorId: a.operatorId,
-        caseNumber: a.caseNumber,
-      });
-    }
-  }
-
-  const report = await runImportIn<Observation, Change<DevicesTables>>({
-    input: options.input,
+  const report = await deps.ingest.run<Change<DevicesTables>>({
+    kind: 'devices.observations',
+    ctx,
+    orgId: options.operatorId,
     transaction: (work) => deps.run(ctx, work),
+    input: options.input,
+    format: 'csv',
     columns: ['date', 'imei', 'imsi', 'msisdn', 'rat'],
-    parseRow: observationParser(today),
+    staging: STAGING,
+    parseRow(row) {
+      const r = parse(row as Record<string, string>);
+      return r.ok ? { ok: true, value: [r.value.day, r.value.imei14, r.value.imsi, r.value.msisdn, r.value.rat] } : r;
+    },
     maxMalformedShare: options.maxMalformedShare ?? DEFAULT_MAX_MALFORMED_SHARE,
     onProgress: options.onProgress,
-    async writeBatch(change, batch) {
-      const pairs = pairsOf(batch);
-      const repo = networkRepository(change.db);
-      newPairs += await repo.upsertObservations(options.operatorId, pairs);
-      await raiseTraceAlerts(change, pairs);
-      await repo.queuePending([...new Set(pairs.map((p) => p.imei14))]);
+    async merge(change, source) {
+      const repo = observationsRepository(change.db);
+      newPairs += await repo.mergePairs(options.operatorId, source);
+      for (const a of await repo.raiseTraceAlerts(options.operatorId, source, deps.clock())) {
+        traceAlerts++;
+        await change.publish('devices.trace.alert', {
+          alertId: a.id,
+          imei14: a.imei14,
+          policeOrgId: a.policeOrgId,
+          operatorId: a.operatorId,
+          caseNumber: a.caseNumber,
+        });
+      }
+      await repo.queuePending(source);
     },
     async finish(change, r) {
       await change.audit({

@@ -2,16 +2,6 @@ import { sql } from 'kysely';
 import type { ConditionName, DevicesDb, DeviceStatus } from '../tables.js';
 import { KZ_MCC } from '../../../identifiers/imsi.js';
 
-/** One (IMEI, IMSI) pair as an import saw it: the first and last day in the file, and the latest MSISDN and RAT. */
-export interface ObservedPair {
-  imei14: string;
-  imsi: string;
-  msisdn: string | null;
-  rat: string | null;
-  firstSeen: string;
-  lastSeen: string;
-}
-
 export interface NewTraceAlert {
   id: string;
   imei14: string;
@@ -68,60 +58,6 @@ export function networkRepository(db: DevicesDb) {
      */
     async withoutJit(): Promise<void> {
       await sql`set local jit = off`.execute(db);
-    },
-
-    /**
-     * Upserts pairs of one operator (first seen = earliest, last seen = latest, MSISDN and RAT of the latest day) in
-     * one statement over column arrays; returns how many pairs were new.
-     */
-    async upsertObservations(operatorId: string, pairs: ObservedPair[]): Promise<number> {
-      if (!pairs.length) return 0;
-      const column = <T>(pick: (p: ObservedPair) => T) => pairs.map(pick);
-      const { rows } = await sql<{ inserted: boolean }>`
-        insert into devices_observations as o (imei14, imsi, operator_id, msisdn, rat, first_seen, last_seen)
-        select u.imei14, u.imsi, ${operatorId}::uuid, u.msisdn, u.rat, u.first_seen, u.last_seen
-        from unnest(${column((p) => p.imei14)}::char(14)[], ${column((p) => p.imsi)}::text[], ${column((p) => p.msisdn)}::text[],
-                    ${column((p) => p.rat)}::text[], ${column((p) => p.firstSeen)}::date[], ${column((p) => p.lastSeen)}::date[])
-          as u(imei14, imsi, msisdn, rat, first_seen, last_seen)
-        on conflict (imei14, imsi, operator_id) do update set
-          first_seen = least(o.first_seen, excluded.first_seen),
-          last_seen = greatest(o.last_seen, excluded.last_seen),
-          msisdn = case when excluded.last_seen >= o.last_seen then coalesce(excluded.msisdn, o.msisdn) else o.msisdn end,
-          rat = case when excluded.last_seen >= o.last_seen then coalesce(excluded.rat, o.rat) else o.rat end
-        -- A row this statement inserted has no locker; an updated one carries this transaction's id in xmax.
-        returning (o.xmax = 0) as inserted`.execute(db);
-      return rows.filter((r) => r.inserted).length;
-    },
-
-    async stolenAmong(imei14s: string[]): Promise<{ imei14: string; orgId: string | null; blockedAt: Date; caseNumber: string }[]> {
-      if (!imei14s.length) return [];
-      const rows = await db.selectFrom('devices_stolen').select(['imei14', 'org_id', 'blocked_at', 'case_number']).where('imei14', 'in', imei14s).execute();
-      return rows.map((r) => ({ imei14: r.imei14, orgId: r.org_id, blockedAt: r.blocked_at, caseNumber: r.case_number }));
-    },
-
-    /** Inserts alerts not raised before (one per IMEI, operator and IMSI); returns those inserted. */
-    async insertTraceAlerts(alerts: NewTraceAlert[], at: Date): Promise<NewTraceAlert[]> {
-      if (!alerts.length) return [];
-      const ids = await db
-        .insertInto('devices_trace_alerts')
-        .values(
-          alerts.map((a) => ({
-            id: a.id,
-            imei14: a.imei14,
-            police_org_id: a.policeOrgId,
-            operator_id: a.operatorId,
-            imsi: a.imsi,
-            msisdn: a.msisdn,
-            seen_on: a.seenOn,
-            case_number: a.caseNumber,
-            created_at: at,
-          })),
-        )
-        .onConflict((oc) => oc.columns(['imei14', 'operator_id', 'imsi']).doNothing())
-        .returning('id')
-        .execute();
-      const inserted = new Set(ids.map((r) => r.id));
-      return alerts.filter((a) => inserted.has(a.id));
     },
 
     /** A police organisation's alerts (every one with null), newest first, after the (createdAt, id) cursor when given. */

@@ -63,10 +63,11 @@ describe('POST /api/v1/devices/observations', () => {
     expect(await observationCount()).toBe(before);
   });
 
-  it('answers 400 for a wrong header, 422 for a truncated file or non-UTF-8 bytes, 415 for JSON', async () => {
+  it('answers 422 for a wrong header, a truncated file or non-UTF-8 bytes, 415 for JSON', async () => {
     const wrong = await upload(kcell, 'date,imei,imsi\n' + row(600));
-    expect(wrong.statusCode).toBe(400);
+    expect(wrong.statusCode).toBe(422);
     expect(wrong.json().detail).toMatch(/line 1: the header lacks column\(s\) msisdn, rat/);
+    expect(wrong.json().report).toMatchObject({ committed: false, refusal: expect.stringMatching(/^line 1: the header lacks/) });
     const truncated = await upload(kcell, [HEADER, row(601), `2026-03-09,${imei14(602)}0,"${kzImsi(602)}`].join('\n'));
     expect(truncated.statusCode).toBe(422);
     expect(truncated.json().detail).toMatch(/quote/i);
@@ -78,7 +79,7 @@ describe('POST /api/v1/devices/observations', () => {
       await t.database.db
         .selectFrom('devices_observations')
         .select('imei14')
-        .where('imei14', 'in', [imei14(601), imei14(603)])
+        .where('imei14', 'in', [imei14(600), imei14(601), imei14(603)])
         .execute(),
     ).toEqual([]);
     const json = await upload(kcell, '{}', '', 'application/json');

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { OrgDirectory } from '../../../core/auth/directory.js';
+import type { IngestProgress } from '../../../core/ingest/pipeline.js';
 import type { ConditionName, ListKind } from '../tables.js';
 import { DomainError } from '../../../core/errors.js';
 import { parseImei } from '../../../identifiers/imei.js';
@@ -138,7 +139,7 @@ export function createNetworkService(deps: NetworkDeps) {
 
     async importObservations(
       ctx: RequestContext,
-      input: { operator?: string; input: Readable; maxMalformedShare?: number; onProgress?: (rows: number) => void },
+      input: { operator?: string; input: Readable; maxMalformedShare?: number; onProgress?: (progress: IngestProgress) => void },
     ) {
       const operatorId = await resolveOperator(ctx, input.operator);
       return importObservations({ ...deps, settleClassification: settle }, ctx, {
