@@ -8,6 +8,7 @@ import type { Executor } from '../../../core/db/database.js';
 import type { EventBus, EventHandler, QalqanEvent } from '../../../core/events/bus.js';
 import { createMemoryBus } from '../../../core/events/memory-bus.js';
 import { createOutbox } from '../../../core/events/outbox.js';
+import { createIngest } from '../../../core/ingest/service.js';
 import { deafBus } from '../../../testing/buses.js';
 import { createTestDatabase, type TestDatabase } from '../../../testing/database.js';
 import { startTestApp, type TestApp } from '../../../testing/app.js';
@@ -178,7 +179,12 @@ describe('a committed block is answered from its transaction', () => {
     const ids = () => crypto.randomUUID();
     const eir = createEir({ repo: () => eirRepository(networkDeps(database.db, clock, database).db), bus: createMemoryBus(logger), logger });
     const service = (db: Executor) =>
-      createBlocks({ run: createChanges({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids, clock }) }), eir, clock });
+      createBlocks({
+        run: createChanges({ db, audit: createAuditService({ db, clock }), outbox: createOutbox({ ids, clock }) }),
+        eir,
+        clock,
+        ingest: createIngest(database),
+      });
     const ctx = systemContext('police test');
     const imei = imeiOf(TAC, 20);
     const first = await service(failingAfterCommit(database.db)).block(ctx, { imei, caseNumber: 'KUI-503' });

@@ -2,16 +2,20 @@ import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Change, RunChange } from '../../../core/changes.js';
 import { DomainError } from '../../../core/errors.js';
-import { runImportIn, type ImportReport } from '../../../core/imports/csv-import.js';
+import type { ImportReport } from '../../../core/imports/csv-import.js';
+import type { IngestProgress } from '../../../core/ingest/pipeline.js';
+import type { Ingest } from '../../../core/ingest/service.js';
 import { parseImei, toImei15 } from '../../../identifiers/imei.js';
 import { STATUS_BLACK, type EirChange } from '../eir/status.js';
 import { devicesPolicy, requireAllowed } from '../policy.js';
 import type { DevicesTables } from '../tables.js';
 import { networkRepository } from './repository.js';
 import { announceStatuses, importedStatuses, type StatusChangeDeps } from './status-changes.js';
+import { stolenRepository } from './stolen-repository.js';
 
 export interface BlocksDeps extends StatusChangeDeps {
   run: RunChange<DevicesTables>;
+  ingest: Ingest;
 }
 
 function strictImei(imei: string): string {
@@ -23,7 +27,7 @@ function strictImei(imei: string): string {
   return parsed.imei14;
 }
 
-const field = (row: Record<string, string>, name: string) => (row[name] ?? '').trim();
+const field = (row: Record<string, unknown>, name: string) => String(row[name] ?? '').trim();
 
 /** Lost and stolen blocks (police and the regulator, and the lists of the GSMA and partner countries) and blocking orders. */
 export function createBlocks(deps: BlocksDeps) {
@@ -113,27 +117,32 @@ export function createBlocks(deps: BlocksDeps) {
     /** CSV `imei[,reference]`: lost and stolen lists from the GSMA or partner countries; the regulator imports them. */
     async importStolen(
       ctx: RequestContext,
-      opts: { input: Readable; source: string; onProgress?: (rows: number) => void; maxMalformedShare?: number },
+      opts: { input: Readable; source: string; onProgress?: (progress: IngestProgress) => void; maxMalformedShare?: number },
     ): Promise<ImportReport> {
       requireAllowed(devicesPolicy.nationalData(ctx.principal), 'lost and stolen lists of the GSMA and partner countries are imported by the regulator');
       const changed = importedStatuses(deps);
-      const report = await runImportIn<{ imei14: string; reference: string }, Change<DevicesTables>>({
+      const report = await deps.ingest.run<Change<DevicesTables>>({
+        kind: 'devices.stolen',
+        ctx,
+        orgId: null,
         input: opts.input,
+        format: 'csv',
         columns: ['imei'],
+        staging: [
+          { name: 'imei14', type: 'char(14)' },
+          { name: 'reference', type: 'text' },
+        ],
         transaction: (work) => deps.run(ctx, work),
         maxMalformedShare: opts.maxMalformedShare ?? 0.01,
         parseRow: (row) => {
           const parsed = parseImei(field(row, 'imei'), { network: true });
           return parsed.ok
-            ? { ok: true, value: { imei14: parsed.imei14, reference: field(row, 'reference') || `${opts.source} list` } }
+            ? { ok: true, value: [parsed.imei14, field(row, 'reference') || `${opts.source} list`] }
             : { ok: false, error: `imei: ${parsed.reason}` };
         },
-        writeBatch: async (c, batch) => {
-          const repo = networkRepository(c.db);
-          const blocked: string[] = [];
-          for (const { value } of batch)
-            if (await repo.insertStolen({ imei14: value.imei14, caseNumber: value.reference, source: opts.source, orgId: null })) blocked.push(value.imei14);
-          await changed.add(c.db, blocked);
+        merge: async (c, source) => {
+          // The newly blocked IMEIs (not whole rows) come back to be queued for classification and announced.
+          await changed.add(c.db, await stolenRepository(c.db).blockStaged(source, opts.source));
         },
         finish: async (c, report) => {
           await c.audit({ action: 'devices.stolen.import', subjectType: 'imei', detail: { source: opts.source, rows: report.accepted } });

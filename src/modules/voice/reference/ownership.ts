@@ -5,15 +5,16 @@ import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Change, RunChange } from '../../../core/changes.js';
 import { isIsoDay } from '../../../core/days.js';
 import { DomainError } from '../../../core/errors.js';
-import { runImportIn, type ImportReport } from '../../../core/imports/csv-import.js';
+import type { ImportReport } from '../../../core/imports/csv-import.js';
+import type { IngestProgress } from '../../../core/ingest/pipeline.js';
+import type { Ingest } from '../../../core/ingest/service.js';
 import type { Logger } from '../../../core/logger.js';
 import { requireNationalData, requireVoiceActor, voicePolicy } from '../policy.js';
 import { rangeHolderLookup, type VoiceIndex } from '../screening/voice-index.js';
 import type { VoiceTables } from '../tables.js';
 import { kazakhNumber } from './numbers.js';
+import { portedRepository, type RefusedHolders } from './ported-repository.js';
 import { referenceRepository } from './repository.js';
-
-import type { Ingest } from '../../../core/ingest/service.js';
 
 export interface OwnershipDeps {
   db: Kysely<VoiceTables>;
@@ -23,6 +24,9 @@ export interface OwnershipDeps {
   logger: Logger;
   ingest: Ingest;
 }
+
+/** Refused lines a merge reports by line per slice; the import's report lists the first 100 in all. */
+const LISTED_REFUSALS = 100;
 
 /** The home operator of each number, from the database: the ported-to operator, else the range holder. */
 export async function homeOperators(db: Kysely<VoiceTables>, e164s: string[]): Promise<Map<string, string>> {
@@ -72,52 +76,61 @@ export function ownershipService(deps: OwnershipDeps) {
     },
 
     /** Ported numbers, CSV `msisdn,operator,portedAt` (operator by organisation name or id): an upsert, atomic. */
-    async importPorted(ctx: RequestContext, opts: { input: Readable; onProgress?: (rows: number) => void }): Promise<ImportReport> {
+    async importPorted(ctx: RequestContext, opts: { input: Readable; onProgress?: (progress: IngestProgress) => void }): Promise<ImportReport> {
       requireVoiceActor(ctx);
-      // Every operator, by name and by id, read before the import's transaction begins (the embedded database
-      // answers one connection at a time: a read beside an open transaction would wait for it).
+      // Every operator, by name and by id, read before the import begins: each row's operator is resolved as it is read.
       const operators = new Map<string, string>();
       for (const org of await deps.orgs.operators()) operators.set(org.name, org.id).set(org.id, org.id);
-      const resolve = (name: string) => operators.get(name) ?? null;
-      const report = await runImportIn<{ msisdn: string; operator: string; portedAt: Date }, Change<VoiceTables>>({
+      const report = await deps.ingest.run<Change<VoiceTables>>({
+        kind: 'voice.ported',
+        ctx,
         input: opts.input,
+        format: 'csv',
         columns: ['msisdn', 'operator', 'portedat'],
+        staging: [
+          { name: 'msisdn', type: 'text' },
+          { name: 'operator_id', type: 'uuid' },
+          { name: 'ported_at', type: 'timestamptz' },
+        ],
         transaction: (work) => deps.run(ctx, work),
         onProgress: opts.onProgress,
         parseRow(row) {
-          const number = kazakhNumber(row.msisdn ?? '', true);
+          const number = kazakhNumber(String(row.msisdn ?? ''), true);
           if ('error' in number) return { ok: false, error: `msisdn: ${number.error}` };
-          const operator = (row.operator ?? '').trim();
+          const operator = String(row.operator ?? '').trim();
           if (!operator) return { ok: false, error: 'operator is empty' };
-          const text = (row.portedat ?? '').trim();
+          const text = String(row.portedat ?? '').trim();
           const portedAt = new Date(text);
           if (Number.isNaN(portedAt.getTime()) || !isIsoDay(text.slice(0, 10))) return { ok: false, error: 'portedAt must be an ISO 8601 date or date-time' };
-          return { ok: true, value: { msisdn: number.e164, operator, portedAt } };
+          const operatorId = operators.get(operator);
+          if (!operatorId) return { ok: false, error: `operator "${operator}" is not a known operator organisation` };
+          return { ok: true, value: [number.e164, operatorId, portedAt] };
         },
-        async writeBatch(change, batch) {
-          const errors: { line: number; message: string }[] = [];
-          const r = referenceRepository(change.db);
-          const onRecord = await r.portedOperators(batch.map((l) => l.value.msisdn));
-          const rangeHolderOf = rangeHolderLookup(await r.rangeHolders());
-          // A number listed twice in one batch: the later line wins.
-          const rows = new Map<string, { msisdn: string; operatorId: string; portedAt: Date }>();
-          for (const { line, value } of batch) {
-            const operatorId = resolve(value.operator);
-            // Who holds the number now (the donor): the operator it is ported to, else its range holder.
-            const holder = onRecord.get(value.msisdn) ?? rangeHolderOf(value.msisdn);
-            if (!operatorId) errors.push({ line, message: `operator "${value.operator}" is not a known operator organisation` });
-            else if (!voicePolicy.recordPort(ctx.principal, holder))
-              errors.push({
-                line,
-                message:
-                  holder === undefined
-                    ? 'no operator holds this number on record; only the regulator records its port'
-                    : 'the number is held by another operator: an operator records only ports of numbers it holds',
-              });
-            else rows.set(value.msisdn, { msisdn: value.msisdn, operatorId, portedAt: value.portedAt });
+        async merge(change, source, r) {
+          const repo = portedRepository(change.db);
+          // Who holds each number now (the donor) decides whether the caller may record its port: the policy is asked
+          // once per holder, and the rows of the holders it refuses are rejected.
+          const refused: RefusedHolders = { none: false, operators: [] };
+          let refusedRows = 0;
+          for (const { holder, rows } of await repo.stagedHolders(source)) {
+            if (voicePolicy.recordPort(ctx.principal, holder ?? undefined)) continue;
+            refusedRows += rows;
+            if (holder === null) refused.none = true;
+            else refused.operators.push(holder);
           }
-          await r.upsertPorted([...rows.values()]);
-          return errors;
+          if (!refusedRows) return repo.upsertStaged(source, null);
+          const lines = await repo.refusedLines(source, refused, LISTED_REFUSALS);
+          await repo.upsertStaged(source, refused);
+          // Only the first refused lines come back with their reasons (the report lists no more); the rest are counted.
+          r.accepted -= refusedRows - lines.length;
+          r.rejected += refusedRows - lines.length;
+          return lines.map(({ line, holder }) => ({
+            line,
+            message:
+              holder === null
+                ? 'no operator holds this number on record; only the regulator records its port'
+                : 'the number is held by another operator: an operator records only ports of numbers it holds',
+          }));
         },
         async finish(change, r) {
           await change.audit({ action: 'voice.ported.import', subjectType: 'ported', detail: { rows: r.rows, accepted: r.accepted, rejected: r.rejected } });
