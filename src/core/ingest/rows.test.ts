@@ -88,4 +88,19 @@ describe('ingest row readers', () => {
       ),
     );
   });
+
+  it("delimiter 'auto' reads pipes or commas as the header has them, however the bytes are chunked", async () => {
+    const files = [
+      { text: 'n|label|note\n1|a,b|x\n2|c|y\n', labels: ['a,b', 'c'] },
+      { text: 'n,label\n1,a|b\n2,c\n', labels: ['a|b', 'c'] },
+      { text: '"n"|"label"\n1|"a|b"\n', labels: ['a|b'] },
+      { text: '\n"n","label"\n1,"a,b"\n', labels: ['a,b'] },
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...files), fc.array(fc.nat()), async (file, cuts) => {
+        const rows = await collect(csvRows(chunked(Buffer.from(file.text), cuts), { ...limits, delimiter: 'auto' }));
+        expect(rows.map((r) => ('record' in r ? r.record.label : r.error))).toEqual(file.labels);
+      }),
+    );
+  });
 });

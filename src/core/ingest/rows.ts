@@ -8,7 +8,7 @@ export type RawRow = { line: number; record: Record<string, unknown> } | { line:
 export interface RowsOptions {
   /** Fields every row must have (a CSV header must name them; an NDJSON object must have them). */
   columns: readonly string[];
-  /** CSV only; default ','. */
+  /** CSV only; default ','. `auto`: '|' when the header line has more pipes than commas (GSMA's files), else ','. */
   delimiter?: string;
   /** Refuse the import at a line longer than this (bytes for NDJSON, characters for CSV). */
   maxLineBytes: number;
@@ -20,7 +20,7 @@ export interface RowsOptions {
  * are split here; from the first other line on, csv-parse reads the rest, so quoting stays RFC 4180's.
  */
 export async function* csvRows(bytes: AsyncIterable<Buffer>, options: RowsOptions): AsyncGenerator<RawRow[]> {
-  const delimiter = options.delimiter ?? ',';
+  let delimiter = options.delimiter === 'auto' ? null : (options.delimiter ?? ',');
   const decoder = new TextDecoder('utf-8');
   const it = bytes[Symbol.asyncIterator]();
   let names: string[] | null = null;
@@ -50,9 +50,10 @@ export async function* csvRows(bytes: AsyncIterable<Buffer>, options: RowsOption
       if (raw === '') {
         // skipped, as csv-parse's skip_empty_lines does
       } else if (names === null) {
+        delimiter ??= sniffDelimiter(raw);
         names = checkHeader(raw.split(delimiter), options.columns);
       } else {
-        const values = raw.split(delimiter);
+        const values = raw.split(delimiter!);
         if (values.length !== names.length || (values.length === 1 && values[0]!.trim() === '')) {
           fallback = true;
           break;
@@ -72,7 +73,8 @@ export async function* csvRows(bytes: AsyncIterable<Buffer>, options: RowsOption
     }
     if (batch.length) yield batch;
     if (fallback) {
-      yield* csvParseRows(eol.repeat(line) + rest, it, decoder, names, options);
+      const chosen = delimiter ?? sniffDelimiter(rest.trimStart());
+      yield* csvParseRows(eol.repeat(line) + rest, it, decoder, names, { ...options, delimiter: chosen });
       return;
     }
   }
@@ -130,6 +132,15 @@ async function* csvParseRows(
   } finally {
     parser.destroy();
   }
+}
+
+/** GSMA's TAC files are pipe-delimited, others comma-separated: told apart by the header (the text's first line). */
+function sniffDelimiter(text: string): string {
+  const end = text.indexOf('\n');
+  const header = end === -1 ? text : text.slice(0, end);
+  const pipes = header.split('|').length - 1;
+  const commas = header.split(',').length - 1;
+  return pipes > commas ? '|' : ',';
 }
 
 function checkHeader(header: string[], required: readonly string[]): string[] {

@@ -1,64 +1,69 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Change, RunChange } from '../../../core/changes.js';
-import { runImportIn, type ImportReport, type RowResult } from '../../../core/imports/csv-import.js';
+import type { ImportReport, RowResult } from '../../../core/imports/csv-import.js';
+import type { IngestProgress } from '../../../core/ingest/pipeline.js';
+import type { Ingest } from '../../../core/ingest/service.js';
+import type { StagingValue } from '../../../core/ingest/staging.js';
 import { importedStatuses, type StatusChangeDeps } from '../network/status-changes.js';
 import type { DevicesTables } from '../tables.js';
-import { registerBatch, REJECT_TEXT } from './registration.js';
-import { registryRepository, type TacRecord } from './repository.js';
+import { checkFormat, REJECT_TEXT, type RejectReason } from './registration.js';
+import { registryRepository } from './repository.js';
 
 export interface ImportDeps extends StatusChangeDeps {
   run: RunChange<DevicesTables>;
+  ingest: Ingest;
 }
 
-/** GSMA-style files are pipe-delimited, others comma-separated: decided from the first chunk (the header). */
-export async function sniffDelimiter(input: Readable): Promise<{ input: Readable; delimiter: string }> {
-  const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const first = await chunks.next();
-  const header = first.done ? '' : (String(first.value).split('\n')[0] ?? '');
-  async function* replay() {
-    if (!first.done) yield first.value;
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
-  }
-  const pipes = header.match(/\|/g)?.length ?? 0;
-  const commas = header.match(/,/g)?.length ?? 0;
-  return { input: Readable.from(replay(), { objectMode: false }), delimiter: pipes > commas ? '|' : ',' };
-}
+/** IMEIs announced to the EIR (and queued for classification) at a time, after a slice of registrations is merged. */
+const ANNOUNCE_PAGE = 5_000;
 
-const field = (row: Record<string, string>, name: string) => (row[name] ?? '').trim();
+const field = (row: Record<string, unknown>, name: string) => String(row[name] ?? '').trim();
 
-function parseTac(row: Record<string, string>): RowResult<TacRecord> {
+const rejection = (reason: RejectReason) => `${reason}: ${REJECT_TEXT[reason]}`;
+
+function parseTac(row: Record<string, unknown>): RowResult<StagingValue[]> {
   const tac = field(row, 'tac');
   if (!/^[0-9]{8}$/.test(tac)) return { ok: false, error: `tac "${tac}" is not 8 digits` };
   const manufacturer = field(row, 'manufacturer');
   const modelName = field(row, 'model_name');
   if (!manufacturer || !modelName) return { ok: false, error: 'manufacturer and model_name are required' };
   const opt = (name: string) => field(row, name) || null;
-  return { ok: true, value: { tac, manufacturer, modelName, bands: opt('bands'), allocationDate: opt('allocation_date'), deviceType: opt('device_type') } };
+  return { ok: true, value: [tac, manufacturer, modelName, opt('bands'), opt('allocation_date'), opt('device_type')] };
 }
 
-/** `tac|manufacturer|model_name|bands|allocation_date|device_type|…` (or CSV): a full replace, or a delta (upsert). */
+/**
+ * `tac|manufacturer|model_name|bands|allocation_date|device_type|…` (or CSV, told apart by the header; gzip or not):
+ * a full replace, or a delta (upsert). A TAC listed twice takes its later line.
+ */
 export async function importTacs(
   deps: ImportDeps,
   ctx: RequestContext,
-  opts: { input: Readable; delta: boolean; onProgress?: (rows: number) => void },
+  opts: { input: Readable; delta: boolean; onProgress?: (progress: IngestProgress) => void },
 ): Promise<ImportReport> {
-  const { input, delimiter } = await sniffDelimiter(opts.input);
-  const report = await runImportIn<TacRecord, Change<DevicesTables>>({
-    input,
-    delimiter,
-    columns: ['tac', 'manufacturer', 'model_name'],
+  const mode = opts.delta ? 'delta' : 'full';
+  const report = await deps.ingest.run<Change<DevicesTables>>({
+    kind: 'devices.tac',
+    ctx,
     transaction: (work) => deps.run(ctx, work),
+    input: opts.input,
+    format: 'csv',
+    delimiter: 'auto',
+    columns: ['tac', 'manufacturer', 'model_name'],
+    staging: [
+      { name: 'tac', type: 'char(8)' },
+      { name: 'manufacturer', type: 'text' },
+      { name: 'model_name', type: 'text' },
+      { name: 'bands', type: 'text' },
+      { name: 'allocation_date', type: 'text' },
+      { name: 'device_type', type: 'text' },
+    ],
     parseRow: parseTac,
     begin: opts.delta ? undefined : (c) => registryRepository(c.db).deleteAllTacs(),
-    writeBatch: async (c, batch) => {
-      const seen = new Map<string, TacRecord>();
-      for (const { value } of batch) seen.set(value.tac, value);
-      await registryRepository(c.db).upsertTacs([...seen.values()]);
-    },
+    merge: (c, source) => registryRepository(c.db).mergeStagedTacs(source),
     finish: async (c, report) => {
-      await c.audit({ action: 'devices.tac.import', subjectType: 'tac-database', detail: { mode: opts.delta ? 'delta' : 'full', rows: report.accepted } });
-      await c.publish('devices.tac.imported', { mode: opts.delta ? 'delta' : 'full', rows: report.accepted, ...deps.eir.reloadNotice() });
+      await c.audit({ action: 'devices.tac.import', subjectType: 'tac-database', detail: { mode, rows: report.accepted } });
+      await c.publish('devices.tac.imported', { mode, rows: report.accepted, ...deps.eir.reloadNotice() });
     },
     onProgress: opts.onProgress,
   });
@@ -67,34 +72,47 @@ export async function importTacs(
   return report;
 }
 
-/** CSV `imei,reference`: bulk registration by an importer; every row is checked like the API's. */
+/** A registration line: an IMEI that is not 15 digits with its check digit is rejected here, as the API does first. */
+function parseRegistration(row: Record<string, unknown>): RowResult<StagingValue[]> {
+  const imei = field(row, 'imei');
+  const format = checkFormat(imei);
+  if ('reason' in format) return { ok: false, error: rejection(format.reason) };
+  return { ok: true, value: [format.imei14, imei, field(row, 'reference') || null] };
+}
+
+/**
+ * CSV `imei,reference`: bulk registration by an importer; every row is checked like the API's (registerBatch), in SQL
+ * over each merged slice, and rejected rows are reported by line with the API's reasons.
+ */
 export async function importRegistrations(
   deps: ImportDeps,
   ctx: RequestContext,
-  opts: { input: Readable; orgId: string; onProgress?: (rows: number) => void; maxRejectedShare?: number },
+  opts: { input: Readable; orgId: string; onProgress?: (progress: IngestProgress) => void; maxRejectedShare?: number },
 ): Promise<ImportReport> {
   const changed = importedStatuses(deps);
-  const report = await runImportIn<{ imei: string; reference: string | null }, Change<DevicesTables>>({
-    input: opts.input,
-    columns: ['imei', 'reference'],
+  const report = await deps.ingest.run<Change<DevicesTables>>({
+    kind: 'devices.registrations',
+    ctx,
+    orgId: opts.orgId,
     transaction: (work) => deps.run(ctx, work),
+    input: opts.input,
+    format: 'csv',
+    columns: ['imei', 'reference'],
+    staging: [
+      { name: 'imei14', type: 'char(14)' },
+      { name: 'imei', type: 'char(15)' },
+      { name: 'reference', type: 'text' },
+    ],
     maxMalformedShare: opts.maxRejectedShare ?? 1,
-    parseRow: (row) => ({ ok: true, value: { imei: field(row, 'imei'), reference: field(row, 'reference') || null } }),
-    writeBatch: async (c, batch) => {
-      const outcomes = await registerBatch(
-        c.db,
-        batch.map((b) => ({ at: b.line, ...b.value })),
-        'importer',
-        opts.orgId,
-      );
-      const errors = [];
-      const registered: string[] = [];
-      for (const o of outcomes) {
-        if (o.result === 'registered') registered.push(o.imei14!);
-        else errors.push({ line: o.at, message: `${o.reason}: ${REJECT_TEXT[o.reason]}` });
+    parseRow: parseRegistration,
+    begin: (c) => registryRepository(c.db).beginStagedRegistrations(),
+    merge: async (c, source) => {
+      const repo = registryRepository(c.db);
+      const rejected = await repo.registerStaged(source, 'importer', opts.orgId);
+      for (let page = await repo.registeredPage('', ANNOUNCE_PAGE); page.length; page = await repo.registeredPage(page.at(-1)!, ANNOUNCE_PAGE)) {
+        await changed.add(c.db, page);
       }
-      await changed.add(c.db, registered);
-      return errors;
+      return rejected.map((r) => ({ line: r.line, message: rejection(r.reason) }));
     },
     finish: async (c, report) => {
       await c.audit({ action: 'devices.registrations.import', subjectType: 'imei', detail: { registered: report.accepted, rejected: report.rejected } });

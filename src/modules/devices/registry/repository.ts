@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { DevicesDb, RegistrationSource } from '../tables.js';
 
 export interface TacRecord {
@@ -9,6 +9,9 @@ export interface TacRecord {
   allocationDate: string | null;
   deviceType: string | null;
 }
+
+/** Why `registerStaged` rejects a line (the checks of registration.ts that need the database). */
+export type StagedRejectReason = 'DUPLICATE_IN_REQUEST' | 'TAC_UNKNOWN' | 'ALREADY_REGISTERED' | 'REPORTED_STOLEN';
 
 export interface NewRegistration {
   imei14: string;
@@ -21,32 +24,13 @@ export interface NewRegistration {
 /** The TAC database and the registrations (and the counts statistics show). */
 export function registryRepository(db: DevicesDb) {
   return {
-    async upsertTacs(rows: TacRecord[]): Promise<void> {
-      if (!rows.length) return;
-      await db
-        .insertInto('devices_tac')
-        .values(
-          rows.map((r) => ({
-            tac: r.tac,
-            manufacturer: r.manufacturer,
-            model_name: r.modelName,
-            bands: r.bands,
-            allocation_date: r.allocationDate,
-            device_type: r.deviceType,
-            updated_at: new Date(),
-          })),
-        )
-        .onConflict((oc) =>
-          oc.column('tac').doUpdateSet((eb) => ({
-            manufacturer: eb.ref('excluded.manufacturer'),
-            model_name: eb.ref('excluded.model_name'),
-            bands: eb.ref('excluded.bands'),
-            allocation_date: eb.ref('excluded.allocation_date'),
-            device_type: eb.ref('excluded.device_type'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        )
-        .execute();
+    /** Staged TACs (`tac`, `manufacturer`, `model_name`, `bands`, `allocation_date`, `device_type`) in; a TAC staged twice takes its later line. */
+    async mergeStagedTacs(staged: RawBuilder<unknown>): Promise<void> {
+      await sql`insert into devices_tac (tac, manufacturer, model_name, bands, allocation_date, device_type, updated_at)
+        select distinct on (tac) tac, manufacturer, model_name, bands, allocation_date, device_type, now()
+        from ${staged} as s order by tac, ingest_line desc
+        on conflict (tac) do update set manufacturer = excluded.manufacturer, model_name = excluded.model_name, bands = excluded.bands,
+          allocation_date = excluded.allocation_date, device_type = excluded.device_type, updated_at = excluded.updated_at`.execute(db);
     },
     async deleteAllTacs(): Promise<void> {
       await db.deleteFrom('devices_tac').execute();
@@ -82,6 +66,56 @@ export function registryRepository(db: DevicesDb) {
         .returning('imei14')
         .execute();
       return inserted.map((r) => r.imei14);
+    },
+    /**
+     * For one import's transaction: the IMEIs of the lines merged so far (a later line with one is a duplicate), and
+     * those the last `registerStaged` registered. Both go with the transaction.
+     */
+    async beginStagedRegistrations(): Promise<void> {
+      await sql`create temp table devices_registering_seen (imei14 char(14) primary key) on commit drop`.execute(db);
+      await sql`create temp table devices_registering_new (imei14 char(14) primary key) on commit drop`.execute(db);
+    },
+    /**
+     * Registers staged candidates (`imei14`, `imei`, `reference`; well-formed IMEIs) with registerBatch's checks, in its
+     * order: a duplicate of an earlier line, an unknown TAC, already registered, reported stolen. Returns the rejected
+     * lines with their reasons, in line order; the IMEIs it registers are read with `registeredPage`.
+     */
+    async registerStaged(
+      staged: RawBuilder<unknown>,
+      source: RegistrationSource,
+      orgId: string | null,
+    ): Promise<{ line: number; reason: StagedRejectReason }[]> {
+      await sql`truncate devices_registering_new`.execute(db);
+      const { rows } = await sql<{ line: number; reason: StagedRejectReason }>`
+        with ranked as (
+          select ingest_line, imei14, imei, reference, row_number() over (partition by imei14 order by ingest_line) as nth from ${staged} as s
+        ), checked as (
+          select k.ingest_line, k.imei14, k.imei, k.reference, case
+            when k.nth > 1 or exists (select 1 from devices_registering_seen g where g.imei14 = k.imei14) then 'DUPLICATE_IN_REQUEST'
+            when not exists (select 1 from devices_tac t where t.tac = left(k.imei14, 8)::char(8)) then 'TAC_UNKNOWN'
+            when exists (select 1 from devices_registrations r where r.imei14 = k.imei14) then 'ALREADY_REGISTERED'
+            when exists (select 1 from devices_stolen x where x.imei14 = k.imei14) then 'REPORTED_STOLEN'
+          end as reason
+          from ranked k
+        ), inserted as (
+          insert into devices_registrations (imei14, imei, source, reference, org_id)
+          select imei14, imei, ${source}::text, reference, ${orgId}::uuid from checked where reason is null
+          on conflict (imei14) do nothing returning imei14
+        ), fresh as (
+          insert into devices_registering_new (imei14) select imei14 from inserted
+        ), seen as (
+          insert into devices_registering_seen (imei14) select imei14 from ranked where nth = 1 on conflict (imei14) do nothing
+        )
+        select c.ingest_line as line, coalesce(c.reason, 'ALREADY_REGISTERED') as reason from checked c
+        where c.reason is not null or not exists (select 1 from inserted i where i.imei14 = c.imei14)
+        order by c.ingest_line`.execute(db);
+      return rows.map((r) => ({ line: Number(r.line), reason: r.reason }));
+    },
+    /** The IMEIs the last `registerStaged` registered, `limit` at a time after `after` (in order). */
+    async registeredPage(after: string, limit: number): Promise<string[]> {
+      const { rows } = await sql<{ imei14: string }>`
+        select imei14 from devices_registering_new where imei14 > ${after} order by imei14 limit ${limit}`.execute(db);
+      return rows.map((r) => r.imei14);
     },
     async tacs(tacs: string[]): Promise<Map<string, { manufacturer: string; modelName: string }>> {
       if (!tacs.length) return new Map();

@@ -61,10 +61,14 @@ describe('TAC database', () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/devices/tac/35332811', headers: { authorization: writer } })).statusCode).toBe(200);
   });
 
-  it('a wrong header is a 400 naming the missing columns; a truncated quote and bad UTF-8 are refused', async () => {
+  it('a wrong header is refused (422) naming the missing columns; a truncated quote and bad UTF-8 are refused', async () => {
     const header = await csv('/api/v1/devices/tac-imports', 'code,maker,model\n1,2,3\n');
-    expect(header.statusCode).toBe(400);
-    expect(header.json().detail).toContain('line 1: the header lacks column(s) tac, manufacturer, model_name');
+    expect(header.statusCode).toBe(422);
+    expect(header.json().report).toMatchObject({
+      committed: false,
+      refusal: expect.stringContaining('line 1: the header lacks column(s) tac, manufacturer, model_name'),
+    });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/devices/tac/35332811', headers: { authorization: writer } })).statusCode).toBe(200);
     const truncated = await csv('/api/v1/devices/tac-imports', 'tac,manufacturer,model_name\n33333333,"Acme,Phone\n');
     expect(truncated.statusCode).toBe(422);
     const latin1 = await csv(
