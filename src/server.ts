@@ -6,6 +6,8 @@ import { createOrgDirectory } from './core/auth/directory.js';
 import { createAuthService } from './core/auth/service.js';
 import type { Database } from './core/db/database.js';
 import { createIngest } from './core/ingest/service.js';
+import { createImportsService } from './core/ingest/imports.js';
+import { importsRoutes } from './core/ingest/routes.js';
 import { createDependencies } from './core/dependencies.js';
 import type { EventBus } from './core/events/bus.js';
 import { createOutbox } from './core/events/outbox.js';
@@ -67,7 +69,8 @@ export function createServices(deps: CoreDeps) {
   });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
   const orgs = createOrgDirectory(db);
-  const ingest = createIngest(deps.database);
+  const ingest = createIngest(deps.database, { clock });
+  const imports = createImportsService({ db, audit, clock });
   const moduleDeps = { db, audit, outbox, bus: deps.bus, logger: deps.logger, metrics, orgs, clock, ids, secret: deps.secret, ingest };
   const devices = createDevicesModule({ ...moduleDeps, ...deps.devices });
   const voice = createVoiceModule({ ...moduleDeps, ...deps.voice, now: deps.clock ? () => clock().getTime() : Date.now });
@@ -85,6 +88,8 @@ export function createServices(deps: CoreDeps) {
     relay,
     housekeeping,
     auth,
+    ingest,
+    imports,
     devices,
     eir: devices.index,
     voice,
@@ -129,6 +134,7 @@ export async function createHttpServer(
   );
   await app.register(authRoutes(services.auth));
   await app.register(auditRoutes(services.audit));
+  await app.register(importsRoutes(services.imports));
   for (const m of services.modules) for (const routes of m.routes) await app.register(routes);
   await subscribeCaches(services);
   for (const m of services.modules) await m.start();

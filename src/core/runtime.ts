@@ -6,6 +6,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { acquireLock, type HeldLock } from './db/lock.js';
 import { migrateToLatest } from './db/migrate.js';
 import { cleanupStaleStaging } from './ingest/staging.js';
+import { abandonDeadImports } from './ingest/tracking.js';
 import type { EventBus } from './events/bus.js';
 import { createMemoryBus } from './events/memory-bus.js';
 import { privateDir } from './private-dir.js';
@@ -50,6 +51,8 @@ export async function openRuntime(config: Config, logger: Logger, options: { ser
     // An import killed mid-way (SIGKILL of the CLI or the server) leaves its staging table, never a target half written.
     const stale = await cleanupStaleStaging(database);
     if (stale.length) logger.info({ tables: stale }, 'dropped staging tables left by interrupted imports');
+    const abandoned = await abandonDeadImports(database);
+    if (abandoned.length) logger.info({ imports: abandoned }, 'marked imports left running by interrupted processes abandoned');
     bus = config.natsUrl ? await createNatsBus({ url: config.natsUrl, logger }) : createMemoryBus(logger);
     const services = createServices({
       database,

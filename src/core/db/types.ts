@@ -84,6 +84,27 @@ export interface CoreRateLimitsTable {
   window_end: Timestamp;
 }
 
+export type ImportStatus = 'running' | 'committed' | 'refused' | 'failed' | 'abandoned';
+
+/** Every bulk import (core/ingest/tracking.ts); counts are bigint, read as strings. */
+export interface CoreImportsTable {
+  id: string;
+  kind: string;
+  org_id: string | null;
+  actor_org_id: string | null;
+  actor: string;
+  status: ImportStatus;
+  rows: ColumnType<string, number | undefined, number>;
+  accepted: ColumnType<string, number | undefined, number>;
+  rejected: ColumnType<string, number | undefined, number>;
+  bytes: ColumnType<string, number | undefined, number>;
+  refusal: string | null;
+  errors: ColumnType<{ line: number; message: string }[], string | undefined, string>;
+  started_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: NullableTimestamp;
+}
+
 /** Core's own tables: organisations, keys, users, audit, outbox and the shared machinery. */
 export interface CoreTables {
   auth_organisations: AuthOrganisationsTable;
@@ -95,6 +116,7 @@ export interface CoreTables {
   core_handled_events: CoreHandledEventsTable;
   core_rate_limits: CoreRateLimitsTable;
   core_leases: CoreLeasesTable;
+  core_imports: CoreImportsTable;
 }
 
 /** The whole database: core's tables and every module's (each module declares its own in its tables.ts). */

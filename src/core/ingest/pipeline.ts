@@ -14,6 +14,14 @@ export interface IngestProgress {
   bytes: number;
 }
 
+/** What `onProgress` is told: the progress and the rows judged so far. */
+export interface IngestTally extends IngestProgress {
+  accepted: number;
+  rejected: number;
+  /** The first errors so far, in the order they were found. */
+  errors: readonly RowError[];
+}
+
 /** An import's work: read, check and stage every row, then merge the staging table into the targets as `X`. */
 export interface IngestWork<X> {
   database: Database;
@@ -51,7 +59,12 @@ export interface IngestWork<X> {
   maxLineBytes?: number;
   /** Refuse gzip input that inflates past this (default 16 GiB). */
   maxInflatedBytes?: number;
-  onProgress?(progress: IngestProgress): void;
+  onProgress?(progress: IngestTally): void;
+  /**
+   * Runs once the staging table exists (on PostgreSQL with its session lock held), before any of the input is read;
+   * throwing stops the import there (the error is the import's).
+   */
+  onStaged?(): Promise<void>;
   /** Aborting (e.g. the uploading client went away) stops the import; nothing is merged. */
   signal?: AbortSignal;
   /** Names the staging table (`ingest_stage_<id>`); default a random id. */
@@ -83,6 +96,7 @@ export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (wo
   const session = await options.database.bulk();
   try {
     await createStaging(session, options.database.kind, table, options.staging, { lineIndex: sliced });
+    await options.onStaged?.();
     const columns = [LINE_COLUMN, ...options.staging.map((c) => c.name)];
     await session.copyIn(table, columns, chunks(options, report, reject, slices));
     checkShare(report, options.maxMalformedShare);
@@ -146,7 +160,7 @@ async function* chunks<X>(
           slices.staged(row.line);
         }
       }
-      if (report.rows % chunkRows === 0) options.onProgress?.({ rows: report.rows, bytes: count.bytes });
+      if (report.rows % chunkRows === 0) options.onProgress?.(tally(report, count));
       if (inChunk >= chunkRows) {
         yield text;
         text = '';
@@ -156,8 +170,16 @@ async function* chunks<X>(
   }
   options.signal?.throwIfAborted();
   if (inChunk) yield text;
-  options.onProgress?.({ rows: report.rows, bytes: count.bytes });
+  options.onProgress?.(tally(report, count));
 }
+
+const tally = (report: ImportReport, count: ByteCount): IngestTally => ({
+  rows: report.rows,
+  bytes: count.bytes,
+  accepted: report.accepted,
+  rejected: report.rejected,
+  errors: report.errors,
+});
 
 /** The line ranges of the merge's slices, `size` staged rows each, noted as rows are staged. */
 class Slices {

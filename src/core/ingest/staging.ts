@@ -1,4 +1,5 @@
-import type { Database } from '../db/database.js';
+import { sql } from 'kysely';
+import type { Database, Executor } from '../db/database.js';
 import type { BulkSession } from '../db/bulk.js';
 
 /** Every staging table's name starts with this, then the import's id. */
@@ -53,6 +54,15 @@ export async function createStaging(
 }
 
 export const dropStatement = (table: string) => `DROP TABLE IF EXISTS ${table}`;
+
+/**
+ * PostgreSQL: whether no session holds the staging table's lock, i.e. no live import loads it. Run it in a
+ * transaction: a free lock stays taken until that transaction ends, so the answer holds while the caller acts on it.
+ */
+export async function stagingUnheld(trx: Executor, table: string): Promise<boolean> {
+  const { rows } = await sql<{ free: boolean }>`SELECT pg_try_advisory_xact_lock(${sql.lit(STAGING_LOCK)}, hashtext(${table})) AS free`.execute(trx);
+  return rows[0]?.free === true;
+}
 
 /**
  * Drops staging tables that no running import holds: those a killed process left. On PGlite the data directory's

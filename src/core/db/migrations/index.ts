@@ -11,6 +11,7 @@ import * as devicesPairingOwner from './20261207_0005_devices_pairing_owner.js';
 import * as voiceStirSpcs from './20261207_0010_voice_stir_spcs.js';
 import * as devicesNetworks from './20261207_0011_devices_networks.js';
 import * as coreHousekeeping from './20261207_0020_core_housekeeping.js';
+import * as coreImports from './20261207_0030_core_imports.js';
 
 /** Every migration, by its timestamped name. Forward-only: never edit one that has shipped; add a new one. */
 const migrations: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '20261207_0010_voice_stir_spcs': voiceStirSpcs,
   '20261207_0011_devices_networks': devicesNetworks,
   '20261207_0020_core_housekeeping': coreHousekeeping,
+  '20261207_0030_core_imports': coreImports,
 };
 
 export const migrationProvider: MigrationProvider = {
