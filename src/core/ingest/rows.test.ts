@@ -20,7 +20,7 @@ async function collect(batches: AsyncIterable<RawRow[]>): Promise<RawRow[]> {
 }
 
 const limits = { columns: ['n'], maxLineBytes: 1 << 20 };
-const text = fc.string({ unit: 'grapheme', maxLength: 20 }).filter((s) => !s.includes('\u0000'));
+const text = fc.string({ unit: 'grapheme', maxLength: 20 }).filter((s) => !s.includes('\u0000') && !s.includes('\uFFFD'));
 
 describe('ingest row readers', () => {
   it('read NDJSON objects back, with their line numbers, however the bytes are chunked', async () => {
