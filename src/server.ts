@@ -8,6 +8,7 @@ import type { Database } from './core/db/database.js';
 import { createIngest } from './core/ingest/service.js';
 import { createImportsService } from './core/ingest/imports.js';
 import { importsRoutes } from './core/ingest/routes.js';
+import { abandonDeadImports } from './core/ingest/tracking.js';
 import { createDependencies } from './core/dependencies.js';
 import type { EventBus } from './core/events/bus.js';
 import { createOutbox } from './core/events/outbox.js';
@@ -64,8 +65,15 @@ export function createServices(deps: CoreDeps) {
     metrics,
     clock,
     retentionDays: deps.housekeeping?.retentionDays ?? 7,
-    // On PostgreSQL a staging table is stale when no session holds its lock; the embedded database cleans up at start.
-    dropStaleStaging: deps.database.kind === 'postgres' ? () => cleanupStaleStaging(deps.database) : undefined,
+    // On PostgreSQL a staging table is stale, and an import left running dead, when no session holds the table's lock
+    // (an instance that never starts again leaves both); the embedded database cleans up at start.
+    dropStaleStaging:
+      deps.database.kind === 'postgres'
+        ? async () => {
+            await abandonDeadImports(deps.database, clock);
+            return cleanupStaleStaging(deps.database);
+          }
+        : undefined,
   });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
   const orgs = createOrgDirectory(db);

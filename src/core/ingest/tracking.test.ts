@@ -183,6 +183,19 @@ describe('two imports at once', () => {
     expect((await record('killed_too'))!.status).toBe('abandoned');
   });
 
+  it.runIf(process.env.DATABASE_URL)('marks dead imports abandoned on each housekeeping pass (PostgreSQL: an instance may never start again)', async () => {
+    await importsRepository(t.database.db).insertRunning({
+      id: 'gone',
+      kind: 'devices.stolen',
+      orgId: kcell,
+      actorOrgId: kcell,
+      actor: 'system:import',
+      at: new Date(),
+    });
+    await t.services.housekeeping.runOnce();
+    expect((await record('gone'))!.status).toBe('abandoned');
+  });
+
   it('leaves a live import running when looking for dead ones at start', async () => {
     const input = upload();
     const running = ingestTracked(t.services.ingest, t.database, { ctx: orgContext(kcell, 'operator'), input, importId: 'alive' });
