@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { waitFor } from '../../testing/wait.js';
+import { openDatabase } from '../db/database.js';
 import { DomainError } from '../errors.js';
 import { createProbe, numbersCsv, probeCount, stagingTables, upload } from './probe.fixture.js';
 import { importsRepository } from './repository.js';
@@ -181,6 +182,23 @@ describe('two imports at once', () => {
     await repo.insertRunning({ id: 'killed_too', kind: 'voice.ported', orgId: null, actorOrgId: null, actor: 'system:import', at });
     expect(await abandonDeadImports(t.database)).toEqual(['killed_too']);
     expect((await record('killed_too'))!.status).toBe('abandoned');
+  });
+
+  it.runIf(process.env.DATABASE_URL)('takes another instance’s running import for alive (its staging lock is held), and refuses', async () => {
+    const other = await openDatabase({ kind: 'postgres', url: t.database.url!, poolSize: 2 });
+    try {
+      const input = upload();
+      const running = ingestTracked(t.services.ingest, t.database, { ctx: orgContext(kcell, 'operator'), input, importId: 'on_a' });
+      input.write('n,label\n1,a\n');
+      await waitFor('the import to run', async () => (await record('on_a'))?.status === 'running');
+      const onB = ingestTracked(createIngest(other), other, { ctx: orgContext(kcell, 'operator'), input: numbersCsv(1) });
+      await expect(onB).rejects.toMatchObject({ kind: 'conflict', details: { runningImportId: 'on_a' } });
+      expect(await abandonDeadImports(other)).toEqual([]);
+      input.end();
+      expect((await running).committed).toBe(true);
+    } finally {
+      await other.close();
+    }
   });
 
   it.runIf(process.env.DATABASE_URL)('marks dead imports abandoned on each housekeeping pass (PostgreSQL: an instance may never start again)', async () => {
