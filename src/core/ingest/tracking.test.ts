@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { waitFor } from '../../testing/wait.js';
+import { actingFor, systemContext } from '../auth/principal.js';
 import { openDatabase } from '../db/database.js';
 import { DomainError } from '../errors.js';
 import { createProbe, numbersCsv, probeCount, stagingTables, upload } from './probe.fixture.js';
@@ -168,6 +169,30 @@ describe('two imports at once', () => {
     first.end();
     expect((await running).committed).toBe(true);
     expect(await probeCount(t.database)).toBe(3);
+  });
+
+  it('makes an import of the platform’s own (the CLI, the demo) wait for the running one, then run', async () => {
+    const first = upload();
+    const running = ingestTracked(t.services.ingest, t.database, {
+      ctx: actingFor(systemContext('cli'), { id: kcell, kind: 'operator' }),
+      input: first,
+      importId: 'cli_one',
+    });
+    first.write('n,label\n1,a\n');
+    await waitFor('the first import to run', async () => (await record('cli_one'))?.status === 'running');
+    let waited = false;
+    const second = ingestTracked(t.services.ingest, t.database, {
+      ctx: actingFor(systemContext('cli'), { id: kcell, kind: 'operator' }),
+      input: 'n,label\n1,second\n',
+      importId: 'cli_two',
+    }).finally(() => (waited = true));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(waited).toBe(false);
+    expect(await record('cli_two')).toBeNull();
+    first.end();
+    expect((await running).committed).toBe(true);
+    expect(await second).toMatchObject({ committed: true, accepted: 1 });
+    expect((await sql<{ label: string }>`select label from ingest_probe where n = 1`.execute(t.database.db)).rows[0]!.label).toBe('second');
   });
 
   it('marks a running import whose process is gone abandoned, and it does not block the next', async () => {

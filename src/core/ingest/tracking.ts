@@ -45,6 +45,9 @@ export async function abandonDeadImports(database: Database, clock: () => Date =
   return abandoned;
 }
 
+/** How often an import of the platform's own looks again whether the running one it waits for has ended. */
+const WAIT_POLL_MS = 250;
+
 const NO_COUNTS: ImportCounts = { rows: 0, accepted: 0, rejected: 0, bytes: 0, errors: [] };
 
 export interface TrackingOptions {
@@ -78,15 +81,11 @@ export function trackImport(
   let lastWrite = -Infinity;
   let writing: Promise<void> = Promise.resolve();
 
-  async function refuseOrReap(): Promise<void> {
+  /** The other import that holds the kind for the organisation, still alive; null when it has ended or was dead. */
+  async function blocker(): Promise<ImportRecord | null> {
     if (await repo.exists(job.id)) throw new DomainError('conflict', `an import with id ${job.id} already exists`, { importId: job.id });
     const running = await repo.runningOf(job.kind, job.orgId);
-    if (running && !(await abandonIfDead(database, running, options.clock())))
-      throw new DomainError(
-        'conflict',
-        `an import of ${job.kind} for this organisation is already running (id ${running.id}, started ${running.startedAt.toISOString()}); retry when it has finished`,
-        { runningImportId: running.id, runningSince: running.startedAt.toISOString() },
-      );
+    return running && !(await abandonIfDead(database, running, options.clock())) ? running : null;
   }
 
   return {
@@ -94,12 +93,21 @@ export function trackImport(
       const p = job.ctx.principal;
       runs.add(job.id);
       try {
-        // A second try follows an import that finished or was found dead meanwhile; a third conflict refuses.
-        for (let attempt = 0; ; attempt++) {
+        // The platform's own imports (the CLI, the demo) wait for the running one; an organisation's is refused. A retry
+        // follows an import that finished or was found dead meanwhile; a third such race refuses.
+        const waits = p.kind === 'system';
+        for (let races = 0; ;) {
           const at = options.clock();
           if (await repo.insertRunning({ id: job.id, kind: job.kind, orgId: job.orgId, actorOrgId: p.orgId, actor: `${p.kind}:${p.label}`, at })) break;
-          await refuseOrReap();
-          if (attempt === 2) throw new DomainError('conflict', `an import of ${job.kind} for this organisation is starting; retry`);
+          const running = await blocker();
+          if (running && !waits)
+            throw new DomainError(
+              'conflict',
+              `an import of ${job.kind} for this organisation is already running (id ${running.id}, started ${running.startedAt.toISOString()}); retry when it has finished`,
+              { runningImportId: running.id, runningSince: running.startedAt.toISOString() },
+            );
+          if (running) await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+          else if (++races > 2) throw new DomainError('conflict', `an import of ${job.kind} for this organisation is starting; retry`);
         }
       } catch (err) {
         runs.delete(job.id);
