@@ -40,13 +40,9 @@ const benchmarks: Record<string, Benchmark> = {
     description: 'POST /api/v1/voice/screen (mixed calls over 100 k roaming subscribers, DNO, blocklist) vs an empty route',
     load: () => import('./voice-http.js'),
   },
-  imports: {
-    description: 'CSV imports through the services: 1 M registrations and 10 M observation rows (BENCH_REGISTRATIONS, BENCH_OBSERVATIONS); rows/s, memory',
-    load: () => import('./imports.js'),
-  },
   ingest: {
     description:
-      'the ingest pipeline (runIngest: CSV → checks → COPY into staging → set-based merge into an indexed table) vs a raw COPY of the same file into an unindexed table, same database and run (BENCH_INGEST_ROWS, default 1 M); rows/s, ratio, RSS growth',
+      'observation rows (BENCH_INGEST_ROWS, default 1 M) and registrations (BENCH_INGEST_REGISTRATIONS, default 1 M) through `qalqan import` in a child process vs a raw COPY of each file into an unindexed table, same database and run; rows/s, ratio, phases, peak RSS growth, WAL',
     load: () => import('./ingest.js'),
   },
   'voice-sip': {
