@@ -43,13 +43,20 @@ describe('an imported file’s progress', () => {
     expect(rec.stopped()).toBe(true);
   });
 
-  it('over the admin channel, becomes a line at each tenth with the same detail', () => {
+  it('over the admin channel, becomes a line at each tenth with the same detail, and one for the end', () => {
     const lines: string[] = [];
     const bar = lineIO((_kind, line) => lines.push(line)).progress('observations', 100);
     bar.update(5, '5 rows');
     bar.update(10, '10 rows');
     bar.update(12, '12 rows');
     bar.update(100, '100 rows');
-    expect(lines).toEqual(['observations: 5 rows', 'observations: 10 rows', 'observations: 100 rows']);
+    bar.update(100, '120 rows');
+    bar.stop();
+    expect(lines).toEqual(['observations: 5 rows', 'observations: 10 rows', 'observations: 100 rows', 'observations: 120 rows']);
+    const quiet: string[] = [];
+    const whole = lineIO((_kind, line) => quiet.push(line)).progress('tac', 10);
+    whole.update(10, 'all');
+    whole.stop();
+    expect(quiet).toEqual(['tac: all']);
   });
 });

@@ -26,22 +26,29 @@ export const terminalIO: CliIO = {
   },
 };
 
-/** For the admin channel: progress becomes a line at each tenth of the work. */
+/** For the admin channel: progress becomes a line at each tenth of the work, and one for the end. */
 export function lineIO(write: (kind: 'out' | 'err', line: string) => void): CliIO {
   return {
     out: (line) => write('out', line),
     err: (line) => write('err', line),
     progress(label, total) {
       let reported = -1;
+      let last: string | null = null;
+      let written: string | null = null;
+      const say = (text: string) => write('err', `${label}: ${(written = text)}`);
       return {
         update(done, detail) {
+          last = detail ?? `${done}/${total}`;
           const tenth = total === 0 ? 10 : Math.floor((done / total) * 10);
           if (tenth > reported) {
             reported = tenth;
-            write('err', `${label}: ${detail ?? `${done}/${total}`}`);
+            say(last);
           }
         },
-        stop: () => undefined,
+        // The last state, when the tenths left it unsaid (rows read after the last byte, for instance).
+        stop: () => {
+          if (last !== null && last !== written) say(last);
+        },
       };
     },
   };

@@ -47,12 +47,12 @@ export function devicesCommands(program: Command, io: CliIO, withServices: WithD
   imports
     .command('tac')
     .description('import the TAC database (GSMA pipe-delimited tac|manufacturer|model_name|… or CSV); full replace unless --delta')
-    .argument('<file>', 'TAC file')
+    .argument('<file>', 'TAC file (gzip-compressed .gz files too)')
     .option('--delta', 'add and update rows instead of replacing the database')
     .action((file: string, opts: { delta?: boolean }) =>
       withServices(async (services) => {
-        const { input, done } = fileWithProgress(io, 'TAC', file);
-        const report = await services.devices.registry.importTacs(cli('import tac'), { input, delta: opts.delta === true }).finally(done);
+        const { input, onProgress, done } = fileWithProgress(io, 'TAC', file);
+        const report = await services.devices.registry.importTacs(cli('import tac'), { input, onProgress, delta: opts.delta === true }).finally(done);
         printReport(io, report, 'TACs');
       }),
     );
@@ -60,12 +60,12 @@ export function devicesCommands(program: Command, io: CliIO, withServices: WithD
   imports
     .command('registrations')
     .description('register devices in bulk from CSV imei,reference for an importer organisation')
-    .argument('<file>', 'CSV file')
+    .argument('<file>', 'CSV file (gzip-compressed .gz files too)')
     .requiredOption('--org <org>', 'importer organisation name or id')
     .action((file: string, opts: { org: string }) =>
       withServices(async (services) => {
-        const { input, done } = fileWithProgress(io, 'registrations', file);
-        const report = await services.devices.registry.importRegistrations(cli('import registrations'), { input, org: opts.org }).finally(done);
+        const { input, onProgress, done } = fileWithProgress(io, 'registrations', file);
+        const report = await services.devices.registry.importRegistrations(cli('import registrations'), { input, onProgress, org: opts.org }).finally(done);
         printReport(io, report, 'registrations');
       }),
     );
@@ -73,12 +73,12 @@ export function devicesCommands(program: Command, io: CliIO, withServices: WithD
   imports
     .command('stolen')
     .description('import a lost/stolen list (CSV imei[,reference]) from the GSMA or a partner country')
-    .argument('<file>', 'CSV file')
+    .argument('<file>', 'CSV file (gzip-compressed .gz files too)')
     .requiredOption('--source <source>', 'where the list comes from, e.g. gsma or kg')
     .action((file: string, opts: { source: string }) =>
       withServices(async (services) => {
-        const { input, done } = fileWithProgress(io, 'stolen', file);
-        const report = await services.devices.network.importStolen(cli('import stolen'), { input, source: opts.source }).finally(done);
+        const { input, onProgress, done } = fileWithProgress(io, 'stolen', file);
+        const report = await services.devices.network.importStolen(cli('import stolen'), { input, onProgress, source: opts.source }).finally(done);
         printReport(io, report, 'stolen IMEIs');
       }),
     );
@@ -86,14 +86,14 @@ export function devicesCommands(program: Command, io: CliIO, withServices: WithD
   imports
     .command('observations')
     .description('import an operator’s network observations (CSV date,imei,imsi,msisdn,rat), then re-classify the devices seen')
-    .argument('<file>', 'CSV file')
+    .argument('<file>', 'CSV file (gzip-compressed .gz files too)')
     .requiredOption('--operator <operator>', 'operator organisation name or id')
     .option('--max-malformed <share>', 'refuse the whole file when more than this share of rows is malformed', share, DEFAULT_MAX_MALFORMED_SHARE)
     .action((file: string, opts: { operator: string; maxMalformed: number }) =>
       withServices(async (services) => {
-        const { input, done } = fileWithProgress(io, 'observations', file);
+        const { input, onProgress, done } = fileWithProgress(io, 'observations', file);
         const report = await services.devices.network
-          .importObservations(cli('import observations'), { operator: opts.operator, input, maxMalformedShare: opts.maxMalformed })
+          .importObservations(cli('import observations'), { operator: opts.operator, input, onProgress, maxMalformedShare: opts.maxMalformed })
           .finally(done);
         for (const e of report.errors) io.err(`line ${e.line}: ${e.message}`);
         if (!report.committed) throw new DomainError('unprocessable', `nothing imported: ${report.refusal ?? 'the file was refused'}`);

@@ -21,14 +21,14 @@ export function voiceCommands(program: Command, io: CliIO, withServices: WithVoi
     .description(
       'import ported numbers (CSV msisdn,operator,portedAt): any port as the regulator, or with --operator only ports of numbers that operator holds',
     )
-    .argument('<file>', 'CSV file')
+    .argument('<file>', 'CSV file (gzip-compressed .gz files too)')
     .option('--operator <org>', 'record as this operator organisation (name or id), the donor: only numbers it holds now (its ranges, or ported to it)')
     .action((file: string, opts: { operator?: string }) =>
       withServices(async (services) => {
         let ctx: RequestContext = systemContext('cli import ported');
         if (opts.operator !== undefined) ctx = actingFor(ctx, await services.auth.getOrg(opts.operator));
-        const { input, done } = fileWithProgress(io, 'ported', file);
-        const report = await services.voice.reference.importPorted(ctx, { input }).finally(done);
+        const { input, onProgress, done } = fileWithProgress(io, 'ported', file);
+        const report = await services.voice.reference.importPorted(ctx, { input, onProgress }).finally(done);
         printReport(io, report, 'ported numbers');
       }),
     );
