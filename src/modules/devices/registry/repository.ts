@@ -91,12 +91,16 @@ export function registryRepository(db: DevicesDb) {
           select ingest_line, imei14, imei, reference, row_number() over (partition by imei14 order by ingest_line) as nth from ${staged} as s
         ), checked as (
           select k.ingest_line, k.imei14, k.imei, k.reference, case
-            when k.nth > 1 or exists (select 1 from devices_registering_seen g where g.imei14 = k.imei14) then 'DUPLICATE_IN_REQUEST'
-            when not exists (select 1 from devices_tac t where t.tac = left(k.imei14, 8)::char(8)) then 'TAC_UNKNOWN'
-            when exists (select 1 from devices_registrations r where r.imei14 = k.imei14) then 'ALREADY_REGISTERED'
-            when exists (select 1 from devices_stolen x where x.imei14 = k.imei14) then 'REPORTED_STOLEN'
+            when k.nth > 1 or g.imei14 is not null then 'DUPLICATE_IN_REQUEST'
+            when t.tac is null then 'TAC_UNKNOWN'
+            when r.imei14 is not null then 'ALREADY_REGISTERED'
+            when x.imei14 is not null then 'REPORTED_STOLEN'
           end as reason
           from ranked k
+          left join devices_registering_seen g on g.imei14 = k.imei14
+          left join devices_tac t on t.tac = left(k.imei14, 8)::char(8)
+          left join devices_registrations r on r.imei14 = k.imei14
+          left join devices_stolen x on x.imei14 = k.imei14
         ), inserted as (
           insert into devices_registrations (imei14, imei, source, reference, org_id)
           select imei14, imei, ${source}::text, reference, ${orgId}::uuid from checked where reason is null
