@@ -29,7 +29,7 @@ export interface IngestWork<X> {
   format: 'csv' | 'ndjson';
   /** true: gunzip; false: read as is; absent: gunzip when the input starts with gzip's magic bytes. */
   gzip?: boolean;
-  /** CSV only; default ','. */
+  /** CSV only; default ','; `auto`: chosen from the header, '|' or ',' (rows.ts). */
   delimiter?: string;
   /** Fields every row must have: a CSV header lacking one refuses the file; an NDJSON row lacking one is rejected. */
   columns: string[];
