@@ -181,10 +181,17 @@ export async function run(): Promise<{ p99Ms: Record<string, number> }> {
   loop.reset();
   const importStarted = Date.now();
   let stagedAt = importStarted;
+  let nextTenth = ROWS / 10;
   console.error(`importing ${ROWS.toLocaleString('en')} observation rows`);
   const report = await services.devices.network.importObservations(actingFor(system, operator), {
     input: createReadStream(file),
-    onProgress: () => (stagedAt = Date.now()),
+    onProgress: ({ rows }) => {
+      stagedAt = Date.now();
+      if (rows >= nextTenth) {
+        console.error(`  ${rows.toLocaleString('en')} rows staged, ${((stagedAt - importStarted) / 1000).toFixed(0)} s`);
+        nextTenth += ROWS / 10;
+      }
+    },
   });
   const done = Date.now();
   const importLoop = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
