@@ -2,7 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { DomainError } from '../core/errors.js';
-import type { ImportReport } from '../core/imports/csv-import.js';
+import type { ImportReport } from '../core/ingest/report.js';
 import type { IngestProgress } from '../core/ingest/pipeline.js';
 import type { CliIO } from './io.js';
 

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '../../testing/database.js';
-import type { ImportReport } from '../imports/csv-import.js';
+import type { ImportReport } from '../ingest/report.js';
 import { createProbe, ingestProbe, numbersCsv, probeCount, stagingTables } from '../ingest/probe.fixture.js';
 import { createMetrics } from '../metrics.js';
 import { createHttpApp, type App } from './app.js';

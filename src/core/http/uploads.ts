@@ -1,7 +1,8 @@
 import { Transform, type Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import type { ImportReport as Report } from '../imports/csv-import.js';
-import type { onRequestHookHandler } from 'fastify';
+import type { ImportReport as Report } from '../ingest/report.js';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { UploadOptions } from '../ingest/service.js';
 import { Refusal } from '../ingest/source.js';
 import type { App } from './app.js';
 import { hooks } from './pipeline.js';
@@ -15,6 +16,7 @@ export const UPLOAD_LIMIT = 4 * 1024 ** 3;
 export const uploadErrors = { ...authErrors, 413: Problem, 415: Problem, 422: Problem };
 
 export const ImportReport = Type.Object({
+  importId: Type.String({ description: 'the import’s record: `GET /api/v1/imports/{importId}`' }),
   rows: Type.Integer(),
   accepted: Type.Integer(),
   rejected: Type.Integer(),
@@ -23,6 +25,25 @@ export const ImportReport = Type.Object({
   refusal: Type.Optional(Type.String()),
   seconds: Type.Number(),
 });
+
+/**
+ * The headers an upload may carry: `Import-Id` names the import (1–40 of a–z, 0–9, `_`, `-`), so that the client can
+ * follow it at `GET /api/v1/imports/{id}` while it uploads.
+ */
+export const UploadHeaders = Type.Object({
+  'import-id': Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9_-]{1,40}$',
+      description: 'your own id for this import (1–40 of a–z, 0–9, `_`, `-`; `-` is recorded as `_`): follow it at `GET /api/v1/imports/{id}` while it runs',
+    }),
+  ),
+});
+
+/** An upload's body and the client's id for it, as a module's import function takes them. */
+export function uploadOf(request: FastifyRequest): UploadOptions {
+  const id = request.headers['import-id'];
+  return { input: request.body as Readable, importId: typeof id === 'string' ? id : undefined };
+}
 
 /** A refused import is a 422 that still carries the report (line-numbered errors). */
 export function answerImport<R extends Report>(report: R): R {
@@ -109,6 +130,6 @@ export function acceptCsv(app: App): void {
     if (route.bodyLimit !== UPLOAD_LIMIT) return;
     route.onRequest = [...hooks(route.onRequest), admitUpload];
     // The OpenAPI document describes the streamed body (openapi.ts), so /docs can send a file.
-    route.schema = { ...route.schema, consumes: UPLOAD_TYPES } as typeof route.schema;
+    route.schema = { headers: UploadHeaders, ...route.schema, consumes: UPLOAD_TYPES } as typeof route.schema;
   });
 }

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { sql, type RawBuilder } from 'kysely';
 import type { BulkSession } from '../db/bulk.js';
 import type { Database, Executor } from '../db/database.js';
-import { malformedRefusal, rowRejecter, type ImportReport, type RowError, type RowResult } from '../imports/csv-import.js';
+import { malformedRefusal, rowRejecter, type ImportReport, type RowError, type RowResult } from './report.js';
 import { csvRows, ndjsonRows, type RawRow } from './rows.js';
 import { openSource, Refusal, type ByteCount } from './source.js';
 import { createStaging, csvLine, dropStatement, LINE_COLUMN, stagingName, type StagingColumn, type StagingValue } from './staging.js';

@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
-import type { ImportReport } from '../imports/csv-import.js';
+import type { ImportReport } from './report.js';
 import type { Database } from '../db/database.js';
 import { runIngest, type IngestWork } from './pipeline.js';
 

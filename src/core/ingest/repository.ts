@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Executor } from '../db/database.js';
 import type { CoreImportsTable, ImportStatus } from '../db/types.js';
-import type { RowError } from '../imports/csv-import.js';
+import type { RowError } from './report.js';
 
 /** One import as core records it (core_imports). */
 export interface ImportRecord {

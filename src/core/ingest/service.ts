@@ -1,7 +1,8 @@
+import type { Readable } from 'node:stream';
 import type { RequestContext } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
-import type { ImportReport } from '../imports/csv-import.js';
-import { runIngestIn, type IngestWork } from './pipeline.js';
+import type { ImportReport } from './report.js';
+import { runIngestIn, type IngestProgress, type IngestWork } from './pipeline.js';
 import { importIdOf, trackImport, type TrackingOptions } from './tracking.js';
 
 /** An import a module runs through core's pipeline: its rows, its merge, and the transaction the merge commits in. */
@@ -18,6 +19,15 @@ export interface IngestJob<X> extends Omit<IngestWork<X>, 'database' | 'onStaged
    * The client's own id for the import (HTTP `Import-Id`): 1–40 characters of a–z, 0–9, `_` and `-`, stored with
    * `-` as `_`; default a random one. An id already used is refused (409).
    */
+  importId?: string;
+}
+
+/** What a module's import function takes from its caller (the CLI or an HTTP route) besides its own options. */
+export interface UploadOptions {
+  /** The file's bytes: CSV (or NDJSON where the feed says so), plain or gzip. */
+  input: Readable;
+  onProgress?: (progress: IngestProgress) => void;
+  /** The client's own id for the import (`Import-Id`); see `IngestJob.importId`. */
   importId?: string;
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RequestContext } from '../auth/principal.js';
 import type { Database } from '../db/database.js';
 import { DomainError } from '../errors.js';
-import type { ImportReport } from '../imports/csv-import.js';
+import type { ImportReport } from './report.js';
 import type { IngestTally } from './pipeline.js';
 import { importsRepository, type ImportCounts, type ImportRecord } from './repository.js';
 import { stagingName, stagingUnheld } from './staging.js';

@@ -1,10 +1,7 @@
-import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Change, RunChange } from '../../../core/changes.js';
 import { DomainError } from '../../../core/errors.js';
-import type { ImportReport } from '../../../core/imports/csv-import.js';
-import type { IngestProgress } from '../../../core/ingest/pipeline.js';
-import type { Ingest } from '../../../core/ingest/service.js';
+import type { Ingest, IngestReport, UploadOptions } from '../../../core/ingest/service.js';
 import { parseImei, toImei15 } from '../../../identifiers/imei.js';
 import { STATUS_BLACK, type EirChange } from '../eir/status.js';
 import { devicesPolicy, requireAllowed } from '../policy.js';
@@ -117,8 +114,8 @@ export function createBlocks(deps: BlocksDeps) {
     /** CSV `imei[,reference]`: lost and stolen lists from the GSMA or partner countries; the regulator imports them. */
     async importStolen(
       ctx: RequestContext,
-      opts: { input: Readable; source: string; onProgress?: (progress: IngestProgress) => void; maxMalformedShare?: number },
-    ): Promise<ImportReport> {
+      opts: UploadOptions & { source: string; maxMalformedShare?: number },
+    ): Promise<IngestReport> {
       requireAllowed(devicesPolicy.nationalData(ctx.principal), 'lost and stolen lists of the GSMA and partner countries are imported by the regulator');
       const changed = importedStatuses(deps);
       const report = await deps.ingest.run<Change<DevicesTables>>({
@@ -126,6 +123,7 @@ export function createBlocks(deps: BlocksDeps) {
         ctx,
         orgId: null,
         input: opts.input,
+        importId: opts.importId,
         format: 'csv',
         columns: ['imei'],
         staging: [

@@ -1,12 +1,10 @@
-import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Change } from '../../../core/changes.js';
-import type { ImportReport, RowResult } from '../../../core/imports/csv-import.js';
-import type { IngestProgress } from '../../../core/ingest/pipeline.js';
+import type { RowResult } from '../../../core/ingest/report.js';
 import { parseImei } from '../../../identifiers/imei.js';
 import { parseImsi } from '../../../identifiers/imsi.js';
 import { parseMsisdn } from '../../../identifiers/msisdn.js';
-import type { Ingest } from '../../../core/ingest/service.js';
+import type { Ingest, IngestReport, UploadOptions } from '../../../core/ingest/service.js';
 import type { DevicesTables } from '../tables.js';
 import { classifyPending, type ClassifyDeps, type ClassifyResult } from './classification.js';
 import { isIsoDay } from '../../../core/days.js';
@@ -20,7 +18,7 @@ export interface ObservationDeps extends ClassifyDeps {
   settleClassification?: () => Promise<ClassifyResult>;
 }
 
-export interface ObservationImportReport extends ImportReport {
+export interface ObservationImportReport extends IngestReport {
   /** (IMEI, IMSI) pairs this operator had never reported before. */
   newPairs: number;
   traceAlerts: number;
@@ -101,7 +99,7 @@ const STAGING = [
 export async function importObservations(
   deps: ObservationDeps,
   ctx: RequestContext,
-  options: { operatorId: string; input: Readable; maxMalformedShare?: number; onProgress?: (progress: IngestProgress) => void },
+  options: UploadOptions & { operatorId: string; maxMalformedShare?: number },
 ): Promise<ObservationImportReport> {
   const parse = observationParser(kzDay(deps.clock()));
   let newPairs = 0;
@@ -113,6 +111,7 @@ export async function importObservations(
     orgId: options.operatorId,
     transaction: (work) => deps.run(ctx, work),
     input: options.input,
+    importId: options.importId,
     format: 'csv',
     columns: ['date', 'imei', 'imsi', 'msisdn', 'rat'],
     staging: STAGING,

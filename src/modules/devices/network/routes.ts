@@ -4,7 +4,7 @@ import type { App } from '../../../core/http/app.js';
 import { requestContext } from '../../../core/http/auth-hook.js';
 import { problems } from '../../../core/http/problem.js';
 import { Problem, authErrors } from '../../../core/http/schemas.js';
-import { UPLOAD_LIMIT, acceptCsv } from '../../../core/http/uploads.js';
+import { UPLOAD_LIMIT, acceptCsv, answerImport, uploadOf } from '../../../core/http/uploads.js';
 import { toImei15 } from '../../../identifiers/imei.js';
 import {
   ClassifyResult,
@@ -133,11 +133,7 @@ export function networkRoutes(service: NetworkService) {
           response: { 200: ObservationReport, 404: Problem, 413: Problem, 415: Problem, 422: Problem, ...authErrors },
         },
       },
-      async (request) => {
-        const report = await service.importObservations(requestContext(request), { operator: request.query.operator, input: request.body as Readable });
-        if (!report.committed) throw problems.unprocessable(report.refusal ?? 'the import was refused', { report });
-        return report;
-      },
+      async (request) => answerImport(await service.importObservations(requestContext(request), { ...uploadOf(request), operator: request.query.operator })),
     );
 
     app.post(

@@ -1,3 +1,4 @@
+import { ImportReport } from '../../../core/http/uploads.js';
 import { Type } from '@sinclair/typebox';
 import { Imei } from '../registry/schema.js';
 
@@ -18,18 +19,14 @@ export const ClassifyResult = Type.Object({
   lists: Type.Object({ added: Count, removed: Count }, { description: 'List entries added and removed by the regeneration that followed' }),
 });
 
-export const ObservationReport = Type.Object({
-  rows: Count,
-  accepted: Count,
-  rejected: Count,
-  errors: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() }), { description: 'The first errors, by line number (the header is line 1)' }),
-  committed: Type.Boolean(),
-  refusal: Type.Optional(Type.String()),
-  seconds: Type.Number(),
-  newPairs: Type.Integer({ minimum: 0, description: '(IMEI, IMSI) pairs the operator had never reported before' }),
-  traceAlerts: Type.Integer({ minimum: 0, description: 'Trace alerts raised for stolen devices seen in the file' }),
-  classification: Type.Union([ClassifyResult, Type.Null()]),
-});
+export const ObservationReport = Type.Composite([
+  ImportReport,
+  Type.Object({
+    newPairs: Type.Integer({ minimum: 0, description: '(IMEI, IMSI) pairs the operator had never reported before' }),
+    traceAlerts: Type.Integer({ minimum: 0, description: 'Trace alerts raised for stolen devices seen in the file' }),
+    classification: Type.Union([ClassifyResult, Type.Null()]),
+  }),
+]);
 
 export const ListKindParams = Type.Object({ kind: Type.Union([Type.Literal('black'), Type.Literal('notification'), Type.Literal('exception')]) });
 

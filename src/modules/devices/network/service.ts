@@ -1,7 +1,6 @@
-import type { Readable } from 'node:stream';
+import type { UploadOptions } from '../../../core/ingest/service.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { OrgDirectory } from '../../../core/auth/directory.js';
-import type { IngestProgress } from '../../../core/ingest/pipeline.js';
 import type { ConditionName, ListKind } from '../tables.js';
 import { DomainError } from '../../../core/errors.js';
 import { parseImei } from '../../../identifiers/imei.js';
@@ -139,15 +138,10 @@ export function createNetworkService(deps: NetworkDeps) {
 
     async importObservations(
       ctx: RequestContext,
-      input: { operator?: string; input: Readable; maxMalformedShare?: number; onProgress?: (progress: IngestProgress) => void },
+      input: UploadOptions & { operator?: string; maxMalformedShare?: number },
     ) {
-      const operatorId = await resolveOperator(ctx, input.operator);
-      return importObservations({ ...deps, settleClassification: settle }, ctx, {
-        operatorId,
-        input: input.input,
-        maxMalformedShare: input.maxMalformedShare,
-        onProgress: input.onProgress,
-      });
+      const { operator, ...upload } = input;
+      return importObservations({ ...deps, settleClassification: settle }, ctx, { ...upload, operatorId: await resolveOperator(ctx, operator) });
     },
 
     async classify(ctx: RequestContext) {

@@ -1,9 +1,7 @@
-import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Change, RunChange } from '../../../core/changes.js';
-import type { ImportReport, RowResult } from '../../../core/imports/csv-import.js';
-import type { IngestProgress } from '../../../core/ingest/pipeline.js';
-import type { Ingest } from '../../../core/ingest/service.js';
+import type { RowResult } from '../../../core/ingest/report.js';
+import type { Ingest, IngestReport, UploadOptions } from '../../../core/ingest/service.js';
 import type { StagingValue } from '../../../core/ingest/staging.js';
 import { importedStatuses, type StatusChangeDeps } from '../network/status-changes.js';
 import type { DevicesTables } from '../tables.js';
@@ -39,14 +37,15 @@ function parseTac(row: Record<string, unknown>): RowResult<StagingValue[]> {
 export async function importTacs(
   deps: ImportDeps,
   ctx: RequestContext,
-  opts: { input: Readable; delta: boolean; onProgress?: (progress: IngestProgress) => void },
-): Promise<ImportReport> {
+  opts: UploadOptions & { delta: boolean },
+): Promise<IngestReport> {
   const mode = opts.delta ? 'delta' : 'full';
   const report = await deps.ingest.run<Change<DevicesTables>>({
     kind: 'devices.tac',
     ctx,
     transaction: (work) => deps.run(ctx, work),
     input: opts.input,
+    importId: opts.importId,
     format: 'csv',
     delimiter: 'auto',
     columns: ['tac', 'manufacturer', 'model_name'],
@@ -87,8 +86,8 @@ function parseRegistration(row: Record<string, unknown>): RowResult<StagingValue
 export async function importRegistrations(
   deps: ImportDeps,
   ctx: RequestContext,
-  opts: { input: Readable; orgId: string; onProgress?: (progress: IngestProgress) => void; maxRejectedShare?: number },
-): Promise<ImportReport> {
+  opts: UploadOptions & { orgId: string; maxRejectedShare?: number },
+): Promise<IngestReport> {
   const changed = importedStatuses(deps);
   const report = await deps.ingest.run<Change<DevicesTables>>({
     kind: 'devices.registrations',
@@ -96,6 +95,7 @@ export async function importRegistrations(
     orgId: opts.orgId,
     transaction: (work) => deps.run(ctx, work),
     input: opts.input,
+    importId: opts.importId,
     format: 'csv',
     columns: ['imei', 'reference'],
     staging: [

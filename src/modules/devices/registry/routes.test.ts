@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../../testing/app.js';
 import { imeiOf } from '../../../testing/imei.js';
@@ -48,6 +49,26 @@ describe('TAC database', () => {
     const nokia = await t.app.inject({ method: 'GET', url: '/api/v1/devices/tac/35875309', headers: { authorization: writer } });
     expect(nokia.json().modelName).toBe('105 4G');
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/devices/tac/35332811', headers: { authorization: writer } })).statusCode).toBe(200);
+  });
+
+  it('takes a gzip body and the client’s Import-Id, under which the import is then recorded', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/devices/tac-imports?mode=delta',
+      headers: { authorization: writer, 'content-type': 'text/csv', 'content-encoding': 'gzip', 'import-id': 'tac-2026-12-07' },
+      payload: gzipSync('tac|manufacturer|model_name\n35875309|Nokia|105 4G\n'),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ importId: 'tac_2026_12_07', committed: true, accepted: 1 });
+    const record = await t.app.inject({ method: 'GET', url: '/api/v1/imports/tac_2026_12_07', headers: { authorization: writer } });
+    expect(record.json()).toMatchObject({ id: 'tac_2026_12_07', kind: 'devices.tac', status: 'committed', rows: 1, accepted: 1 });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/devices/tac-imports?mode=delta',
+      headers: { authorization: writer, 'content-type': 'text/csv', 'import-id': 'Not An Id' },
+      payload: 'tac,manufacturer,model_name\n35875311,Nokia,107\n',
+    });
+    expect(again.statusCode).toBe(400);
   });
 
   it('bad rows refuse the whole import with line numbers, and change nothing', async () => {

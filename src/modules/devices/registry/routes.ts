@@ -1,9 +1,8 @@
-import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../../core/http/app.js';
 import { requestContext } from '../../../core/http/auth-hook.js';
 import { Problem, authErrors } from '../../../core/http/schemas.js';
-import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../../core/http/uploads.js';
+import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors, uploadOf } from '../../../core/http/uploads.js';
 import { PublicImei, RegistrationOutcome, RegistrationRequest, Tac } from './schema.js';
 import type { RegistryService } from './service.js';
 
@@ -23,8 +22,7 @@ export function registryRoutes(devices: RegistryService) {
           response: { 200: ImportReport, ...uploadErrors },
         },
       },
-      async (request) =>
-        answerImport(await devices.importTacs(requestContext(request), { input: request.body as Readable, delta: request.query.mode === 'delta' })),
+      async (request) => answerImport(await devices.importTacs(requestContext(request), { ...uploadOf(request), delta: request.query.mode === 'delta' })),
     );
 
     app.get(
@@ -79,7 +77,7 @@ export function registryRoutes(devices: RegistryService) {
           response: { 200: ImportReport, ...uploadErrors },
         },
       },
-      async (request) => answerImport(await devices.importRegistrations(requestContext(request), { input: request.body as Readable })),
+      async (request) => answerImport(await devices.importRegistrations(requestContext(request), uploadOf(request))),
     );
 
     app.get(

@@ -1,10 +1,8 @@
-import type { Readable } from 'node:stream';
 import type { OrgDirectory } from '../../../core/auth/directory.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { RunChange } from '../../../core/changes.js';
 import { DomainError } from '../../../core/errors.js';
-import type { IngestProgress } from '../../../core/ingest/pipeline.js';
-import type { Ingest } from '../../../core/ingest/service.js';
+import type { Ingest, UploadOptions } from '../../../core/ingest/service.js';
 import { parseImei } from '../../../identifiers/imei.js';
 import type { Eir } from '../eir/eir.js';
 import { announceStatuses } from '../network/status-changes.js';
@@ -31,13 +29,13 @@ export function createRegistryService(deps: RegistryDeps) {
   const repo = registryRepository(deps.db);
 
   return {
-    async importTacs(ctx: RequestContext, opts: { input: Readable; delta: boolean; onProgress?: (progress: IngestProgress) => void }) {
+    async importTacs(ctx: RequestContext, opts: UploadOptions & { delta: boolean }) {
       requireAllowed(devicesPolicy.nationalData(ctx.principal), 'the TAC database is the regulator’s: only the regulator imports it');
       return importTacs(deps, ctx, opts);
     },
 
     /** Bulk registration for an importer: `org` (name or id) defaults to the caller's organisation. */
-    async importRegistrations(ctx: RequestContext, opts: { input: Readable; org?: string; onProgress?: (progress: IngestProgress) => void }) {
+    async importRegistrations(ctx: RequestContext, opts: UploadOptions & { org?: string }) {
       requireAllowed(devicesPolicy.importRegistrations(ctx.principal), 'registration files of importers and customs are uploaded by the regulator');
       let orgId = ctx.principal.orgId;
       if (opts.org !== undefined) {

@@ -1,13 +1,10 @@
-import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { OrgDirectory } from '../../../core/auth/directory.js';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Change, RunChange } from '../../../core/changes.js';
 import { isIsoDay } from '../../../core/days.js';
 import { DomainError } from '../../../core/errors.js';
-import type { ImportReport } from '../../../core/imports/csv-import.js';
-import type { IngestProgress } from '../../../core/ingest/pipeline.js';
-import type { Ingest } from '../../../core/ingest/service.js';
+import type { Ingest, IngestReport, UploadOptions } from '../../../core/ingest/service.js';
 import type { Logger } from '../../../core/logger.js';
 import { requireNationalData, requireVoiceActor, voicePolicy } from '../policy.js';
 import { rangeHolderLookup, type VoiceIndex } from '../screening/voice-index.js';
@@ -76,7 +73,7 @@ export function ownershipService(deps: OwnershipDeps) {
     },
 
     /** Ported numbers, CSV `msisdn,operator,portedAt` (operator by organisation name or id): an upsert, atomic. */
-    async importPorted(ctx: RequestContext, opts: { input: Readable; onProgress?: (progress: IngestProgress) => void }): Promise<ImportReport> {
+    async importPorted(ctx: RequestContext, opts: UploadOptions): Promise<IngestReport> {
       requireVoiceActor(ctx);
       // Every operator, by name and by id, read before the import begins: each row's operator is resolved as it is read.
       const operators = new Map<string, string>();
@@ -85,6 +82,7 @@ export function ownershipService(deps: OwnershipDeps) {
         kind: 'voice.ported',
         ctx,
         input: opts.input,
+        importId: opts.importId,
         format: 'csv',
         columns: ['msisdn', 'operator', 'portedat'],
         staging: [

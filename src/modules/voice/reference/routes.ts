@@ -1,9 +1,8 @@
-import type { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../../core/http/app.js';
 import { requestContext } from '../../../core/http/auth-hook.js';
 import { Problem, authErrors } from '../../../core/http/schemas.js';
-import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors } from '../../../core/http/uploads.js';
+import { ImportReport, UPLOAD_LIMIT, acceptCsv, answerImport, uploadErrors, uploadOf } from '../../../core/http/uploads.js';
 import { DnoEntry, DnoRequest, RangeHolder, RoamingRequest, RoamingResponse, Trunk, TrunkBody } from './schema.js';
 import type { ReferenceService } from './service.js';
 
@@ -41,7 +40,7 @@ export function referenceRoutes(voice: ReferenceService, options: { roamingTtlSe
           response: { 200: ImportReport, ...uploadErrors },
         },
       },
-      async (request) => answerImport(await voice.importPorted(requestContext(request), { input: request.body as Readable })),
+      async (request) => answerImport(await voice.importPorted(requestContext(request), uploadOf(request))),
     );
 
     app.get(
