@@ -46,8 +46,8 @@ export async function postgresBulkSession(url: string): Promise<BulkSession> {
 
 /**
  * PGlite: its COPY from a blob (`COPY … FROM '/dev/blob'`), one COPY per chunk. Each statement takes the single
- * connection through Kysely's driver (so it never lands inside another caller's transaction) and the event loop
- * turns between chunks, so requests on the same process keep being answered during a long load.
+ * connection through Kysely's driver (so it never lands inside another caller's transaction), and between chunks
+ * the connection is free for requests on the same process (the ingest pipeline lets the event loop turn there).
  */
 export function pgliteBulkSession(pglite: PGlite, db: Kysely<DB>): BulkSession {
   const exclusive = <T>(work: () => Promise<T>) => db.connection().execute(work);
@@ -59,7 +59,6 @@ export function pgliteBulkSession(pglite: PGlite, db: Kysely<DB>): BulkSession {
       for await (const chunk of chunks) {
         const result = await exclusive(() => pglite.query(statement, [], { blob: new Blob([chunk]) }));
         rows += result.affectedRows ?? 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       return rows;
     },

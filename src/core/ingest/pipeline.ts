@@ -165,6 +165,9 @@ async function* chunks<X>(
         yield text;
         text = '';
         inChunk = 0;
+        // Let the event loop turn between chunks whatever the source: a file from memory or a fast disk would otherwise
+        // keep timers and other requests (the EIR's, call screening's) waiting while rows are read and checked.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
   }
