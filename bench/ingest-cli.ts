@@ -15,6 +15,8 @@ export interface CliMeasure {
   code: number;
   openMs: number;
   commandMs: number;
+  /** CPU time of this process (user + system) during the command, ms: below commandMs, the rest was waiting. */
+  cpuMs: number;
   /** When the file's last byte was read (the end of reading, checking and staging, but for the last COPY chunk). */
   fileReadMs: number | null;
   /** RSS when the services were open, and the process's peak RSS (VmHWM) at the end, bytes. */
@@ -59,12 +61,15 @@ const code = await runCommand(process.argv.slice(2), io, async (fn) => {
     writeFileSync('/proc/self/clear_refs', '5');
     const rssOpen = process.memoryUsage.rss();
     started = performance.now();
+    const cpu = process.cpuUsage();
     const result = await fn(runtime.services, runtime.applied);
     const commandMs = performance.now() - started;
+    const used = process.cpuUsage(cpu);
     const wal = await sql<{ bytes: string }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${before}::pg_lsn)::text as bytes`.execute(db);
     measured.value = {
       openMs: started - t0,
       commandMs,
+      cpuMs: (used.user + used.system) / 1000,
       fileReadMs: fileReadAt === null ? null : fileReadAt - started,
       rssOpen,
       peakRss: vmHwm(),

@@ -120,7 +120,7 @@ async function compare(o: {
   console.log(`${o.what}: ${o.rows.toLocaleString('en')} rows, ${mib(statSync(o.path).size)} of CSV`);
   console.log(`  raw COPY         ${raw.seconds.toFixed(2)} s, ${rate(o.rows, raw.seconds)}, WAL ${mib(raw.wal)}`);
   console.log(
-    `  qalqan ${o.args.slice(0, 2).join(' ')}: ${commandSeconds.toFixed(2)} s, ${rate(o.rows, commandSeconds)} (the command, once its database is open); ratio ${(o.rows / commandSeconds / rawRate).toFixed(3)} (target ≥ 0.5)`,
+    `  qalqan ${o.args.slice(0, 2).join(' ')}: ${commandSeconds.toFixed(2)} s, ${rate(o.rows, commandSeconds)} (the command, once its database is open; ${(run.cpuMs / 1000).toFixed(1)} s on a CPU); ratio ${(o.rows / commandSeconds / rawRate).toFixed(3)} (target ≥ 0.5)`,
   );
   console.log(
     `    the import alone (its report) ${importSeconds.toFixed(2)} s, ${rate(o.rows, importSeconds)}, ratio ${(o.rows / importSeconds / rawRate).toFixed(3)}; the whole process ${(run.wallMs / 1000).toFixed(2)} s (ratio ${(((o.rows / run.wallMs) * 1000) / rawRate).toFixed(3)})`,
