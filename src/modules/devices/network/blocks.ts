@@ -7,7 +7,7 @@ import { STATUS_BLACK, type EirChange } from '../eir/status.js';
 import { devicesPolicy, requireAllowed } from '../policy.js';
 import type { DevicesTables } from '../tables.js';
 import { networkRepository } from './repository.js';
-import { announceStatuses, importedStatuses, type StatusChangeDeps } from './status-changes.js';
+import { announceStatuses, EVENT_IMEI_LIMIT, importedStatuses, type StatusChangeDeps } from './status-changes.js';
 import { stolenRepository } from './stolen-repository.js';
 
 export interface BlocksDeps extends StatusChangeDeps {
@@ -112,10 +112,7 @@ export function createBlocks(deps: BlocksDeps) {
     },
 
     /** CSV `imei[,reference]`: lost and stolen lists from the GSMA or partner countries; the regulator imports them. */
-    async importStolen(
-      ctx: RequestContext,
-      opts: UploadOptions & { source: string; maxMalformedShare?: number },
-    ): Promise<IngestReport> {
+    async importStolen(ctx: RequestContext, opts: UploadOptions & { source: string; maxMalformedShare?: number }): Promise<IngestReport> {
       requireAllowed(devicesPolicy.nationalData(ctx.principal), 'lost and stolen lists of the GSMA and partner countries are imported by the regulator');
       const changed = importedStatuses(deps);
       const report = await deps.ingest.run<Change<DevicesTables>>({
@@ -139,8 +136,9 @@ export function createBlocks(deps: BlocksDeps) {
             : { ok: false, error: `imei: ${parsed.reason}` };
         },
         merge: async (c, source) => {
-          // The newly blocked IMEIs (not whole rows) come back to be queued for classification and announced.
-          await changed.add(c.db, await stolenRepository(c.db).blockStaged(source, opts.source));
+          // Queued for classification in SQL; only enough of the newly blocked IMEIs come back to be named in the event.
+          const blocked = await stolenRepository(c.db).blockStaged(source, opts.source, EVENT_IMEI_LIMIT + 1);
+          changed.queued(blocked.first, blocked.total);
         },
         finish: async (c, report) => {
           await c.audit({ action: 'devices.stolen.import', subjectType: 'imei', detail: { source: opts.source, rows: report.accepted } });

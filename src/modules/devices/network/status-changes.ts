@@ -19,7 +19,7 @@ export async function announceStatuses(trx: DevicesDb, deps: StatusChangeDeps, i
 }
 
 /** IMEIs changed by an import: named with their new statuses in the event when few, otherwise every EIR reloads. */
-const EVENT_IMEI_LIMIT = 10_000;
+export const EVENT_IMEI_LIMIT = 10_000;
 
 /**
  * The IMEIs an import changes: each batch's are queued for classification in the import's transaction; at the end
@@ -33,10 +33,14 @@ export function importedStatuses(deps: StatusChangeDeps) {
   return {
     async add(trx: DevicesDb, imei14s: string[]) {
       await queueClassification(trx, imei14s);
-      if (overflow || list.length + imei14s.length > EVENT_IMEI_LIMIT) {
+      this.queued(imei14s, imei14s.length);
+    },
+    /** `total` IMEIs the import's own SQL queued for classification; `first` holds at least EVENT_IMEI_LIMIT + 1 of them. */
+    queued(first: string[], total: number) {
+      if (overflow || list.length + total > EVENT_IMEI_LIMIT) {
         overflow = true;
         list = [];
-      } else list.push(...imei14s);
+      } else list.push(...first);
     },
     async payload(trx: DevicesDb): Promise<Record<string, unknown>> {
       if (overflow) return deps.eir.reloadNotice();

@@ -1,8 +1,13 @@
 import { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../../core/auth/principal.js';
 import { startTestApp, type TestApp } from '../../../testing/app.js';
 import { imeiOf } from '../../../testing/imei.js';
+import { createTestDatabase } from '../../../testing/database.js';
+import { tablesOf } from '../../../core/changes.js';
+import type { DevicesTables } from '../tables.js';
+import { stolenRepository } from './stolen-repository.js';
 
 const TAC = '35290612';
 const regulator = systemContext('stolen import test');
@@ -78,5 +83,38 @@ describe('stolen list import (COPY into staging, one set-based merge)', () => {
     expect(header).toMatchObject({ committed: false, refusal: expect.stringMatching(/^line 1: the header lacks column\(s\) imei/) });
     expect(await blocks()).toEqual(before);
     expect(await status(10)).not.toEqual({ status: 'BLACKLISTED' });
+  });
+
+  it('a list past 10,000 new blocks: the event asks the EIRs to reload instead of naming them', async () => {
+    const serials = Array.from({ length: 10_050 }, (_, i) => 100_000 + i);
+    const report = await importStolen('gsma', ['imei', ...serials.map((n) => imeiOf(TAC, n))]);
+    expect(report).toMatchObject({ rows: 10_050, accepted: 10_050, committed: true });
+    const [event] = await t.database.db
+      .selectFrom('core_outbox')
+      .select('payload')
+      .where('topic', '=', 'devices.imei.blocked')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .execute();
+    expect(event!.payload).toMatchObject({ reload: true });
+    expect(event!.payload).not.toHaveProperty('imei14s');
+    expect(await status(serials.at(-1)!)).toEqual({ status: 'BLACKLISTED' });
+  });
+
+  it('queues every newly blocked IMEI for classification in SQL and hands back only the first few', async () => {
+    const database = await createTestDatabase();
+    try {
+      const staged = sql`(select '3529061' || lpad(n::text, 7, '0') as imei14, 'bulk' as reference, n as ingest_line from generate_series(1, 2500) n)`;
+      const blocked = await stolenRepository(tablesOf<DevicesTables>(database.db)).blockStaged(staged, 'gsma', 10);
+      expect(blocked.total).toBe(2_500);
+      expect(blocked.first).toHaveLength(10);
+      const count = async (table: 'devices_classification_pending' | 'devices_stolen_history') =>
+        Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(database.db)).rows[0]!.n);
+      expect(await count('devices_classification_pending')).toBe(2_500);
+      expect(await count('devices_stolen_history')).toBe(2_500);
+      expect((await stolenRepository(tablesOf<DevicesTables>(database.db)).blockStaged(staged, 'gsma', 10)).total).toBe(0);
+    } finally {
+      await database.close();
+    }
   });
 });
