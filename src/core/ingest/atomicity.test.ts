@@ -68,6 +68,20 @@ describe('ingest atomicity', () => {
     expect(await rows()).toEqual(before);
   });
 
+  it('counts refusals a merge reports as the first few lines and a total', async () => {
+    const report = await ingestProbe(database, numbersCsv(500), {
+      maxMalformedShare: 0.5,
+      merge: async (trx, source) => {
+        await sql`insert into ingest_probe select n, label from ${source} as s where n % 5 <> 0 and n > 1`.execute(trx);
+        const refused = await sql<{ line: number }>`select ingest_line as line from ${source} as s where n % 5 = 0 order by 1 limit 3`.execute(trx);
+        const count = await sql<{ n: number }>`select count(*)::int as n from ${source} as s where n % 5 = 0`.execute(trx);
+        return { first: refused.rows.map((r) => ({ line: r.line, message: 'a multiple of five' })), count: count.rows[0]!.n };
+      },
+    });
+    expect(report).toMatchObject({ rows: 500, accepted: 400, rejected: 100, committed: true });
+    expect(report.errors).toEqual([6, 11, 16].map((line) => ({ line, message: 'a multiple of five' })));
+  });
+
   it('leaves the target untouched and no staging table when the merge fails', async () => {
     const failing = ingestProbe(database, numbersCsv(1_000), {
       merge: async (trx, source) => {

@@ -44,9 +44,10 @@ export interface IngestWork<X> {
    * `source` selects the rows of one slice (every staging column and `ingest_line`) and goes where a table would, with
    * an alias: `insert into t select … from ${source} as s`. On PostgreSQL one slice holds every row; on PGlite, which
    * runs on this thread, slices of `mergeSliceRows` rows in line order, with the event loop turning between them.
-   * May return rows it refuses (e.g. duplicates), which count as rejected and against the threshold.
+   * May return rows it refuses (e.g. duplicates), which count as rejected and against the threshold: each with its
+   * line, or, when there may be very many, the first ones with their lines and how many in all.
    */
-  merge(trx: X, source: RawBuilder<unknown>, report: ImportReport): Promise<RowError[] | void>;
+  merge(trx: X, source: RawBuilder<unknown>, report: ImportReport): Promise<RowError[] | MergeRefusals | void>;
   /** Runs last in the transaction, after every slice (e.g. audit entries and events). */
   finish?(trx: X, report: ImportReport): Promise<void>;
   /** Refuse the whole import when more than this share of rows is malformed (0.01 = 1 %). Default 0. */
@@ -70,6 +71,12 @@ export interface IngestWork<X> {
   /** Names the staging table (`ingest_stage_<id>`); default a random id. */
   importId?: string;
   clock?: () => number;
+}
+
+/** Rows a merge refused: the first ones by line, and how many in all (at least as many). */
+export interface MergeRefusals {
+  first: RowError[];
+  count: number;
 }
 
 export const INGEST_DEFAULTS = { chunkRows: 10_000, mergeSliceRows: 5_000, maxLineBytes: 1 << 20, maxInflatedBytes: 16 * 2 ** 30 };
@@ -103,10 +110,11 @@ export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (wo
     await options.transaction(async (trx) => {
       await options.begin?.(trx);
       for (const source of slices.sources(table)) {
-        for (const e of (await options.merge(trx, source, report)) ?? []) {
-          report.accepted--;
-          reject(e.line, e.message);
-        }
+        const refused = (await options.merge(trx, source, report)) ?? [];
+        const { first, count } = Array.isArray(refused) ? { first: refused, count: refused.length } : refused;
+        for (const e of first) reject(e.line, e.message);
+        report.rejected += count - first.length;
+        report.accepted -= count;
         if (sliced) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       checkShare(report, options.maxMalformedShare);

@@ -104,7 +104,7 @@ export function ownershipService(deps: OwnershipDeps) {
           if (!operatorId) return { ok: false, error: `operator "${operator}" is not a known operator organisation` };
           return { ok: true, value: [number.e164, operatorId, portedAt] };
         },
-        async merge(change, source, r) {
+        async merge(change, source) {
           const repo = portedRepository(change.db);
           // Who holds each number now (the donor) decides whether the caller may record its port: the policy is asked
           // once per holder, and the rows of the holders it refuses are rejected.
@@ -120,15 +120,14 @@ export function ownershipService(deps: OwnershipDeps) {
           const lines = await repo.refusedLines(source, refused, LISTED_REFUSALS);
           await repo.upsertStaged(source, refused);
           // Only the first refused lines come back with their reasons (the report lists no more); the rest are counted.
-          r.accepted -= refusedRows - lines.length;
-          r.rejected += refusedRows - lines.length;
-          return lines.map(({ line, holder }) => ({
+          const first = lines.map(({ line, holder }) => ({
             line,
             message:
               holder === null
                 ? 'no operator holds this number on record; only the regulator records its port'
                 : 'the number is held by another operator: an operator records only ports of numbers it holds',
           }));
+          return { first, count: refusedRows };
         },
         async finish(change, r) {
           await change.audit({ action: 'voice.ported.import', subjectType: 'ported', detail: { rows: r.rows, accepted: r.accepted, rejected: r.rejected } });
