@@ -34,6 +34,18 @@ async function blocks(): Promise<{ imei14: string; case_number: string; source: 
     .execute();
 }
 
+/** The payload of the latest `devices.imei.blocked` event. */
+async function lastBlockedEvent(): Promise<unknown> {
+  const [event] = await t.database.db
+    .selectFrom('core_outbox')
+    .select('payload')
+    .where('topic', '=', 'devices.imei.blocked')
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .execute();
+  return event!.payload;
+}
+
 async function history(): Promise<{ imei14: string; case_number: string | null; source: string }[]> {
   return t.database.db
     .selectFrom('devices_stolen_history')
@@ -59,14 +71,7 @@ describe('stolen list import (COPY into staging, one set-based merge)', () => {
       expect.objectContaining({ imei14: imei14(3), case_number: 'kg list' }),
     ]);
     // The event names only the newly blocked IMEIs, and this instance's EIR answers from the commit.
-    const events = await t.database.db
-      .selectFrom('core_outbox')
-      .select('payload')
-      .where('topic', '=', 'devices.imei.blocked')
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .execute();
-    expect((events[0]!.payload as { imei14s: string[] }).imei14s.sort()).toEqual([imei14(2), imei14(3)]);
+    expect(((await lastBlockedEvent()) as { imei14s: string[] }).imei14s.sort()).toEqual([imei14(2), imei14(3)]);
     expect(await status(2)).toEqual({ status: 'BLACKLISTED' });
     expect(await status(3)).toEqual({ status: 'BLACKLISTED' });
   });
@@ -89,15 +94,9 @@ describe('stolen list import (COPY into staging, one set-based merge)', () => {
     const serials = Array.from({ length: 10_050 }, (_, i) => 100_000 + i);
     const report = await importStolen('gsma', ['imei', ...serials.map((n) => imeiOf(TAC, n))]);
     expect(report).toMatchObject({ rows: 10_050, accepted: 10_050, committed: true });
-    const [event] = await t.database.db
-      .selectFrom('core_outbox')
-      .select('payload')
-      .where('topic', '=', 'devices.imei.blocked')
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .execute();
-    expect(event!.payload).toMatchObject({ reload: true });
-    expect(event!.payload).not.toHaveProperty('imei14s');
+    const event = await lastBlockedEvent();
+    expect(event).toMatchObject({ reload: true });
+    expect(event).not.toHaveProperty('imei14s');
     expect(await status(serials.at(-1)!)).toEqual({ status: 'BLACKLISTED' });
   });
 
