@@ -46,6 +46,35 @@ describe('ingest atomicity', () => {
     expect((await rows())[0]).toEqual({ n: 0, label: 'accepted 45' });
   });
 
+  it('slices by a key on PGlite: every row of a key in one slice, keys in order, rows without a key last', async () => {
+    // Labels as keys: 12 of them, each repeated across the whole file, and some rows without one.
+    const lines = Array.from({ length: 120 }, (_, i) => `${i + 2},${i % 10 === 9 ? '' : `k${String(i % 12).padStart(2, '0')}`}`);
+    const slices: { label: string | null; n: number }[][] = [];
+    const report = await ingestProbe(database, `n,label\n${lines.join('\n')}\n`, {
+      mergeSliceRows: 25,
+      sliceKey: 'label',
+      parseRow: (row) => ({ ok: true, value: [Number(row.n), row.label ? String(row.label) : null] }),
+      merge: async (trx, source) => {
+        slices.push((await sql<{ label: string | null; n: number }>`select label, n from ${source} as s order by ingest_line`.execute(trx)).rows);
+        await sql`insert into ingest_probe select n, label from ${source} as s`.execute(trx);
+      },
+    });
+    expect(report).toMatchObject({ committed: true, accepted: 120 });
+    expect(await probeCount(database)).toBe(121);
+    expect(slices.flat()).toHaveLength(120);
+    if (database.kind === 'postgres') {
+      expect(slices).toHaveLength(1);
+      return;
+    }
+    const keysOf = (slice: { label: string | null }[]) => [...new Set(slice.map((r) => r.label))];
+    expect(slices.length).toBeGreaterThan(3);
+    expect(keysOf(slices.at(-1)!)).toEqual([null]);
+    const keyed = slices.slice(0, -1).map((slice) => keysOf(slice).sort());
+    expect(keyed.flat()).toEqual([...new Set(keyed.flat())]);
+    expect(keyed.flat()).toEqual([...keyed.flat()].sort());
+    for (const slice of slices) expect(slice.map((r) => r.n)).toEqual([...slice.map((r) => r.n)].sort((a, b) => a - b));
+  });
+
   it('refuses the whole file over the malformed threshold: the target is untouched', async () => {
     const csv = 'n,label\n' + Array.from({ length: 3_000 }, (_, i) => (i % 1000 === 999 ? 'x,bad' : `${i + 1},new`)).join('\n');
     const report = await ingestProbe(database, csv, { maxMalformedShare: 0.0005, chunkRows: 500 });

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { sql, type RawBuilder } from 'kysely';
+import type { RawBuilder } from 'kysely';
 import type { BulkSession } from '../db/bulk.js';
 import type { Database, Executor } from '../db/database.js';
 import { malformedRefusal, rowRejecter, type ImportReport, type RowError, type RowResult } from './report.js';
+import { slicePlan, type SlicePlan } from './slices.js';
 import { csvRows, ndjsonRows, type RawRow } from './rows.js';
 import { openSource, Refusal, type ByteCount } from './source.js';
 import { createStaging, csvLine, dropStatement, LINE_COLUMN, stagingName, type StagingColumn, type StagingValue } from './staging.js';
@@ -52,10 +53,16 @@ export interface IngestWork<X> {
   finish?(trx: X, report: ImportReport): Promise<void>;
   /** Refuse the whole import when more than this share of rows is malformed (0.01 = 1 %). Default 0. */
   maxMalformedShare?: number;
-  /** Rows per COPY chunk (default 10,000). */
+  /** Rows per COPY chunk (default 10,000 on PostgreSQL, 2,500 on PGlite, which runs each COPY on this thread). */
   chunkRows?: number;
   /** Rows per merge slice on PGlite (default 5,000); PostgreSQL merges every row at once. */
   mergeSliceRows?: number;
+  /**
+   * A staging column whose rows must be merged together (the key the merge groups or deduplicates by): PGlite then
+   * slices by ranges of it, so each key is merged once per import, rows of one key in line order within their slice.
+   * Without it, slices follow the file's lines.
+   */
+  sliceKey?: string;
   /** Refuse a line longer than this (default 1 MiB). */
   maxLineBytes?: number;
   /** Refuse gzip input that inflates past this (default 16 GiB). */
@@ -79,7 +86,7 @@ export interface MergeRefusals {
   count: number;
 }
 
-export const INGEST_DEFAULTS = { chunkRows: 10_000, mergeSliceRows: 5_000, maxLineBytes: 1 << 20, maxInflatedBytes: 16 * 2 ** 30 };
+export const INGEST_DEFAULTS = { chunkRows: 10_000, pgliteChunkRows: 2_500, mergeSliceRows: 5_000, maxLineBytes: 1 << 20, maxInflatedBytes: 16 * 2 ** 30 };
 
 /** `runIngestIn` with the merge in a plain transaction of `database`. */
 export function runIngest(options: IngestWork<Executor>): Promise<ImportReport> {
@@ -98,24 +105,28 @@ export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (wo
   const report: ImportReport = { rows: 0, accepted: 0, rejected: 0, errors: [], committed: false, seconds: 0 };
   const reject = rowRejecter(report);
   const table = stagingName(options.importId ?? randomBytes(8).toString('hex'));
-  const sliced = options.database.kind === 'pglite';
-  const slices = new Slices(sliced ? (options.mergeSliceRows ?? INGEST_DEFAULTS.mergeSliceRows) : Infinity);
+  const kind = options.database.kind;
+  const slices = slicePlan(kind, options.mergeSliceRows ?? INGEST_DEFAULTS.mergeSliceRows, options.sliceKey);
   const session = await options.database.bulk();
   try {
-    await createStaging(session, options.database.kind, table, options.staging, { lineIndex: sliced });
+    await createStaging(session, kind, table, options.staging, { index: slices.index });
     await options.onStaged?.();
     const columns = [LINE_COLUMN, ...options.staging.map((c) => c.name)];
-    await session.copyIn(table, columns, chunks(options, report, reject, slices));
+    const chunkRows = options.chunkRows ?? (kind === 'pglite' ? INGEST_DEFAULTS.pgliteChunkRows : INGEST_DEFAULTS.chunkRows);
+    await session.copyIn(table, columns, chunks({ ...options, chunkRows }, report, reject, slices));
     checkShare(report, options.maxMalformedShare);
+    // Statistics of the staged rows, so that the merge's plans fit them (an unanalysed table looks empty or tiny).
+    await session.query(`ANALYZE ${table}`);
+    const sources = await slices.sources(session, table);
     await options.transaction(async (trx) => {
       await options.begin?.(trx);
-      for (const source of slices.sources(table)) {
+      for (const source of sources) {
         const refused = (await options.merge(trx, source, report)) ?? [];
         const { first, count } = Array.isArray(refused) ? { first: refused, count: refused.length } : refused;
         for (const e of first) reject(e.line, e.message);
         report.rejected += count - first.length;
         report.accepted -= count;
-        if (sliced) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (slices.yields) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       checkShare(report, options.maxMalformedShare);
       await options.finish?.(trx, report);
@@ -138,7 +149,7 @@ async function* chunks<X>(
   options: IngestWork<X>,
   report: ImportReport,
   reject: (line: number, message: string) => void,
-  slices: Slices,
+  slices: SlicePlan,
 ): AsyncGenerator<string> {
   const chunkRows = options.chunkRows ?? INGEST_DEFAULTS.chunkRows;
   const width = options.staging.length;
@@ -191,29 +202,6 @@ const tally = (report: ImportReport, count: ByteCount): IngestTally => ({
   rejected: report.rejected,
   errors: report.errors,
 });
-
-/** The line ranges of the merge's slices, `size` staged rows each, noted as rows are staged. */
-class Slices {
-  private readonly firstLines: number[] = [];
-  private count = 0;
-  constructor(private readonly size: number) {}
-
-  staged(line: number): void {
-    if (this.count++ % this.size === 0) this.firstLines.push(line);
-  }
-
-  *sources(table: string): Generator<RawBuilder<unknown>> {
-    if (this.size === Infinity) {
-      yield sql.table(table);
-      return;
-    }
-    for (let i = 0; i < this.firstLines.length; i++) {
-      const next = this.firstLines[i + 1];
-      const upper = next === undefined ? sql`` : sql` and ${sql.ref(LINE_COLUMN)} < ${sql.lit(next)}`;
-      yield sql`(select * from ${sql.table(table)} where ${sql.ref(LINE_COLUMN)} >= ${sql.lit(this.firstLines[i]!)}${upper})`;
-    }
-  }
-}
 
 function hasNul(values: readonly StagingValue[]): boolean {
   for (const v of values) if (typeof v === 'string' && v.includes('\u0000')) return true;

@@ -39,7 +39,7 @@ export async function createStaging(
   kind: Database['kind'],
   table: string,
   columns: readonly StagingColumn[],
-  options: { lineIndex?: boolean } = {},
+  options: { index?: string | null } = {},
 ): Promise<void> {
   for (const c of columns) {
     if (!IDENTIFIER.test(c.name) || c.name === LINE_COLUMN) throw new Error(`not a usable staging column name: ${c.name}`);
@@ -48,9 +48,12 @@ export async function createStaging(
   if (kind === 'postgres') await session.query(`SELECT pg_advisory_lock(${STAGING_LOCK}, hashtext('${table}'))`);
   const defs = [`${LINE_COLUMN} integer NOT NULL`, ...columns.map((c) => `${c.name} ${c.type}`)].join(', ');
   await session.query(`CREATE ${kind === 'postgres' ? 'UNLOGGED ' : ''}TABLE ${table} (${defs})`);
-  // Rows arrive in line order, so the index grows at its right edge: cheap to keep while loading, and it lets the
-  // merge select a slice of lines without scanning the whole table.
-  if (options.lineIndex) await session.query(`CREATE INDEX ${table}_line ON ${table} (${LINE_COLUMN})`);
+  // Kept while loading (on the line, rows arrive in order: the index grows at its right edge), it lets the merge
+  // select a slice without scanning the whole table.
+  if (options.index && options.index !== LINE_COLUMN && !columns.some((c) => c.name === options.index)) {
+    throw new Error(`the staging index ${options.index} is not a staging column`);
+  }
+  if (options.index) await session.query(`CREATE INDEX ${table}_slice ON ${table} (${options.index})`);
 }
 
 export const dropStatement = (table: string) => `DROP TABLE IF EXISTS ${table}`;

@@ -129,6 +129,7 @@ export function createBlocks(deps: BlocksDeps) {
         ],
         transaction: (work) => deps.run(ctx, work),
         maxMalformedShare: opts.maxMalformedShare ?? 0.01,
+        sliceKey: 'imei14',
         parseRow: (row) => {
           const parsed = parseImei(field(row, 'imei'), { network: true });
           return parsed.ok

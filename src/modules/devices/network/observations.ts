@@ -115,6 +115,8 @@ export async function importObservations(
     format: 'csv',
     columns: ['date', 'imei', 'imsi', 'msisdn', 'rat'],
     staging: STAGING,
+    // A pair's rows merge together (each pair upserted once per import on PGlite too).
+    sliceKey: 'imei14',
     parseRow(row) {
       const r = parse(row as Record<string, string>);
       return r.ok ? { ok: true, value: [r.value.day, r.value.imei14, r.value.imsi, r.value.msisdn, r.value.rat] } : r;

@@ -136,10 +136,7 @@ export function createNetworkService(deps: NetworkDeps) {
   return {
     ...createBlocks(deps),
 
-    async importObservations(
-      ctx: RequestContext,
-      input: UploadOptions & { operator?: string; maxMalformedShare?: number },
-    ) {
+    async importObservations(ctx: RequestContext, input: UploadOptions & { operator?: string; maxMalformedShare?: number }) {
       const { operator, ...upload } = input;
       return importObservations({ ...deps, settleClassification: settle }, ctx, { ...upload, operatorId: await resolveOperator(ctx, operator) });
     },

@@ -3,7 +3,7 @@ import type { Change, RunChange } from '../../../core/changes.js';
 import type { RowResult } from '../../../core/ingest/report.js';
 import type { Ingest, IngestReport, UploadOptions } from '../../../core/ingest/service.js';
 import type { StagingValue } from '../../../core/ingest/staging.js';
-import { importedStatuses, type StatusChangeDeps } from '../network/status-changes.js';
+import { EVENT_IMEI_LIMIT, importedStatuses, type StatusChangeDeps } from '../network/status-changes.js';
 import type { DevicesTables } from '../tables.js';
 import { checkFormat, REJECT_TEXT, type RejectReason } from './registration.js';
 import { registryRepository } from './repository.js';
@@ -12,9 +12,6 @@ export interface ImportDeps extends StatusChangeDeps {
   run: RunChange<DevicesTables>;
   ingest: Ingest;
 }
-
-/** IMEIs announced to the EIR (and queued for classification) at a time, after a slice of registrations is merged. */
-const ANNOUNCE_PAGE = 5_000;
 
 const field = (row: Record<string, unknown>, name: string) => String(row[name] ?? '').trim();
 
@@ -34,11 +31,7 @@ function parseTac(row: Record<string, unknown>): RowResult<StagingValue[]> {
  * `tac|manufacturer|model_name|bands|allocation_date|device_type|…` (or CSV, told apart by the header; gzip or not):
  * a full replace, or a delta (upsert). A TAC listed twice takes its later line.
  */
-export async function importTacs(
-  deps: ImportDeps,
-  ctx: RequestContext,
-  opts: UploadOptions & { delta: boolean },
-): Promise<IngestReport> {
+export async function importTacs(deps: ImportDeps, ctx: RequestContext, opts: UploadOptions & { delta: boolean }): Promise<IngestReport> {
   const mode = opts.delta ? 'delta' : 'full';
   const report = await deps.ingest.run<Change<DevicesTables>>({
     kind: 'devices.tac',
@@ -58,6 +51,7 @@ export async function importTacs(
       { name: 'device_type', type: 'text' },
     ],
     parseRow: parseTac,
+    sliceKey: 'tac',
     begin: opts.delta ? undefined : (c) => registryRepository(c.db).deleteAllTacs(),
     merge: (c, source) => registryRepository(c.db).mergeStagedTacs(source),
     finish: async (c, report) => {
@@ -105,14 +99,12 @@ export async function importRegistrations(
     ],
     maxMalformedShare: opts.maxRejectedShare ?? 1,
     parseRow: parseRegistration,
-    begin: (c) => registryRepository(c.db).beginStagedRegistrations(),
+    // Every line of an IMEI merges in one slice, where the first registers it and the later ones are duplicates.
+    sliceKey: 'imei14',
     merge: async (c, source) => {
-      const repo = registryRepository(c.db);
-      const rejected = await repo.registerStaged(source, 'importer', opts.orgId);
-      for (let page = await repo.registeredPage('', ANNOUNCE_PAGE); page.length; page = await repo.registeredPage(page.at(-1)!, ANNOUNCE_PAGE)) {
-        await changed.add(c.db, page);
-      }
-      return rejected.map((r) => ({ line: r.line, message: rejection(r.reason) }));
+      const staged = await registryRepository(c.db).registerStaged(source, 'importer', opts.orgId, EVENT_IMEI_LIMIT + 1);
+      changed.queued(staged.registered.first, staged.registered.total);
+      return staged.rejected.map((r) => ({ line: r.line, message: rejection(r.reason) }));
     },
     finish: async (c, report) => {
       await c.audit({ action: 'devices.registrations.import', subjectType: 'imei', detail: { registered: report.accepted, rejected: report.rejected } });

@@ -68,36 +68,28 @@ export function registryRepository(db: DevicesDb) {
       return inserted.map((r) => r.imei14);
     },
     /**
-     * For one import's transaction: the IMEIs of the lines merged so far (a later line with one is a duplicate), and
-     * those the last `registerStaged` registered. Both go with the transaction.
-     */
-    async beginStagedRegistrations(): Promise<void> {
-      await sql`create temp table devices_registering_seen (imei14 char(14) primary key) on commit drop`.execute(db);
-      await sql`create temp table devices_registering_new (imei14 char(14) primary key) on commit drop`.execute(db);
-    },
-    /**
      * Registers staged candidates (`imei14`, `imei`, `reference`; well-formed IMEIs) with registerBatch's checks, in its
-     * order: a duplicate of an earlier line, an unknown TAC, already registered, reported stolen. Returns the rejected
-     * lines with their reasons, in line order; the IMEIs it registers are read with `registeredPage`.
+     * order: a duplicate of an earlier line, an unknown TAC, already registered, reported stolen. Every line of an IMEI
+     * must be in `staged` (the import slices by IMEI). The IMEIs registered are queued for classification here; how
+     * many, and the first `keep` of them, come back with the rejected lines and their reasons, in line order.
      */
     async registerStaged(
       staged: RawBuilder<unknown>,
       source: RegistrationSource,
       orgId: string | null,
-    ): Promise<{ line: number; reason: StagedRejectReason }[]> {
-      await sql`truncate devices_registering_new`.execute(db);
-      const { rows } = await sql<{ line: number; reason: StagedRejectReason }>`
+      keep: number,
+    ): Promise<{ rejected: { line: number; reason: StagedRejectReason }[]; registered: { total: number; first: string[] } }> {
+      const { rows } = await sql<{ line: number | null; reason: StagedRejectReason | null; total: number; first: string[] | null }>`
         with ranked as (
           select ingest_line, imei14, imei, reference, row_number() over (partition by imei14 order by ingest_line) as nth from ${staged} as s
         ), checked as (
           select k.ingest_line, k.imei14, k.imei, k.reference, case
-            when k.nth > 1 or g.imei14 is not null then 'DUPLICATE_IN_REQUEST'
+            when k.nth > 1 then 'DUPLICATE_IN_REQUEST'
             when t.tac is null then 'TAC_UNKNOWN'
             when r.imei14 is not null then 'ALREADY_REGISTERED'
             when x.imei14 is not null then 'REPORTED_STOLEN'
           end as reason
           from ranked k
-          left join devices_registering_seen g on g.imei14 = k.imei14
           left join devices_tac t on t.tac = left(k.imei14, 8)::char(8)
           left join devices_registrations r on r.imei14 = k.imei14
           left join devices_stolen x on x.imei14 = k.imei14
@@ -105,21 +97,22 @@ export function registryRepository(db: DevicesDb) {
           insert into devices_registrations (imei14, imei, source, reference, org_id)
           select imei14, imei, ${source}::text, reference, ${orgId}::uuid from checked where reason is null
           on conflict (imei14) do nothing returning imei14
-        ), fresh as (
-          insert into devices_registering_new (imei14) select imei14 from inserted
-        ), seen as (
-          insert into devices_registering_seen (imei14) select imei14 from ranked where nth = 1 on conflict (imei14) do nothing
+        ), queued as (
+          insert into devices_classification_pending (imei14) select imei14 from inserted order by 1
+          on conflict (imei14) do update set mark = excluded.mark
+        ), refused as (
+          select c.ingest_line as line, coalesce(c.reason, 'ALREADY_REGISTERED') as reason from checked c
+          where c.reason is not null or not exists (select 1 from inserted i where i.imei14 = c.imei14)
         )
-        select c.ingest_line as line, coalesce(c.reason, 'ALREADY_REGISTERED') as reason from checked c
-        where c.reason is not null or not exists (select 1 from inserted i where i.imei14 = c.imei14)
-        order by c.ingest_line`.execute(db);
-      return rows.map((r) => ({ line: Number(r.line), reason: r.reason }));
-    },
-    /** The IMEIs the last `registerStaged` registered, `limit` at a time after `after` (in order). */
-    async registeredPage(after: string, limit: number): Promise<string[]> {
-      const { rows } = await sql<{ imei14: string }>`
-        select imei14 from devices_registering_new where imei14 > ${after} order by imei14 limit ${limit}`.execute(db);
-      return rows.map((r) => r.imei14);
+        select line, reason, null::int as total, null::text[] as first from refused
+        union all
+        select null, null, (select count(*) from inserted)::int, array(select imei14::text from inserted limit ${keep})
+        order by line nulls last`.execute(db);
+      const summary = rows.at(-1)!;
+      return {
+        rejected: rows.slice(0, -1).map((r) => ({ line: Number(r.line), reason: r.reason! })),
+        registered: { total: summary.total, first: summary.first ?? [] },
+      };
     },
     async tacs(tacs: string[]): Promise<Map<string, { manufacturer: string; modelName: string }>> {
       if (!tacs.length) return new Map();

@@ -90,6 +90,8 @@ export function ownershipService(deps: OwnershipDeps) {
           { name: 'operator_id', type: 'uuid' },
           { name: 'ported_at', type: 'timestamptz' },
         ],
+        // A number's lines merge together: the later line wins.
+        sliceKey: 'msisdn',
         transaction: (work) => deps.run(ctx, work),
         onProgress: opts.onProgress,
         parseRow(row) {
