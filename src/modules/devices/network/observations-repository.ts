@@ -53,13 +53,15 @@ export function observationsRepository(db: DevicesDb) {
      */
     async raiseTraceAlerts(operatorId: string, source: RawBuilder<unknown>, at: Date): Promise<RaisedTraceAlert[]> {
       const { rows } = await sql<{ id: string; imei14: string; police_org_id: string; operator_id: string; case_number: string }>`
+        with pairs as (
+          select s.imei14, s.imsi, ${latest('msisdn')} as msisdn, max(s.day) as seen_on from ${source} as s group by s.imei14, s.imsi
+        )
         insert into devices_trace_alerts (id, imei14, police_org_id, operator_id, imsi, msisdn, seen_on, case_number, created_at)
-        select gen_random_uuid(), s.imei14, st.org_id, ${operatorId}::uuid, s.imsi, ${latest('msisdn')}, max(s.day), st.case_number, ${at}::timestamptz
-        from ${source} as s
-        join devices_stolen st on st.imei14 = s.imei14
-        where st.org_id is not null
-        group by s.imei14, s.imsi, st.org_id, st.case_number, st.blocked_at
-        having max(s.day) >= ((st.blocked_at at time zone 'UTC') + interval '5 hours')::date
+        select gen_random_uuid(), p.imei14, st.org_id, ${operatorId}::uuid, p.imsi, p.msisdn, p.seen_on, st.case_number, ${at}::timestamptz
+        from pairs p
+        -- One index probe per pair (LIMIT keeps the planner from hash-joining the whole stolen list for every slice).
+        cross join lateral (select x.org_id, x.case_number, x.blocked_at from devices_stolen x where x.imei14 = p.imei14 limit 1) st
+        where st.org_id is not null and p.seen_on >= ((st.blocked_at at time zone 'UTC') + interval '5 hours')::date
         on conflict (imei14, operator_id, imsi) do nothing
         returning id, imei14, police_org_id, operator_id, case_number`.execute(db);
       return rows

@@ -86,13 +86,15 @@ export function registryRepository(db: DevicesDb) {
           select k.ingest_line, k.imei14, k.imei, k.reference, case
             when k.nth > 1 then 'DUPLICATE_IN_REQUEST'
             when t.tac is null then 'TAC_UNKNOWN'
-            when r.imei14 is not null then 'ALREADY_REGISTERED'
-            when x.imei14 is not null then 'REPORTED_STOLEN'
+            when r.hit then 'ALREADY_REGISTERED'
+            when x.hit then 'REPORTED_STOLEN'
           end as reason
           from ranked k
           left join devices_tac t on t.tac = left(k.imei14, 8)::char(8)
-          left join devices_registrations r on r.imei14 = k.imei14
-          left join devices_stolen x on x.imei14 = k.imei14
+          -- One index probe per staged row (LIMIT keeps the planner from turning these into hash joins that read the
+          -- whole registry and stolen list for every slice).
+          left join lateral (select true as hit from devices_registrations r where r.imei14 = k.imei14 limit 1) r on true
+          left join lateral (select true as hit from devices_stolen x where x.imei14 = k.imei14 limit 1) x on true
         ), inserted as (
           insert into devices_registrations (imei14, imei, source, reference, org_id)
           select imei14, imei, ${source}::text, reference, ${orgId}::uuid from checked where reason is null
