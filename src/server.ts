@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { createAuditService } from './core/audit/service.js';
 import { auditRoutes } from './core/audit/routes.js';
@@ -72,6 +73,12 @@ export function createServices(deps: CoreDeps) {
         ? async () => {
             await abandonDeadImports(deps.database, clock);
             return cleanupStaleStaging(deps.database);
+          }
+        : undefined,
+    checkpoint:
+      deps.database.kind === 'pglite'
+        ? async () => {
+            await sql`CHECKPOINT`.execute(db);
           }
         : undefined,
   });

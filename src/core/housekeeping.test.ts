@@ -145,6 +145,22 @@ describe('housekeeping', () => {
     expect(rows[0]?.n).toBe(0);
   });
 
+  it('ends a pass with a checkpoint when given one (the embedded database, which runs no checkpointer)', async () => {
+    const lsn = async () => (await sql<{ l: string }>`select checkpoint_lsn::text as l from pg_control_checkpoint()`.execute(database.db)).rows[0]!.l;
+    await outbox(50, null);
+    const before = await lsn();
+    let checkpoints = 0;
+    const job = housekeeping({
+      checkpoint: async () => {
+        checkpoints++;
+        await sql`checkpoint`.execute(database.db);
+      },
+    });
+    await job.runOnce();
+    expect(checkpoints).toBe(1);
+    expect(await lsn()).not.toBe(before);
+  });
+
   it('does nothing while another instance holds the lease; runs once it is free', async () => {
     await handled(2, ago(8));
     expect(await takeLease(database.db, 'housekeeping', 'another-instance', 300)).toBe(true);

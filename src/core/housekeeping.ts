@@ -45,6 +45,8 @@ export interface HousekeepingDeps {
    * mid-import may never start again. (The embedded database's one process does it at start, and only then.)
    */
   dropStaleStaging?: () => Promise<string[]>;
+  /** Ends each pass with a checkpoint: the embedded database runs no checkpointer, and its WAL would only grow. */
+  checkpoint?: () => Promise<void>;
 }
 
 export interface Housekeeping {
@@ -71,7 +73,8 @@ const count = (deleted: RawBuilder<unknown>) => sql<{ n: number }>`with d as (${
  *   handled comes again only when its acknowledgement was lost (JetStream redelivers after its acknowledgement
  *   wait, seconds) or its row was still pending (the relay republishes it on its next pass): far inside the cutoff;
  * - console sessions that have expired (they no longer sign anyone in);
- * - with `dropStaleStaging`, import staging tables that no running import holds.
+ * - with `dropStaleStaging`, import staging tables that no running import holds;
+ * and, with `checkpoint`, ends with a checkpoint (the embedded database, whose WAL nothing else recycles).
  */
 export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
   const batch = deps.batch ?? HOUSEKEEPING_BATCH;
@@ -134,6 +137,7 @@ export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
       }
       counts.stagingTables = (await deps.dropStaleStaging?.())?.length ?? 0;
       deps.metrics.housekeepingPruned.inc({ kind: 'staging_tables' }, counts.stagingTables);
+      await deps.checkpoint?.();
       deps.logger.info({ ...counts, retentionDays: deps.retentionDays }, 'housekeeping done');
       return counts;
     } finally {

@@ -75,6 +75,27 @@ describe('ingest atomicity', () => {
     for (const slice of slices) expect(slice.map((r) => r.n)).toEqual([...slice.map((r) => r.n)].sort((a, b) => a - b));
   });
 
+  it('stages without WAL, and on PGlite checkpoints after the commit (no checkpointer recycles its WAL)', async () => {
+    const lsn = async (what: 'checkpoint_lsn' | 'redo_lsn') =>
+      (await sql<{ l: string }>`select ${sql.ref(what)}::text as l from pg_control_checkpoint()`.execute(database.db)).rows[0]!.l;
+    const checkpoint = await lsn('checkpoint_lsn');
+    const walBefore = (await sql<{ l: string }>`select pg_current_wal_lsn()::text as l`.execute(database.db)).rows[0]!.l;
+    const staged: string[] = [];
+    const report = await ingestProbe(database, numbersCsv(20_000), {
+      merge: async (trx, source) => {
+        const wal = await sql<{ bytes: number }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${walBefore}::pg_lsn)::int as bytes`.execute(trx);
+        const persistence = await sql<{ p: string }>`select relpersistence as p from pg_class where relname like 'ingest\_stage\_%'`.execute(trx);
+        staged.push(...persistence.rows.map((r) => r.p));
+        // 20,000 staged rows would write about a megabyte of WAL were the staging table logged.
+        expect(wal.rows[0]!.bytes).toBeLessThan(200_000);
+        await sql`insert into ingest_probe select n, label from ${source} as s on conflict (n) do nothing`.execute(trx);
+      },
+    });
+    expect(report.committed).toBe(true);
+    expect(new Set(staged)).toEqual(new Set(['u']));
+    if (database.kind === 'pglite') expect(await lsn('checkpoint_lsn')).not.toBe(checkpoint);
+  });
+
   it('refuses the whole file over the malformed threshold: the target is untouched', async () => {
     const csv = 'n,label\n' + Array.from({ length: 3_000 }, (_, i) => (i % 1000 === 999 ? 'x,bad' : `${i + 1},new`)).join('\n');
     const report = await ingestProbe(database, csv, { maxMalformedShare: 0.0005, chunkRows: 500 });

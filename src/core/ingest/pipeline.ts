@@ -132,6 +132,8 @@ export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (wo
       await options.finish?.(trx, report);
     });
     report.committed = true;
+    // PGlite runs no checkpointer: without one the WAL the merge wrote would stay on disk (or in memory) for good.
+    if (kind === 'pglite') await session.query('CHECKPOINT');
   } catch (err) {
     if (err instanceof Refusal) report.refusal = err.message;
     else if (options.signal?.aborted || (err as Error).name === 'AbortError') report.refusal = 'the import was aborted before its end';

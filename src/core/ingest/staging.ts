@@ -30,7 +30,7 @@ export function stagingName(importId: string): string {
 }
 
 /**
- * Creates the staging table on the session (UNLOGGED on PostgreSQL: no WAL for rows that are merged then dropped)
+ * Creates the staging table on the session (UNLOGGED: no WAL for rows that are merged then dropped)
  * and, on PostgreSQL, holds a session lock on its name while the session lives, so that another instance's
  * `cleanupStaleStaging` leaves it alone.
  */
@@ -47,7 +47,7 @@ export async function createStaging(
   }
   if (kind === 'postgres') await session.query(`SELECT pg_advisory_lock(${STAGING_LOCK}, hashtext('${table}'))`);
   const defs = [`${LINE_COLUMN} integer NOT NULL`, ...columns.map((c) => `${c.name} ${c.type}`)].join(', ');
-  await session.query(`CREATE ${kind === 'postgres' ? 'UNLOGGED ' : ''}TABLE ${table} (${defs})`);
+  await session.query(`CREATE UNLOGGED TABLE ${table} (${defs})`);
   // Kept while loading (on the line, rows arrive in order: the index grows at its right edge), it lets the merge
   // select a slice without scanning the whole table.
   if (options.index && options.index !== LINE_COLUMN && !columns.some((c) => c.name === options.index)) {
