@@ -148,6 +148,11 @@ export function createEir(deps: { repo: () => EirRepository; bus: EventBus; logg
       if (timer) clearInterval(timer);
     },
     reload,
+    /**
+     * The writer's rebuild after its commit (read your own writes) — when this process keeps an index: one that never
+     * loaded it (a CLI command) answers no checks, and skips the rebuild.
+     */
+    refresh: (): Promise<void> => (index === null && !reloading ? Promise.resolve() : reload()),
 
     /** The event fields asking every other instance to rebuild (the writer rebuilds itself on commit). */
     reloadNotice: () => ({ reload: true, origin }),

@@ -12,7 +12,7 @@ import { addDays, kzDay } from './days.js';
 import { networkRepository, type Classification, type DeviceFacts, type NetworkRepository } from './repository.js';
 
 /** What classification, and the changes that owe one, need of the EIR. */
-export type EirWriter = Pick<Eir, 'change' | 'apply' | 'pairingNotice' | 'applyPairing' | 'reload' | 'reloadNotice'>;
+export type EirWriter = Pick<Eir, 'change' | 'apply' | 'pairingNotice' | 'applyPairing' | 'refresh' | 'reloadNotice'>;
 
 export interface ClassifyDeps {
   db: DevicesDb;
@@ -165,7 +165,7 @@ export async function classify(deps: ClassifyDeps, options: { imei14s?: string[]
 /** Brings the writer's EIR up to date with a committed classification before the caller answers (read your own writes). */
 async function applyCommitted(deps: ClassifyDeps, run: { change: EirChange | null; reload?: true }): Promise<void> {
   if (run.change) deps.eir?.apply(run.change);
-  if (run.reload) await deps.eir?.reload();
+  if (run.reload) await deps.eir?.refresh();
 }
 
 async function fullOrListed(change: Change<DevicesTables>, deps: ClassifyDeps, imei14s: string[] | undefined) {

@@ -49,7 +49,7 @@ export function importedStatuses(deps: StatusChangeDeps) {
     },
     async applied<R extends { committed: boolean }>(report: R): Promise<R> {
       if (!report.committed) return report;
-      if (overflow) await deps.eir.reload();
+      if (overflow) await deps.eir.refresh();
       else if (change) deps.eir.apply(change);
       return report;
     },

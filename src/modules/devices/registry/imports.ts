@@ -61,7 +61,7 @@ export async function importTacs(deps: ImportDeps, ctx: RequestContext, opts: Up
     onProgress: opts.onProgress,
   });
   // The importing instance knows the new TACs before it answers; the others reload on the event.
-  if (report.committed) await deps.eir.reload();
+  if (report.committed) await deps.eir.refresh();
   return report;
 }
 
