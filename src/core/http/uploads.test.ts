@@ -72,6 +72,16 @@ describe('streamed uploads', () => {
     expect(await probeCount(database)).toBe(0);
   });
 
+  it('closes the connection when it answers before reading the whole body, and only then', async () => {
+    const refused = await post('id,label\n' + 'x,y\n'.repeat(500_000));
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().detail).toMatch(/^line 1: the header lacks column\(s\) n/);
+    expect(refused.headers.connection).toBe('close');
+    const landed = await post(numbersCsv(10));
+    expect(landed.statusCode).toBe(200);
+    expect(landed.headers.connection).not.toBe('close');
+  });
+
   it('refuses other content encodings before reading the body (415)', async () => {
     const res = await post(numbersCsv(10), { 'content-encoding': 'br' });
     expect(res.statusCode).toBe(415);

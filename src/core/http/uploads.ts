@@ -1,7 +1,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { ImportReport as Report } from '../ingest/report.js';
-import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler, onSendHookHandler } from 'fastify';
 import type { UploadOptions } from '../ingest/service.js';
 import { Refusal } from '../ingest/source.js';
 import type { App } from './app.js';
@@ -121,6 +121,16 @@ const admitUpload: onRequestHookHandler = (request, reply, done) => {
 };
 
 /**
+ * An answer given before the body was read to its end (a second import refused, a file refused at its header) closes
+ * the connection: the rest of a large upload is not read only to be thrown away.
+ */
+const closeUnread: onSendHookHandler = (request, reply, payload, done) => {
+  const body = request.body as Readable | undefined;
+  if (body && typeof body.readableEnded === 'boolean' && !body.readableEnded) reply.header('connection', 'close');
+  done(null, payload);
+};
+
+/**
  * Streams CSV uploads to the route instead of buffering them (register inside the module's routes plugin). Every
  * route of the plugin with `bodyLimit: UPLOAD_LIMIT` is a streamed upload: its body is a Readable, admitted above.
  */
@@ -129,6 +139,7 @@ export function acceptCsv(app: App): void {
   app.addHook('onRoute', (route) => {
     if (route.bodyLimit !== UPLOAD_LIMIT) return;
     route.onRequest = [...hooks(route.onRequest), admitUpload];
+    route.onSend = [...hooks(route.onSend), closeUnread];
     // The OpenAPI document describes the streamed body (openapi.ts), so /docs can send a file.
     route.schema = { headers: UploadHeaders, ...route.schema, consumes: UPLOAD_TYPES } as typeof route.schema;
   });
