@@ -55,7 +55,7 @@ export interface IngestWork<X> {
   maxMalformedShare?: number;
   /** Rows per COPY chunk (default 10,000 on PostgreSQL, 2,500 on PGlite, which runs each COPY on this thread). */
   chunkRows?: number;
-  /** Rows per merge slice on PGlite (default 5,000); PostgreSQL merges every row at once. */
+  /** Rows per merge slice on PGlite (default 2,500); PostgreSQL merges every row at once. */
   mergeSliceRows?: number;
   /**
    * A staging column whose rows must be merged together (the key the merge groups or deduplicates by): PGlite then
@@ -86,7 +86,7 @@ export interface MergeRefusals {
   count: number;
 }
 
-export const INGEST_DEFAULTS = { chunkRows: 10_000, pgliteChunkRows: 2_500, mergeSliceRows: 5_000, maxLineBytes: 1 << 20, maxInflatedBytes: 16 * 2 ** 30 };
+export const INGEST_DEFAULTS = { chunkRows: 10_000, pgliteChunkRows: 2_500, mergeSliceRows: 2_500, maxLineBytes: 1 << 20, maxInflatedBytes: 16 * 2 ** 30 };
 
 /** `runIngestIn` with the merge in a plain transaction of `database`. */
 export function runIngest(options: IngestWork<Executor>): Promise<ImportReport> {

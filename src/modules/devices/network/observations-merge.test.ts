@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../../../core/auth/principal.js';
+import { INGEST_DEFAULTS } from '../../../core/ingest/pipeline.js';
 import type { Ingest } from '../../../core/ingest/service.js';
 import { csv, events, imei14, kzImsi, msisdn, networkFixture } from './fixtures.js';
 import { importObservations } from './observations.js';
@@ -69,7 +70,7 @@ describe('importObservations: the set-based merge', () => {
       input: csv(HEADER, ...rows.map((r) => `${r.day},${imei14(200_000 + r.pair)}0,${kzImsi(200_000 + r.pair)},${r.msisdn},${r.rat}`)),
     });
     expect(report).toMatchObject({ committed: true, rows: 30_000, accepted: 30_000, rejected: 0, newPairs: PAIRS, traceAlerts: 1 });
-    expect(slices()).toBe(f.database.kind === 'pglite' ? 6 : 1);
+    expect(slices()).toBe(f.database.kind === 'pglite' ? 30_000 / INGEST_DEFAULTS.mergeSliceRows : 1);
     const stored = await f.db
       .selectFrom('devices_observations')
       .selectAll()

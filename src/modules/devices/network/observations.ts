@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { RequestContext } from '../../../core/auth/principal.js';
 import type { Change } from '../../../core/changes.js';
 import type { RowResult } from '../../../core/ingest/report.js';
@@ -126,6 +127,8 @@ export async function importObservations(
     async merge(change, source) {
       const repo = observationsRepository(change.db);
       newPairs += await repo.mergePairs(options.operatorId, source);
+      // On the embedded database each statement holds the thread: let requests through between the slice's three.
+      await yieldToEventLoop();
       for (const a of await repo.raiseTraceAlerts(options.operatorId, source, deps.clock())) {
         traceAlerts++;
         await change.publish('devices.trace.alert', {
@@ -136,6 +139,7 @@ export async function importObservations(
           caseNumber: a.caseNumber,
         });
       }
+      await yieldToEventLoop();
       await repo.queuePending(source);
     },
     async finish(change, r) {
