@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../testing/app.js';
 import { waitFor } from '../../testing/wait.js';
@@ -41,6 +42,29 @@ describe('API-key cache', () => {
     expect(t.services.auth.cachedApiKey(token)).toBeUndefined();
     expect(await t.services.auth.authenticateApiKey(token)).toMatchObject({ id: keyId });
     expect(t.services.auth.cachedApiKey(token)).toMatchObject({ id: keyId });
+  });
+
+  it('past the stale window, still answers while the re-read waits for a busy database (a long import), then reads it', async () => {
+    const { token, keyId } = await cachedKey();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const busy = t.database.db.transaction().execute(async (trx) => {
+      await sql`lock table auth_api_keys in access exclusive mode`.execute(trx);
+      locked();
+      await gate;
+    });
+    await isLocked;
+    later(6_000);
+    expect(t.services.auth.cachedApiKey(token)).toMatchObject({ id: keyId });
+    later(60_001);
+    expect(t.services.auth.cachedApiKey(token)).toMatchObject({ id: keyId });
+    later(15 * 60_000);
+    expect(t.services.auth.cachedApiKey(token)).toBeUndefined();
+    release();
+    await busy;
+    expect(await t.services.auth.authenticateApiKey(token)).toMatchObject({ id: keyId });
   });
 
   it('records a key’s last use without making the request wait, and revocation here is immediate', async () => {

@@ -34,6 +34,8 @@ export interface AuthServiceDeps {
 }
 
 const LAST_USED_EVERY_MS = 60_000;
+/** How long a stale key is answered at most while its re-read waits for a busy database. */
+const KEY_BUSY_MS = 15 * 60_000;
 type CachedKey = { record: ApiKeyRecord; until: number; principal: Principal; verified: string | null };
 const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
@@ -91,9 +93,16 @@ export function createAuthService(deps: AuthServiceDeps) {
       .catch((err: unknown) => deps.logger?.warn({ err }, 'recording an API key’s last use failed'));
   }
 
-  /** A cached, verified entry usable now: fresh, or stale within `keyStaleMs` (then read again in the background). */
+  /**
+   * A cached, verified entry usable now: fresh, or stale within `keyStaleMs` (then read again in the background), or
+   * stale longer while that re-read has not answered, up to KEY_BUSY_MS: the database is busy (a long import's merge
+   * holds the embedded database's one connection), which says nothing about the key; a revocation on this instance
+   * forgets the key at once, and a failed re-read ends the grace.
+   */
   function usable(prefix: string, cached: CachedKey | undefined, now: number): cached is CachedKey {
-    if (!cached || cached.verified === null || cached.until + keyStaleMs < now) return false;
+    if (!cached || cached.verified === null) return false;
+    const staleFor = now - cached.until;
+    if (staleFor > keyStaleMs && !(refreshing.has(prefix) && staleFor <= KEY_BUSY_MS)) return false;
     if (cached.until < now) {
       refreshKey(prefix).catch((err: unknown) => deps.logger?.warn({ err }, 'reading an API key again failed; the cached key is used a while longer'));
     }
