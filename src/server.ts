@@ -78,6 +78,7 @@ export function createServices(deps: CoreDeps) {
     checkpoint:
       deps.database.kind === 'pglite'
         ? async () => {
+            await sql`ANALYZE`.execute(db);
             await sql`CHECKPOINT`.execute(db);
           }
         : undefined,

@@ -45,7 +45,10 @@ export interface HousekeepingDeps {
    * mid-import may never start again. (The embedded database's one process does it at start, and only then.)
    */
   dropStaleStaging?: () => Promise<string[]>;
-  /** Ends each pass with a checkpoint: the embedded database runs no checkpointer, and its WAL would only grow. */
+  /**
+   * Ends each pass with fresh statistics and a checkpoint: the embedded database runs no autovacuum and no
+   * checkpointer, so its plans would fit stale row counts and its WAL would only grow.
+   */
   checkpoint?: () => Promise<void>;
 }
 
@@ -74,7 +77,7 @@ const count = (deleted: RawBuilder<unknown>) => sql<{ n: number }>`with d as (${
  *   wait, seconds) or its row was still pending (the relay republishes it on its next pass): far inside the cutoff;
  * - console sessions that have expired (they no longer sign anyone in);
  * - with `dropStaleStaging`, import staging tables that no running import holds;
- * and, with `checkpoint`, ends with a checkpoint (the embedded database, whose WAL nothing else recycles).
+ * and, with `checkpoint`, ends with ANALYZE and a checkpoint (the embedded database, which runs neither itself).
  */
 export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
   const batch = deps.batch ?? HOUSEKEEPING_BATCH;

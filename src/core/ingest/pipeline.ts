@@ -132,8 +132,13 @@ export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (wo
       await options.finish?.(trx, report);
     });
     report.committed = true;
-    // PGlite runs no checkpointer: without one the WAL the merge wrote would stay on disk (or in memory) for good.
-    if (kind === 'pglite') await session.query('CHECKPOINT');
+    // PGlite runs no background processes: no autovacuum to bring the statistics up to date after a large import (its
+    // tables would keep the row counts of before, and later plans would fit them), no checkpointer to recycle the WAL
+    // the merge wrote.
+    if (kind === 'pglite') {
+      await session.query('ANALYZE');
+      await session.query('CHECKPOINT');
+    }
   } catch (err) {
     if (err instanceof Refusal) report.refusal = err.message;
     else if (options.signal?.aborted || (err as Error).name === 'AbortError') report.refusal = 'the import was aborted before its end';
