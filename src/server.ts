@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { createAuditService } from './core/audit/service.js';
 import { auditRoutes } from './core/audit/routes.js';
@@ -75,13 +74,7 @@ export function createServices(deps: CoreDeps) {
             return cleanupStaleStaging(deps.database);
           }
         : undefined,
-    checkpoint:
-      deps.database.kind === 'pglite'
-        ? async () => {
-            await sql`ANALYZE`.execute(db);
-            await sql`CHECKPOINT`.execute(db);
-          }
-        : undefined,
+    maintain: () => deps.database.maintain(),
   });
   const auth = createAuthService({ db, audit, outbox, secret: deps.secret, clock, ids, logger: deps.logger });
   const orgs = createOrgDirectory(db);

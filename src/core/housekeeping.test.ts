@@ -145,13 +145,13 @@ describe('housekeeping', () => {
     expect(rows[0]?.n).toBe(0);
   });
 
-  it('ends a pass with a checkpoint when given one (the embedded database, which runs no checkpointer)', async () => {
+  it('ends a pass with the database’s upkeep when given it (the embedded database runs no checkpointer)', async () => {
     const lsn = async () => (await sql<{ l: string }>`select checkpoint_lsn::text as l from pg_control_checkpoint()`.execute(database.db)).rows[0]!.l;
     await outbox(50, null);
     const before = await lsn();
     let checkpoints = 0;
     const job = housekeeping({
-      checkpoint: async () => {
+      maintain: async () => {
         checkpoints++;
         await sql`checkpoint`.execute(database.db);
       },

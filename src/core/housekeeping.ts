@@ -45,11 +45,8 @@ export interface HousekeepingDeps {
    * mid-import may never start again. (The embedded database's one process does it at start, and only then.)
    */
   dropStaleStaging?: () => Promise<string[]>;
-  /**
-   * Ends each pass with fresh statistics and a checkpoint: the embedded database runs no autovacuum and no
-   * checkpointer, so its plans would fit stale row counts and its WAL would only grow.
-   */
-  checkpoint?: () => Promise<void>;
+  /** Ends each pass with the database's own upkeep (`Database.maintain`: on PGlite, ANALYZE and CHECKPOINT). */
+  maintain?: () => Promise<void>;
 }
 
 export interface Housekeeping {
@@ -77,7 +74,7 @@ const count = (deleted: RawBuilder<unknown>) => sql<{ n: number }>`with d as (${
  *   wait, seconds) or its row was still pending (the relay republishes it on its next pass): far inside the cutoff;
  * - console sessions that have expired (they no longer sign anyone in);
  * - with `dropStaleStaging`, import staging tables that no running import holds;
- * and, with `checkpoint`, ends with ANALYZE and a checkpoint (the embedded database, which runs neither itself).
+ * and, with `maintain`, ends with the database's upkeep (on the embedded database, which runs none itself).
  */
 export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
   const batch = deps.batch ?? HOUSEKEEPING_BATCH;
@@ -140,7 +137,7 @@ export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
       }
       counts.stagingTables = (await deps.dropStaleStaging?.())?.length ?? 0;
       deps.metrics.housekeepingPruned.inc({ kind: 'staging_tables' }, counts.stagingTables);
-      await deps.checkpoint?.();
+      await deps.maintain?.();
       deps.logger.info({ ...counts, retentionDays: deps.retentionDays }, 'housekeeping done');
       return counts;
     } finally {

@@ -27,6 +27,12 @@ export interface Database {
   ownPool?(size: number): OwnPool;
   /** A session for bulk loads (COPY into staging tables), apart from the request traffic; the caller closes it. */
   bulk(): Promise<BulkSession>;
+  /**
+   * After large writes (an import, a housekeeping pass), what the database's own background processes do elsewhere.
+   * PGlite runs none — no autovacuum, no checkpointer — so its planner statistics would never follow its tables and its
+   * WAL would only grow: `ANALYZE` and `CHECKPOINT`. PostgreSQL: nothing.
+   */
+  maintain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,7 +45,7 @@ export type DatabaseOptions =
   { kind: 'postgres'; url: string; poolSize?: number; onPoolError?: (err: Error) => void } | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob | File };
 
 /** Bigint columns (ids, sequences) are typed as strings: `pg` returns int8 as text to keep precision. */
-function wrap(db: Kysely<DB>, kind: DatabaseKind, commitListeners: Set<() => void>, close: () => Promise<void>): Omit<Database, 'bulk'> {
+function wrap(db: Kysely<DB>, kind: DatabaseKind, commitListeners: Set<() => void>, close: () => Promise<void>): Omit<Database, 'bulk' | 'maintain'> {
   return {
     db,
     kind,
@@ -130,6 +136,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       ...wrap(db, 'postgres', commitListeners, () => db.destroy()),
       listen: (channel, onNotify, onError) => listenPostgres(url, channel, onNotify, onError),
       bulk: () => postgresBulkSession(url),
+      maintain: async () => undefined,
       ownPool(size) {
         const own = new Kysely<DB>({ dialect: new PostgresDialect({ pool: postgresPool(url, size, onPoolError) }) });
         return { db: own, close: () => own.destroy() };
@@ -138,7 +145,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const pglite = await openPglite(options.dataDir, options.loadDataDir);
   const db = new Kysely<DB>({ dialect: withCommitListeners(new PGliteDialect(pglite), commitListeners) });
-  return { ...wrap(db, 'pglite', commitListeners, () => db.destroy()), bulk: async () => pgliteBulkSession(pglite, db) };
+  return {
+    ...wrap(db, 'pglite', commitListeners, () => db.destroy()),
+    bulk: async () => pgliteBulkSession(pglite, db),
+    async maintain() {
+      await sql`ANALYZE`.execute(db);
+      await sql`CHECKPOINT`.execute(db);
+    },
+  };
 }
 
 /** A database handle or an open transaction: repositories accept either, so a service can group writes. */

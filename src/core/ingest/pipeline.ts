@@ -132,13 +132,8 @@ export async function runIngestIn<X>(options: IngestWork<X> & { transaction: (wo
       await options.finish?.(trx, report);
     });
     report.committed = true;
-    // PGlite runs no background processes: no autovacuum to bring the statistics up to date after a large import (its
-    // tables would keep the row counts of before, and later plans would fit them), no checkpointer to recycle the WAL
-    // the merge wrote.
-    if (kind === 'pglite') {
-      await session.query('ANALYZE');
-      await session.query('CHECKPOINT');
-    }
+    // The statistics of the tables the import grew, and the WAL its merge wrote (PGlite has nothing else to do it).
+    await options.database.maintain();
   } catch (err) {
     if (err instanceof Refusal) report.refusal = err.message;
     else if (options.signal?.aborted || (err as Error).name === 'AbortError') report.refusal = 'the import was aborted before its end';
